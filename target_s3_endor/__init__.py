@@ -1,0 +1,1 @@
+"""Singer target writing Endor Labs' S3 export layout."""

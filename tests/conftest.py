@@ -1,0 +1,92 @@
+"""Fixtures shared by every test: the local S3 server and the Endor Labs emulator.
+
+Both are real HTTP servers in child processes (see ``tests/support/servers.py``).
+A test that needs its own emulator flags (faults, sizes, token lifetime) uses
+``emulator_factory``; everything else shares the session-wide ``emulator``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.support.servers import ServerProcess, start_emulator, start_local_s3
+
+# Dummy credentials for moto; set explicitly so no test ever reaches a real
+# AWS account through the developer's own credential chain.
+S3_TEST_CREDENTIALS = {
+    "aws_access_key_id": "testing",
+    "aws_secret_access_key": "testing-secret",
+    "region_name": "us-east-1",
+}
+# The emulator's default credentials (see tests/emulator --help).
+EMULATOR_KEY = "demo-key"
+EMULATOR_SECRET = "demo-secret"
+EMULATOR_NAMESPACE = "acme"
+
+
+@pytest.fixture(autouse=True)
+def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point boto3's credential chain at dummy values for every test."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", S3_TEST_CREDENTIALS["aws_access_key_id"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", S3_TEST_CREDENTIALS["aws_secret_access_key"])
+    monkeypatch.setenv("AWS_DEFAULT_REGION", S3_TEST_CREDENTIALS["region_name"])
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture(scope="session")
+def local_s3() -> Iterator[ServerProcess]:
+    """Moto's S3 server in a child process, for the whole session."""
+    with start_local_s3() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(local_s3: ServerProcess) -> str:
+    """The local S3 endpoint URL (``http://127.0.0.1:PORT``)."""
+    return local_s3.url
+
+
+@pytest.fixture(scope="session")
+def s3_client(s3_endpoint: str) -> Any:
+    """A boto3 S3 client for the local server, used by tests to inspect results."""
+    return boto3.client("s3", endpoint_url=s3_endpoint, **S3_TEST_CREDENTIALS)
+
+
+@pytest.fixture
+def bucket(s3_client: Any) -> str:
+    """A new, empty bucket for one test."""
+    name = f"test-{uuid.uuid4().hex[:20]}"
+    s3_client.create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[ServerProcess]:
+    """The Endor Labs emulator with its default data (seed 1), for the whole session.
+
+    Tests must not change its faults or data: use ``emulator_factory`` for that.
+    """
+    with start_emulator("--seed", "1") as server:
+        yield server
+
+
+@pytest.fixture
+def emulator_factory() -> Iterator[Callable[..., ServerProcess]]:
+    """Start emulators with custom flags; all are stopped when the test ends."""
+    started: list[ServerProcess] = []
+
+    def start(*args: str) -> ServerProcess:
+        server = start_emulator(*args)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

@@ -1,0 +1,52 @@
+"""A local S3 endpoint: moto's server in this process, on a free port.
+
+``python -m tests.local_s3 [--host H] [--port P] [--iam]`` prints
+``LISTENING http://H:P`` once it accepts requests and serves until SIGTERM or
+SIGINT.  ``--iam`` makes moto enforce IAM policies (for least-privilege tests):
+requests must then be signed by a user whose policy allows them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run moto's threaded server until told to stop."""
+    parser = argparse.ArgumentParser(prog="python -m tests.local_s3", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one")
+    parser.add_argument(
+        "--iam",
+        action="store_true",
+        help="enforce IAM: only the first few set-up calls (creating users) run unauthenticated",
+    )
+    parser.add_argument(
+        "--iam-setup-calls",
+        type=int,
+        default=50,
+        help="with --iam: how many unauthenticated calls set-up may make first (default 50)",
+    )
+    options = parser.parse_args(argv)
+    if options.iam:
+        os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = str(options.iam_setup_calls)
+    os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "true")
+
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address=options.host, port=options.port, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    print(f"LISTENING http://{host}:{port}", flush=True)
+    stop.wait()
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()
