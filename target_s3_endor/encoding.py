@@ -1,0 +1,146 @@
+"""Bytes out: records from a spool framed (json / jsonl / sarif) and compressed.
+
+Every object holds exactly one member: ``<stream>.json`` (a JSON array),
+``<stream>.jsonl`` or ``findings.sarif``, inside a zip, a gzip stream or as is.
+Everything streams from the spool to a temporary output file in chunks, so
+memory stays flat whatever the batch size.
+"""
+
+from __future__ import annotations
+
+import gzip
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, Any
+
+import msgspec
+
+from target_s3_endor.spool import Spool
+
+FORMATS = ("json", "jsonl", "sarif")
+COMPRESSIONS = ("zip", "gzip", "none")
+MEMBER_SUFFIX = {"json": ".json", "jsonl": ".jsonl", "sarif": ".sarif"}
+CONTENT_TYPES = {
+    "zip": "application/zip",
+    "gzip": "application/gzip",
+    "json": "application/json",
+    "jsonl": "application/x-ndjson",
+    "sarif": "application/sarif+json",
+}
+ZIP64_ABOVE = (1 << 31) - (1 << 20)
+
+
+def _enc_hook(value: Any) -> Any:
+    """Write values JSON has no type for; datetimes keep RFC 3339 ``Z`` form."""
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return str(value)
+
+
+_encoder = msgspec.json.Encoder(enc_hook=_enc_hook, decimal_format="number")
+
+
+def encode_record(record: dict[str, Any]) -> bytes:
+    """One record as a JSON line (msgspec: fast, and exact for Decimal numbers)."""
+    return _encoder.encode(record) + b"\n"
+
+
+@dataclass(frozen=True)
+class ObjectFormat:
+    """What an object looks like: member framing and compression."""
+
+    format: str
+    compression: str
+
+    def member_name(self, stream_name: str) -> str:
+        """The member's file name (``findings.sarif``, ``audit_logs.json``)."""
+        base = "findings" if self.format == "sarif" else stream_name
+        return base + MEMBER_SUFFIX[self.format]
+
+    @property
+    def extension(self) -> str:
+        """The key's extension: ``.zip``, ``.json.gz``, ``.jsonl`` ..."""
+        if self.compression == "zip":
+            return ".zip"
+        suffix = MEMBER_SUFFIX[self.format]
+        return suffix + ".gz" if self.compression == "gzip" else suffix
+
+    @property
+    def content_type(self) -> str:
+        """The object's Content-Type."""
+        if self.compression == "none":
+            return CONTENT_TYPES[self.format]
+        return CONTENT_TYPES[self.compression]
+
+
+def json_array_chunks(spool: Spool) -> Iterator[bytes]:
+    """Frame JSON lines as one JSON array without parsing them.
+
+    Each record is one line ending in a newline, so turning newlines into commas
+    and swapping the final one for ``]`` gives the array.
+    """
+    yield b"["
+    pending = b""
+    for chunk in spool.chunks():
+        if pending:
+            yield pending
+        pending = chunk.replace(b"\n", b",")
+    yield pending[:-1] + b"]" if pending else b"]"
+
+
+def framed_chunks(spool: Spool, fmt: str, sarif_options: dict[str, Any]) -> Iterator[bytes]:
+    """The member's bytes, in chunks."""
+    if fmt == "jsonl":
+        return spool.chunks()
+    if fmt == "sarif":
+        from target_s3_endor.sarif import sarif_chunks  # noqa: PLC0415 - only for sarif
+
+        return sarif_chunks(spool.lines(), **sarif_options)
+    return json_array_chunks(spool)
+
+
+def write_object(
+    spool: Spool,
+    object_format: ObjectFormat,
+    member_name: str,
+    *,
+    spool_dir: str | None = None,
+    sarif_options: dict[str, Any] | None = None,
+) -> IO[bytes]:
+    """Encode a spool into a new temporary file, rewound, ready to upload.
+
+    The caller closes the returned file (which deletes it).
+    """
+    chunks = framed_chunks(spool, object_format.format, sarif_options or {})
+    out: IO[bytes] = tempfile.TemporaryFile(  # noqa: SIM115 - returned to the caller
+        mode="w+b", dir=spool_dir, prefix="target-s3-endor-out-"
+    )
+    try:
+        if object_format.compression == "zip":
+            info = zipfile.ZipInfo(member_name, date_time=spool.first_time.timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            with (
+                zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+                archive.open(info, "w", force_zip64=spool.bytes > ZIP64_ABOVE) as member,
+            ):
+                for chunk in chunks:
+                    member.write(chunk)
+        elif object_format.compression == "gzip":
+            with gzip.GzipFile(
+                filename=member_name, mode="wb", fileobj=out, mtime=0, compresslevel=6
+            ) as stream:
+                for chunk in chunks:
+                    stream.write(chunk)
+        else:
+            for chunk in chunks:
+                out.write(chunk)
+        out.flush()
+        out.seek(0)
+    except BaseException:
+        out.close()
+        raise
+    return out

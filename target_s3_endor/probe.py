@@ -1,0 +1,57 @@
+"""The connection test: write one small probe object and say plainly what happened.
+
+Uses exactly what a real run uses (the same session, checksum and SSE
+settings, and only PutObject), so "OK" here means the export will work, and a
+failure names the permission or trust that is missing.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from target_s3_endor import keys
+from target_s3_endor.errors import TargetS3EndorError
+from target_s3_endor.transport import S3Writer
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """The outcome of a connection test, ready to print."""
+
+    ok: bool
+    message: str
+
+
+def probe_key(config: Mapping[str, Any], now: datetime) -> str:
+    """``{prefix}/{exporter}/_connection-test/{time}_{uuid}.txt``: never a data key."""
+    return keys.join_key(
+        exporter_root(config),
+        "_connection-test",
+        f"{keys.compact_time(now)}_{uuid.uuid4().hex}.txt",
+    )
+
+
+def exporter_root(config: Mapping[str, Any]) -> str:
+    """``{prefix}/{exporter_uuid}-{exporter_name}``, the root of every key."""
+    name = str(config.get("exporter_name") or "s3-exporter")
+    exporter_uuid = str(config.get("exporter_uuid") or keys.default_exporter_uuid(name))
+    return keys.join_key(
+        keys.prefix_path(config.get("prefix", "endor")), keys.exporter_segment(exporter_uuid, name)
+    )
+
+
+def run_probe(config: Mapping[str, Any]) -> ProbeResult:
+    """PutObject one probe object; report success or the missing permission."""
+    now = datetime.now(UTC)
+    key = probe_key(config, now)
+    body = io.BytesIO(f"target-s3-endor connection test at {now.isoformat()}\n".encode())
+    try:
+        uri = S3Writer(config).put(key, body, "text/plain")
+    except TargetS3EndorError as exc:
+        return ProbeResult(False, f"S3 access FAILED: {exc}")
+    return ProbeResult(True, f"S3 access OK: wrote {uri}")

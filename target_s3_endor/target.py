@@ -1,0 +1,262 @@
+"""The Singer target ``target-s3-endor``: settings, checks and the command line.
+
+Records go to S3 in the layout Endor Labs' own exporter writes (see
+``keys.py``); ``sinks.py`` decides objects, ``encoding.py`` bytes and
+``transport.py`` the S3 calls.  ``target-s3-endor --config c.json --test`` runs
+the connection test instead of reading input.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import cached_property
+from importlib import metadata
+from typing import IO, Any
+
+import click
+import msgspec
+from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecReader
+from singer_sdk.contrib.msgspec import decoder as msgspec_decoder
+from singer_sdk.exceptions import (
+    InvalidRecord,
+    MissingKeyPropertiesError,
+    RecordsWithoutSchemaException,
+)
+from singer_sdk.plugin_base import _ConfigInput
+from singer_sdk.singerlib.exceptions import InvalidInputLine
+from singer_sdk.target_base import Target
+from typing_extensions import override
+
+from target_s3_endor import keys
+from target_s3_endor.encoding import COMPRESSIONS, FORMATS, ObjectFormat
+from target_s3_endor.errors import BadInputError, SettingsError, TargetS3EndorError
+from target_s3_endor.probe import exporter_root, run_probe
+from target_s3_endor.sinks import ObjectPlan, S3EndorSink
+from target_s3_endor.transport import S3Writer
+
+MIB = 1 << 20
+# Errors that end the run with one line and exit status 1, never a traceback.
+PLAIN_ERRORS = (
+    TargetS3EndorError,
+    RecordsWithoutSchemaException,
+    InvalidInputLine,
+    InvalidRecord,
+    MissingKeyPropertiesError,
+)
+
+
+class StrictLineReader(MsgSpecReader):
+    """msgspec's fast reader, with a one-line error for a line that is not JSON."""
+
+    @override
+    def deserialize_json(self, line: str) -> dict:
+        """Parse one line; name the problem without echoing the (possibly secret) line."""
+        try:
+            message = msgspec_decoder.decode(line)
+        except msgspec.DecodeError as exc:
+            msg = f"input line is not valid JSON ({exc}): starts with {line[:40]!r}"
+            raise BadInputError(msg) from None
+        if not isinstance(message, dict):
+            msg = f"input line is not a Singer message object: starts with {line[:40]!r}"
+            raise BadInputError(msg)
+        return message
+
+
+def _version() -> str:
+    try:
+        return metadata.version("endorlabs-s3-export")
+    except metadata.PackageNotFoundError:
+        return "0.0.0"
+
+
+def check_settings(config: dict[str, Any]) -> None:
+    """Reject setting combinations the schema cannot express, naming the setting."""
+    if bool(config.get("aws_access_key_id")) != bool(config.get("aws_secret_access_key")):
+        msg = "aws_access_key_id and aws_secret_access_key must be set together"
+        raise SettingsError(msg)
+    if config.get("external_id") and not config.get("role_arn"):
+        raise SettingsError("external_id needs role_arn (the role to assume)")
+    if config.get("web_identity_token_file") and not config.get("role_arn"):
+        raise SettingsError("web_identity_token_file needs role_arn (the role to assume)")
+    if config.get("sse_kms_key_id") and config.get("server_side_encryption") != "aws:kms":
+        raise SettingsError("sse_kms_key_id needs server_side_encryption: aws:kms")
+    if config.get("format", "json") not in FORMATS:
+        raise SettingsError(f"format must be one of {', '.join(FORMATS)}")
+    if config.get("compression", "zip") not in COMPRESSIONS:
+        raise SettingsError(f"compression must be one of {', '.join(COMPRESSIONS)}")
+    for name in ("batch_max_records", "batch_max_bytes", "multipart_part_size_bytes"):
+        if name in config and int(config[name]) < 1:
+            raise SettingsError(f"{name} must be at least 1")
+    if not str(config.get("bucket") or "").strip():
+        raise SettingsError("bucket is required: the S3 bucket to write to")
+
+
+class TargetS3Endor(Target):
+    """Writes Singer streams to S3 in Endor Labs' export layout."""
+
+    name = "target-s3-endor"
+    default_sink_class = S3EndorSink
+    message_reader_class = StrictLineReader
+
+    config_jsonschema = th.PropertiesList(
+        th.Property("bucket", th.StringType, required=True, description="S3 bucket to write to"),
+        th.Property("region", th.StringType, description="AWS region of the bucket"),
+        th.Property("endpoint_url", th.StringType, description="S3-compatible endpoint URL"),
+        th.Property("prefix", th.StringType, default="endor", description="Key prefix"),
+        th.Property(
+            "exporter_name",
+            th.StringType,
+            default="s3-exporter",
+            description="Exporter name, part of every key",
+        ),
+        th.Property(
+            "exporter_uuid",
+            th.StringType,
+            description="Exporter uuid in every key; default: uuid5 of exporter_name (stable)",
+        ),
+        th.Property(
+            "format",
+            th.StringType,
+            default="json",
+            allowed_values=list(FORMATS),
+            description="json (array), jsonl, or sarif (findings only; other streams get json)",
+        ),
+        th.Property(
+            "compression",
+            th.StringType,
+            default="zip",
+            allowed_values=list(COMPRESSIONS),
+            description="zip (one member), gzip (for SIEMs that read only .gz) or none",
+        ),
+        th.Property(
+            "batch_max_records", th.IntegerType, default=10_000, description="Records per batch"
+        ),
+        th.Property(
+            "batch_max_bytes",
+            th.IntegerType,
+            default=64 * MIB,
+            description="Spooled (uncompressed) bytes per stream batch",
+        ),
+        th.Property(
+            "batch_max_age_seconds",
+            th.NumberType,
+            default=300,
+            description="Drain all batches when the oldest record is this old (checked per record)",
+        ),
+        th.Property("aws_access_key_id", th.StringType, secret=True),
+        th.Property("aws_secret_access_key", th.StringType, secret=True),
+        th.Property("aws_session_token", th.StringType, secret=True),
+        th.Property("aws_profile", th.StringType, description="Named profile in ~/.aws"),
+        th.Property("role_arn", th.StringType, description="IAM role to assume"),
+        th.Property(
+            "external_id", th.StringType, secret=True, description="External id for AssumeRole"
+        ),
+        th.Property(
+            "web_identity_token_file",
+            th.StringType,
+            description="OIDC token file: assume role_arn by web identity",
+        ),
+        th.Property("sts_endpoint_url", th.StringType, description="STS endpoint override"),
+        th.Property("role_duration_seconds", th.IntegerType, default=3600),
+        th.Property(
+            "server_side_encryption",
+            th.StringType,
+            allowed_values=["AES256", "aws:kms"],
+            description="SSE for every object",
+        ),
+        th.Property("sse_kms_key_id", th.StringType, description="KMS key for aws:kms"),
+        th.Property("storage_class", th.StringType, description="e.g. STANDARD_IA, GLACIER_IR"),
+        th.Property(
+            "multipart_threshold_bytes",
+            th.IntegerType,
+            default=64 * MIB,
+            description="Objects larger than this go up in multipart",
+        ),
+        th.Property(
+            "multipart_part_size_bytes",
+            th.IntegerType,
+            default=16 * MIB,
+            description="Part size (S3 needs >= 5 MiB except the last part)",
+        ),
+        th.Property("max_attempts", th.IntegerType, default=5, description="Tries per request"),
+        th.Property("connect_timeout_seconds", th.NumberType, default=10),
+        th.Property("read_timeout_seconds", th.NumberType, default=120),
+        th.Property("spool_dir", th.StringType, description="Directory for temporary files"),
+    ).to_dict()
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        check_settings(dict(self.config))
+        self._MAX_RECORD_AGE_IN_MINUTES = float(self.config.get("batch_max_age_seconds", 300)) / 60
+
+    @cached_property
+    def object_plan(self) -> ObjectPlan:
+        """Key root and formats, shared by every sink."""
+        fmt = str(self.config.get("format", "json"))
+        compression = str(self.config.get("compression", "zip"))
+        return ObjectPlan(
+            root=exporter_root(self.config),
+            findings_format=ObjectFormat(fmt, compression),
+            other_format=ObjectFormat("json" if fmt == "sarif" else fmt, compression),
+            spool_dir=self.config.get("spool_dir") or None,
+            max_bytes=int(self.config.get("batch_max_bytes") or 64 * MIB),
+            tool_version=_version(),
+        )
+
+    @cached_property
+    def s3_writer(self) -> S3Writer:
+        """One S3 client for all sinks (boto3 clients are thread-safe)."""
+        return S3Writer(self.config)
+
+    @classmethod
+    @override
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: _ConfigInput | None = None,
+        file_input: IO[str] | None = None,
+        test: bool = False,
+    ) -> None:
+        """Run the target (or the connection test); expected failures end in one line."""
+        try:
+            if test:
+                cls._run_connection_test(config or _ConfigInput())
+                return
+            super().invoke(
+                about=about, about_format=about_format, config=config, file_input=file_input
+            )
+        except PLAIN_ERRORS as exc:
+            cls.logger.error("%s", _one_line(exc))  # no traceback: the line says it all
+            sys.exit(1)
+
+    @classmethod
+    def _run_connection_test(cls, config: _ConfigInput) -> None:
+        target = cls(config=config.config, validate_config=True, parse_env_config=config.parse_env)
+        result = run_probe(target.config)
+        click.echo(result.message)
+        sys.exit(0 if result.ok else 1)
+
+    @classmethod
+    @override
+    def get_singer_command(cls) -> click.Command:
+        """Add ``--test``: the connection test."""
+        command = super().get_singer_command()
+        command.params.append(
+            click.Option(
+                ["--test"],
+                is_flag=True,
+                help="Write a small probe object and report whether S3 access works.",
+            )
+        )
+        return command
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc.args[0]) if exc.args else type(exc).__name__
+    return " ".join(text.split())
+
+
+__all__ = ["TargetS3Endor", "keys"]

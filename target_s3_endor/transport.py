@@ -1,0 +1,325 @@
+"""The S3 side: boto3 client, credentials, checksums, multipart, retries, errors.
+
+Only ``PutObject`` and the multipart calls it authorises (create / upload part /
+complete) are ever made, so ``s3:PutObject`` on ``bucket/prefix*`` is all the
+target needs: no list, head, get or bucket calls.  Every upload carries a
+SHA-256 checksum, which S3 verifies and Object Lock buckets require.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import boto3
+import botocore.session
+from botocore.config import Config
+from botocore.credentials import DeferredRefreshableCredentials
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ProfileNotFound,
+)
+
+from target_s3_endor.errors import CredentialsError, SettingsError, UploadError
+
+HASH_CHUNK = 1 << 20
+ROLE_SESSION_NAME = "target-s3-endor"
+
+
+def sha256_b64(data: bytes) -> str:
+    """Base64 SHA-256, the form S3's ``ChecksumSHA256`` takes."""
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def file_sha256_b64(stream: IO[bytes]) -> str:
+    """Base64 SHA-256 of a whole file, read in chunks; rewinds it after."""
+    digest = hashlib.sha256()
+    stream.seek(0)
+    while chunk := stream.read(HASH_CHUNK):
+        digest.update(chunk)
+    stream.seek(0)
+    return base64.b64encode(digest.digest()).decode()
+
+
+def _role_fetcher(
+    config: Mapping[str, Any], base_session: boto3.Session
+) -> Callable[[], dict[str, Any]]:
+    """A function returning fresh role credentials (assume role or web identity)."""
+    role_arn = str(config["role_arn"])
+    sts = base_session.client(
+        "sts",
+        region_name=config.get("region") or "us-east-1",
+        endpoint_url=config.get("sts_endpoint_url") or None,
+    )
+    token_file = config.get("web_identity_token_file")
+    duration = int(config.get("role_duration_seconds") or 3600)
+
+    def fetch() -> dict[str, Any]:
+        try:
+            if token_file:
+                token = Path(token_file).read_text(encoding="utf-8").strip()
+                response: Any = sts.assume_role_with_web_identity(
+                    RoleArn=role_arn,
+                    RoleSessionName=ROLE_SESSION_NAME,
+                    WebIdentityToken=token,
+                    DurationSeconds=duration,
+                )
+            else:
+                kwargs: dict[str, Any] = {}
+                if config.get("external_id"):
+                    kwargs["ExternalId"] = config["external_id"]
+                response = sts.assume_role(
+                    RoleArn=role_arn,
+                    RoleSessionName=ROLE_SESSION_NAME,
+                    DurationSeconds=duration,
+                    **kwargs,
+                )
+        except OSError as exc:
+            msg = (
+                f"web_identity_token_file {token_file} cannot be read ({exc.strerror}): "
+                "point it at the OIDC token your platform writes"
+            )
+            raise CredentialsError(msg) from None
+        except (ClientError, BotoCoreError) as exc:
+            raise CredentialsError(describe_sts_error(exc, config)) from None
+        creds = response["Credentials"]
+        return {
+            "access_key": creds["AccessKeyId"],
+            "secret_key": creds["SecretAccessKey"],
+            "token": creds["SessionToken"],
+            "expiry_time": creds["Expiration"].isoformat(),
+        }
+
+    return fetch
+
+
+def build_session(config: Mapping[str, Any]) -> boto3.Session:
+    """A boto3 session for the configured auth: keys, profile, role or default chain.
+
+    Role credentials are refreshable and fetched lazily (on the first request),
+    so a long run outlives a one-hour role session.
+    """
+    try:
+        base = boto3.Session(
+            aws_access_key_id=config.get("aws_access_key_id") or None,
+            aws_secret_access_key=config.get("aws_secret_access_key") or None,
+            aws_session_token=config.get("aws_session_token") or None,
+            profile_name=config.get("aws_profile") or None,
+            region_name=config.get("region") or None,
+        )
+    except ProfileNotFound:
+        msg = f"aws_profile {config.get('aws_profile')!r} is not in the AWS config files"
+        raise SettingsError(msg) from None
+    if not config.get("role_arn"):
+        return base
+    core = botocore.session.Session()
+    # botocore has no public setter for refreshable credentials; this is the
+    # attribute its own credential resolver fills.
+    core._credentials = DeferredRefreshableCredentials(  # type: ignore[attr-defined]
+        refresh_using=_role_fetcher(config, base),
+        method="web-identity" if config.get("web_identity_token_file") else "assume-role",
+    )
+    return boto3.Session(botocore_session=core, region_name=config.get("region") or None)
+
+
+def describe_sts_error(exc: Exception, config: Mapping[str, Any]) -> str:
+    """Say which trust is missing when a role cannot be assumed."""
+    role = config.get("role_arn")
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        detail = exc.response.get("Error", {}).get("Message", "")
+        if config.get("web_identity_token_file"):
+            if code in {"InvalidIdentityToken", "ExpiredTokenException", "IDPRejectedClaim"}:
+                return (
+                    f"sts:AssumeRoleWithWebIdentity for {role} refused the token ({code}): "
+                    "check web_identity_token_file and the OIDC provider's audience"
+                )
+            return (
+                f"sts:AssumeRoleWithWebIdentity on {role} is denied ({code}: {detail}): "
+                "the role's trust policy must allow your OIDC provider"
+            )
+        hint = " and the external_id" if config.get("external_id") else ""
+        return (
+            f"sts:AssumeRole on {role} is denied ({code}: {detail}): check the role's trust "
+            f"policy{hint}"
+        )
+    return f"cannot reach STS to assume {role}: {exc}"
+
+
+@dataclass(frozen=True)
+class UploadSettings:
+    """What every upload sends besides the bytes."""
+
+    bucket: str
+    server_side_encryption: str | None = None
+    sse_kms_key_id: str | None = None
+    storage_class: str | None = None
+    multipart_threshold: int = 64 << 20
+    multipart_part_size: int = 16 << 20
+
+    def extra_args(self) -> dict[str, Any]:
+        """SSE and storage class, passed through as S3 takes them."""
+        extra: dict[str, Any] = {}
+        if self.server_side_encryption:
+            extra["ServerSideEncryption"] = self.server_side_encryption
+        if self.sse_kms_key_id:
+            extra["SSEKMSKeyId"] = self.sse_kms_key_id
+        if self.storage_class:
+            extra["StorageClass"] = self.storage_class
+        return extra
+
+
+class S3Writer:
+    """Writes whole objects to S3 with checksums, multipart above a threshold."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.settings = UploadSettings(
+            bucket=str(config["bucket"]),
+            server_side_encryption=config.get("server_side_encryption") or None,
+            sse_kms_key_id=config.get("sse_kms_key_id") or None,
+            storage_class=config.get("storage_class") or None,
+            multipart_threshold=int(config.get("multipart_threshold_bytes") or 64 << 20),
+            multipart_part_size=int(config.get("multipart_part_size_bytes") or 16 << 20),
+        )
+        botocore_config = Config(
+            retries={"mode": "standard", "max_attempts": int(config.get("max_attempts") or 5)},
+            connect_timeout=float(config.get("connect_timeout_seconds") or 10),
+            read_timeout=float(config.get("read_timeout_seconds") or 120),
+            request_checksum_calculation="when_required",
+            s3={"addressing_style": config.get("s3_addressing_style") or "auto"},
+        )
+        self.session = build_session(config)
+        self.client = self.session.client(
+            "s3",
+            region_name=config.get("region") or None,
+            endpoint_url=config.get("endpoint_url") or None,
+            config=botocore_config,
+        )
+
+    def put(self, key: str, body: IO[bytes], content_type: str) -> str:
+        """Upload one object from a rewound file; returns ``s3://bucket/key``.
+
+        Raises:
+            UploadError: with a one-line reason once retries are exhausted.
+        """
+        body.seek(0, 2)
+        size = body.tell()
+        body.seek(0)
+        try:
+            if size > self.settings.multipart_threshold:
+                self._put_multipart(key, body, content_type)
+            else:
+                self.client.put_object(
+                    Bucket=self.settings.bucket,
+                    Key=key,
+                    Body=body,
+                    ContentLength=size,
+                    ContentType=content_type,
+                    ChecksumSHA256=file_sha256_b64(body),
+                    **self.settings.extra_args(),
+                )
+        except CredentialsError as exc:
+            raise UploadError(str(exc)) from None
+        except (ClientError, BotoCoreError) as exc:
+            raise UploadError(describe_s3_error(exc, self.settings.bucket, key)) from None
+        return f"s3://{self.settings.bucket}/{key}"
+
+    def _put_multipart(self, key: str, body: IO[bytes], content_type: str) -> None:
+        """Multipart upload, one part in memory at a time; aborted on failure."""
+        bucket = self.settings.bucket
+        created = self.client.create_multipart_upload(
+            Bucket=bucket,
+            Key=key,
+            ContentType=content_type,
+            ChecksumAlgorithm="SHA256",
+            **self.settings.extra_args(),
+        )
+        upload_id = created["UploadId"]
+        parts: list[Any] = []
+        try:
+            number = 1
+            while chunk := body.read(self.settings.multipart_part_size):
+                checksum = sha256_b64(chunk)
+                response = self.client.upload_part(
+                    Bucket=bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    PartNumber=number,
+                    Body=chunk,
+                    ChecksumAlgorithm="SHA256",
+                    ChecksumSHA256=checksum,
+                )
+                parts.append(
+                    {"ETag": response["ETag"], "PartNumber": number, "ChecksumSHA256": checksum}
+                )
+                number += 1
+            self.client.complete_multipart_upload(
+                Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+            )
+        except BaseException:
+            # s3:AbortMultipartUpload may not be granted; a lifecycle rule cleans up then.
+            with contextlib.suppress(ClientError, BotoCoreError):
+                self.client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+            raise
+
+
+S3_CODE_HINTS = {
+    "NoSuchBucket": "bucket {bucket} does not exist (check the bucket and region settings)",
+    "InvalidAccessKeyId": "the AWS access key id is not known to S3 (check the credentials)",
+    "SignatureDoesNotMatch": "the AWS secret access key does not match the key id",
+    "ExpiredToken": "the AWS session token has expired (refresh the credentials)",
+    "InvalidToken": "the AWS session token is invalid (refresh the credentials)",
+    "KMS.AccessDeniedException": (
+        "KMS denied the key for s3://{bucket}/{key}: grant kms:GenerateDataKey on sse_kms_key_id"
+    ),
+    "KMS.NotFoundException": "sse_kms_key_id does not name a KMS key S3 can use",
+    "PermanentRedirect": "bucket {bucket} is in another region: set region",
+    "AuthorizationHeaderMalformed": "the region setting does not match bucket {bucket}",
+    "InvalidStorageClass": "storage_class is not a storage class S3 accepts",
+    "InvalidArgument": "S3 refused an argument for s3://{bucket}/{key}: {detail}",
+}
+
+
+def describe_s3_error(exc: Exception, bucket: str, key: str) -> str:
+    """Turn a boto error into one line that says what is wrong and what to change."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        detail = str(error.get("Message", ""))
+        if code in {"AccessDenied", "403", "Forbidden", "AllAccessDisabled"}:
+            if "kms" in detail.lower():
+                return (
+                    f"KMS denied encrypting s3://{bucket}/{key}: grant kms:GenerateDataKey "
+                    "on sse_kms_key_id to this identity"
+                )
+            return (
+                (
+                    f"s3:PutObject is denied on {bucket}/{key.split('/', 1)[0]}*: grant "
+                    "s3:PutObject on arn:aws:s3:::{bucket}/{prefix}* to this identity "
+                    f"(S3 said: {detail or code})"
+                )
+                .replace("{bucket}", bucket)
+                .replace("{prefix}", key.split("/", 1)[0])
+            )
+        hint = S3_CODE_HINTS.get(code)
+        if hint:
+            return hint.format(bucket=bucket, key=key, detail=detail)
+        return f"S3 refused s3://{bucket}/{key}: {code} {detail}".strip()
+    if isinstance(exc, EndpointConnectionError | ConnectionClosedError):
+        return f"S3 endpoint unreachable after retries: {exc} (check endpoint_url, region, network)"
+    if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+        return (
+            "no AWS credentials found: set aws_access_key_id/aws_secret_access_key, "
+            "aws_profile or role_arn, or configure the default credential chain"
+        )
+    return f"upload of s3://{bucket}/{key} failed: {exc}"
