@@ -1,0 +1,167 @@
+"""Wall time and peak memory of child processes.
+
+Peak RSS comes from two sources and the larger wins: the kernel's own
+high-water mark for the child (``os.wait4`` returns the child's ``ru_maxrss``,
+exact even for spikes shorter than a polling interval), and a psutil poll of the
+child's whole process tree every 20 ms (catches memory held by grandchildren
+the child never waits for).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import psutil  # type: ignore[import-untyped]
+
+POLL_SECONDS = 0.02
+
+
+@dataclass
+class ChildRun:
+    """What one child process cost."""
+
+    name: str
+    returncode: int
+    seconds: float
+    peak_rss_bytes: int
+    log_path: Path
+
+    @property
+    def peak_rss_mb(self) -> float:
+        """Peak resident memory in MiB."""
+        return self.peak_rss_bytes / 2**20
+
+    def log_tail(self, lines: int = 15) -> str:
+        """The end of the child's stderr, for error reports."""
+        text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+
+class _TreePoller(threading.Thread):
+    """Samples the summed RSS of a process and its descendants until it exits."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.Error:
+            return
+        while not self.done.is_set():
+            total = 0
+            try:
+                for proc in [root, *root.children(recursive=True)]:
+                    try:
+                        total += proc.memory_info().rss
+                    except psutil.Error:
+                        continue
+            except psutil.Error:
+                return
+            self.peak = max(self.peak, total)
+            self.done.wait(POLL_SECONDS)
+
+
+@dataclass
+class _Started:
+    name: str
+    process: subprocess.Popen[bytes]
+    poller: _TreePoller
+    started: float
+    log_path: Path
+
+
+def _start(
+    name: str,
+    command: Sequence[str],
+    *,
+    stdin: IO[bytes] | int | None,
+    stdout: IO[bytes] | int | None,
+    log_path: Path,
+    env: dict[str, str] | None,
+) -> _Started:
+    log = log_path.open("wb")
+    started = time.perf_counter()
+    process = subprocess.Popen(list(command), stdin=stdin, stdout=stdout, stderr=log, env=env)
+    log.close()
+    poller = _TreePoller(process.pid)
+    poller.start()
+    return _Started(name, process, poller, started, log_path)
+
+
+def _finish(child: _Started) -> ChildRun:
+    _, status, usage = os.wait4(child.process.pid, 0)
+    seconds = time.perf_counter() - child.started
+    child.poller.done.set()
+    child.poller.join()
+    returncode = os.waitstatus_to_exitcode(status)
+    child.process.returncode = returncode  # we reaped it: keep Popen from waiting again
+    peak = max(usage.ru_maxrss * 1024, child.poller.peak)  # ru_maxrss is KiB on Linux
+    return ChildRun(child.name, returncode, seconds, peak, child.log_path)
+
+
+def run_child(
+    name: str,
+    command: Sequence[str],
+    *,
+    stdin_path: Path | None,
+    stdout_path: Path | None,
+    log_path: Path,
+    env: dict[str, str] | None = None,
+) -> ChildRun:
+    """Run ``command`` with stdin from a file and stdout to a file (or nowhere), and measure it."""
+    with (
+        stdin_path.open("rb") if stdin_path else open(os.devnull, "rb") as stdin,
+        stdout_path.open("wb") if stdout_path else open(os.devnull, "wb") as stdout,
+    ):
+        return _finish(
+            _start(name, command, stdin=stdin, stdout=stdout, log_path=log_path, env=env)
+        )
+
+
+def run_pipeline(
+    producer: tuple[str, Sequence[str]],
+    consumer: tuple[str, Sequence[str]],
+    *,
+    stdout_path: Path | None,
+    log_dir: Path,
+    env: dict[str, str] | None = None,
+) -> tuple[ChildRun, ChildRun, float]:
+    """Run ``producer | consumer`` and measure each side; also return the pipeline's wall time."""
+    read_end, write_end = os.pipe()
+    started = time.perf_counter()
+    with (
+        open(os.devnull, "rb") as devnull,
+        stdout_path.open("wb") if stdout_path else open(os.devnull, "wb") as stdout,
+    ):
+        first = _start(
+            producer[0],
+            producer[1],
+            stdin=devnull,
+            stdout=write_end,
+            log_path=log_dir / f"{producer[0]}.log",
+            env=env,
+        )
+        os.close(write_end)
+        second = _start(
+            consumer[0],
+            consumer[1],
+            stdin=read_end,
+            stdout=stdout,
+            log_path=log_dir / f"{consumer[0]}.log",
+            env=env,
+        )
+        os.close(read_end)
+        producer_run = _finish(first)
+        consumer_run = _finish(second)
+    return producer_run, consumer_run, time.perf_counter() - started
