@@ -1,0 +1,151 @@
+"""Token exchange for the Endor Labs API: one token for all streams, refreshed early.
+
+The API trades an API key and secret for a bearer token that lives a few hours
+(``POST /v1/auth/api-key``).  One ``EndorAuthenticator`` lives on the tap, so
+every stream shares its token; it renews the token before it runs out and once
+more when the API answers 401 (tokens can be revoked early).  A fixed ``token``
+setting is used as is: it cannot be renewed, so a 401 with it is fatal.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime
+from typing import Any
+
+import requests
+from typing_extensions import override
+
+from tap_endorlabs.errors import FatalTapError
+from tap_endorlabs.windows import parse_timestamp
+
+# Renew when less than this fraction of the token's life (or this many seconds) is left.
+REFRESH_FRACTION = 0.1
+REFRESH_MIN_SECONDS = 60.0
+EXCHANGE_ATTEMPTS = 4
+DEFAULT_TOKEN_LIFETIME = 4 * 3600.0
+
+
+class EndorAuthenticator(requests.auth.AuthBase):
+    """Adds ``Authorization: Bearer <token>`` and keeps the token fresh."""
+
+    def __init__(
+        self,
+        *,
+        api_url: str,
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        token: str | None = None,
+        timeout: float = 60.0,
+    ) -> None:
+        self._api_url = api_url.rstrip("/")
+        self._api_key = api_key
+        self._api_secret = api_secret
+        self._token = token
+        self._fixed = token is not None
+        self._timeout = timeout
+        self._renew_at = float("inf") if self._fixed else 0.0
+        self._lock = threading.Lock()
+        self.exchanges = 0
+
+    @property
+    def can_renew(self) -> bool:
+        """True when a 401 may be cured by a new token exchange."""
+        return not self._fixed
+
+    @override
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.current_token()}"
+        return request
+
+    def current_token(self) -> str:
+        """The token to send now, exchanging the key for a new one when it is due."""
+        with self._lock:
+            if self._token is None or time.monotonic() >= self._renew_at:
+                self._exchange()
+            assert self._token is not None
+            return self._token
+
+    def invalidate(self) -> None:
+        """Forget the token after a 401 so the next request exchanges the key again."""
+        with self._lock:
+            if not self._fixed:
+                self._token = None
+
+    def _exchange(self) -> None:
+        """Trade the API key and secret for a token (retrying transient failures).
+
+        Raises:
+            FatalTapError: on rejected credentials or a server that never answers.
+        """
+        url = f"{self._api_url}/v1/auth/api-key"
+        body = {"key": self._api_key, "secret": self._api_secret}
+        last_problem = "no answer"
+        for attempt in range(EXCHANGE_ATTEMPTS):
+            if attempt:
+                time.sleep(min(2.0**attempt * 0.25, 5.0))
+            try:
+                response = requests.post(url, json=body, timeout=self._timeout)
+            except requests.RequestException as exc:
+                last_problem = type(exc).__name__
+                continue
+            if response.status_code in (400, 401, 403):
+                msg = (
+                    f"Endor Labs rejected the API key (HTTP {response.status_code}): "
+                    "check api_key and api_secret (or ENDOR_API_CREDENTIALS_KEY/_SECRET)."
+                )
+                raise FatalTapError(msg)
+            if response.status_code != 200:
+                last_problem = f"HTTP {response.status_code}"
+                continue
+            try:
+                payload = response.json()
+                self._token = str(payload["token"])
+            except (ValueError, KeyError, TypeError):
+                last_problem = "an unreadable token response"
+                continue
+            self._renew_at = time.monotonic() + _renew_after(payload, response)
+            self.exchanges += 1
+            return
+        msg = (
+            f"Could not obtain an Endor Labs token from {self._api_url} "
+            f"after {EXCHANGE_ATTEMPTS} attempts ({last_problem}): check api_url."
+        )
+        raise FatalTapError(msg)
+
+
+def _renew_after(payload: dict[str, Any], response: requests.Response) -> float:
+    """Seconds from now until the token should be renewed.
+
+    The expiry is spelled ``expirationTime`` by Endor's clients and
+    ``expiration_time`` in the OpenAPI file.  It is measured against the
+    server's clock (its ``Date`` header) when available, so a skewed local
+    clock cannot make us keep an expired token.
+    """
+    raw = payload.get("expirationTime") or payload.get("expiration_time")
+    lifetime = DEFAULT_TOKEN_LIFETIME
+    if raw:
+        try:
+            expires = parse_timestamp(str(raw))
+            lifetime = (expires - _server_now(response)).total_seconds()
+        except ValueError:
+            lifetime = DEFAULT_TOKEN_LIFETIME
+    margin = max(REFRESH_MIN_SECONDS, lifetime * REFRESH_FRACTION)
+    margin = min(margin, lifetime / 2)
+    return max(lifetime - margin, 0.0)
+
+
+def _server_now(response: requests.Response) -> datetime:
+    """The server's clock from its ``Date`` header, else ours."""
+    header = response.headers.get("Date")
+    if header:
+        try:
+            from email.utils import parsedate_to_datetime  # noqa: PLC0415
+
+            return parsedate_to_datetime(header)
+        except (TypeError, ValueError):
+            pass
+    from datetime import UTC  # noqa: PLC0415
+
+    return datetime.now(UTC)

@@ -1,0 +1,437 @@
+"""The one REST stream base class for every Endor Labs resource.
+
+Each stream reads ``[start, ...)`` on its time field in adaptive windows
+(``windows.WindowPlanner``), each window a sorted list query paged by
+``page_token`` (``pagination``).  Requests retry with backoff on 429 (honouring
+``Retry-After``), 5xx, connection resets and truncated bodies; a 401 triggers one
+token renewal; a 504 "deadline exceeded" halves the window instead of retrying
+the same expensive query.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+import backoff
+import msgspec
+import requests
+from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.helpers._typing import TypeConformanceLevel
+from singer_sdk.streams import RESTStream
+from typing_extensions import override
+
+from tap_endorlabs.auth import EndorAuthenticator
+from tap_endorlabs.errors import DeadlineExceededError, FatalTapError, UnauthenticatedError
+from tap_endorlabs.filters import all_of, time_range
+from tap_endorlabs.pagination import (
+    EndorPageTokenPaginator,
+    ListQuery,
+    list_objects,
+    next_page_token,
+)
+from tap_endorlabs.windows import WindowPlanner, normalize_timestamp, parse_timestamp
+
+MAX_TRIES = 8
+MAX_RETRY_SECONDS = 300.0
+BACKOFF_BASE_SECONDS = 0.25
+BACKOFF_CAP_SECONDS = 30.0
+MAX_RETRY_AFTER_SECONDS = 120.0
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+GRPC_DEADLINE_EXCEEDED = 4
+
+_decode = msgspec.json.Decoder().decode
+
+
+def dotted_get(record: dict[str, Any], path: str) -> Any:
+    """``record["a"]["b"]`` for ``path == "a.b"``; None when any step is missing."""
+    node: Any = record
+    for step in path.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(step)
+    return node
+
+
+def retry_after_seconds(response: requests.Response | None) -> float | None:
+    """The wait a 429/503 asks for (``Retry-After`` in seconds or as an HTTP date)."""
+    if response is None:
+        return None
+    header = response.headers.get("Retry-After")
+    if not header:
+        return None
+    try:
+        seconds = float(header)
+    except ValueError:
+        try:
+            moment = email.utils.parsedate_to_datetime(header)
+        except (TypeError, ValueError):
+            return None
+        seconds = (moment - datetime.now(UTC)).total_seconds()
+    return max(0.0, min(seconds, MAX_RETRY_AFTER_SECONDS))
+
+
+class EndorStream(RESTStream[int | None]):
+    """Shared behaviour of the Endor Labs list endpoints."""
+
+    #: API resource in the URL, e.g. ``audit-logs``.
+    resource: ClassVar[str]
+    #: Field the windows, the sort and the bookmark use (dotted path).
+    time_field: ClassVar[str] = "meta.create_time"
+    #: Setting holding a user filter ANDed into every query of this stream.
+    extra_filter_setting: ClassVar[str | None] = None
+    #: Filter every query of this stream carries.
+    base_filter: ClassVar[str | None] = None
+
+    primary_keys: ClassVar[list[str]] = ["uuid"]
+    is_sorted = True
+    # Records are the API's JSON as is: no per-record conformance (it would cost
+    # time and could only drop or coerce fields the contract says to keep).
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+
+    _split_on_deadline = False
+
+    # --- SDK hooks -----------------------------------------------------------
+
+    @property
+    @override
+    def url_base(self) -> str:
+        return str(self.config.get("api_url", "https://api.endorlabs.com")).rstrip("/")
+
+    @property
+    @override
+    def authenticator(self) -> EndorAuthenticator:
+        return self._tap.authenticator  # type: ignore[attr-defined]
+
+    @property
+    @override
+    def http_headers(self) -> dict[str, str]:
+        return {
+            "Accept": "application/json",
+            "Request-Timeout": str(self.request_timeout),
+            "User-Agent": self.user_agent,
+        }
+
+    @property
+    def request_timeout(self) -> int:
+        """The deadline the API is asked to honour (seconds)."""
+        return int(self.config.get("request_timeout", 60))
+
+    @property
+    @override
+    def timeout(self) -> int:
+        # A little longer than the server-side deadline, so the server's 504
+        # (which we can act on) arrives before our own timeout.
+        return self.request_timeout + 10
+
+    @property
+    def namespace(self) -> str:
+        """The tenant namespace the streams read."""
+        return str(self.config["namespace"])
+
+    @override
+    def get_new_paginator(self) -> EndorPageTokenPaginator:
+        return EndorPageTokenPaginator(None)
+
+    @override
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
+        return list_objects(_decode(response.content))
+
+    @property
+    @override
+    def is_timestamp_replication_key(self) -> bool:
+        # Replication keys are nested paths the SDK cannot look up in the schema.
+        return True
+
+    @override
+    def get_replication_key_signpost(self, context: Mapping[str, Any] | None = None) -> None:
+        # The windows already stop at what the API has; a signpost from the
+        # local clock would clamp bookmarks when the server's clock runs ahead.
+        return None
+
+    @override
+    def _increment_stream_state(
+        self, latest_record: dict[str, Any], *, context: Mapping[str, Any] | None = None
+    ) -> None:
+        # The SDK reads ``record[replication_key]``; ours are nested paths, and
+        # API timestamps vary in width, so pass the normalised value instead.
+        assert self.replication_key is not None
+        value = dotted_get(latest_record, self.replication_key)
+        if value is None:
+            return
+        super()._increment_stream_state(
+            {self.replication_key: normalize_timestamp(str(value))}, context=context
+        )
+
+    @override
+    def validate_response(self, response: requests.Response) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        if status == 401:
+            raise UnauthenticatedError
+        message = _error_message(response)
+        if status == 504 and self._split_on_deadline and _is_deadline(response):
+            raise DeadlineExceededError(message)
+        if status == 429 or status >= 500:
+            raise RetriableAPIError(f"HTTP {status}: {message}", response)
+        raise FatalTapError(self._client_error_text(status, message))
+
+    def _client_error_text(self, status: int, message: str) -> str:
+        """One actionable line for a 4xx the tap cannot recover from."""
+        if status == 403:
+            return (
+                f"Access to namespace '{self.namespace}' was denied (HTTP 403: {message}): "
+                "give the API key at least the Read-only role there, or fix namespace."
+            )
+        if status == 404:
+            return (
+                f"Namespace '{self.namespace}' was not found (HTTP 404: {message}): "
+                "check the namespace setting (ENDOR_NAMESPACE)."
+            )
+        if status == 400:
+            return (
+                f"The Endor Labs API refused the {self.name} query (HTTP 400: {message}): "
+                f"check {self.extra_filter_setting or 'the filter settings'}."
+            )
+        return f"The Endor Labs API answered HTTP {status} for {self.name}: {message}"
+
+    @override
+    def request_decorator(self, func: Callable) -> Callable:
+        return backoff.on_exception(
+            self.backoff_wait_generator,
+            (
+                RetriableAPIError,
+                requests.exceptions.ConnectionError,
+                requests.exceptions.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError,
+                ConnectionResetError,
+                msgspec.DecodeError,
+            ),
+            max_tries=self.backoff_max_tries,
+            max_time=MAX_RETRY_SECONDS,
+            on_backoff=self.backoff_handler,
+            jitter=None,
+            logger=None,
+        )(func)
+
+    @override
+    def backoff_wait_generator(self) -> Generator[float, Any, None]:
+        def waits() -> Generator[float, Any, None]:
+            attempt = 0
+            exception = yield  # type: ignore[misc]
+            while True:
+                response = getattr(exception, "response", None)
+                asked = retry_after_seconds(response)
+                delay = min(BACKOFF_BASE_SECONDS * 2**attempt, BACKOFF_CAP_SECONDS)
+                attempt += 1
+                exception = yield asked if asked is not None else delay
+
+        return waits()
+
+    @override
+    def backoff_max_tries(self) -> int:
+        return MAX_TRIES
+
+    @override
+    def backoff_handler(self, details: Any) -> None:
+        # Name the failure, never the request (its headers carry the token).
+        exception = details.get("exception")
+        self.logger.warning(
+            "Retrying %s in %.2fs after attempt %d: %s",
+            self.name,
+            details.get("wait") or 0.0,
+            details.get("tries", 0),
+            type(exception).__name__ if exception else "error",
+        )
+
+    # --- requests --------------------------------------------------------------
+
+    def _send_and_decode(self, prepared: requests.PreparedRequest) -> dict[str, Any]:
+        """Send once and decode; a truncated body raises ``msgspec.DecodeError`` (retried)."""
+        response = self._request(prepared, None)
+        body = _decode(response.content)
+        if not isinstance(body, dict):
+            raise RetriableAPIError("response body is not a JSON object", response)
+        return body
+
+    def get_json(
+        self, path: str, params: dict[str, Any], *, split_on_deadline: bool = False
+    ) -> dict[str, Any]:
+        """GET ``path`` with retries and one token renewal on 401.
+
+        Raises:
+            FatalTapError: when the credentials are refused after a fresh token.
+        """
+        prepared = self.build_prepared_request(
+            method="GET", url=self.url_base + path, params=params, headers=self.http_headers
+        )
+        send = self.request_decorator(self._send_and_decode)
+        self._split_on_deadline = split_on_deadline
+        try:
+            for attempt in range(2):
+                try:
+                    return send(prepared)
+                except UnauthenticatedError:
+                    if attempt == 1 or not self.authenticator.can_renew:
+                        break
+                    self.authenticator.invalidate()
+        except RetriableAPIError as exc:
+            msg = f"The Endor Labs API kept failing for {self.name} ({exc}); try again later."
+            raise FatalTapError(msg) from None
+        except (requests.RequestException, msgspec.DecodeError) as exc:
+            msg = (
+                f"The Endor Labs API at {self.url_base} could not be read for {self.name} "
+                f"({type(exc).__name__}): check api_url and the network."
+            )
+            raise FatalTapError(msg) from None
+        finally:
+            self._split_on_deadline = False
+        msg = (
+            "Endor Labs refused the credentials (HTTP 401): check api_key/api_secret "
+            "or token (ENDOR_API_CREDENTIALS_KEY/_SECRET, ENDOR_TOKEN)."
+        )
+        raise FatalTapError(msg)
+
+    def iter_pages(self, query: ListQuery, *, split_on_deadline: bool = False) -> Iterator[list]:
+        """Every page of a list query, in order."""
+        token: int | None = None
+        while True:
+            body = self.get_json(
+                query.path, query.params(token), split_on_deadline=split_on_deadline
+            )
+            objects = list_objects(body)
+            yield objects
+            token = next_page_token(body)
+            if token is None or not objects:
+                return
+
+    # --- windows ---------------------------------------------------------------
+
+    def list_path(self, suffix: str = "") -> str:
+        """``/v1/namespaces/{namespace}/{resource}{suffix}``."""
+        return f"/v1/namespaces/{self.namespace}/{self.resource}{suffix}"
+
+    def window_query(self, lo: datetime, hi: datetime | None, source: str) -> ListQuery:
+        """The list query for one window of one source (``active`` unless overridden)."""
+        del source
+        return ListQuery(
+            path=self.list_path(),
+            filter=all_of(
+                self.base_filter,
+                time_range(self.time_field, lo, hi),
+                self.config.get(self.extra_filter_setting) if self.extra_filter_setting else None,
+            ),
+            page_size=int(self.config.get("page_size", 500)),
+            sort_path=self.time_field,
+            traverse=bool(self.config.get("include_child_namespaces", False)),
+        )
+
+    def window_sources(self, lo: datetime, hi: datetime | None) -> tuple[str, ...]:
+        """Which stores a window reads; one, except at the audit-log archive seam."""
+        del lo, hi
+        return ("active",)
+
+    def start_time(self, context: Mapping[str, Any] | None) -> datetime:
+        """Where this run starts: the bookmark (inclusive), else ``start_date``, else 1970."""
+        value = self.get_starting_replication_key_value(context) or self.config.get("start_date")
+        if value:
+            return parse_timestamp(str(value))
+        return EPOCH
+
+    def read_windows(self, start: datetime) -> Iterator[dict[str, Any]]:
+        """Every object from ``start`` on, ascending on ``time_field``, each once.
+
+        After a deadline the rest of the window is halved and re-read from the
+        last timestamp emitted; objects already emitted at that timestamp are
+        skipped by uuid, so a split costs neither a gap nor a duplicate.
+
+        Raises:
+            FatalTapError: when even the smallest window exceeds the deadline.
+        """
+        planner = WindowPlanner(
+            start=start,
+            end=None,
+            size=timedelta(hours=float(self.config.get("window_hours", 24))),
+            now=datetime.now(UTC),
+        )
+        last_time: datetime | None = None
+        seen_at_last: set[str] = set()
+        while not planner.finished:
+            lo, hi = planner.current()
+            pages = 0
+            try:
+                for objects in self._window_pages(lo, hi):
+                    pages += 1
+                    for obj in objects:
+                        raw = dotted_get(obj, self.time_field)
+                        moment = parse_timestamp(str(raw)) if raw else lo
+                        uid = str(obj.get("uuid"))
+                        if moment == last_time:
+                            if uid in seen_at_last:
+                                continue
+                            seen_at_last.add(uid)
+                        elif last_time is None or moment > last_time:
+                            last_time, seen_at_last = moment, {uid}
+                        yield obj
+            except DeadlineExceededError:
+                resume = last_time if last_time is not None and last_time > lo else lo
+                try:
+                    planner.split(resume)
+                except ValueError:
+                    msg = (
+                        f"The Endor Labs API timed out on {self.name} even for a "
+                        f"{planner.size} window at {lo.isoformat()}: raise request_timeout."
+                    )
+                    raise FatalTapError(msg) from None
+                self.logger.info("Deadline exceeded on %s: window now %s", self.name, planner.size)
+                continue
+            planner.done(hi, cheap=pages <= 1)
+
+    def _window_pages(self, lo: datetime, hi: datetime | None) -> Iterator[list]:
+        """Pages of one window; a window at the seam merges both stores in time order."""
+        sources = self.window_sources(lo, hi)
+        if len(sources) == 1:
+            yield from self.iter_pages(
+                self.window_query(lo, hi, sources[0]), split_on_deadline=True
+            )
+            return
+        merged: dict[str, dict[str, Any]] = {}
+        for source in sources:
+            for objects in self.iter_pages(
+                self.window_query(lo, hi, source), split_on_deadline=True
+            ):
+                for obj in objects:
+                    merged.setdefault(str(obj.get("uuid")), obj)
+
+        def order(obj: dict[str, Any]) -> tuple[str, str]:
+            raw = dotted_get(obj, self.time_field)
+            return (normalize_timestamp(str(raw)) if raw else "", str(obj.get("uuid")))
+
+        yield sorted(merged.values(), key=order)
+
+    @override
+    def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
+        yield from self.read_windows(self.start_time(context))
+
+
+def _error_message(response: requests.Response) -> str:
+    """The API's own error text (gRPC-gateway body), short and on one line."""
+    try:
+        body = response.json()
+        text = str(body.get("message") or body)
+    except ValueError:
+        text = response.text or response.reason or ""
+    return " ".join(text.split())[:300]
+
+
+def _is_deadline(response: requests.Response) -> bool:
+    """True for a 504 that means "deadline exceeded" (gRPC code 4)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return True
+    return not isinstance(body, dict) or body.get("code") in (GRPC_DEADLINE_EXCEEDED, None)

@@ -1,0 +1,34 @@
+"""The tap's fatal errors: one line for the user, never a traceback or a secret."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class FatalTapError(Exception):
+    """A problem the user must fix (credentials, namespace, filter, config).
+
+    The CLI prints ``str(error)`` as one line on stderr and exits 1, so the
+    message must name the setting at fault and what to do about it.
+    """
+
+
+class DeadlineExceededError(Exception):
+    """The API gave up on a query (HTTP 504, gRPC code 4): the time window was too big."""
+
+
+class UnauthenticatedError(Exception):
+    """The API answered 401: the token expired early or the credentials are wrong."""
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """Replace every secret value found in ``text`` with ``***``."""
+    for secret in secrets:
+        if secret and len(secret) >= 3:
+            text = text.replace(secret, "***")
+    return text
+
+
+def one_line(text: str) -> str:
+    """Collapse whitespace so a message stays on one line."""
+    return " ".join(text.split())

@@ -1,0 +1,47 @@
+"""The one place where Endor Labs filter expressions are built.
+
+Rules from the API reference: dates must be wrapped in ``date(...)`` (a bare
+ISO date silently matches nothing), enum literals may be bare, ``in [...]``
+takes a list.  User-supplied extra filters are parenthesised before they are
+ANDed in, so an ``or`` inside them cannot widen the query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from tap_endorlabs.windows import format_timestamp
+
+COMPLETED_SCAN_STATUSES = ("STATUS_SUCCESS", "STATUS_PARTIAL_SUCCESS", "STATUS_FAILURE")
+
+
+def time_range(field: str, lo: datetime | None, hi: datetime | None) -> str | None:
+    """``lo <= field < hi`` (either bound optional)."""
+    parts = []
+    if lo is not None:
+        parts.append(f"{field} >= date({format_timestamp(lo)})")
+    if hi is not None:
+        parts.append(f"{field} < date({format_timestamp(hi)})")
+    return " and ".join(parts) or None
+
+
+def one_of(field: str, values: Iterable[str]) -> str:
+    """``field in [a, b]``; values are quoted, so uuids and enums both work."""
+    quoted = ", ".join(f'"{value}"' for value in values)
+    return f"{field} in [{quoted}]"
+
+
+def exists(field: str) -> str:
+    """``field exists``."""
+    return f"{field} exists"
+
+
+def all_of(*parts: str | None) -> str | None:
+    """AND the non-empty parts together, each in parentheses."""
+    present = [part.strip() for part in parts if part and part.strip()]
+    if not present:
+        return None
+    if len(present) == 1:
+        return present[0]
+    return " and ".join(f"({part})" for part in present)

@@ -1,0 +1,195 @@
+"""The tap's settings: the config schema, endorctl's environment fallbacks, checks.
+
+Setting names and environment variables are part of the interface (issue 3);
+``tap-endorlabs --about --format=markdown`` prints this schema for the README.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from singer_sdk import typing as th
+
+from tap_endorlabs.errors import FatalTapError
+from tap_endorlabs.windows import parse_timestamp
+
+DEFAULT_API_URL = "https://api.endorlabs.com"
+
+# Setting -> the environment variable endorctl reads for it (lowest precedence).
+ENDORCTL_ENV = {
+    "namespace": "ENDOR_NAMESPACE",
+    "api_key": "ENDOR_API_CREDENTIALS_KEY",
+    "api_secret": "ENDOR_API_CREDENTIALS_SECRET",
+    "token": "ENDOR_TOKEN",
+    "api_url": "ENDOR_API",
+    "request_timeout": "ENDOR_API_TIMEOUT",
+}
+SECRET_SETTINGS = ("api_key", "api_secret", "token")
+
+CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
+    th.Property(
+        "namespace",
+        th.StringType,
+        required=True,
+        title="Namespace",
+        description=(
+            "The Endor Labs tenant namespace to export, for example `acme`. "
+            "Falls back to the ENDOR_NAMESPACE environment variable. No default."
+        ),
+    ),
+    th.Property(
+        "api_key",
+        th.StringType,
+        secret=True,
+        title="API key",
+        description=(
+            "The Endor Labs API key (a Read-only key is enough), used with api_secret "
+            "to obtain short-lived tokens. Falls back to ENDOR_API_CREDENTIALS_KEY. "
+            "Set either api_key and api_secret, or token. No default."
+        ),
+    ),
+    th.Property(
+        "api_secret",
+        th.StringType,
+        secret=True,
+        title="API secret",
+        description=(
+            "The secret of the API key. Falls back to ENDOR_API_CREDENTIALS_SECRET. No default."
+        ),
+    ),
+    th.Property(
+        "token",
+        th.StringType,
+        secret=True,
+        title="Bearer token",
+        description=(
+            "A ready-made Endor Labs bearer token, used instead of api_key and api_secret; "
+            "it cannot be renewed, so the run fails when it expires. Falls back to "
+            "ENDOR_TOKEN. No default."
+        ),
+    ),
+    th.Property(
+        "api_url",
+        th.StringType,
+        default=DEFAULT_API_URL,
+        title="API URL",
+        description=(
+            "The base URL of the Endor Labs API. Falls back to ENDOR_API. "
+            f"Default: {DEFAULT_API_URL}."
+        ),
+    ),
+    th.Property(
+        "start_date",
+        th.DateTimeType,
+        title="Backfill start time",
+        description=(
+            "The earliest creation or completion time to export on the first run "
+            "(RFC 3339, for example 2025-01-01T00:00:00Z); later runs continue from "
+            "their saved state. Default: everything the API still holds."
+        ),
+    ),
+    th.Property(
+        "include_child_namespaces",
+        th.BooleanType,
+        default=False,
+        title="Include child namespaces",
+        description=(
+            "Whether to export the child namespaces of the namespace too (the API's "
+            "traverse option). Default: false."
+        ),
+    ),
+    th.Property(
+        "page_size",
+        th.IntegerType(minimum=1, maximum=500),
+        default=500,
+        title="Page size",
+        description="How many objects to request per page, from 1 to 500. Default: 500.",
+    ),
+    th.Property(
+        "request_timeout",
+        th.IntegerType(minimum=1),
+        default=60,
+        title="Request timeout",
+        description=(
+            "How many seconds the API may spend on one request before it gives up; "
+            "sent as the Request-Timeout header. Falls back to ENDOR_API_TIMEOUT. "
+            "Default: 60."
+        ),
+    ),
+    th.Property(
+        "window_hours",
+        th.NumberType(minimum=0),
+        default=24,
+        title="Initial time window",
+        description=(
+            "How many hours of data the first query of a time range asks for; the tap "
+            "widens quiet windows and halves windows the API times out on. Default: 24."
+        ),
+    ),
+    th.Property(
+        "audit_log_filter",
+        th.StringType,
+        title="Audit log filter",
+        description=(
+            "An extra Endor Labs filter expression ANDed into every audit log query, "
+            "for example `spec.operation==OPERATION_DELETE`. Default: none."
+        ),
+    ),
+    th.Property(
+        "finding_filter",
+        th.StringType,
+        title="Finding filter",
+        description=(
+            "An extra Endor Labs filter expression ANDed into every finding and finding "
+            "log query, for example `spec.level==FINDING_LEVEL_CRITICAL`. Default: none."
+        ),
+    ),
+).to_dict()
+
+
+def endorctl_env_fallbacks(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Settings found in endorctl's environment variables."""
+    env = os.environ if environ is None else environ
+    found: dict[str, Any] = {}
+    for setting, variable in ENDORCTL_ENV.items():
+        value = env.get(variable)
+        if not value:
+            continue
+        if setting == "request_timeout":
+            text = value.strip().rstrip("s")
+            if not text.isdigit():
+                continue
+            found[setting] = int(text)
+        else:
+            found[setting] = value
+    return found
+
+
+def check_settings(config: Mapping[str, Any]) -> None:
+    """Checks the schema cannot express, as one actionable line.
+
+    Raises:
+        FatalTapError: on missing or conflicting credentials or a bad start_date.
+    """
+    has_pair = bool(config.get("api_key")) or bool(config.get("api_secret"))
+    if config.get("token") and has_pair:
+        msg = "Set either token or api_key/api_secret, not both (they are mutually exclusive)."
+        raise FatalTapError(msg)
+    if not config.get("token") and not (config.get("api_key") and config.get("api_secret")):
+        msg = (
+            "Missing credentials: set api_key and api_secret (ENDOR_API_CREDENTIALS_KEY/"
+            "_SECRET) or token (ENDOR_TOKEN)."
+        )
+        raise FatalTapError(msg)
+    start = config.get("start_date")
+    if start is not None:
+        try:
+            parse_timestamp(str(start))
+        except ValueError:
+            msg = (
+                f"start_date {str(start)!r} is not a date: use RFC 3339, "
+                "for example 2025-01-01T00:00:00Z."
+            )
+            raise FatalTapError(msg) from None

@@ -1,0 +1,175 @@
+"""One short class per Endor Labs stream."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from typing_extensions import override
+
+from tap_endorlabs.client import EndorStream
+from tap_endorlabs.filters import COMPLETED_SCAN_STATUSES, all_of, exists, one_of
+from tap_endorlabs.pagination import ListQuery
+from tap_endorlabs.scan_context import build_scan_context
+from tap_endorlabs.windows import ACTIVE_RETENTION, sources_for
+
+SCHEMAS_DIR = Path(__file__).parent / "schemas"
+# uuids per ``uuid in [...]`` query: ~100 x 40 characters keeps URLs near 4 KB.
+FINDINGS_CHUNK = 100
+COMPLETED_FILTER = one_of("spec.status", COMPLETED_SCAN_STATUSES)
+
+
+class AuditLogsStream(EndorStream):
+    """Audit logs, from the archive for anything older than 30 days, then the active store."""
+
+    name = "audit_logs"
+    resource = "audit-logs"
+    path = "/v1/namespaces/{namespace}/audit-logs"
+    time_field = "meta.create_time"
+    replication_key = "meta.create_time"
+    extra_filter_setting = "audit_log_filter"
+    schema_filepath = SCHEMAS_DIR / "audit_logs.json"
+
+    @property
+    def archive_boundary(self) -> datetime:
+        """Where the active store begins now: 30 days before the current time.
+
+        Re-read for every window, because records keep moving into the archive
+        while a long backfill runs.
+        """
+        return datetime.now(UTC) - ACTIVE_RETENTION
+
+    @override
+    def window_sources(self, lo: datetime, hi: datetime | None) -> tuple[str, ...]:
+        return sources_for(lo, hi, self.archive_boundary)
+
+    @override
+    def window_query(self, lo: datetime, hi: datetime | None, source: str) -> ListQuery:
+        query = super().window_query(lo, hi, source)
+        if source != "archive":
+            return query
+        # The archive wants spec.message_kind in the filter before meta.create_time;
+        # "exists" keeps every audit log (all carry a kind) while naming the field.
+        return ListQuery(
+            path=self.list_path("/archived"),
+            filter=all_of(exists("spec.message_kind"), query.filter),
+            page_size=query.page_size,
+            sort_path=query.sort_path,
+            traverse=query.traverse,
+        )
+
+
+class ProjectsStream(EndorStream):
+    """Projects, incremental on their last update."""
+
+    name = "projects"
+    resource = "projects"
+    path = "/v1/namespaces/{namespace}/projects"
+    time_field = "meta.update_time"
+    replication_key = "meta.update_time"
+    schema_filepath = SCHEMAS_DIR / "projects.json"
+
+
+class FindingLogsStream(EndorStream):
+    """Finding lifecycle events, incremental on creation."""
+
+    name = "finding_logs"
+    resource = "finding-logs"
+    path = "/v1/namespaces/{namespace}/finding-logs"
+    time_field = "meta.create_time"
+    replication_key = "meta.create_time"
+    extra_filter_setting = "finding_filter"
+    schema_filepath = SCHEMAS_DIR / "finding_logs.json"
+
+
+class ScanResultsStream(EndorStream):
+    """Completed scans, incremental on completion time (``spec.end_time``).
+
+    Keyed on completion rather than start, a scan that was still running during
+    one run has an end time after that run's bookmark and is exported next time.
+    """
+
+    name = "scan_results"
+    resource = "scan-results"
+    path = "/v1/namespaces/{namespace}/scan-results"
+    time_field = "spec.end_time"
+    replication_key = "spec.end_time"
+    base_filter = COMPLETED_FILTER
+    schema_filepath = SCHEMAS_DIR / "scan_results.json"
+
+
+class FindingsStream(EndorStream):
+    """The findings each newly completed scan reported, with their ``scan_context``.
+
+    Walks completed scans like ``scan_results`` (own bookmark), fetches each
+    scan's ``spec.findings`` in chunks and emits them contiguously, the last one
+    flagged ``scan_context.last``.  The bookmark is the scan's completion time,
+    so an interrupted scan is re-emitted whole, never half.
+    """
+
+    name = "findings"
+    resource = "scan-results"
+    path = "/v1/namespaces/{namespace}/findings"
+    time_field = "spec.end_time"
+    replication_key = "scan_context.scan_time"
+    base_filter = COMPLETED_FILTER
+    schema_filepath = SCHEMAS_DIR / "findings.json"
+
+    _projects: dict[tuple[str, str], dict[str, Any] | None]
+
+    @override
+    def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
+        self._projects = {}
+        for scan in self.read_windows(self.start_time(context)):
+            yield from self.findings_of(scan)
+
+    def findings_of(self, scan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """The scan's findings, contiguous, the final one marked ``last``."""
+        uuids = [str(u) for u in ((scan.get("spec") or {}).get("findings") or []) if u]
+        if not uuids:
+            return
+        namespace = (scan.get("tenant_meta") or {}).get("namespace") or self.namespace
+        project = self._project(namespace, (scan.get("meta") or {}).get("parent_uuid"))
+        held: dict[str, Any] | None = None
+        for chunk_start in range(0, len(uuids), FINDINGS_CHUNK):
+            chunk = uuids[chunk_start : chunk_start + FINDINGS_CHUNK]
+            query = ListQuery(
+                path=f"/v1/namespaces/{namespace}/findings",
+                filter=all_of(one_of("uuid", chunk), self.config.get("finding_filter")),
+                page_size=len(chunk),
+            )
+            for objects in self.iter_pages(query):
+                for finding in objects:
+                    if held is not None:
+                        held["scan_context"] = build_scan_context(scan, project, last=False)
+                        yield held
+                    held = finding
+        if held is not None:
+            held["scan_context"] = build_scan_context(scan, project, last=True)
+            yield held
+
+    def _project(self, namespace: str, project_uuid: str | None) -> dict[str, Any] | None:
+        """The scan's project (cached per run); None if it is gone."""
+        if not project_uuid:
+            return None
+        key = (namespace, project_uuid)
+        if key not in self._projects:
+            query = ListQuery(
+                path=f"/v1/namespaces/{namespace}/projects",
+                filter=one_of("uuid", [project_uuid]),
+                page_size=1,
+            )
+            found = next(iter(self.iter_pages(query)), [])
+            self._projects[key] = found[0] if found else None
+        return self._projects[key]
+
+
+STREAM_TYPES: tuple[type[EndorStream], ...] = (
+    AuditLogsStream,
+    ProjectsStream,
+    ScanResultsStream,
+    FindingsStream,
+    FindingLogsStream,
+)

@@ -1,0 +1,175 @@
+"""Pure functions of the tap: windows, filters, paging, scan context, settings, schemas."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tap_endorlabs import filters
+from tap_endorlabs.errors import FatalTapError, redact
+from tap_endorlabs.pagination import ListQuery, clamp_page_size, next_page_token
+from tap_endorlabs.scan_context import build_scan_context, scan_ref, scan_type
+from tap_endorlabs.schema_gen import STREAM_RESOURCES, build_stream_schema
+from tap_endorlabs.settings import check_settings, endorctl_env_fallbacks
+from tap_endorlabs.windows import (
+    WindowPlanner,
+    normalize_timestamp,
+    parse_timestamp,
+    sources_for,
+)
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+REFERENCE = Path(__file__).resolve().parents[3] / "shared/reference/endor-api-schemas"
+
+
+def test_timestamps_of_any_width_sort_by_time_once_normalized() -> None:
+    values = ["2025-01-01T00:00:00Z", "2025-01-01T00:00:00.5Z", "2025-01-01T00:00:01Z"]
+    assert sorted(values) != values  # raw strings do not sort by time
+    assert sorted(normalize_timestamp(v) for v in values) == [
+        normalize_timestamp(v) for v in values
+    ]
+    assert parse_timestamp("2025-01-01") == T0
+    with pytest.raises(ValueError):
+        parse_timestamp("yesterday")
+
+
+def test_planner_grows_quiet_windows_and_halves_on_deadline() -> None:
+    planner = WindowPlanner(start=T0, end=T0 + timedelta(days=10), size=timedelta(days=1))
+    lo, hi = planner.current()
+    assert (lo, hi) == (T0, T0 + timedelta(days=1))
+    planner.done(hi, cheap=True)
+    assert planner.current() == (T0 + timedelta(days=1), T0 + timedelta(days=3))
+    planner.split(T0 + timedelta(days=1, hours=6))
+    assert planner.current() == (
+        T0 + timedelta(days=1, hours=6),
+        T0 + timedelta(days=2, hours=6),
+    )
+    planner.min_size = planner.size
+    with pytest.raises(ValueError):
+        planner.split(T0)
+
+
+def test_planner_last_window_is_open_ended_past_now() -> None:
+    planner = WindowPlanner(start=T0, end=None, size=timedelta(days=1), now=T0 + timedelta(hours=5))
+    lo, hi = planner.current()
+    assert (lo, hi) == (T0, None)
+    planner.done(hi, cheap=True)
+    assert planner.finished
+
+
+def test_seam_windows_read_both_stores() -> None:
+    boundary = T0
+    assert sources_for(T0 - timedelta(days=3), T0 - timedelta(days=2), boundary) == ("archive",)
+    assert sources_for(T0 + timedelta(days=2), None, boundary) == ("active",)
+    assert sources_for(T0 - timedelta(days=1), T0 + timedelta(days=1), boundary) == (
+        "active",
+        "archive",
+    )
+
+
+def test_filters_wrap_dates_and_parenthesise_user_filters() -> None:
+    expr = filters.all_of(
+        filters.time_range("meta.create_time", T0, T0 + timedelta(days=1)),
+        "a==1 or b==2",
+    )
+    assert expr == (
+        "(meta.create_time >= date(2025-01-01T00:00:00.000000Z) and "
+        "meta.create_time < date(2025-01-02T00:00:00.000000Z)) and (a==1 or b==2)"
+    )
+    assert filters.one_of("uuid", ["x", "y"]) == 'uuid in ["x", "y"]'
+    assert filters.all_of(None, " ") is None
+
+
+def test_paging_uses_page_token_with_sort_never_page_id() -> None:
+    query = ListQuery(path="/p", filter="f", page_size=9999, sort_path="meta.create_time")
+    params = query.params(500)
+    assert params["list_parameters.page_token"] == 500
+    assert params["list_parameters.page_size"] == 500
+    assert params["list_parameters.sort.path"] == "meta.create_time"
+    assert not any("page_id" in key for key in params)
+    assert clamp_page_size(0) == 1
+    assert next_page_token({"list": {"response": {"next_page_token": 200}}}) == 200
+    assert next_page_token({"list": {"objects": []}}) is None
+
+
+def _scan(context: dict, refs: list[str], config: dict | None = None) -> dict:
+    return {
+        "uuid": "s1",
+        "meta": {"parent_uuid": "p1"},
+        "tenant_meta": {"namespace": "acme.platform"},
+        "context": context,
+        "spec": {
+            "end_time": "2025-01-02T03:04:05Z",
+            "refs": refs,
+            "environment": {"config": config or {}},
+        },
+    }
+
+
+def test_scan_context_for_pr_and_branch_scans() -> None:
+    pr = _scan({"type": "CONTEXT_TYPE_CI_RUN", "id": "run-uuid"}, ["refs/pull/123/head", "main"])
+    assert scan_type(pr) == "pr"
+    assert scan_ref(pr) == "123"
+    pr_config = _scan({"type": "CONTEXT_TYPE_CI_RUN", "id": "r"}, [], {"pr_number": 7})
+    assert scan_ref(pr_config) == "7"
+    main = _scan({"type": "CONTEXT_TYPE_MAIN", "id": "default"}, ["refs/heads/trunk"])
+    assert (scan_type(main), scan_ref(main)) == ("schedule", "trunk")
+    branch = _scan({"type": "CONTEXT_TYPE_REF", "id": "feature/x"}, ["feature/x"])
+    assert scan_ref(branch) == "feature/x"
+    context = build_scan_context(pr, {"uuid": "p1", "meta": {"name": "https://g/x"}}, last=True)
+    assert context == {
+        "scan_uuid": "s1",
+        "scan_time": "2025-01-02T03:04:05Z",
+        "scan_type": "pr",
+        "ref": "123",
+        "project_uuid": "p1",
+        "project_name": "https://g/x",
+        "namespace": "acme.platform",
+        "last": True,
+    }
+
+
+def test_settings_checks_and_env_fallbacks() -> None:
+    with pytest.raises(FatalTapError, match="start_date"):
+        check_settings({"api_key": "k", "api_secret": "s", "start_date": "not-a-date"})
+    with pytest.raises(FatalTapError, match="mutually exclusive"):
+        check_settings({"api_key": "k", "api_secret": "s", "token": "t"})
+    with pytest.raises(FatalTapError, match="Missing credentials"):
+        check_settings({"api_key": "k"})
+    env = {"ENDOR_NAMESPACE": "acme", "ENDOR_API_TIMEOUT": "30s", "ENDOR_TOKEN": "tok"}
+    assert endorctl_env_fallbacks(env) == {
+        "namespace": "acme",
+        "request_timeout": 30,
+        "token": "tok",
+    }
+    assert redact("key=supersecret", ["supersecret"]) == "key=***"
+
+
+def _objects(schema: dict) -> list[dict]:
+    found = []
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            types = node.get("type")
+            if types == "object" or (isinstance(types, list) and "object" in types):
+                found.append(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+@pytest.mark.parametrize("stream", sorted(STREAM_RESOURCES))
+def test_generated_schemas_are_open_and_current(stream: str) -> None:
+    schema = build_stream_schema(stream, REFERENCE)
+    assert "$ref" not in json.dumps(schema)
+    assert all(obj.get("additionalProperties") is not False for obj in _objects(schema))
+    assert all(
+        obj.get("additionalProperties") is True for obj in _objects(schema) if "properties" in obj
+    )
+    committed = Path(__file__).resolve().parents[2] / "tap_endorlabs/schemas" / f"{stream}.json"
+    assert json.loads(committed.read_text()) == schema, "run python -m tap_endorlabs.schema_gen"
