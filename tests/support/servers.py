@@ -115,3 +115,8 @@ def start_local_s3(*args: str, env: dict[str, str] | None = None) -> ServerProce
 def start_emulator(*args: str, env: dict[str, str] | None = None) -> ServerProcess:
     """Start the Endor Labs API emulator (``tests/emulator``) on a free port."""
     return start_server("Endor Labs emulator", "tests.emulator", ["--port", "0", *args], env=env)
+
+
+def start_s3_fault_proxy(upstream: str) -> ServerProcess:
+    """Start the fault-injecting proxy (``tests/s3_fault_proxy.py``) in front of an S3 URL."""
+    return start_server("S3 fault proxy", "tests.s3_fault_proxy", ["--upstream", upstream])
