@@ -1,0 +1,640 @@
+"""Deterministic, seeded test data shaped like Endor Labs' own objects.
+
+Same seed and clock anchor give the same objects. Everything is created in
+time order and given ObjectId-style uuids (4 bytes of creation second, then
+a fixed 5-byte "machine" part, then a 3-byte counter) so that uuid order is
+creation order, which is the order the store and ``page_id`` paging rely on.
+
+Where a PR number lives on a PR scan (``CONTEXT_TYPE_CI_RUN``): the schema
+has no dedicated field, so it is written the way git names it, in
+``spec.refs`` (``refs/pull/<n>/head``, first entry) and ``spec.versions[0].ref``,
+and as plain data in ``spec.environment.config.pr_number``; ``context.id`` is
+the CI run's own id (a uuid), as endorctl sets it.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid as uuidlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.emulator.clock import MICROS, format_us, parse_rfc3339_us
+from tests.emulator.store import ARCHIVE_AFTER_US, Record, Store
+
+DAY_US = 86400 * MICROS
+LEVELS = (
+    "FINDING_LEVEL_CRITICAL",
+    "FINDING_LEVEL_HIGH",
+    "FINDING_LEVEL_MEDIUM",
+    "FINDING_LEVEL_LOW",
+)
+CATEGORY_SETS = (
+    ("FINDING_CATEGORY_VULNERABILITY", "FINDING_CATEGORY_SCA"),
+    ("FINDING_CATEGORY_SUPPLY_CHAIN", "FINDING_CATEGORY_SCA"),
+    ("FINDING_CATEGORY_LICENSE_RISK",),
+    ("FINDING_CATEGORY_SECRETS",),
+    ("FINDING_CATEGORY_SAST",),
+    ("FINDING_CATEGORY_MALWARE", "FINDING_CATEGORY_SUPPLY_CHAIN"),
+    ("FINDING_CATEGORY_CICD", "FINDING_CATEGORY_GHACTIONS"),
+    ("FINDING_CATEGORY_SCPM",),
+    ("FINDING_CATEGORY_OPERATIONAL", "FINDING_CATEGORY_SCA"),
+    ("FINDING_CATEGORY_CONTAINER", "FINDING_CATEGORY_VULNERABILITY"),
+)
+METHODS = {
+    "FINDING_CATEGORY_VULNERABILITY": "SYSTEM_EVALUATION_METHOD_DEFINITION_VULNERABILITIES",
+    "FINDING_CATEGORY_MALWARE": "SYSTEM_EVALUATION_METHOD_DEFINITION_MALWARE",
+    "FINDING_CATEGORY_SAST": "SYSTEM_EVALUATION_METHOD_DEFINITION_AI_SAST",
+    "FINDING_CATEGORY_SCPM": "SYSTEM_EVALUATION_METHOD_DEFINITION_CIS",
+}
+PACKAGES = (
+    ("npm", "ECOSYSTEM_NPM", "lodash", "4.17.20", "package.json"),
+    ("pypi", "ECOSYSTEM_PYPI", "requests", "2.25.0", "requirements.txt"),
+    ("mvn", "ECOSYSTEM_MAVEN", "org.apache.logging.log4j:log4j-core", "2.14.1", "pom.xml"),
+    ("go", "ECOSYSTEM_GO", "golang.org/x/net", "v0.7.0", "go.mod"),
+    ("gem", "ECOSYSTEM_GEM", "nokogiri", "1.13.3", "Gemfile.lock"),
+)
+CVSS = {
+    "FINDING_LEVEL_CRITICAL": (9.8, "LEVEL_CRITICAL"),
+    "FINDING_LEVEL_HIGH": (7.5, "LEVEL_HIGH"),
+    "FINDING_LEVEL_MEDIUM": (5.3, "LEVEL_MEDIUM"),
+    "FINDING_LEVEL_LOW": (3.1, "LEVEL_LOW"),
+}
+OPERATIONS = ("OPERATION_CREATE", "OPERATION_UPDATE", "OPERATION_DELETE", "OPERATION_UPSERT")
+MESSAGE_KINDS = (
+    "internal.endor.ai.endor.v1.Policy",
+    "internal.endor.ai.endor.v1.Project",
+    "internal.endor.ai.endor.v1.Namespace",
+    "internal.endor.ai.endor.v1.APIKey",
+    "internal.endor.ai.endor.v1.ScanResult",
+    "internal.endor.ai.endor.v1.NotificationTarget",
+    "internal.endor.ai.endor.v1.AuthorizationPolicy",
+    "internal.endor.ai.endor.v1.RepositoryVersion",
+)
+USERS = ("jane@x509", "bob@github", "ci-bot@api-key", "ops@google", "mallory@gitlab")
+BRANCHES = ("develop", "release/1.x", "feature/login-ü", "hotfix/CVE-fix")
+# (context type, how many of each project's scans) pattern, repeated per project.
+CONTEXT_PATTERN = (
+    "CONTEXT_TYPE_MAIN",
+    "CONTEXT_TYPE_REF",
+    "CONTEXT_TYPE_CI_RUN",
+    "CONTEXT_TYPE_MAIN",
+)
+
+
+@dataclass
+class DataConfig:
+    """Sizes and names of the generated data (the command line's data flags)."""
+
+    seed: int = 1
+    namespace: str = "acme"
+    children: tuple[str, ...] = ("platform", "security")
+    forbidden_namespace: str = "other-corp"
+    projects: int = 8
+    scans_per_project: int = 4
+    findings_per_scan: int = 6
+    audit_logs: int = 2000
+    audit_days: int = 90
+    finding_logs: int = 60
+    unknown_fields: bool = False
+
+    @property
+    def readable(self) -> tuple[str, ...]:
+        """The tenant namespace and its children: what the API key may read."""
+        return (self.namespace, *(f"{self.namespace}.{c}" for c in self.children))
+
+    @property
+    def all_namespaces(self) -> tuple[str, ...]:
+        """Every namespace that exists (the forbidden one too)."""
+        return (*self.readable, self.forbidden_namespace)
+
+
+@dataclass
+class _Pending:
+    """An object built before its uuid is known (uuids follow creation order)."""
+
+    create_us: int
+    namespace: str
+    obj: dict[str, Any]
+    links: list[_Pending] = field(default_factory=list)
+
+
+class Generator:
+    """Builds the initial data set and every later addition (advance, live, completion)."""
+
+    def __init__(self, config: DataConfig, store: Store) -> None:
+        self.config = config
+        self.store = store
+        self.rng = random.Random(config.seed)
+        self._machine = {name: f"{self.rng.getrandbits(40):010x}" for name in (*store.tables, "rv")}
+        self._counter = dict.fromkeys(self._machine, 0)
+        self._scan_number = 0
+        self.projects: list[dict[str, Any]] = []
+        self._repo_versions: dict[str, str] = {}
+
+    # ids -----------------------------------------------------------------
+    def mint(self, kind: str, create_us: int) -> str:
+        """An ObjectId-like uuid whose order follows ``create_us`` within a kind."""
+        self._counter[kind] += 1
+        seconds = create_us // MICROS
+        return f"{seconds:08x}{self._machine[kind]}{self._counter[kind] & 0xFFFFFF:06x}"
+
+    def _uuid4(self) -> str:
+        return str(uuidlib.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def _sha(self) -> str:
+        return f"{self.rng.getrandbits(160):040x}"
+
+    def _commit(self, resource: str, pending: list[_Pending]) -> None:
+        """Give pending objects uuids in creation order and store them."""
+        pending.sort(key=lambda p: p.create_us)
+        for item in pending:
+            item.obj = {"uuid": self.mint(resource, item.create_us), **item.obj}
+        for item in pending:
+            if self.config.unknown_fields:
+                item.obj["x_emulator_extra"] = {"origin": "emulator", "note": "not in any schema"}
+                item.obj.setdefault("spec", {})["x_emulator_extra"] = {"flag": True, "n": 1}
+            self.store.add(
+                resource, Record(item.obj["uuid"], item.namespace, item.create_us, item.obj)
+            )
+
+    # initial data ---------------------------------------------------------
+    def build(self, now_us: int) -> None:
+        """Generate the whole initial data set relative to ``now_us``."""
+        cfg = self.config
+        self._build_projects(now_us)
+        findings: list[_Pending] = []
+        scans: list[_Pending] = []
+        for index, project in enumerate(self.projects):
+            scans.extend(self._project_scans(index, project, now_us, findings))
+        self._commit("scan-results", scans)  # scans first: findings link back by object
+        self._commit("findings", findings)
+        for scan in scans:
+            scan.obj["spec"]["findings"] = [f.obj["uuid"] for f in scan.links]
+            self._blocking(scan)
+        self._build_finding_logs(findings, now_us)
+        self._build_audit_logs(cfg.audit_logs, now_us - cfg.audit_days * DAY_US, now_us - MICROS)
+
+    def _project_names(self) -> list[str]:
+        org = f"https://github.com/{self.config.namespace}"
+        awkward = [
+            f"{org}/ünïcødé-répo-日本",
+            f"{org}/repo with spaces",
+            f"{org}/" + "very-long-repository-name-" * 11 + "end",
+            f"{org}/../../etc/passwd-repo",
+        ]
+        names = [f"{org}/service-{i:02d}" for i in range(self.config.projects)]
+        for slot, name in zip(range(1, len(names), 2), awkward, strict=False):
+            names[slot] = name
+        return names
+
+    def _build_projects(self, now_us: int) -> None:
+        cfg = self.config
+        pending: list[_Pending] = []
+        names = [
+            (n, cfg.readable[i % len(cfg.readable)]) for i, n in enumerate(self._project_names())
+        ]
+        names.append(
+            (f"https://github.com/{cfg.forbidden_namespace}/secret-repo", cfg.forbidden_namespace)
+        )
+        for name, namespace in names:
+            created = now_us - (cfg.audit_days + 30) * DAY_US - self.rng.randrange(60 * DAY_US)
+            full_name = name.split("github.com/", 1)[1]
+            obj = {
+                "meta": {
+                    "name": name,
+                    "kind": "Project",
+                    "create_time": format_us(created),
+                    "update_time": format_us(created),
+                    "version": "v1",
+                    "tags": [],
+                },
+                "tenant_meta": {"namespace": namespace},
+                "spec": {
+                    "platform_source": "PLATFORM_SOURCE_GITHUB",
+                    "git": {
+                        "http_clone_url": f"{name}.git",
+                        "web_url": name,
+                        "full_name": full_name,
+                        "organization": full_name.split("/", 1)[0],
+                        "git_clone_url": f"git@github.com:{full_name}.git",
+                    },
+                },
+                "processing_status": {"scan_state": "SCAN_STATE_IDLE"},
+            }
+            pending.append(_Pending(created, namespace, obj))
+        self._commit("projects", pending)
+        self.projects = [p.obj for p in sorted(pending, key=lambda p: p.obj["uuid"])]
+
+    def _repo_version(self, project: dict[str, Any], create_us: int) -> str:
+        key = project["uuid"]
+        if key not in self._repo_versions:
+            self._repo_versions[key] = self.mint("rv", create_us)
+        return self._repo_versions[key]
+
+    def _project_scans(
+        self, index: int, project: dict[str, Any], now_us: int, findings: list[_Pending]
+    ) -> list[_Pending]:
+        cfg = self.config
+        count = cfg.scans_per_project
+        starts = sorted(now_us - self.rng.randrange(DAY_US, 28 * DAY_US) for _ in range(count))
+        scans = []
+        for n, start in enumerate(starts):
+            context = CONTEXT_PATTERN[n % len(CONTEXT_PATTERN)]
+            running = index % 3 == 0 and n == count - 1
+            scan = self._scan(project, context, start, now_us, running=running)
+            scans.append(scan)
+            if scan.obj["spec"]["status"] in ("STATUS_SUCCESS", "STATUS_PARTIAL_SUCCESS"):
+                findings.extend(self._findings_for(scan, project))
+        if scans and not scans[-1].obj["spec"].get("end_time"):
+            done = [s for s in scans if s.obj["spec"].get("end_time")]
+        else:
+            done = scans
+        if done:
+            project["processing_status"]["scan_time"] = done[-1].obj["spec"]["end_time"]
+        return scans
+
+    def _scan(
+        self,
+        project: dict[str, Any],
+        context_type: str,
+        start_us: int,
+        now_us: int,
+        *,
+        running: bool = False,
+        create_us: int | None = None,
+    ) -> _Pending:
+        self._scan_number += 1
+        namespace = project["tenant_meta"]["namespace"]
+        sha = self._sha()
+        config: dict[str, Any] = {"ScanProfile": "default"}
+        if context_type == "CONTEXT_TYPE_MAIN":
+            context: dict[str, Any] = {"type": context_type, "id": "default"}
+            refs = ["main"]
+        elif context_type == "CONTEXT_TYPE_REF":
+            branch = BRANCHES[self._scan_number % len(BRANCHES)]
+            context = {"type": context_type, "id": branch}
+            refs = [branch]
+        else:
+            pr_number = 100 + self._scan_number
+            context = {
+                "type": context_type,
+                "id": self._uuid4(),
+                "will_be_deleted_at": format_us(start_us + 30 * DAY_US),
+            }
+            refs = [f"refs/pull/{pr_number}/head", "main"]
+            config.update({"pr_number": pr_number, "pr_baseline": "main"})
+        roll = self.rng.random()
+        if running:
+            status = "STATUS_RUNNING"
+        elif roll < 0.1:
+            status = "STATUS_FAILURE"
+        elif roll < 0.2:
+            status = "STATUS_PARTIAL_SUCCESS"
+        else:
+            status = "STATUS_SUCCESS"
+        end_us = min(start_us + self.rng.randrange(60, 1800) * MICROS, now_us)
+        spec: dict[str, Any] = {
+            "status": status,
+            "type": "TYPE_ALL_SCANS",
+            "start_time": format_us(start_us),
+            "refs": refs,
+            "versions": [{"ref": refs[0], "sha": sha}],
+            "findings": [],
+            "blocking_findings": [],
+            "warning_findings": [],
+            "environment": {
+                "arch": "amd64",
+                "os": "linux",
+                "num_cpus": 4,
+                "memory": 16.0,
+                "endorctl_version": "v1.7.512",
+                "config": config,
+            },
+        }
+        if not running:
+            spec["end_time"] = format_us(end_us)
+            spec["exit_code"] = (
+                "ENDORCTL_RC_ERROR" if status == "STATUS_FAILURE" else "ENDORCTL_RC_SUCCESS"
+            )
+        created = start_us if create_us is None else create_us
+        obj = {
+            "meta": {
+                "name": f"scan-result-{self._scan_number}",
+                "kind": "ScanResult",
+                "parent_uuid": project["uuid"],
+                "parent_kind": "Project",
+                "create_time": format_us(created),
+                "update_time": format_us(end_us if not running else created),
+            },
+            "tenant_meta": {"namespace": namespace},
+            "context": context,
+            "spec": spec,
+        }
+        return _Pending(created, namespace, obj)
+
+    def _findings_for(self, scan: _Pending, project: dict[str, Any]) -> list[_Pending]:
+        spec = scan.obj["spec"]
+        count = self.config.findings_per_scan
+        if spec["status"] == "STATUS_PARTIAL_SUCCESS":
+            count = max(1, count // 2)
+        end_us = scan.create_us + 1
+        if spec.get("end_time"):
+            end_us = parse_rfc3339_us(spec["end_time"])
+        out = []
+        for n in range(count):
+            created = end_us - self.rng.randrange(0, 30) * MICROS
+            out.append(
+                self._finding(scan, project, n, created, spec.get("end_time") or format_us(end_us))
+            )
+        scan.links.extend(out)
+        return out
+
+    def _finding(
+        self, scan: _Pending, project: dict[str, Any], n: int, created: int, processed: str
+    ) -> _Pending:
+        level = LEVELS[(n + self._scan_number) % len(LEVELS)]
+        categories = list(CATEGORY_SETS[(n * 3 + self._scan_number) % len(CATEGORY_SETS)])
+        short, ecosystem, package, version, manifest = PACKAGES[self.rng.randrange(len(PACKAGES))]
+        package_name = f"{short}://{package}@{version}"
+        method = METHODS.get(categories[0], "SYSTEM_EVALUATION_METHOD_DEFINITION_POLICIES")
+        tags = ["FINDING_TAGS_DIRECT" if n % 2 else "FINDING_TAGS_TRANSITIVE"]
+        if n % 3 == 0:
+            tags.append("FINDING_TAGS_FIX_AVAILABLE")
+        spec: dict[str, Any] = {
+            "project_uuid": project["uuid"],
+            "level": level,
+            "finding_categories": categories,
+            "finding_tags": tags,
+            "summary": f"{_label(categories[0]).title()} issue in {package}",
+            "remediation": f"Upgrade {package} to a fixed version.",
+            "target_dependency_package_name": package_name,
+            "target_dependency_name": package,
+            "target_dependency_version": version,
+            "dependency_file_paths": [manifest],
+            "ecosystem": ecosystem,
+            "method": method,
+            "extra_key": f"{categories[0]}:{package}:{n}",
+            "last_processed": processed,
+            "target_uuid": self._repo_version(project, created),
+        }
+        if "FINDING_CATEGORY_VULNERABILITY" in categories:
+            score, cvss_level = CVSS[level]
+            cve = f"CVE-{2020 + n % 5}-{10000 + self.rng.randrange(90000)}"
+            spec["finding_metadata"] = {
+                "vulnerability": {
+                    "meta": {
+                        "name": f"GHSA-{self.rng.getrandbits(32):08x}",
+                        "kind": "Vulnerability",
+                    },
+                    "spec": {
+                        "aliases": [cve],
+                        "summary": f"{cve} in {package}",
+                        "published": format_us(created - 400 * DAY_US),
+                        "cvss_v3_severity": {
+                            "score": score,
+                            "level": cvss_level,
+                            "vector": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H",
+                        },
+                    },
+                }
+            }
+        context = {k: v for k, v in scan.obj["context"].items()}
+        obj = {
+            "meta": {
+                "name": f"{categories[0].removeprefix('FINDING_CATEGORY_').lower()}-{package}",
+                "kind": "Finding",
+                "parent_uuid": spec["target_uuid"],
+                "parent_kind": "RepositoryVersion",
+                "create_time": format_us(created),
+                "update_time": format_us(created),
+            },
+            "tenant_meta": {"namespace": scan.namespace},
+            "context": context,
+            "spec": spec,
+        }
+        return _Pending(created, scan.namespace, obj)
+
+    @staticmethod
+    def _blocking(scan: _Pending) -> None:
+        spec = scan.obj["spec"]
+        critical = [
+            f.obj["uuid"] for f in scan.links if f.obj["spec"]["level"] == "FINDING_LEVEL_CRITICAL"
+        ]
+        spec["blocking_findings"] = critical[:1]
+        spec["warning_findings"] = critical[1:]
+
+    def _build_finding_logs(self, findings: list[_Pending], now_us: int) -> None:
+        if not findings or self.config.finding_logs <= 0:
+            return
+        pending: list[_Pending] = []
+        chosen = [findings[i % len(findings)] for i in range(self.config.finding_logs)]
+        self.rng.shuffle(chosen)
+        index = 0
+        while len(pending) < self.config.finding_logs:
+            finding = chosen[index % len(chosen)]
+            index += 1
+            pending.append(self._finding_log(finding, "OPERATION_CREATE", finding.create_us, None))
+            if len(pending) < self.config.finding_logs and index % 3 == 0:
+                resolved = min(
+                    finding.create_us + self.rng.randrange(DAY_US, 5 * DAY_US), now_us - MICROS
+                )
+                pending.append(self._finding_log(finding, "OPERATION_DELETE", resolved, resolved))
+        self._commit("finding-logs", pending)
+
+    def _finding_log(
+        self, finding: _Pending, operation: str, created: int, resolved: int | None
+    ) -> _Pending:
+        fspec = finding.obj["spec"]
+        spec: dict[str, Any] = {
+            "operation": operation,
+            "finding_uuid": finding.obj["uuid"],
+            "finding_parent_kind": "RepositoryVersion",
+            "finding_parent_uuid": finding.obj["meta"]["parent_uuid"],
+            "finding_tags": list(fspec["finding_tags"]),
+            "finding_categories": list(fspec["finding_categories"]),
+            "introduced_at": finding.obj["meta"]["create_time"],
+            "level": fspec["level"],
+            "method": fspec["method"],
+            "ecosystem": fspec["ecosystem"],
+            "target_dependency_package_name": fspec["target_dependency_package_name"],
+            "target_uuid": fspec["target_uuid"],
+        }
+        if resolved is not None:
+            spec["resolved_at"] = format_us(resolved)
+            spec["days_unresolved"] = str((resolved - finding.create_us) // DAY_US)
+        obj = {
+            "meta": {
+                "name": f"finding-log-{operation.removeprefix('OPERATION_').lower()}",
+                "kind": "FindingLog",
+                "parent_uuid": finding.obj["uuid"],
+                "parent_kind": "Finding",
+                "create_time": format_us(created),
+                "update_time": format_us(created),
+            },
+            "tenant_meta": {"namespace": finding.namespace},
+            "context": dict(finding.obj["context"]),
+            "spec": spec,
+        }
+        return _Pending(created, finding.namespace, obj)
+
+    # audit logs -------------------------------------------------------------
+    def _build_audit_logs(self, count: int, low_us: int, high_us: int) -> None:
+        """``count`` audit logs in ``[low_us, high_us]``; about a third share a timestamp."""
+        if count <= 0:
+            return
+        table = self.store.tables["audit-logs"]
+        if table.create_us:
+            low_us = max(low_us, table.create_us[-1])
+        high_us = max(high_us, low_us)
+        rng = self.rng
+        span = high_us - low_us
+        times: list[int] = []
+        while len(times) < count:
+            moment = low_us + int(rng.random() * span)
+            if rng.random() < 0.2:
+                moment -= moment % MICROS  # whole-second timestamps, written without a fraction
+                moment = max(moment, low_us)
+            burst = 1 + (int(rng.random() * 4) if rng.random() < 0.3 else 0)
+            times.extend([moment] * min(burst, count - len(times)))
+        times.sort()
+        cfg = self.config
+        namespaces = cfg.readable
+        for moment in times:
+            roll = rng.random()
+            if roll < 0.75:
+                namespace = cfg.namespace
+            elif roll < 0.97:
+                namespace = namespaces[int(rng.random() * len(namespaces))]
+            else:
+                namespace = cfg.forbidden_namespace
+            self.store.add("audit-logs", self._audit_log(moment, namespace))
+
+    def _audit_log(self, moment: int, namespace: str) -> Record:
+        rng = self.rng
+        pick = rng.random
+        kind = MESSAGE_KINDS[int(pick() * len(MESSAGE_KINDS))]
+        operation = OPERATIONS[int(pick() * len(OPERATIONS))]
+        user = USERS[int(pick() * len(USERS))]
+        created = format_us(moment)
+        target = f"{rng.getrandbits(96):024x}"
+        uuid = self.mint("audit-logs", moment)
+        spec: dict[str, Any] = {
+            "operation": operation,
+            "message_kind": kind,
+            "message_uuid": target,
+            "payload": {
+                "@type": f"type.googleapis.com/{kind}",
+                "uuid": target,
+                "meta": {"name": f"{kind.rsplit('.', 1)[-1].lower()}-{target[-6:]}"},
+            },
+            "claims": [
+                f"user={user}",
+                f"tenant={namespace.split('.', maxsplit=1)[0]}",
+                "role=SYSTEM_ROLE_ADMIN",
+            ],
+            "remote_address": f"10.244.{int(pick() * 256)}.{1 + int(pick() * 254)}",
+        }
+        if pick() < 0.03:
+            spec["error"] = {"code": 7, "message": "permission denied", "details": []}
+        obj: dict[str, Any] = {
+            "uuid": uuid,
+            "meta": {
+                "name": f"{operation.removeprefix('OPERATION_').lower()} {kind.rsplit('.', 1)[-1]}",
+                "kind": "AuditLog",
+                "create_time": created,
+                "update_time": created,
+                "created_by": user,
+            },
+            "tenant_meta": {"namespace": namespace},
+            "spec": spec,
+        }
+        if self.config.unknown_fields:
+            obj["x_emulator_extra"] = {"origin": "emulator", "note": "not in any schema"}
+            spec["x_emulator_extra"] = {"flag": True, "n": 1}
+        return Record.frozen(uuid, namespace, moment, obj)
+
+    # later additions -------------------------------------------------------
+    def add_audit_logs(self, count: int, low_us: int, high_us: int) -> None:
+        """New audit logs in a time window (``advance`` and live mode)."""
+        self._build_audit_logs(count, low_us, high_us)
+
+    def add_scans(self, count: int, now_us: int) -> None:
+        """New completed scans (with findings) that finished at ``now_us``."""
+        readable = [
+            p for p in self.projects if p["tenant_meta"]["namespace"] in self.config.readable
+        ]
+        if not readable or count <= 0:
+            return
+        scans: list[_Pending] = []
+        findings: list[_Pending] = []
+        table = self.store.tables["scan-results"]
+        floor = table.create_us[-1] if table.create_us else 0
+        for _ in range(count):
+            project = readable[self.rng.randrange(len(readable))]
+            context = ("CONTEXT_TYPE_MAIN", "CONTEXT_TYPE_CI_RUN")[self.rng.randrange(2)]
+            start = now_us - self.rng.randrange(60, 600) * MICROS
+            scan = self._scan(project, context, start, now_us, create_us=max(now_us, floor))
+            scan.obj["spec"]["status"] = "STATUS_SUCCESS"
+            scan.obj["spec"]["exit_code"] = "ENDORCTL_RC_SUCCESS"
+            scan.obj["spec"]["end_time"] = format_us(now_us)
+            scan.obj["meta"]["update_time"] = format_us(now_us)
+            scans.append(scan)
+            findings.extend(self._new_findings(scan, project, now_us))
+            project["processing_status"]["scan_time"] = format_us(now_us)
+        self._commit("scan-results", scans)
+        self._commit("findings", findings)
+        for scan in scans:
+            scan.obj["spec"]["findings"] = [f.obj["uuid"] for f in scan.links]
+            self._blocking(scan)
+
+    def _new_findings(self, scan: _Pending, project: dict[str, Any], now_us: int) -> list[_Pending]:
+        table = self.store.tables["findings"]
+        floor = table.create_us[-1] if table.create_us else 0
+        created = max(now_us, floor)
+        out = [
+            self._finding(scan, project, n, created, format_us(now_us))
+            for n in range(self.config.findings_per_scan)
+        ]
+        scan.links.extend(out)
+        return out
+
+    def complete_running_scans(self, now_us: int) -> int:
+        """RUNNING scans succeed now and report new findings; returns how many."""
+        table = self.store.tables["scan-results"]
+        by_uuid = {p["uuid"]: p for p in self.projects}
+        completed = 0
+        findings: list[_Pending] = []
+        done: list[tuple[Record, _Pending]] = []
+        for record in table:
+            spec = record.obj["spec"]
+            if spec.get("status") != "STATUS_RUNNING":
+                continue
+            project = by_uuid[record.obj["meta"]["parent_uuid"]]
+            spec["status"] = "STATUS_SUCCESS"
+            spec["end_time"] = format_us(now_us)
+            spec["exit_code"] = "ENDORCTL_RC_SUCCESS"
+            record.obj["meta"]["update_time"] = format_us(now_us)
+            holder = _Pending(record.create_us, record.namespace, record.obj)
+            findings.extend(self._new_findings(holder, project, now_us))
+            done.append((record, holder))
+            project["processing_status"]["scan_time"] = format_us(now_us)
+            completed += 1
+        self._commit("findings", findings)
+        for record, holder in done:
+            record.obj["spec"]["findings"] = [f.obj["uuid"] for f in holder.links]
+            self._blocking(holder)
+            record.changed()
+        for project_record in self.store.tables["projects"]:
+            project_record.changed()
+        self.store.touched()
+        return completed
+
+
+def _label(category: str) -> str:
+    return category.removeprefix("FINDING_CATEGORY_")
+
+
+def archive_boundary(now_us: int) -> int:
+    """Audit logs created before this instant live in the archive."""
+    return now_us - ARCHIVE_AFTER_US

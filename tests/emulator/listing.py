@@ -1,0 +1,285 @@
+"""List calls: parameters, the candidate range, filtering, sorting, paging, masks.
+
+A list call is planned first (which rows it must touch: the namespaces asked
+for, narrowed by the creation-time index and the archive boundary) so the
+cost model can price it before any work is done, then executed. Unsorted
+pages are produced by a lazy scan that stops once the page (+1) is full;
+offset paging and sorting work on the full match list, which is cached per
+query until the data changes.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tests.emulator.errors import invalid
+from tests.emulator.filters import compile_filter, mentions, parse, resolve, time_bounds
+from tests.emulator.store import Record, Store, Table, encode
+
+PREFIX = "list_parameters."
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 500
+SORT_ORDERS = {"SORT_ENTRY_ORDER_ASC": False, "SORT_ENTRY_ORDER_DESC": True}
+_TRUE = {"true": True, "1": True, "false": False, "0": False}
+
+
+@dataclass(frozen=True)
+class ListParams:
+    """The ``list_parameters.*`` of one request, validated."""
+
+    filter: str | None = None
+    page_size: int = DEFAULT_PAGE_SIZE
+    page_token: int | None = None
+    page_id: str | None = None
+    sort_path: str | None = None
+    sort_desc: bool = False
+    mask: tuple[str, ...] = ()
+    traverse: bool = False
+    count: bool = False
+    ci_run_uuid: str | None = None
+
+
+def _one(query: dict[str, list[str]], name: str) -> str | None:
+    values = query.get(PREFIX + name)
+    return values[-1] if values else None
+
+
+def _flag(query: dict[str, list[str]], name: str) -> bool:
+    raw = _one(query, name)
+    if raw is None or raw == "":
+        return False
+    if raw.lower() not in _TRUE:
+        raise invalid(f"{PREFIX}{name}: {raw!r} is not a boolean (use true or false)")
+    return _TRUE[raw.lower()]
+
+
+def parse_params(query: dict[str, list[str]]) -> ListParams:
+    """Validate the query string; each refusal names the parameter."""
+    size_text = _one(query, "page_size")
+    page_size = DEFAULT_PAGE_SIZE
+    if size_text not in (None, ""):
+        try:
+            page_size = int(size_text)  # type: ignore[arg-type]
+        except ValueError:
+            raise invalid(f"{PREFIX}page_size: {size_text!r} is not an integer") from None
+        if page_size < 0:
+            raise invalid(f"{PREFIX}page_size: must not be negative, got {page_size}")
+        if page_size > MAX_PAGE_SIZE:
+            raise invalid(f"{PREFIX}page_size: {page_size} exceeds the maximum of {MAX_PAGE_SIZE}")
+        page_size = page_size or DEFAULT_PAGE_SIZE
+    token_text = _one(query, "page_token")
+    page_token = None
+    if token_text not in (None, ""):
+        try:
+            page_token = int(token_text)  # type: ignore[arg-type]
+        except ValueError:
+            raise invalid(f"{PREFIX}page_token: {token_text!r} is not a valid page token") from None
+        if page_token < 0:
+            raise invalid(f"{PREFIX}page_token: {token_text!r} is not a valid page token")
+    page_id = _one(query, "page_id") or None
+    sort_path = _one(query, "sort.path") or None
+    order_text = _one(query, "sort.order") or None
+    if order_text is not None and order_text not in SORT_ORDERS:
+        raise invalid(f"{PREFIX}sort.order: {order_text!r} is not one of {', '.join(SORT_ORDERS)}")
+    if page_id is not None and (sort_path is not None or order_text is not None):
+        raise invalid("page id cannot be provided with sort method")
+    mask_text = _one(query, "mask") or ""
+    mask = tuple(part.strip() for part in mask_text.split(",") if part.strip())
+    return ListParams(
+        filter=_one(query, "filter") or None,
+        page_size=page_size,
+        page_token=page_token,
+        page_id=page_id,
+        sort_path=sort_path,
+        sort_desc=SORT_ORDERS.get(order_text or "", False),
+        mask=mask,
+        traverse=_flag(query, "traverse"),
+        count=_flag(query, "count"),
+        ci_run_uuid=_one(query, "ci_run_uuid") or None,
+    )
+
+
+@dataclass
+class Plan:
+    """What a list call will touch, known before any row is read."""
+
+    resource: str
+    table: Table
+    namespaces: frozenset[str]
+    predicate: Callable[[dict[str, Any]], bool] | None
+    low_us: int | None
+    high_us: int | None
+    rows: int
+    filters_message_kind: bool
+    key: tuple[Any, ...]
+
+
+def plan(
+    store: Store,
+    resource: str,
+    namespaces: frozenset[str],
+    params: ListParams,
+    *,
+    now_us: int,
+    window: tuple[int | None, int | None] = (None, None),
+) -> Plan:
+    """Parse the filter and find the candidate range (``window``: the archive split)."""
+    predicate = None
+    low, high = window
+    message_kind = False
+    if params.filter:
+        node = parse(params.filter, now_us)
+        predicate = compile_filter(node)
+        message_kind = mentions(node, "spec.message_kind")
+        f_low, low_inc, f_high, high_inc = time_bounds(node, "meta.create_time")
+        if f_low is not None:
+            f_low = f_low if low_inc else f_low + 1
+            low = f_low if low is None else max(low, f_low)
+        if f_high is not None:
+            f_high = f_high + 1 if high_inc else f_high
+            high = f_high if high is None else min(high, f_high)
+    if params.ci_run_uuid:
+        run, inner = params.ci_run_uuid, predicate
+
+        def in_run(obj: dict[str, Any]) -> bool:
+            context = obj.get("context") or {}
+            if context.get("type") != "CONTEXT_TYPE_CI_RUN" or context.get("id") != run:
+                return False
+            return inner is None or inner(obj)
+
+        predicate = in_run
+    table = store.tables[resource]
+    with store.lock:
+        rows = table.count_in(namespaces, low, high)
+        version = store.version
+    key = (
+        resource,
+        namespaces,
+        params.filter,
+        params.ci_run_uuid,
+        low,
+        high,
+        params.sort_path,
+        params.sort_desc,
+        version,
+    )
+    return Plan(resource, table, namespaces, predicate, low, high, rows, message_kind, key)
+
+
+def _sort_key(path: str) -> Callable[[Record], tuple[Any, ...]]:
+    ranks = {bool: 1, int: 2, float: 2, str: 3}
+
+    def key(record: Record) -> tuple[Any, ...]:
+        value = resolve(record.data(), path)
+        if value is None:
+            return (0, 0)
+        rank = ranks.get(type(value), 4)
+        return (rank, value if rank < 4 else encode(value))
+
+    return key
+
+
+class Lister:
+    """Executes planned list calls, caching full match lists per query."""
+
+    def __init__(self, store: Store, cache_size: int = 16) -> None:
+        self.store = store
+        self._cache: OrderedDict[tuple[Any, ...], list[Record]] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    def _matches(self, query: Plan, record: Record) -> bool:
+        if record.namespace not in query.namespaces:
+            return False
+        return query.predicate is None or query.predicate(record.data())
+
+    def full(self, query: Plan, sort_path: str | None, sort_desc: bool) -> list[Record]:
+        """Every match in order (uuid order, or the sort), cached per query and data version."""
+        with self._lock:
+            cached = self._cache.get(query.key)
+            if cached is not None:
+                self._cache.move_to_end(query.key)
+                return cached
+        with self.store.lock:
+            lo, hi = query.table.span(query.low_us, query.high_us)
+            records = query.table.records[lo:hi]
+        found = [r for r in records if self._matches(query, r)]
+        if sort_path:
+            found.sort(key=_sort_key(sort_path), reverse=sort_desc)
+        with self._lock:
+            self._cache[query.key] = found
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return found
+
+    def page(self, query: Plan, params: ListParams) -> bytes:
+        """The response body of a list call."""
+        if params.count:
+            count = len(self.full(query, None, False))
+            return encode({"count_response": {"count": count}})
+        size = params.page_size
+        response: dict[str, Any] = {}
+        if params.sort_path or params.page_token:
+            matches = self.full(query, params.sort_path, params.sort_desc)
+            start = params.page_token or 0
+            page = matches[start : start + size]
+            if start + size < len(matches):
+                response["next_page_token"] = start + size
+                if not params.sort_path:
+                    response["next_page_id"] = page[-1].uuid
+        else:
+            page = self._scan(query, params.page_id, size + 1)
+            if len(page) > size:
+                page = page[:size]
+                response["next_page_id"] = page[-1].uuid
+                if params.page_id is None:
+                    response["next_page_token"] = size
+        objects = [self._render(record, params.mask) for record in page]
+        return b"".join(
+            (
+                b'{"list":{"objects":[',
+                b",".join(objects),
+                b'],"response":',
+                encode(response),
+                b"}}",
+            )
+        )
+
+    def _scan(self, query: Plan, after: str | None, limit: int) -> list[Record]:
+        """Matches in uuid order after ``after``, stopping at ``limit``."""
+        table = query.table
+        with self.store.lock:
+            lo, hi = table.span(query.low_us, query.high_us)
+            if after is not None:
+                lo = max(lo, bisect.bisect_right(table.uuids, after, lo, hi))
+            records = table.records
+            out: list[Record] = []
+            for index in range(lo, hi):
+                record = records[index]
+                if self._matches(query, record):
+                    out.append(record)
+                    if len(out) >= limit:
+                        break
+            return out
+
+    @staticmethod
+    def _render(record: Record, mask: tuple[str, ...]) -> bytes:
+        if not mask:
+            return record.json()
+        data = record.data()
+        masked: dict[str, Any] = {}
+        for path in mask:
+            value = resolve(data, path)
+            if value is None:
+                continue
+            target = masked
+            parts = path.split(".")
+            for part in parts[:-1]:
+                target = target.setdefault(part, {})
+            target[parts[-1]] = value
+        return encode(masked)

@@ -1,0 +1,139 @@
+"""Objects the emulator serves, kept in uuid order (= creation order) per resource.
+
+One ``Table`` per resource holds every namespace's objects in a single list
+ordered by uuid, with a parallel list of creation times so that time-bound
+queries bisect instead of scanning. Uuids are minted so that uuid order and
+``meta.create_time`` order agree (as Endor's ObjectId-style uuids roughly do),
+so the default list order, ``page_id`` paging and the time index are one order.
+Each object's JSON is encoded once and cached until the object changes.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+try:  # msgspec comes with singer-sdk[msgspec]; json is the fallback.
+    import msgspec
+
+    _encode = msgspec.json.encode
+    _decode = msgspec.json.decode
+except ImportError:  # pragma: no cover
+    import json
+
+    def _encode(obj: Any) -> bytes:
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+    _decode = json.loads
+
+
+RESOURCES = ("audit-logs", "findings", "projects", "scan-results", "finding-logs")
+ARCHIVE_AFTER_US = 30 * 86400 * 1_000_000
+
+
+def encode(obj: Any) -> bytes:
+    """Compact JSON, as the API sends it."""
+    return _encode(obj)
+
+
+@dataclass(slots=True)
+class Record:
+    """One served object with the fields the indexes need pulled out.
+
+    Mutable objects (scans, projects) keep their dict; audit logs, which are
+    never updated and may number hundreds of thousands, keep only their JSON
+    (``frozen``) and are decoded on the rare occasions a filter needs them.
+    """
+
+    uuid: str
+    namespace: str
+    create_us: int
+    obj: dict[str, Any] | None
+    _json: bytes | None = None
+
+    @classmethod
+    def frozen(cls, uuid: str, namespace: str, create_us: int, obj: dict[str, Any]) -> Record:
+        """A record stored as JSON only (never modified later)."""
+        return cls(uuid, namespace, create_us, None, encode(obj))
+
+    def json(self) -> bytes:
+        """The object's JSON, encoded once."""
+        if self._json is None:
+            self._json = encode(self.obj)
+        return self._json
+
+    def data(self) -> dict[str, Any]:
+        """The object as a dict (decoded anew for JSON-only records: do not modify)."""
+        if self.obj is not None:
+            return self.obj
+        decoded: dict[str, Any] = _decode(self.json())
+        return decoded
+
+    def changed(self) -> None:
+        """Drop the cached JSON after the object was modified in place."""
+        self._json = None
+
+
+@dataclass
+class Table:
+    """All objects of one resource, in uuid order, with a creation-time index."""
+
+    records: list[Record] = field(default_factory=list)
+    uuids: list[str] = field(default_factory=list)
+    create_us: list[int] = field(default_factory=list)
+    by_uuid: dict[str, Record] = field(default_factory=dict)
+    namespace_times: dict[str, list[int]] = field(default_factory=dict)
+
+    def append(self, record: Record) -> None:
+        """Add a record; it must sort after every record already held."""
+        if self.uuids and record.uuid <= self.uuids[-1]:
+            raise ValueError(f"uuid {record.uuid} out of order after {self.uuids[-1]}")
+        if self.create_us and record.create_us < self.create_us[-1]:
+            raise ValueError("create_time out of order")
+        self.records.append(record)
+        self.uuids.append(record.uuid)
+        self.create_us.append(record.create_us)
+        self.by_uuid[record.uuid] = record
+        self.namespace_times.setdefault(record.namespace, []).append(record.create_us)
+
+    def span(self, low_us: int | None, high_us: int | None) -> tuple[int, int]:
+        """Index range of records with ``low_us <= create < high_us``."""
+        lo = 0 if low_us is None else bisect.bisect_left(self.create_us, low_us)
+        hi = len(self.records) if high_us is None else bisect.bisect_left(self.create_us, high_us)
+        return lo, max(lo, hi)
+
+    def count_in(self, namespaces: frozenset[str], low_us: int | None, high_us: int | None) -> int:
+        """How many records of these namespaces fall in a time range (the cost model's rows)."""
+        total = 0
+        for namespace in namespaces:
+            times = self.namespace_times.get(namespace)
+            if not times:
+                continue
+            lo = 0 if low_us is None else bisect.bisect_left(times, low_us)
+            hi = len(times) if high_us is None else bisect.bisect_left(times, high_us)
+            total += max(0, hi - lo)
+        return total
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self.records)
+
+
+class Store:
+    """Every table, a version that changes with the data, and the lock guarding both."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, Table] = {name: Table() for name in RESOURCES}
+        self.lock = threading.RLock()
+        self.version = 0
+
+    def add(self, resource: str, record: Record) -> None:
+        """Append a record (callers hold ``lock`` when the server is running)."""
+        self.tables[resource].append(record)
+        self.version += 1
+
+    def touched(self) -> None:
+        """Note an in-place change so cached query results are dropped."""
+        self.version += 1
