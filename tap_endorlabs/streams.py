@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from singer_sdk import SchemaDirectory, StreamSchema
 from typing_extensions import override
 
 from tap_endorlabs.client import EndorStream
@@ -15,7 +16,8 @@ from tap_endorlabs.pagination import ListQuery
 from tap_endorlabs.scan_context import build_scan_context
 from tap_endorlabs.windows import ACTIVE_RETENTION, sources_for
 
-SCHEMAS_DIR = Path(__file__).parent / "schemas"
+# Each stream's schema is schemas/<stream name>.json (see schema_gen.py).
+SCHEMAS = SchemaDirectory(Path(__file__).parent / "schemas")
 # uuids per ``uuid in [...]`` query: ~100 x 40 characters keeps URLs near 4 KB.
 FINDINGS_CHUNK = 100
 COMPLETED_FILTER = one_of("spec.status", COMPLETED_SCAN_STATUSES)
@@ -30,7 +32,7 @@ class AuditLogsStream(EndorStream):
     time_field = "meta.create_time"
     replication_key = "meta.create_time"
     extra_filter_setting = "audit_log_filter"
-    schema_filepath = SCHEMAS_DIR / "audit_logs.json"
+    schema = StreamSchema(SCHEMAS)
 
     @property
     def archive_boundary(self) -> datetime:
@@ -69,7 +71,7 @@ class ProjectsStream(EndorStream):
     path = "/v1/namespaces/{namespace}/projects"
     time_field = "meta.update_time"
     replication_key = "meta.update_time"
-    schema_filepath = SCHEMAS_DIR / "projects.json"
+    schema = StreamSchema(SCHEMAS)
 
 
 class FindingLogsStream(EndorStream):
@@ -81,7 +83,7 @@ class FindingLogsStream(EndorStream):
     time_field = "meta.create_time"
     replication_key = "meta.create_time"
     extra_filter_setting = "finding_filter"
-    schema_filepath = SCHEMAS_DIR / "finding_logs.json"
+    schema = StreamSchema(SCHEMAS)
 
 
 class ScanResultsStream(EndorStream):
@@ -97,7 +99,7 @@ class ScanResultsStream(EndorStream):
     time_field = "spec.end_time"
     replication_key = "spec.end_time"
     base_filter = COMPLETED_FILTER
-    schema_filepath = SCHEMAS_DIR / "scan_results.json"
+    schema = StreamSchema(SCHEMAS)
 
 
 class FindingsStream(EndorStream):
@@ -115,7 +117,7 @@ class FindingsStream(EndorStream):
     time_field = "spec.end_time"
     replication_key = "scan_context.scan_time"
     base_filter = COMPLETED_FILTER
-    schema_filepath = SCHEMAS_DIR / "findings.json"
+    schema = StreamSchema(SCHEMAS)
 
     _projects: dict[tuple[str, str], dict[str, Any] | None]
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
 
 from singer_sdk import Stream, Tap
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.plugin_base import PluginBase, _ConfigInput
 from typing_extensions import override
 
 from tap_endorlabs.auth import EndorAuthenticator
+from tap_endorlabs.client import EndorStream
 from tap_endorlabs.errors import FatalTapError, one_line, redact
+from tap_endorlabs.pagination import ListQuery
 from tap_endorlabs.settings import (
     CONFIG_SCHEMA,
     ENDORCTL_ENV,
@@ -56,14 +60,57 @@ class TapEndorLabs(Tap):
     def discover_streams(self) -> list[Stream]:
         return [stream_type(tap=self) for stream_type in STREAM_TYPES]
 
+    def preflight(self) -> None:
+        """Check credentials, namespace and filters with one-object queries.
+
+        Bad settings then fail before any stream starts, as one clear line,
+        instead of surfacing mid-sync wrapped in the SDK's stream error logging.
+
+        Raises:
+            FatalTapError: when the API refuses the credentials, namespace or a filter.
+        """
+        streams = self.streams
+        audit_logs = streams["audit_logs"]
+        assert isinstance(audit_logs, EndorStream)
+        probes = [("audit-logs", self.config.get("audit_log_filter"))]
+        if self.config.get("finding_filter"):
+            probes.append(("findings", self.config.get("finding_filter")))
+        for resource, expression in probes:
+            query = ListQuery(
+                path=f"/v1/namespaces/{audit_logs.namespace}/{resource}",
+                filter=expression,
+                page_size=1,
+            )
+            audit_logs.get_json(query.path, query.params(None))
+
     @classmethod
     @override
-    def invoke(cls, *args: Any, **kwargs: Any) -> None:
-        """Run the CLI; fatal problems become one line on stderr and exit code 1."""
-        config_input = kwargs.get("config")
-        secrets = _secret_values(getattr(config_input, "config", None) or {})
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: _ConfigInput | None = None,
+        state: IO[str] | None = None,
+        catalog: IO[str] | None = None,
+    ) -> None:
+        """Run the tap (as ``Tap.invoke``, plus a preflight check).
+
+        Fatal problems become one line on stderr and exit code 1, no traceback.
+        """
+        PluginBase.invoke.__func__(cls, about=about, about_format=about_format)  # type: ignore[attr-defined]
+        config = config or _ConfigInput()
+        secrets = _secret_values(config.config or {})
         try:
-            super().invoke(*args, **kwargs)
+            tap = cls(
+                config=config.config,
+                state=None if state is None else json.loads(state.read()),
+                catalog=None if catalog is None else json.loads(catalog.read()),
+                parse_env_config=config.parse_env,
+                validate_config=True,
+            )
+            tap.preflight()
+            tap.sync_all()
         except FatalTapError as exc:
             _exit_with(str(exc), secrets)
         except ConfigValidationError as exc:
