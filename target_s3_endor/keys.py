@@ -196,17 +196,26 @@ def record_time(record: dict[str, Any]) -> datetime | None:
 
 
 def time_partition(
-    record: dict[str, Any], stream_name: str, root: str, arrival: datetime
+    record: dict[str, Any],
+    stream_name: str,
+    root: str,
+    arrival: datetime,
+    *,
+    missing_fields: bool = False,
 ) -> TimePartition:
     """The day folder a record belongs to, falling back to ``_unpartitioned``.
 
     A record with a namespace and a parseable ``meta.create_time`` goes under its
     namespace; any other record goes to the documented fallback folder, dated by
-    ``_sdc_extracted_at`` or its arrival, so it is never dropped.
+    ``_sdc_extracted_at`` or its arrival, so it is never dropped.  A caller that
+    found other layout fields missing (a finding without ``scan_context``) sets
+    ``missing_fields``.
     """
     namespace = dig(record, "tenant_meta", "namespace")
     moment = record_time(record)
-    fallback = not (isinstance(namespace, str) and namespace and moment is not None)
+    fallback = missing_fields or not (
+        isinstance(namespace, str) and namespace and moment is not None
+    )
     if moment is None:
         moment = parse_time(record.get("_sdc_extracted_at")) or arrival
     namespace_segment = UNPARTITIONED if fallback else safe_segment(namespace)

@@ -137,13 +137,18 @@ class S3EndorSink(Sink):
         """Spool the record into its scan's or its day partition's spool."""
         line = encode_record(record)
         self._batch_bytes += len(line)
-        if self.stream_name == FINDINGS_STREAM:
+        is_findings = self.stream_name == FINDINGS_STREAM
+        if is_findings:
             place = keys.scan_place(record, self.plan.root)
             if place is not None:
                 self._add_finding(place, line, record["scan_context"].get("last") is True)
                 return
         partition = keys.time_partition(
-            record, self.stream_name, self.plan.root, self._batch_started
+            record,
+            self.stream_name,
+            self.plan.root,
+            self._batch_started,
+            missing_fields=is_findings,
         )
         if partition.fallback:
             self._fallback_records += 1

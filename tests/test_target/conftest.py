@@ -1,0 +1,179 @@
+"""Helpers for the target's tests: run the real CLI, read back what S3 holds."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.servers import REPO_ROOT
+
+DATA_FILES = Path(__file__).resolve().parents[1] / "data_files"
+TARGET_CMD = [
+    sys.executable,
+    "-c",
+    "from target_s3_endor.target import TargetS3Endor; TargetS3Endor.cli()",
+]
+
+
+@dataclass
+class TargetRun:
+    """A finished target process."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def states(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+
+    @property
+    def error_lines(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if "| ERROR" in line]
+
+
+def run_target(config: dict[str, Any], messages: str, *args: str, tmp: Path) -> TargetRun:
+    """Run ``target-s3-endor`` as a child process with ``messages`` on stdin."""
+    config_path = tmp / f"config-{len(list(tmp.glob('config-*')))}.json"
+    config_path.write_text(json.dumps(config))
+    done = subprocess.run(
+        [*TARGET_CMD, "--config", str(config_path), *args],
+        input=messages,
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=120,
+        check=False,
+    )
+    return TargetRun(done.returncode, done.stdout, done.stderr)
+
+
+def singer_file(name: str) -> str:
+    """A fixture from tests/data_files/."""
+    return (DATA_FILES / name).read_text()
+
+
+def schema(stream: str, **extra: Any) -> str:
+    body = {
+        "type": "object",
+        "properties": {"uuid": {"type": "string"}},
+        "additionalProperties": True,
+    }
+    return json.dumps(
+        {"type": "SCHEMA", "stream": stream, "schema": body, "key_properties": ["uuid"], **extra}
+    )
+
+
+def record(stream: str, rec: dict[str, Any]) -> str:
+    return json.dumps({"type": "RECORD", "stream": stream, "record": rec})
+
+
+def state(value: Any) -> str:
+    return json.dumps({"type": "STATE", "value": value})
+
+
+def audit_log(n: int, namespace: str = "acme", day: int = 2) -> dict[str, Any]:
+    return {
+        "uuid": f"audit-{n:05d}",
+        "meta": {
+            "create_time": f"2025-01-{day:02d}T03:04:{n % 60:02d}.123456Z",
+            "kind": "AuditLog",
+        },
+        "tenant_meta": {"namespace": namespace},
+        "spec": {"operation": "OPERATION_CREATE", "claims": ["user=jane@x509"], "amount": 1.50},
+    }
+
+
+def finding(
+    n: int,
+    scan: str = "scan-1",
+    *,
+    last: bool = False,
+    ref: str = "main",
+    project_uuid: str = "proj-1",
+    project_name: str = "https://github.com/acme/python-repo.git",
+    level: str = "FINDING_LEVEL_HIGH",
+    scan_type: str = "schedule",
+) -> dict[str, Any]:
+    return {
+        "uuid": f"{scan}-finding-{n:05d}",
+        "meta": {"name": f"rule-{n % 3}", "create_time": "2025-12-15T14:00:00Z"},
+        "tenant_meta": {"namespace": "acme"},
+        "spec": {
+            "level": level,
+            "summary": f"summary {n}",
+            "project_uuid": project_uuid,
+            "dependency_file_paths": ["requirements.txt"],
+            "target_dependency_package_name": "pypi://requests@2.0.0",
+            "finding_categories": ["FINDING_CATEGORY_VULNERABILITY"],
+        },
+        "scan_context": {
+            "scan_uuid": scan,
+            "scan_time": "2025-12-15T14:30:25Z",
+            "scan_type": scan_type,
+            "ref": ref,
+            "project_uuid": project_uuid,
+            "project_name": project_name,
+            "namespace": "acme",
+            "last": last,
+        },
+    }
+
+
+def lines(*messages: str) -> str:
+    return "\n".join(messages) + "\n"
+
+
+def all_objects(s3_client: Any, bucket: str) -> dict[str, bytes]:
+    """Every object in the bucket: key -> bytes."""
+    out: dict[str, bytes] = {}
+    for page in s3_client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        for item in page.get("Contents", []):
+            out[item["Key"]] = s3_client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+    return out
+
+
+def open_with_tools(key: str, data: bytes, tmp: Path) -> bytes:
+    """Decompress an object with the standard command-line tools (unzip / gzip)."""
+    path = tmp / Path(key).name
+    path.write_bytes(data)
+    if key.endswith(".zip"):
+        names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+        assert len(names) == 1, names
+        return subprocess.run(["unzip", "-p", str(path)], capture_output=True, check=True).stdout
+    if key.endswith(".gz"):
+        tool = subprocess.run(["gzip", "-dc", str(path)], capture_output=True, check=True).stdout
+        assert tool == gzip.decompress(data)
+        return tool
+    return data
+
+
+def decode_member(key: str, payload: bytes) -> list[dict[str, Any]]:
+    """Records held by a json-array or jsonl member."""
+    if ".jsonl" in key or (key.endswith(".zip") and payload[:1] == b"{"):
+        return [json.loads(line) for line in payload.splitlines() if line.strip()]
+    loaded = json.loads(payload)
+    assert isinstance(loaded, list)
+    return loaded
+
+
+@pytest.fixture
+def config(s3_endpoint: str, bucket: str) -> dict[str, Any]:
+    """A minimal working config for the local S3 server."""
+    return {
+        "bucket": bucket,
+        "endpoint_url": s3_endpoint,
+        "region": "us-east-1",
+        "exporter_name": "prod-exporter",
+        "max_attempts": 2,
+        "connect_timeout_seconds": 2,
+    }
