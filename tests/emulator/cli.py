@@ -193,7 +193,7 @@ def build_app(args: argparse.Namespace) -> App:
     clock = Clock(args.now)
     store = Store()
     generator = Generator(data, store)
-    generator.build(clock.now_us())
+    generator.build(clock.anchor_us)
     return App(
         data=data,
         clock=clock,

@@ -50,6 +50,11 @@ class Clock:
         self._advanced_us = 0
         self._lock = threading.Lock()
 
+    @property
+    def anchor_us(self) -> int:
+        """The anchor: generated data is laid out relative to it, so it is reproducible."""
+        return self._anchor_us
+
     def now_us(self) -> int:
         """The current emulator time in microseconds since the epoch."""
         with self._lock:

@@ -1,0 +1,257 @@
+"""Generated data: schema validity, determinism, realism, later additions, CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from tests.support.servers import REPO_ROOT
+from tests.test_emulator.conftest import Api
+
+SCHEMAS = Path("/work/shared/reference/endor-api-schemas")
+if not SCHEMAS.exists():
+    SCHEMAS = REPO_ROOT.parent / "shared" / "reference" / "endor-api-schemas"
+SCHEMA_OF = {
+    "audit-logs": "AuditLog.json",
+    "findings": "Finding.json",
+    "projects": "Project.json",
+    "scan-results": "ScanResult.json",
+    "finding-logs": "FindingLog.json",
+}
+
+
+def _validator(resource: str) -> jsonschema.protocols.Validator:
+    schema = json.loads((SCHEMAS / SCHEMA_OF[resource]).read_text())
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+@pytest.fixture(scope="module")
+def big(emulator_factory_module: Callable[..., Api]) -> Api:
+    return emulator_factory_module(
+        "--seed",
+        "5",
+        "--projects",
+        "60",
+        "--scans-per-project",
+        "5",
+        "--findings-per-scan",
+        "8",
+        "--audit-logs",
+        "5000",
+        "--finding-logs",
+        "300",
+        "--unknown-fields",
+    )
+
+
+@pytest.fixture(scope="module")
+def emulator_factory_module() -> Any:
+    from tests.support.servers import start_emulator
+    from tests.test_emulator.conftest import connect
+
+    started = []
+
+    def start(*flags: str) -> Api:
+        server = start_emulator(*flags)
+        started.append(server)
+        return connect(server)
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.mark.parametrize("resource", sorted(SCHEMA_OF))
+def test_every_generated_object_validates(big: Api, resource: str) -> None:
+    objects = big.truth(resource)
+    assert len(objects) >= 50
+    validator = _validator(resource)
+    for obj in objects:
+        errors = list(validator.iter_errors(obj))
+        assert not errors, f"{obj['uuid']}: {errors[0].message}"
+        assert obj["x_emulator_extra"] and obj["spec"]["x_emulator_extra"]
+
+
+def test_same_seed_and_now_same_data(own_api: Callable[..., Api]) -> None:
+    flags = ("--seed", "9", "--now", "2025-03-01T00:00:00Z")
+    one, two = own_api(*flags), own_api(*flags)
+    for resource in SCHEMA_OF:
+        assert one.truth(resource) == two.truth(resource)
+    other = own_api("--seed", "10", "--now", "2025-03-01T00:00:00Z")
+    assert other.truth("audit-logs") != one.truth("audit-logs")
+
+
+def test_uuids_follow_creation_time(api: Api) -> None:
+    for resource in SCHEMA_OF:
+        objects = api.truth(resource)
+        uuids = [o["uuid"] for o in objects]
+        assert uuids == sorted(uuids) and len(set(uuids)) == len(uuids)
+        for obj in objects:
+            assert len(obj["uuid"]) == 24
+            seconds = int(obj["uuid"][:8], 16)
+            created = obj["meta"]["create_time"]
+            assert time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) == created[:19]
+
+
+def test_audit_logs_realism(big: Api) -> None:
+    logs = big.truth("audit-logs")
+    spec = [o["spec"] for o in logs]
+    assert {s["operation"] for s in spec} == {
+        "OPERATION_CREATE",
+        "OPERATION_UPDATE",
+        "OPERATION_DELETE",
+        "OPERATION_UPSERT",
+    }
+    assert "internal.endor.ai.endor.v1.Policy" in {s["message_kind"] for s in spec}
+    assert all(s["payload"]["@type"].endswith(s["message_kind"]) for s in spec)
+    assert any("user=jane@x509" in s["claims"] for s in spec)
+    times = [o["meta"]["create_time"] for o in logs]
+    assert len(set(times)) < len(times) * 0.9  # many ties
+    assert {o["tenant_meta"]["namespace"] for o in logs} >= {"acme", "acme.platform", "other-corp"}
+
+
+def test_projects_scans_findings_link_up(big: Api) -> None:
+    projects = {p["uuid"]: p for p in big.truth("projects")}
+    names = [p["meta"]["name"] for p in projects.values()]
+    assert any(" " in n for n in names)
+    assert any(not n.isascii() for n in names)
+    assert any(len(n) > 280 for n in names)
+    assert any("../" in n for n in names)
+    scans = big.truth("scan-results")
+    findings = {f["uuid"]: f for f in big.truth("findings")}
+    assert {s["context"]["type"] for s in scans} == {
+        "CONTEXT_TYPE_MAIN",
+        "CONTEXT_TYPE_REF",
+        "CONTEXT_TYPE_CI_RUN",
+    }
+    statuses = {s["spec"]["status"] for s in scans}
+    assert {"STATUS_SUCCESS", "STATUS_RUNNING"} <= statuses
+    for scan in scans:
+        assert scan["meta"]["parent_uuid"] in projects
+        if scan["spec"]["status"] == "STATUS_RUNNING":
+            assert "end_time" not in scan["spec"] and not scan["spec"]["findings"]
+        if scan["context"]["type"] == "CONTEXT_TYPE_CI_RUN":
+            assert scan["spec"]["refs"][0].startswith("refs/pull/")
+            assert scan["spec"]["environment"]["config"]["pr_number"] > 0
+        for uuid in scan["spec"]["findings"]:
+            finding = findings[uuid]
+            assert finding["context"] == scan["context"]
+            assert finding["spec"]["project_uuid"] == scan["meta"]["parent_uuid"]
+    levels = {f["spec"]["level"] for f in findings.values()}
+    assert len(levels) == 4
+    categories = {c for f in findings.values() for c in f["spec"]["finding_categories"]}
+    assert {
+        "FINDING_CATEGORY_VULNERABILITY",
+        "FINDING_CATEGORY_SECRETS",
+        "FINDING_CATEGORY_SAST",
+        "FINDING_CATEGORY_LICENSE_RISK",
+        "FINDING_CATEGORY_SUPPLY_CHAIN",
+    } <= categories
+    logs = big.truth("finding-logs")
+    assert {entry["spec"]["operation"] for entry in logs} == {
+        "OPERATION_CREATE",
+        "OPERATION_DELETE",
+    }
+    assert all(entry["spec"]["finding_uuid"] in findings for entry in logs)
+
+
+def test_complete_running_scans_and_advance(own_api: Callable[..., Api]) -> None:
+    api = own_api("--projects", "6")
+    running = [s for s in api.truth("scan-results") if s["spec"]["status"] == "STATUS_RUNNING"]
+    assert running
+    findings_before = len(api.truth("findings"))
+    assert api.control("POST", "complete-running-scans") == {"completed": len(running)}
+    scans = {s["uuid"]: s for s in api.truth("scan-results")}
+    for scan in running:
+        done = scans[scan["uuid"]]
+        assert done["spec"]["status"] == "STATUS_SUCCESS" and done["spec"]["end_time"]
+        assert done["spec"]["findings"]
+    assert len(api.truth("findings")) > findings_before
+    logs_before = len(api.all("audit-logs"))
+    scans_before = len(scans)
+    answer = api.control("POST", "advance", seconds=60, audit_logs=25, scans=3)
+    assert answer["audit_logs"] == 25
+    assert len(api.truth("scan-results")) == scans_before + 3
+    assert len(api.all("audit-logs", traverse="true")) >= logs_before + 20
+
+
+def test_live_mode_keeps_adding(own_api: Callable[..., Api]) -> None:
+    api = own_api("--live", "--live-rate", "200")
+    first = api.list("audit-logs", count="true", traverse="true")["count_response"]["count"]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        count = api.list("audit-logs", count="true", traverse="true")["count_response"]["count"]
+        if count > first + 50:
+            break
+    assert count > first + 50
+
+
+def test_help_documents_every_flag() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "tests.emulator", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        check=True,
+    ).stdout
+    for flag in (
+        "--host",
+        "--port",
+        "--seed",
+        "--now",
+        "--api-key",
+        "--api-secret",
+        "--namespace",
+        "--child-namespaces",
+        "--forbidden-namespace",
+        "--token-ttl",
+        "--projects",
+        "--scans-per-project",
+        "--findings-per-scan",
+        "--audit-logs",
+        "--audit-days",
+        "--finding-logs",
+        "--row-cost-us",
+        "--default-deadline",
+        "--fault",
+        "--retry-after",
+        "--slow-delay",
+        "--rate-limit",
+        "--unknown-fields",
+        "--live",
+        "--live-rate",
+    ):
+        assert flag in out
+
+
+def test_bad_flag_is_one_line_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.emulator", "--fault", "teapot:0.1"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "--fault" in result.stderr
+
+
+@pytest.mark.slow
+def test_200k_audit_logs_start_fast_and_page_fast(own_api: Callable[..., Api]) -> None:
+    started = time.monotonic()
+    api = own_api("--audit-logs", "200000", "--audit-days", "25")
+    assert time.monotonic() - started < 15
+    started = time.monotonic()
+    logs = api.all("audit-logs", traverse="true")
+    assert len(logs) > 190000
+    assert time.monotonic() - started < 60
