@@ -19,7 +19,7 @@ import backoff
 import msgspec
 import requests
 from singer_sdk.exceptions import RetriableAPIError
-from singer_sdk.helpers._typing import TypeConformanceLevel
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.streams import RESTStream
 from typing_extensions import override
 

@@ -8,11 +8,13 @@ ANDed in, so an ``or`` inside them cannot widen the query.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 
 from tap_endorlabs.windows import format_timestamp
 
+_OR = re.compile(r"\bor\b|\|\|", re.IGNORECASE)
 COMPLETED_SCAN_STATUSES = ("STATUS_SUCCESS", "STATUS_PARTIAL_SUCCESS", "STATUS_FAILURE")
 
 
@@ -38,10 +40,17 @@ def exists(field: str) -> str:
 
 
 def all_of(*parts: str | None) -> str | None:
-    """AND the non-empty parts together, each in parentheses."""
+    """AND the non-empty parts together.
+
+    A part with an ``or`` is parenthesised so it cannot widen the query; plain
+    conjunctions are not, because a time bound inside parentheses is not used
+    to narrow the scan (it is evaluated row by row, and large windows time out).
+    """
     present = [part.strip() for part in parts if part and part.strip()]
     if not present:
         return None
-    if len(present) == 1:
-        return present[0]
-    return " and ".join(f"({part})" for part in present)
+    return " and ".join(f"({part})" if _has_or(part) else part for part in present)
+
+
+def _has_or(expression: str) -> bool:
+    return bool(_OR.search(expression))

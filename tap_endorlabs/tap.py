@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any, ClassVar
 
 from singer_sdk import Stream, Tap
@@ -16,6 +17,7 @@ from typing_extensions import override
 from tap_endorlabs.auth import EndorAuthenticator
 from tap_endorlabs.client import EndorStream
 from tap_endorlabs.errors import FatalTapError, one_line, redact
+from tap_endorlabs.filters import all_of, time_range
 from tap_endorlabs.pagination import ListQuery
 from tap_endorlabs.settings import (
     CONFIG_SCHEMA,
@@ -72,9 +74,11 @@ class TapEndorLabs(Tap):
         streams = self.streams
         audit_logs = streams["audit_logs"]
         assert isinstance(audit_logs, EndorStream)
-        probes = [("audit-logs", self.config.get("audit_log_filter"))]
+        # A one-minute range keeps the probe cheap on a large tenant.
+        recent = time_range("meta.create_time", datetime.now(UTC) - timedelta(minutes=1), None)
+        probes = [("audit-logs", all_of(recent, self.config.get("audit_log_filter")))]
         if self.config.get("finding_filter"):
-            probes.append(("findings", self.config.get("finding_filter")))
+            probes.append(("findings", all_of(recent, self.config.get("finding_filter"))))
         for resource, expression in probes:
             query = ListQuery(
                 path=f"/v1/namespaces/{audit_logs.namespace}/{resource}",

@@ -76,8 +76,11 @@ def test_filters_wrap_dates_and_parenthesise_user_filters() -> None:
         "a==1 or b==2",
     )
     assert expr == (
-        "(meta.create_time >= date(2025-01-01T00:00:00.000000Z) and "
-        "meta.create_time < date(2025-01-02T00:00:00.000000Z)) and (a==1 or b==2)"
+        "meta.create_time >= date(2025-01-01T00:00:00.000000Z) and "
+        "meta.create_time < date(2025-01-02T00:00:00.000000Z) and (a==1 or b==2)"
+    )
+    assert filters.all_of("spec.message_kind exists", "x > 1") == (
+        "spec.message_kind exists and x > 1"
     )
     assert filters.one_of("uuid", ["x", "y"]) == 'uuid in ["x", "y"]'
     assert filters.all_of(None, " ") is None

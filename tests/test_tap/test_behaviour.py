@@ -1,0 +1,241 @@
+"""The tap against a real emulator process: increments, seam, faults, tokens, errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tap_endorlabs.windows import normalize_timestamp
+from tests.support.servers import ServerProcess
+from tests.test_tap.tap_runner import (
+    STREAMS,
+    TAP,
+    control,
+    parse_output,
+    run_tap,
+    stats,
+    tap_config,
+    truth,
+)
+
+Factory = Callable[..., ServerProcess]
+
+
+def _assert_exact(run_uuids: list[str], expected: list[dict]) -> None:
+    assert len(run_uuids) == len(set(run_uuids)), "duplicates in output"
+    assert set(run_uuids) == {o["uuid"] for o in expected}
+
+
+def test_full_run_exports_every_object_once(emulator: ServerProcess) -> None:
+    run = run_tap(tap_config(emulator.url))
+    assert run.returncode == 0, run.stderr
+    for stream in STREAMS:
+        _assert_exact(run.uuids(stream), truth(emulator.url, stream))
+    times = [normalize_timestamp(r["meta"]["create_time"]) for r in run.records["audit_logs"]]
+    assert times == sorted(times)
+    assert set(run.final_state["bookmarks"]) == set(STREAMS)
+
+
+def test_archive_seam_no_gap_no_duplicate(emulator: ServerProcess) -> None:
+    """Audit logs span 90 days: the old part comes from the archive, the rest from active."""
+    run = run_tap(tap_config(emulator.url), timeout=120)
+    expected = truth(emulator.url, "audit_logs")
+    oldest = min(normalize_timestamp(o["meta"]["create_time"]) for o in expected)
+    assert oldest < normalize_timestamp((datetime.now(UTC) - timedelta(days=45)).isoformat())
+    _assert_exact(run.uuids("audit_logs"), expected)
+    by_path = stats(emulator.url)["by_path"]
+    assert by_path.get("/v1/namespaces/acme/audit-logs/archived", 0) > 0
+    assert by_path.get("/v1/namespaces/acme/audit-logs", 0) > 0
+
+
+def test_second_run_with_state_emits_only_new(emulator_factory: Factory) -> None:
+    server = emulator_factory("--seed", "3")
+    first = run_tap(tap_config(server.url))
+    assert first.returncode == 0, first.stderr
+    control(server.url, "advance", {"seconds": 600, "audit_logs": 25, "scans": 2})
+    second = run_tap(tap_config(server.url), state=first.final_state)
+    assert second.returncode == 0, second.stderr
+    for stream in ("audit_logs", "scan_results", "finding_logs"):
+        old = set(first.uuids(stream))
+        new = set(second.uuids(stream))
+        everything = {o["uuid"] for o in truth(server.url, stream)}
+        assert old | new == everything, stream
+        # At-least-once: only objects sharing the bookmark's timestamp may repeat.
+        bookmark = first.final_state["bookmarks"][stream]["replication_key_value"]
+        repeated = [r for r in second.records[stream] if r["uuid"] in old]
+        assert len(repeated) <= 2, stream
+        assert all(
+            normalize_timestamp(
+                r["meta"]["create_time"] if stream != "scan_results" else r["spec"]["end_time"]
+            )
+            == bookmark
+            for r in repeated
+        )
+    added = {o["uuid"] for o in truth(server.url, "audit_logs")} - set(first.uuids("audit_logs"))
+    assert added, "advance should have added audit logs to acme"
+    assert set(second.uuids("audit_logs")) - set(first.uuids("audit_logs")) == added
+
+
+def test_late_finishing_scan_is_exported_by_a_later_run(emulator_factory: Factory) -> None:
+    server = emulator_factory("--seed", "4")
+    namespaces = ("acme", "acme.platform", "acme.security")
+    config = tap_config(server.url, include_child_namespaces=True)
+    first = run_tap(config)
+    assert first.returncode == 0, first.stderr
+    before = {o["uuid"] for o in truth(server.url, "scan_results", namespaces)}
+    assert set(first.uuids("scan_results")) == before
+    control(server.url, "advance", {"seconds": 60})
+    control(server.url, "complete-running-scans")
+    finished = {o["uuid"] for o in truth(server.url, "scan_results", namespaces)} - before
+    assert finished, "the emulator should have had running scans"
+    second = run_tap(config, state=first.final_state)
+    assert second.returncode == 0, second.stderr
+    assert finished <= set(second.uuids("scan_results"))
+    scans_with_findings = {r["scan_context"]["scan_uuid"] for r in second.records["findings"]}
+    assert finished & scans_with_findings
+
+
+def test_findings_carry_scan_context_contiguously(emulator: ServerProcess) -> None:
+    run = run_tap(tap_config(emulator.url))
+    findings = run.records["findings"]
+    scans = {s["uuid"]: s for s in truth(emulator.url, "scan_results")}
+    order: list[str] = []
+    for finding in findings:
+        context = finding["scan_context"]
+        if not order or order[-1] != context["scan_uuid"]:
+            assert context["scan_uuid"] not in order, "scan findings interleaved"
+            order.append(context["scan_uuid"])
+        scan = scans[context["scan_uuid"]]
+        assert finding["uuid"] in scan["spec"]["findings"]
+        assert context["scan_time"] == scan["spec"]["end_time"]
+        assert context["scan_type"] == (
+            "pr" if scan["context"]["type"] == "CONTEXT_TYPE_CI_RUN" else "schedule"
+        )
+        assert context["project_uuid"] == scan["meta"]["parent_uuid"]
+        assert context["project_name"].startswith("https://")
+        assert context["ref"]
+    lasts = [f["scan_context"]["scan_uuid"] for f in findings if f["scan_context"]["last"]]
+    assert lasts == order
+
+
+def test_window_splits_on_deadline_and_finishes(emulator_factory: Factory) -> None:
+    server = emulator_factory("--seed", "5", "--row-cost-us", "2500", "--audit-logs", "1500")
+    config = tap_config(server.url, request_timeout=1, window_hours=24 * 90)
+    run = run_tap(config, timeout=240)
+    assert run.returncode == 0, run.stderr
+    _assert_exact(run.uuids("audit_logs"), truth(server.url, "audit_logs"))
+    assert stats(server.url)["by_status"].get("504", 0) > 0
+
+
+@pytest.mark.parametrize("fault", ["429", "500", "503", "504", "reset", "truncate"])
+def test_retries_under_each_fault(emulator_factory: Factory, fault: str) -> None:
+    server = emulator_factory(
+        "--seed", "6", "--fault", f"{fault}:0.25", "--retry-after", "0", "--audit-logs", "600"
+    )
+    run = run_tap(tap_config(server.url, page_size=100))
+    assert run.returncode == 0, run.stderr
+    for stream in STREAMS:
+        _assert_exact(run.uuids(stream), truth(server.url, stream))
+    assert stats(server.url)["faults_injected"] > 0
+
+
+def test_token_expiry_mid_run_renews(emulator_factory: Factory) -> None:
+    server = emulator_factory("--seed", "7", "--token-ttl", "3", "--base-latency", "0.05")
+    run = run_tap(tap_config(server.url, page_size=50))
+    assert run.returncode == 0, run.stderr
+    _assert_exact(run.uuids("audit_logs"), truth(server.url, "audit_logs"))
+    assert stats(server.url)["token_exchanges"] > 1
+
+
+def test_revoked_tokens_reauthenticate_once(emulator_factory: Factory, tmp_path: Path) -> None:
+    server = emulator_factory("--seed", "8", "--base-latency", "0.02")
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(tap_config(server.url, page_size=50)))
+    with (tmp_path / "stderr.txt").open("w+") as stderr:
+        process = subprocess.Popen(
+            [TAP, "--config", str(config_path)], stdout=subprocess.PIPE, stderr=stderr, text=True
+        )
+        assert process.stdout is not None
+        lines = []
+        while line := process.stdout.readline():  # first record seen: revoke every token
+            lines.append(line)
+            if '"RECORD"' in line:
+                control(server.url, "expire-tokens")
+                break
+        lines.append(process.stdout.read())
+        process.wait(timeout=120)
+        stderr.seek(0)
+        run = parse_output("".join(lines), process.returncode, stderr.read())
+    assert run.returncode == 0, run.stderr
+    _assert_exact(run.uuids("audit_logs"), truth(server.url, "audit_logs"))
+    assert stats(server.url)["by_status"].get("401", 0) >= 1
+
+
+def test_unknown_fields_are_kept(emulator_factory: Factory) -> None:
+    server = emulator_factory("--seed", "1", "--unknown-fields")
+    run = run_tap(tap_config(server.url))
+    assert run.returncode == 0, run.stderr
+    for stream in STREAMS:
+        assert run.records[stream], stream
+        for record in run.records[stream]:
+            assert "x_emulator_extra" in record, stream
+            assert "x_emulator_extra" in record["spec"], stream
+
+
+def test_child_namespaces_are_included(emulator: ServerProcess) -> None:
+    run = run_tap(tap_config(emulator.url, include_child_namespaces=True))
+    assert run.returncode == 0, run.stderr
+    namespaces = ("acme", "acme.platform", "acme.security")
+    for stream in ("audit_logs", "projects", "scan_results", "findings"):
+        _assert_exact(run.uuids(stream), truth(emulator.url, stream, namespaces))
+    assert {f["scan_context"]["namespace"] for f in run.records["findings"]} > {"acme"}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"api_secret": "wrong-secret-value"}, "api_key and api_secret"),
+        ({"namespace": "no-such-tenant"}, "namespace"),
+        ({"namespace": "other-corp"}, "denied"),
+        ({"audit_log_filter": "spec.operation === ("}, "audit_log_filter"),
+        ({"start_date": "last tuesday"}, "start_date"),
+        ({"page_size": 5000}, "page_size"),
+    ],
+)
+def test_fatal_errors_are_one_line_without_secrets(
+    emulator: ServerProcess, overrides: dict, expected: str
+) -> None:
+    run = run_tap(tap_config(emulator.url, **overrides))
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    error_lines = [line for line in run.stderr.splitlines() if "tap-endorlabs: error:" in line]
+    assert len(error_lines) == 1, run.stderr
+    assert expected in error_lines[0]
+    for secret in ("demo-secret", "wrong-secret-value"):
+        assert secret not in run.stderr
+    assert not run.records
+
+
+def test_about_lists_every_setting() -> None:
+    about = subprocess.run(
+        [TAP, "--about", "--format=markdown"], capture_output=True, text=True, check=True
+    ).stdout
+    for setting in (
+        "namespace",
+        "api_key",
+        "api_secret",
+        "token",
+        "api_url",
+        "start_date",
+        "include_child_namespaces",
+        "page_size",
+        "request_timeout",
+        "audit_log_filter",
+        "finding_filter",
+    ):
+        assert f"| {setting} |" in about
