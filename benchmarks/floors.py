@@ -5,9 +5,11 @@
     one zip (deflate, zlib's default level) on disk, upload it once with boto3.
 
 ``python -m benchmarks.floors tap CONFIG > records``
-    Exchange the API key for a token, then page the same list endpoints the tap pages,
-    with the same page size and filter, with a plain ``requests`` loop, and write each
-    object as one JSON line (an extractor that wrote nothing would measure only the server).
+    Exchange the API key for a token, then page the same list endpoints the tap pages
+    (archived and active audit logs, sorted by ``meta.create_time``, paged by
+    ``page_token``), with the same page size, in one query per endpoint instead of the
+    tap's time windows, with a plain ``requests`` loop, and write each object as one
+    JSON line (an extractor that wrote nothing would measure only the server).
 
 CONFIG is a JSON file; see ``target_floor`` and ``tap_floor`` for its keys.
 """
@@ -56,11 +58,11 @@ def target_floor(config: dict[str, Any], lines: TextIO) -> int:
 
 
 def tap_floor(config: dict[str, Any], out: TextIO) -> int:
-    """Page list endpoints with plain requests; return the object count.
+    """Page list queries with plain requests; return the object count.
 
     Config keys: ``api_url``, ``namespace``, ``api_key``, ``api_secret``, ``page_size``,
-    ``paths`` (e.g. ``["audit-logs/archived", "audit-logs"]``), optional ``filter``
-    and ``pagination`` (``page_id``, the default, or ``page_token``).
+    ``queries`` (a list of ``{"path": "audit-logs/archived", "filter": "..."}``), optional
+    ``sort_path`` (then pages by ``page_token``, as the API requires with a sort) .
     """
     import requests
 
@@ -72,16 +74,19 @@ def tap_floor(config: dict[str, Any], out: TextIO) -> int:
     )
     auth.raise_for_status()
     session.headers["Authorization"] = f"Bearer {auth.json()['token']}"
-    pagination = config.get("pagination", "page_id")
+    sort_path = config.get("sort_path")
+    cursor_name = "page_token" if sort_path else "page_id"
     count = 0
     dumps = json.dumps
-    for path in config["paths"]:
+    for query in config["queries"]:
         params: dict[str, Any] = {"list_parameters.page_size": config["page_size"]}
-        if config.get("filter"):
-            params["list_parameters.filter"] = config["filter"]
+        if query.get("filter"):
+            params["list_parameters.filter"] = query["filter"]
+        if sort_path:
+            params["list_parameters.sort.path"] = sort_path
         while True:
             response = session.get(
-                f"{config['api_url']}/v1/namespaces/{config['namespace']}/{path}",
+                f"{config['api_url']}/v1/namespaces/{config['namespace']}/{query['path']}",
                 params=params,
                 timeout=60,
             )
@@ -91,10 +96,10 @@ def tap_floor(config: dict[str, Any], out: TextIO) -> int:
                 out.write(dumps(obj))
                 out.write("\n")
                 count += 1
-            cursor = (body.get("response") or {}).get(f"next_{pagination}")
+            cursor = (body.get("response") or {}).get(f"next_{cursor_name}")
             if not cursor:
                 break
-            params[f"list_parameters.{pagination}"] = cursor
+            params[f"list_parameters.{cursor_name}"] = cursor
     return count
 
 
