@@ -225,6 +225,7 @@ class S3Writer:
                     Body=body,
                     ContentLength=size,
                     ContentType=content_type,
+                    ChecksumAlgorithm="SHA256",
                     ChecksumSHA256=file_sha256_b64(body),
                     **self.settings.extra_args(),
                 )

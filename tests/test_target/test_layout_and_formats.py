@@ -110,7 +110,7 @@ def test_any_other_taps_stream_is_written_time_partitioned(
 @pytest.mark.parametrize("fmt", ["json", "jsonl"])
 @pytest.mark.parametrize("compression", ["zip", "gzip", "none"])
 def test_every_format_and_compression_opens_with_standard_tools(
-    fmt: str, compression: str, config: dict, s3_client: Any, bucket: str, tmp_path: Path
+    fmt: str, compression: str, *, config: dict, s3_client: Any, bucket: str, tmp_path: Path
 ) -> None:
     text = lines(
         schema("audit_logs"),
