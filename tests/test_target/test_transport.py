@@ -55,7 +55,7 @@ def test_every_upload_carries_a_sha256_checksum(
     ],
 )
 def test_sse_and_storage_class_are_sent(
-    settings: dict, expected: dict, config: dict, s3_client: Any, bucket: str, tmp_path: Path
+    settings: dict, expected: dict, *, config: dict, s3_client: Any, bucket: str, tmp_path: Path
 ) -> None:
     text = lines(schema("audit_logs"), record("audit_logs", audit_log(1)))
     run = run_target({**config, **settings}, text, tmp=tmp_path)
