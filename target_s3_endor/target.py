@@ -96,6 +96,7 @@ class TargetS3Endor(Target):
     """Writes Singer streams to S3 in Endor Labs' export layout."""
 
     name = "target-s3-endor"
+    package_name = "endorlabs-s3-export"  # the distribution that carries both plugins
     default_sink_class = S3EndorSink
     message_reader_class = StrictLineReader
 
