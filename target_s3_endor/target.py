@@ -101,89 +101,209 @@ class TargetS3Endor(Target):
     message_reader_class = StrictLineReader
 
     config_jsonschema = th.PropertiesList(
-        th.Property("bucket", th.StringType, required=True, description="S3 bucket to write to"),
-        th.Property("region", th.StringType, description="AWS region of the bucket"),
-        th.Property("endpoint_url", th.StringType, description="S3-compatible endpoint URL"),
-        th.Property("prefix", th.StringType, default="endor", description="Key prefix"),
+        th.Property(
+            "bucket",
+            th.StringType,
+            required=True,
+            description="The S3 bucket to write to (only s3:PutObject on prefix/* is needed).",
+        ),
+        th.Property(
+            "region",
+            th.StringType,
+            description=(
+                "The bucket's AWS region, e.g. us-east-1; default: the credential chain's region."
+            ),
+        ),
+        th.Property(
+            "endpoint_url",
+            th.StringType,
+            description=(
+                "URL of an S3-compatible endpoint (MinIO, a local server); leave unset for AWS."
+            ),
+        ),
+        th.Property(
+            "prefix",
+            th.StringType,
+            default="endor",
+            description="First segment of every key, as in Endor Labs' own exporter.",
+        ),
         th.Property(
             "exporter_name",
             th.StringType,
             default="s3-exporter",
-            description="Exporter name, part of every key",
+            description="Name in the second key segment `<exporter_uuid>-<exporter_name>`.",
         ),
         th.Property(
             "exporter_uuid",
             th.StringType,
-            description="Exporter uuid in every key; default: uuid5 of exporter_name (stable)",
+            description=(
+                "Uuid in the second key segment; default: derived stably from exporter_name "
+                "(uuid5)."
+            ),
         ),
         th.Property(
             "format",
             th.StringType,
             default="json",
             allowed_values=list(FORMATS),
-            description="json (array), jsonl, or sarif (findings only; other streams get json)",
+            description=(
+                "Member encoding: json (one array), jsonl (one record a line) or sarif (SARIF "
+                "2.1.0 for findings; other streams are written as json)."
+            ),
         ),
         th.Property(
             "compression",
             th.StringType,
             default="zip",
             allowed_values=list(COMPRESSIONS),
-            description="zip (one member), gzip (for SIEMs that read only .gz) or none",
+            description=(
+                "Object container: zip (one member, as Endor Labs writes), gzip (for SIEMs that "
+                "read only .gz) or none."
+            ),
         ),
         th.Property(
-            "batch_max_records", th.IntegerType, default=10_000, description="Records per batch"
+            "batch_max_records",
+            th.IntegerType,
+            default=10_000,
+            description="Upload a stream's batch once it holds this many records.",
         ),
         th.Property(
             "batch_max_bytes",
             th.IntegerType,
             default=64 * MIB,
-            description="Spooled (uncompressed) bytes per stream batch",
+            description=(
+                "Upload a stream's batch once its spooled (uncompressed) bytes reach this; "
+                "batches are spooled to disk, so memory does not grow with it."
+            ),
         ),
         th.Property(
             "batch_max_age_seconds",
             th.NumberType,
             default=300,
-            description="Drain all batches when the oldest record is this old (checked per record)",
+            description=(
+                "Upload every batch, and emit state, once the oldest buffered record is this many"
+                " seconds old (checked when a record arrives)."
+            ),
         ),
-        th.Property("aws_access_key_id", th.StringType, secret=True),
-        th.Property("aws_secret_access_key", th.StringType, secret=True),
-        th.Property("aws_session_token", th.StringType, secret=True),
-        th.Property("aws_profile", th.StringType, description="Named profile in ~/.aws"),
-        th.Property("role_arn", th.StringType, description="IAM role to assume"),
         th.Property(
-            "external_id", th.StringType, secret=True, description="External id for AssumeRole"
+            "aws_access_key_id",
+            th.StringType,
+            secret=True,
+            description="Static AWS access key id; default: the AWS credential chain.",
+        ),
+        th.Property(
+            "aws_secret_access_key",
+            th.StringType,
+            secret=True,
+            description="Secret key that goes with aws_access_key_id.",
+        ),
+        th.Property(
+            "aws_session_token",
+            th.StringType,
+            secret=True,
+            description="Session token for temporary static credentials.",
+        ),
+        th.Property(
+            "aws_profile",
+            th.StringType,
+            description="Named profile from ~/.aws/config to take credentials from.",
+        ),
+        th.Property(
+            "role_arn",
+            th.StringType,
+            description=(
+                "IAM role to assume: with external_id (sts:AssumeRole) or with "
+                "web_identity_token_file (OIDC)."
+            ),
+        ),
+        th.Property(
+            "external_id",
+            th.StringType,
+            secret=True,
+            description="External id the role's trust policy requires (sts:ExternalId).",
         ),
         th.Property(
             "web_identity_token_file",
             th.StringType,
-            description="OIDC token file: assume role_arn by web identity",
+            description=(
+                "File holding an OIDC token; role_arn is then assumed by "
+                "sts:AssumeRoleWithWebIdentity (re-read on refresh)."
+            ),
         ),
-        th.Property("sts_endpoint_url", th.StringType, description="STS endpoint override"),
-        th.Property("role_duration_seconds", th.IntegerType, default=3600),
+        th.Property(
+            "sts_endpoint_url",
+            th.StringType,
+            description="URL of a non-default STS endpoint (regional STS, a local server).",
+        ),
+        th.Property(
+            "role_duration_seconds",
+            th.IntegerType,
+            default=3600,
+            description="Lifetime of assumed-role sessions; they are refreshed before they expire.",
+        ),
         th.Property(
             "server_side_encryption",
             th.StringType,
             allowed_values=["AES256", "aws:kms"],
-            description="SSE for every object",
+            description=(
+                "Server-side encryption of every object: AES256 (SSE-S3) or aws:kms (SSE-KMS)."
+            ),
         ),
-        th.Property("sse_kms_key_id", th.StringType, description="KMS key for aws:kms"),
-        th.Property("storage_class", th.StringType, description="e.g. STANDARD_IA, GLACIER_IR"),
+        th.Property(
+            "sse_kms_key_id",
+            th.StringType,
+            description="KMS key id or ARN for aws:kms; default: the bucket's AWS-managed key.",
+        ),
+        th.Property(
+            "storage_class",
+            th.StringType,
+            description=(
+                "S3 storage class of every object, e.g. STANDARD_IA or GLACIER_IR; default: "
+                "STANDARD."
+            ),
+        ),
         th.Property(
             "multipart_threshold_bytes",
             th.IntegerType,
             default=64 * MIB,
-            description="Objects larger than this go up in multipart",
+            description="Objects larger than this many bytes go up as multipart uploads.",
         ),
         th.Property(
             "multipart_part_size_bytes",
             th.IntegerType,
             default=16 * MIB,
-            description="Part size (S3 needs >= 5 MiB except the last part)",
+            description=(
+                "Bytes per multipart part (S3 needs at least 5 MiB except for the last part)."
+            ),
         ),
-        th.Property("max_attempts", th.IntegerType, default=5, description="Tries per request"),
-        th.Property("connect_timeout_seconds", th.NumberType, default=10),
-        th.Property("read_timeout_seconds", th.NumberType, default=120),
-        th.Property("spool_dir", th.StringType, description="Directory for temporary files"),
+        th.Property(
+            "max_attempts",
+            th.IntegerType,
+            default=5,
+            description=(
+                "Attempts per S3 request, with exponential backoff, before the target stops with "
+                "an error."
+            ),
+        ),
+        th.Property(
+            "connect_timeout_seconds",
+            th.NumberType,
+            default=10,
+            description="Seconds to wait for a connection to S3.",
+        ),
+        th.Property(
+            "read_timeout_seconds",
+            th.NumberType,
+            default=120,
+            description="Seconds to wait for S3 to answer a request.",
+        ),
+        th.Property(
+            "spool_dir",
+            th.StringType,
+            description=(
+                "Directory for the batch spool files; default: the system temporary directory."
+            ),
+        ),
     ).to_dict()
 
     def __init__(self, **kwargs: Any) -> None:
