@@ -203,6 +203,9 @@ class Handler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server_version = "EndorEmulator/1"
+    # Headers and body go out in separate writes; with Nagle on, the body waits
+    # for the client's delayed ACK (~40 ms a request on Linux keep-alive).
+    disable_nagle_algorithm = True
     app: App
 
     def do_GET(self) -> None:
