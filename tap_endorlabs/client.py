@@ -11,6 +11,7 @@ the same expensive query.
 from __future__ import annotations
 
 import email.utils
+import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
@@ -36,7 +37,7 @@ from tap_endorlabs.windows import WindowPlanner, normalize_timestamp, parse_time
 
 MAX_TRIES = 8
 MAX_RETRY_SECONDS = 300.0
-BACKOFF_BASE_SECONDS = 0.25
+BACKOFF_BASE_SECONDS = 0.1
 BACKOFF_CAP_SECONDS = 30.0
 MAX_RETRY_AFTER_SECONDS = 120.0
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -360,6 +361,7 @@ class EndorStream(RESTStream[int | None]):
         )
         last_time: datetime | None = None
         seen_at_last: set[str] = set()
+        stuck = 0
         while not planner.finished:
             lo, hi = planner.current()
             pages = 0
@@ -379,16 +381,20 @@ class EndorStream(RESTStream[int | None]):
                         yield obj
             except DeadlineExceededError:
                 resume = last_time if last_time is not None and last_time > lo else lo
-                try:
-                    planner.split(resume)
-                except ValueError:
-                    msg = (
-                        f"The Endor Labs API timed out on {self.name} even for a "
-                        f"{planner.size} window at {lo.isoformat()}: raise request_timeout."
-                    )
-                    raise FatalTapError(msg) from None
+                if planner.at_minimum:
+                    # Nothing left to split: a plain retry, bounded like any other.
+                    stuck += 1
+                    if stuck >= MAX_TRIES:
+                        msg = (
+                            f"The Endor Labs API timed out on {self.name} even for a "
+                            f"{planner.size} window at {lo.isoformat()}: raise request_timeout."
+                        )
+                        raise FatalTapError(msg) from None
+                    time.sleep(min(BACKOFF_BASE_SECONDS * 2**stuck, BACKOFF_CAP_SECONDS))
+                planner.split(resume)
                 self.logger.info("Deadline exceeded on %s: window now %s", self.name, planner.size)
                 continue
+            stuck = 0
             planner.done(hi, cheap=pages <= 1)
 
     def _window_pages(self, lo: datetime, hi: datetime | None) -> Iterator[list]:

@@ -46,20 +46,26 @@ def normalize_timestamp(value: str) -> str:
 class WindowPlanner:
     """Walks ``[start, end)`` (``end`` None: open-ended) in adaptive windows.
 
-    ``current()`` gives the next window; ``done(full)`` moves past it (growing
-    the next one when the window fit in a page); ``split(resume_at)`` halves the
-    rest of the window after a deadline, resuming where the records stopped.
+    ``current()`` gives the next window; ``done(hi, cheap=...)`` moves past it
+    (doubling the next one when the window fit in a page); ``split(resume_at)``
+    halves the window after a deadline, resuming where the records stopped.
+    A size that timed out becomes a ceiling, so a dense stretch is not probed
+    again and again; the ceiling relaxes after a few good windows, so one
+    stray 504 does not shrink the rest of the run.
     """
 
     start: datetime
     end: datetime | None
     size: timedelta
-    min_size: timedelta = timedelta(seconds=1)
+    min_size: timedelta = timedelta(minutes=1)
     max_size: timedelta = timedelta(days=366)
     now: datetime | None = None
+    relax_after: int = 4
 
     def __post_init__(self) -> None:
         self.cursor = self.start
+        self.ceiling: timedelta | None = None
+        self._good_streak = 0
 
     @property
     def finished(self) -> bool:
@@ -85,20 +91,25 @@ class WindowPlanner:
             self.end = self.cursor
             return
         self.cursor = hi
+        self._good_streak += 1
+        if self.ceiling is not None and self._good_streak >= self.relax_after:
+            self.ceiling *= 2
+            self._good_streak = 0
         if cheap:
-            self.size = min(self.size * 2, self.max_size)
+            limit = min(self.max_size, self.ceiling or self.max_size)
+            self.size = max(min(self.size * 2, limit), self.size)
+
+    @property
+    def at_minimum(self) -> bool:
+        """True when the window cannot be halved any further."""
+        return self.size <= self.min_size
 
     def split(self, resume_at: datetime) -> None:
-        """Halve the window after a deadline; continue from ``resume_at``.
-
-        Raises:
-            ValueError: if the window is already at its minimum size.
-        """
-        if self.size <= self.min_size:
-            msg = f"window of {self.size} still exceeds the API's deadline"
-            raise ValueError(msg)
+        """Halve the window after a deadline; continue from ``resume_at``."""
         self.cursor = max(self.cursor, resume_at)
         self.size = max(self.size / 2, self.min_size)
+        self.ceiling = self.size
+        self._good_streak = 0
 
 
 def sources_for(

@@ -10,6 +10,7 @@ import tempfile
 import urllib.request
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +47,14 @@ class TapRun:
 
 
 def tap_config(url: str, **overrides: Any) -> dict[str, Any]:
-    """A config for the emulator at ``url`` (default key, namespace, a 2020 start)."""
+    """A config for the emulator at ``url`` (default key and namespace, a year back)."""
     config: dict[str, Any] = {
         "namespace": EMULATOR_NAMESPACE,
         "api_key": EMULATOR_KEY,
         "api_secret": EMULATOR_SECRET,
         "api_url": url,
-        "start_date": "2020-01-01T00:00:00Z",
+        # The emulator creates projects months back; a year keeps runs short yet complete.
+        "start_date": (datetime.now(UTC) - timedelta(days=365)).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     config.update(overrides)
     return {key: value for key, value in config.items() if value is not None}

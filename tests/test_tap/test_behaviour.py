@@ -135,7 +135,7 @@ def test_window_splits_on_deadline_and_finishes(emulator_factory: Factory) -> No
 @pytest.mark.parametrize("fault", ["429", "500", "503", "504", "reset", "truncate"])
 def test_retries_under_each_fault(emulator_factory: Factory, fault: str) -> None:
     server = emulator_factory(
-        "--seed", "6", "--fault", f"{fault}:0.25", "--retry-after", "0", "--audit-logs", "600"
+        "--seed", "6", "--fault", f"{fault}:0.15", "--retry-after", "0", "--audit-logs", "600"
     )
     run = run_tap(tap_config(server.url, page_size=100))
     assert run.returncode == 0, run.stderr

@@ -47,9 +47,8 @@ def test_planner_grows_quiet_windows_and_halves_on_deadline() -> None:
         T0 + timedelta(days=1, hours=6),
         T0 + timedelta(days=2, hours=6),
     )
-    planner.min_size = planner.size
-    with pytest.raises(ValueError):
-        planner.split(T0)
+    planner.size = planner.min_size
+    assert planner.at_minimum
 
 
 def test_planner_last_window_is_open_ended_past_now() -> None:
@@ -176,3 +175,17 @@ def test_generated_schemas_are_open_and_current(stream: str) -> None:
     )
     committed = Path(__file__).resolve().parents[2] / "tap_endorlabs/schemas" / f"{stream}.json"
     assert json.loads(committed.read_text()) == schema, "run python -m tap_endorlabs.schema_gen"
+
+
+def test_planner_ceiling_after_deadline_relaxes_after_good_windows() -> None:
+    planner = WindowPlanner(start=T0, end=None, size=timedelta(days=8), now=T0 + timedelta(days=99))
+    planner.split(T0)
+    for _ in range(3):
+        _, hi = planner.current()
+        assert hi is not None
+        planner.done(hi, cheap=True)
+        assert planner.size == timedelta(days=4)
+    _, hi = planner.current()
+    assert hi is not None
+    planner.done(hi, cheap=True)
+    assert planner.size == timedelta(days=8)
