@@ -25,13 +25,13 @@ from singer_sdk.exceptions import (
 )
 from singer_sdk.plugin_base import _ConfigInput
 from singer_sdk.singerlib.exceptions import InvalidInputLine
-from singer_sdk.target_base import Target
 from typing_extensions import override
 
 from target_s3_endor import keys
 from target_s3_endor.encoding import COMPRESSIONS, FORMATS, ObjectFormat
 from target_s3_endor.errors import BadInputError, SettingsError, TargetS3EndorError
 from target_s3_endor.probe import exporter_root, run_probe
+from target_s3_endor.shutdown import GracefulStopTarget
 from target_s3_endor.sinks import ObjectPlan, S3EndorSink
 from target_s3_endor.transport import S3Writer
 
@@ -92,7 +92,7 @@ def check_settings(config: dict[str, Any]) -> None:
         raise SettingsError("bucket is required: the S3 bucket to write to")
 
 
-class TargetS3Endor(Target):
+class TargetS3Endor(GracefulStopTarget):
     """Writes Singer streams to S3 in Endor Labs' export layout."""
 
     name = "target-s3-endor"
@@ -296,6 +296,15 @@ class TargetS3Endor(Target):
             th.NumberType,
             default=120,
             description="Seconds to wait for S3 to answer a request.",
+        ),
+        th.Property(
+            "ssl_verify",
+            th.BooleanType,
+            default=True,
+            description=(
+                "Whether to verify the TLS certificate of S3 and STS. Turn off only for a test "
+                "endpoint with a self-signed certificate."
+            ),
         ),
         th.Property(
             "spool_dir",

@@ -51,6 +51,11 @@ def file_sha256_b64(stream: IO[bytes]) -> str:
     return base64.b64encode(digest.digest()).decode()
 
 
+def tls_verify(config: Mapping[str, Any]) -> bool:
+    """TLS certificates are checked unless ``ssl_verify`` is explicitly false."""
+    return config.get("ssl_verify") is not False
+
+
 def _role_fetcher(
     config: Mapping[str, Any], base_session: boto3.Session
 ) -> Callable[[], dict[str, Any]]:
@@ -60,6 +65,7 @@ def _role_fetcher(
         "sts",
         region_name=config.get("region") or "us-east-1",
         endpoint_url=config.get("sts_endpoint_url") or None,
+        verify=tls_verify(config),
     )
     token_file = config.get("web_identity_token_file")
     duration = int(config.get("role_duration_seconds") or 3600)
@@ -204,6 +210,7 @@ class S3Writer:
             region_name=config.get("region") or None,
             endpoint_url=config.get("endpoint_url") or None,
             config=botocore_config,
+            verify=tls_verify(config),
         )
 
     def put(self, key: str, body: IO[bytes], content_type: str) -> str:

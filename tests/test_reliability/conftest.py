@@ -1,0 +1,52 @@
+"""Fixtures for the reliability campaigns: a larger emulator, configs, buckets."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.support.servers import ServerProcess, start_emulator
+from tests.test_pipeline.conftest import START_DATE, tap_config, target_config
+
+# A few thousand audit logs and a few hundred scans (seeded: same data every run).
+CAMPAIGN_EMULATOR_FLAGS = (
+    "--seed",
+    "11",
+    "--audit-logs",
+    "3000",
+    "--audit-days",
+    "60",
+    "--projects",
+    "20",
+    "--scans-per-project",
+    "15",
+    "--findings-per-scan",
+    "4",
+)
+
+
+@pytest.fixture(scope="module")
+def campaign_emulator() -> Iterator[ServerProcess]:
+    """An emulator with campaign-sized data; never mutated, so shared by a module."""
+    with start_emulator(*CAMPAIGN_EMULATOR_FLAGS) as server:
+        yield server
+
+
+def campaign_tap_config(server: ServerProcess, **extra: Any) -> dict[str, Any]:
+    """The tap's config: small pages so a run makes many requests."""
+    return {**tap_config(server), "page_size": 100, **extra}
+
+
+def campaign_target_config(endpoint: str, bucket: str, **extra: Any) -> dict[str, Any]:
+    """The target's config: small batches and a short age, so states come often."""
+    return {
+        **target_config(endpoint, bucket),
+        "batch_max_records": 200,
+        "batch_max_age_seconds": 0.3,
+        **extra,
+    }
+
+
+__all__ = ["START_DATE", "campaign_tap_config", "campaign_target_config"]

@@ -1,0 +1,161 @@
+"""SIGKILL the target or the tap at seeded points; resume from the last printed state.
+
+After the kills an uninterrupted run finishes the export, and S3 must then hold
+every audit log and every completed scan's findings (one object per scan) the
+emulator has.  Duplicated audit logs are allowed (delivery is at-least-once)
+but bounded: a kill can only make the next run repeat what followed the last
+state the target printed, at most one stream's worth.  Reproduce a failure with
+``RELIABILITY_SEED=<seed printed in the failure>``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.servers import ServerProcess
+from tests.test_reliability.conftest import (
+    START_DATE,
+    campaign_tap_config,
+    campaign_target_config,
+)
+from tests.test_reliability.ground import expected_export, exported, missing_from
+from tests.test_reliability.harness import Pipeline
+
+DEFAULT_SEED = 20_240_601
+# A full run pumps ~3,500 lines (until a run has measured it).
+FULL_RUN_LINES = 3_500
+
+
+def campaign_seed() -> int:
+    return int(os.environ.get("RELIABILITY_SEED", DEFAULT_SEED))
+
+
+def remaining_lines(state: dict[str, Any] | None, stream_lines: dict[str, int]) -> int:
+    """About how many lines a run from ``state`` pumps: streams not bookmarked yet.
+
+    The tap bookmarks a stream when it has read it (or every 10,000 records), so a
+    run from a state re-reads the streams without a bookmark and a little more.
+    """
+    if state is None:
+        return sum(stream_lines.values()) or FULL_RUN_LINES
+    done = set(state.get("bookmarks", {}))
+    rest = sum(count for stream, count in stream_lines.items() if stream not in done)
+    return max(rest, 50)
+
+
+def crash_campaign(
+    pipeline: Pipeline, victims: list[str], seed: int
+) -> tuple[list[str], dict[str, Any]]:
+    """Kill runs at seeded points, resume each from the last state, then finish.
+
+    A kill point past the end of a run means the run completed; the next kill
+    then starts over from no state, so every kill interrupts a real run.
+    """
+    rng = random.Random(seed)
+    state: dict[str, Any] | None = None
+    stream_lines: dict[str, int] = {}
+    log = []
+    for number, victim in enumerate(victims, 1):
+        # Half the kills land anywhere in the run; half after the target printed
+        # a few states, so that resuming from a mid-run state is exercised too.
+        after = rng.randint(1, remaining_lines(state, stream_lines))
+        after_states = rng.choice([0, rng.randint(1, 6)])
+        if after_states:
+            after = rng.randint(1, 300)
+        result = pipeline.run(state, kill=victim, after_lines=after, after_states=after_states)
+        for stream, count in result.stream_lines.items():
+            stream_lines[stream] = max(stream_lines.get(stream, 0), count)
+        log.append(
+            f"kill {number}: {victim} after {after} lines and {after_states} states "
+            f"from {'a state' if state else 'scratch'} (pumped {result.lines_pumped}, "
+            f"states {len(result.states)}, exits tap={result.tap_code} "
+            f"target={result.target_code}, fired={result.killed is not None})"
+        )
+        if result.killed is None:
+            assert result.target_code == 0, result.target_stderr[-2000:]
+            state = None
+        elif result.last_state is not None:
+            state = result.last_state
+    final = pipeline.run(state)
+    log.append(f"final run: pumped {final.lines_pumped} lines, states {len(final.states)}")
+    assert final.tap_code == 0, final.tap_stderr[-2000:]
+    assert final.target_code == 0, final.target_stderr[-2000:]
+    assert final.last_state is not None
+    return log, final.last_state
+
+
+def run_campaign(
+    tmp_path: Path,
+    *,
+    server: ServerProcess,
+    s3_endpoint: str,
+    s3_client: Any,
+    bucket: str,
+    victims: list[str],
+) -> None:
+    seed = campaign_seed()
+    pipeline = Pipeline(
+        tmp_path,
+        campaign_tap_config(server),
+        campaign_target_config(s3_endpoint, bucket),
+    )
+    log, _ = crash_campaign(pipeline, victims, seed)
+    expected = expected_export(server, START_DATE)
+    found = exported(s3_client, bucket)
+    report = (
+        f"seed={seed} kills={len(victims)} audit logs expected={len(expected.audit_uuids)} "
+        f"written={sum(found.audit_uuids.values())} duplicates={found.audit_duplicates}; "
+        f"scans expected={len(expected.scan_findings)} written={len(found.scan_findings)}\n"
+        + "\n".join(log)
+    )
+    print(report)
+    problems = missing_from(expected, found)
+    assert not problems, f"{report}\n" + "\n".join(problems[:20])
+    # A kill repeats at most what followed the last printed state (one stream's
+    # worth); a kill that found its run complete starts over (one export's worth).
+    assert found.audit_duplicates <= len(victims) * len(expected.audit_uuids), report
+    assert all(stored.key.startswith("endor/") for stored in found.objects)
+
+
+@pytest.mark.parametrize("victim", ["target", "tap"])
+def test_sigkill_campaign_loses_nothing(  # noqa: PLR0917 - pytest fixtures
+    victim: str,
+    tmp_path: Path,
+    campaign_emulator: ServerProcess,
+    s3_endpoint: str,
+    s3_client: Any,
+    bucket: str,
+) -> None:
+    run_campaign(
+        tmp_path,
+        server=campaign_emulator,
+        s3_endpoint=s3_endpoint,
+        s3_client=s3_client,
+        bucket=bucket,
+        victims=[victim] * 3,
+    )
+
+
+@pytest.mark.slow
+def test_sigkill_campaign_many_points_loses_nothing(
+    tmp_path: Path,
+    campaign_emulator: ServerProcess,
+    s3_endpoint: str,
+    s3_client: Any,
+    bucket: str,
+) -> None:
+    rng = random.Random(campaign_seed() + 1)
+    victims = [rng.choice(["target", "tap"]) for _ in range(30)]
+    run_campaign(
+        tmp_path,
+        server=campaign_emulator,
+        s3_endpoint=s3_endpoint,
+        s3_client=s3_client,
+        bucket=bucket,
+        victims=victims,
+    )
