@@ -36,6 +36,7 @@ from tap_endorlabs.pagination import (
 from tap_endorlabs.windows import WindowPlanner, normalize_timestamp, parse_timestamp
 
 MAX_TRIES = 8
+CHEAP_WINDOW_PAGES = 4
 MAX_RETRY_SECONDS = 300.0
 BACKOFF_BASE_SECONDS = 0.1
 BACKOFF_CAP_SECONDS = 30.0
@@ -395,7 +396,8 @@ class EndorStream(RESTStream[int | None]):
                 self.logger.info("Deadline exceeded on %s: window now %s", self.name, planner.size)
                 continue
             stuck = 0
-            planner.done(hi, cheap=pages <= 1)
+            # Windows of a few pages amortise each query's fixed cost; grow until then.
+            planner.done(hi, cheap=pages <= CHEAP_WINDOW_PAGES)
 
     def _window_pages(self, lo: datetime, hi: datetime | None) -> Iterator[list]:
         """Pages of one window; a window at the seam merges both stores in time order."""
