@@ -33,6 +33,7 @@ class TapEndorLabs(Tap):
     """Singer tap for the Endor Labs API (audit logs, scans, findings, projects)."""
 
     name = "tap-endorlabs"
+    package_name = "endorlabs-s3-export"  # the distribution that carries both plugins
     package_name = "endorlabs-s3-export"
     config_jsonschema: ClassVar[dict] = CONFIG_SCHEMA
     # msgspec encodes RECORD messages several times faster than the json module.

@@ -54,7 +54,7 @@ def about_markdown_table(plugin: str) -> str:
 def _markers(plugin: str) -> re.Pattern[str]:
     name = re.escape(plugin)
     return re.compile(
-        rf"(<!-- settings:{name}:start -->\n)(.*?)(\n<!-- settings:{name}:end -->)", re.DOTALL
+        rf"(<!-- settings:{name}:start -->)(.*?)(<!-- settings:{name}:end -->)", re.DOTALL
     )
 
 
@@ -70,7 +70,7 @@ def write() -> None:
     text = README.read_text()
     for plugin in PLUGINS:
         table = about_markdown_table(plugin)
-        text = _markers(plugin).sub(lambda m, t=table: m.group(1) + t + m.group(3), text)
+        text = _markers(plugin).sub(lambda m, t=table: f"{m.group(1)}\n{t}\n{m.group(3)}", text)
     README.write_text(text)
 
 

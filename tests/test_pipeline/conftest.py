@@ -40,6 +40,15 @@ def ground_truth(server: ServerProcess, resource: str) -> list[dict[str, Any]]:
     return [o for o in objects if readable_by_key(o["tenant_meta"]["namespace"])]
 
 
+def exported_audit_uuids(server: ServerProcess) -> set[str]:
+    """Uuids of the audit logs a run from START_DATE must export."""
+    return {
+        log["uuid"]
+        for log in ground_truth(server, "audit-logs")
+        if log["meta"]["create_time"] >= START_DATE
+    }
+
+
 @pytest.fixture
 def pipeline_emulator(emulator_factory: Callable[..., ServerProcess]) -> ServerProcess:
     """A small emulator of its own, so a test may advance its clock and data."""

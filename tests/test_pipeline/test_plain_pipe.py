@@ -16,9 +16,8 @@ from typing import Any
 from tests.s3_listing import list_objects
 from tests.support.servers import ServerProcess
 from tests.test_pipeline.conftest import (
-    START_DATE,
     emulator_call,
-    ground_truth,
+    exported_audit_uuids,
     tap_config,
     target_config,
 )
@@ -68,11 +67,7 @@ def test_state_from_the_pipe_makes_the_next_run_incremental(
     (tmp_path / "state.json").write_text(lines[-1])
 
     first = list_objects(s3_client, bucket)
-    expected = {
-        log["uuid"]
-        for log in ground_truth(pipeline_emulator, "audit-logs")
-        if log["meta"]["create_time"] >= START_DATE
-    }
+    expected = exported_audit_uuids(pipeline_emulator)
     assert set(audit_uuids(first)) == expected
 
     emulator_call(
@@ -83,7 +78,7 @@ def test_state_from_the_pipe_makes_the_next_run_incremental(
     first_keys = {stored.key for stored in first}
     added = [stored for stored in list_objects(s3_client, bucket) if stored.key not in first_keys]
     added_uuids = audit_uuids(added)
-    new_logs = {log["uuid"] for log in ground_truth(pipeline_emulator, "audit-logs")} - expected
+    new_logs = exported_audit_uuids(pipeline_emulator) - expected
     assert len(new_logs) == 7
     assert new_logs <= set(added_uuids)
     # Bookmarks are inclusive: records that share the last bookmark's timestamp

@@ -15,14 +15,24 @@ from tests.support.readme_settings import PLUGINS, about_json, about_markdown_ta
 from tests.support.servers import REPO_ROOT
 
 
-def meltano_settings(plugin: str) -> dict[str, dict[str, Any]]:
-    """A plugin's settings as meltano.yml declares them, by name."""
+def meltano_plugin(plugin: str) -> dict[str, Any]:
+    """A plugin's entry in meltano.yml."""
     project = yaml.safe_load((REPO_ROOT / "meltano.yml").read_text())
     for kind in ("extractors", "loaders"):
         for entry in project["plugins"].get(kind, []):
             if entry["name"] == plugin:
-                return {setting["name"]: setting for setting in entry.get("settings", [])}
+                return entry
     raise AssertionError(f"{plugin} is not in meltano.yml")
+
+
+def meltano_settings(plugin: str) -> dict[str, dict[str, Any]]:
+    """A plugin's settings as meltano.yml declares them, by name."""
+    return {setting["name"]: setting for setting in meltano_plugin(plugin).get("settings", [])}
+
+
+@pytest.mark.parametrize("plugin", PLUGINS)
+def test_meltano_yml_claims_only_capabilities_the_plugin_has(plugin: str) -> None:
+    assert set(meltano_plugin(plugin)["capabilities"]) <= set(about_json(plugin)["capabilities"])
 
 
 @pytest.mark.parametrize("plugin", PLUGINS)
