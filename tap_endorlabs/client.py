@@ -337,9 +337,19 @@ class EndorStream(RESTStream[int | None]):
         del lo, hi
         return ("active",)
 
+    #: Whether ``start_date`` limits the first run. Event streams (audit logs, scans)
+    #: honour it; reference data (projects) must be complete whatever the backfill.
+    start_date_applies: bool = True
+
     def start_time(self, context: Mapping[str, Any] | None) -> datetime:
         """Where this run starts: the bookmark (inclusive), else ``start_date``, else 1970."""
-        value = self.get_starting_replication_key_value(context) or self.config.get("start_date")
+        if self.start_date_applies:
+            value = self.get_starting_replication_key_value(context) or self.config.get(
+                "start_date"
+            )
+        else:
+            # The SDK folds start_date into its starting value; read the bare bookmark.
+            value = self.get_context_state(context).get("replication_key_value")
         if value:
             return parse_timestamp(str(value))
         return EPOCH

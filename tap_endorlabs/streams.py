@@ -64,13 +64,18 @@ class AuditLogsStream(EndorStream):
 
 
 class ProjectsStream(EndorStream):
-    """Projects, incremental on their last update."""
+    """Projects, incremental on their last update.
+
+    A project untouched since before ``start_date`` is still a project the
+    findings and scans refer to, so the first run exports all of them.
+    """
 
     name = "projects"
     resource = "projects"
     path = "/v1/namespaces/{namespace}/projects"
     time_field = "meta.update_time"
     replication_key = "meta.update_time"
+    start_date_applies = False
     schema = StreamSchema(SCHEMAS)
 
 

@@ -41,6 +41,20 @@ def test_full_run_exports_every_object_once(emulator: ServerProcess) -> None:
     assert set(run.final_state["bookmarks"]) == set(STREAMS)
 
 
+def test_first_run_exports_every_project_whatever_the_start_date(emulator: ServerProcess) -> None:
+    """Projects are reference data: a recent start_date must not hide older projects."""
+    recent = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    run = run_tap(tap_config(emulator.url, start_date=recent))
+    assert run.returncode == 0, run.stderr
+    projects = truth(emulator.url, "projects")
+    assert any(normalize_timestamp(p["meta"]["update_time"]) < recent for p in projects)
+    _assert_exact(run.uuids("projects"), projects)
+    assert all(
+        normalize_timestamp(r["meta"]["create_time"]) >= normalize_timestamp(recent)
+        for r in run.records["audit_logs"]
+    )
+
+
 def test_archive_seam_no_gap_no_duplicate(emulator: ServerProcess) -> None:
     """Audit logs span 90 days: the old part comes from the archive, the rest from active."""
     run = run_tap(tap_config(emulator.url), timeout=120)
