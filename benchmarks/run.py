@@ -387,7 +387,9 @@ def main(argv: list[str] | None = None) -> int:
             plan.append(("sarif", lambda: bench_sarif(local_s3.url)))
         for label, step in plan:
             print(f"running {label} ...", file=sys.stderr, flush=True)
-            rows.extend(step())
+            done = step()
+            rows.extend(done)
+            print(table(done), file=sys.stderr, flush=True)  # partial results as they come
     header = f"Machine: {machine()}  \nDate: {started:%Y-%m-%d %H:%M} UTC"
     report = f"{header}\n\n{table(rows)}\n"
     print(report)
