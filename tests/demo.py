@@ -17,7 +17,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -66,19 +65,19 @@ def kind_of_key(key: str) -> str:
 
 
 def print_objects(objects: list[StoredObject], title: str) -> None:
-    """A table of keys, record counts and sizes, then a per-stream summary."""
+    """Every object (key, records, bytes), then a one-screen summary per kind."""
     print(f"\n{title}: {len(objects)} objects")
     for stored in objects:
         print(f"  {stored.key}  records={len(stored.records)}  bytes={stored.size}")
-    by_kind: Counter[str] = Counter()
+    totals: dict[str, list[int]] = {}
     for stored in objects:
-        kind = (
-            "findings"
-            if "/schedule/" in stored.key or "/pr/" in stored.key
-            else stored.key.split("/")[3]
-        )
-        by_kind[kind] += len(stored.records)
-    print("  summary: " + ", ".join(f"{kind}={count}" for kind, count in sorted(by_kind.items())))
+        row = totals.setdefault(kind_of_key(stored.key), [0, 0, 0])
+        row[0] += 1
+        row[1] += len(stored.records)
+        row[2] += stored.size
+    print(f"\n  {'kind':<14}{'objects':>8}{'records':>9}{'bytes':>10}")
+    for kind, (count, records, size) in sorted(totals.items()):
+        print(f"  {kind:<14}{count:>8}{records:>9}{size:>10}")
 
 
 def advance_emulator(api_url: str) -> dict[str, int]:
