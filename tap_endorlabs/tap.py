@@ -73,20 +73,21 @@ class TapEndorLabs(Tap):
             FatalTapError: when the API refuses the credentials, namespace or a filter.
         """
         streams = self.streams
-        audit_logs = streams["audit_logs"]
-        assert isinstance(audit_logs, EndorStream)
+        audit_logs, finding_logs = streams["audit_logs"], streams["finding_logs"]
+        assert isinstance(audit_logs, EndorStream) and isinstance(finding_logs, EndorStream)
         # A one-minute range keeps the probe cheap on a large tenant.
         recent = time_range("meta.create_time", datetime.now(UTC) - timedelta(minutes=1), None)
-        probes = [("audit-logs", all_of(recent, self.config.get("audit_log_filter")))]
+        # Each filter is probed by a stream that names it in its error message.
+        probes = [(audit_logs, "audit-logs", self.config.get("audit_log_filter"))]
         if self.config.get("finding_filter"):
-            probes.append(("findings", all_of(recent, self.config.get("finding_filter"))))
-        for resource, expression in probes:
+            probes.append((finding_logs, "findings", self.config.get("finding_filter")))
+        for stream, resource, extra in probes:
             query = ListQuery(
-                path=f"/v1/namespaces/{audit_logs.namespace}/{resource}",
-                filter=expression,
+                path=f"/v1/namespaces/{stream.namespace}/{resource}",
+                filter=all_of(recent, extra),
                 page_size=1,
             )
-            audit_logs.get_json(query.path, query.params(None))
+            stream.get_json(query.path, query.params(None))
 
     @classmethod
     @override
@@ -109,8 +110,8 @@ class TapEndorLabs(Tap):
         try:
             tap = cls(
                 config=config.config,
-                state=None if state is None else json.loads(state.read()),
-                catalog=None if catalog is None else json.loads(catalog.read()),
+                state=None if state is None else _json_object(state, "state"),
+                catalog=None if catalog is None else _json_object(catalog, "catalog"),
                 parse_env_config=config.parse_env,
                 validate_config=True,
             )
@@ -121,6 +122,27 @@ class TapEndorLabs(Tap):
         except ConfigValidationError as exc:
             problems = "; ".join(str(error) for error in exc.errors) or str(exc)
             _exit_with(f"Invalid configuration: {problems}", secrets)
+
+
+def _json_object(stream: IO[str], what: str) -> dict[str, Any]:
+    """Read a ``--state``/``--catalog`` file that must hold one JSON object.
+
+    Raises:
+        FatalTapError: naming the file and what to pass instead.
+    """
+    name = getattr(stream, "name", what)
+    try:
+        value = json.loads(stream.read())
+    except ValueError as exc:
+        msg = (
+            f"The {what} file {name} is not JSON ({exc}): pass the last line the target "
+            f"printed, or no --{what} to start over."
+        )
+        raise FatalTapError(msg) from None
+    if not isinstance(value, dict):
+        msg = f"The {what} file {name} holds a JSON {type(value).__name__}, not an object."
+        raise FatalTapError(msg)
+    return value
 
 
 def _secret_values(config: dict[str, Any]) -> list[str]:

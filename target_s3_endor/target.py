@@ -19,6 +19,7 @@ from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.contrib.msgspec import decoder as msgspec_decoder
 from singer_sdk.exceptions import (
+    ConfigValidationError,
     InvalidRecord,
     MissingKeyPropertiesError,
     RecordsWithoutSchemaException,
@@ -360,6 +361,11 @@ class TargetS3Endor(GracefulStopTarget):
             )
         except PLAIN_ERRORS as exc:
             cls.logger.error("%s", _one_line(exc))  # no traceback: the line says it all
+            sys.exit(1)
+        except ConfigValidationError as exc:
+            # One line naming every bad setting, not the SDK's closing "Config validation failed".
+            problems = "; ".join(str(error) for error in exc.errors) or str(exc)
+            cls.logger.error("Invalid configuration: %s", " ".join(problems.split()))
             sys.exit(1)
 
     @classmethod

@@ -1,0 +1,226 @@
+"""The catalogue of bad inputs: what each one is, and the one line it must produce.
+
+Each case names the plugin, how its config/state/input differ from a good run,
+the exit code and a fragment the single error line must contain.  Cases with
+exit code 0 are bad-but-acceptable input (hostile names, missing layout fields,
+a huge record): the run must succeed and keep every key under the prefix.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.test_reliability.singer_lines import AUDIT_SCHEMA, audit_record, state_message
+
+FINDINGS_SCHEMA = {
+    "type": "SCHEMA",
+    "stream": "findings",
+    "key_properties": ["uuid"],
+    "schema": {"type": "object", "properties": {"uuid": {"type": "string"}}},
+}
+LONG = "x" * 2000
+HOSTILE_NAMES = ["../../etc", "/", "a/../../b", "ctl\x00\x07\x1b[31m\n", "ünïcødé-名前-🚀", LONG]
+
+
+@dataclass(frozen=True)
+class BadInput:
+    """One bad input and what must come of it."""
+
+    name: str
+    plugin: str  # "tap" or "target"
+    says: str  # a fragment of the one error line (empty: success expected)
+    exit_code: int = 1
+    config: dict[str, Any] = field(default_factory=dict)  # merged into the good config
+    drop: tuple[str, ...] = ()  # settings removed from the good config
+    state: str | None = None  # tap: raw --state file text
+    lines: bytes = b""  # target: raw input
+
+
+def _lines(*messages: Any) -> bytes:
+    return b"".join(
+        (m if isinstance(m, bytes) else json.dumps(m).encode()) + b"\n" for m in messages
+    )
+
+
+def _finding(number: int, **context: Any) -> dict[str, Any]:
+    scan_context = {
+        "scan_uuid": f"scan-{number}",
+        "scan_time": "2025-03-01T10:00:00Z",
+        "scan_type": "schedule",
+        "ref": "main",
+        "project_uuid": "proj-1",
+        "project_name": "https://github.com/acme/app.git",
+        "namespace": "acme",
+        "last": True,
+        **context,
+    }
+    return {
+        "type": "RECORD",
+        "stream": "findings",
+        "record": {"uuid": f"finding-{number}", "scan_context": scan_context},
+    }
+
+
+def _hostile_findings() -> bytes:
+    messages: list[Any] = [FINDINGS_SCHEMA]
+    for index, name in enumerate(HOSTILE_NAMES):
+        messages.append(_finding(3 * index, namespace=name))
+        messages.append(_finding(3 * index + 1, project_name=name, project_uuid=name))
+        messages.append(_finding(3 * index + 2, ref=name))
+    return _lines(*messages, state_message(1))
+
+
+def _hostile_audit_namespaces() -> bytes:
+    return _lines(
+        AUDIT_SCHEMA,
+        *(audit_record(index, namespace=name) for index, name in enumerate(HOSTILE_NAMES)),
+        state_message(1),
+    )
+
+
+GOOD_AUDIT = _lines(AUDIT_SCHEMA, *(audit_record(n) for n in range(5)), state_message(5))
+
+CATALOGUE: list[BadInput] = [
+    # --- tap settings ---
+    BadInput("tap: namespace missing", "tap", "namespace", drop=("namespace",)),
+    BadInput("tap: page_size not a number", "tap", "page_size", config={"page_size": "many"}),
+    BadInput("tap: page_size above 500", "tap", "page_size", config={"page_size": 5000}),
+    BadInput(
+        "tap: include_child_namespaces not a boolean",
+        "tap",
+        "include_child_namespaces",
+        config={"include_child_namespaces": "yes"},
+    ),
+    BadInput("tap: request_timeout zero", "tap", "request_timeout", config={"request_timeout": 0}),
+    BadInput("tap: no credentials", "tap", "Missing credentials", drop=("api_key", "api_secret")),
+    BadInput(
+        "tap: token and key together", "tap", "mutually exclusive", config={"token": "abc.def"}
+    ),
+    BadInput("tap: wrong api secret", "tap", "rejected the API key", config={"api_secret": "x1"}),
+    BadInput(
+        "tap: expired or unknown token",
+        "tap",
+        "refused the credentials",
+        config={"token": "expired-token-value"},
+        drop=("api_key", "api_secret"),
+    ),
+    BadInput("tap: unknown namespace", "tap", "was not found", config={"namespace": "nope"}),
+    BadInput("tap: forbidden namespace", "tap", "was denied", config={"namespace": "other-corp"}),
+    BadInput(
+        "tap: bad audit_log_filter",
+        "tap",
+        "audit_log_filter",
+        config={"audit_log_filter": "spec.operation=="},
+    ),
+    BadInput("tap: bad finding_filter", "tap", "finding_filter", config={"finding_filter": "((("}),
+    BadInput(
+        "tap: unparseable start_date", "tap", "start_date", config={"start_date": "last tuesday"}
+    ),
+    BadInput("tap: state file not JSON", "tap", "state file", state="{not json"),
+    BadInput("tap: state file a JSON list", "tap", "not an object", state="[1, 2]"),
+    # --- target settings ---
+    BadInput("target: bucket missing", "target", "bucket", drop=("bucket",), lines=GOOD_AUDIT),
+    BadInput(
+        "target: batch_max_records not a number",
+        "target",
+        "batch_max_records",
+        config={"batch_max_records": "ten"},
+        lines=GOOD_AUDIT,
+    ),
+    BadInput(
+        "target: batch_max_records zero",
+        "target",
+        "batch_max_records",
+        config={"batch_max_records": 0},
+        lines=GOOD_AUDIT,
+    ),
+    BadInput(
+        "target: unknown format", "target", "format", config={"format": "xml"}, lines=GOOD_AUDIT
+    ),
+    BadInput(
+        "target: key id without secret",
+        "target",
+        "aws_secret_access_key",
+        drop=("aws_secret_access_key",),
+        lines=GOOD_AUDIT,
+    ),
+    BadInput(
+        "target: unreachable endpoint",
+        "target",
+        "unreachable",
+        config={"endpoint_url": "http://127.0.0.1:9", "max_attempts": 1},
+        lines=GOOD_AUDIT,
+    ),
+    # --- target input ---
+    BadInput(
+        "target: malformed Singer line",
+        "target",
+        "not valid JSON",
+        lines=_lines(AUDIT_SCHEMA, audit_record(1), b'{"type": "RECORD", "stream": '),
+    ),
+    BadInput(
+        "target: line is a JSON array",
+        "target",
+        "not a Singer message",
+        lines=_lines(AUDIT_SCHEMA, b"[1, 2, 3]"),
+    ),
+    BadInput(
+        "target: message without type",
+        "target",
+        "type",
+        lines=_lines(AUDIT_SCHEMA, {"stream": "audit_logs", "record": {}}),
+    ),
+    BadInput(
+        "target: record before its schema",
+        "target",
+        "audit_logs",
+        lines=_lines(audit_record(1), AUDIT_SCHEMA),
+    ),
+    BadInput(
+        "target: record does not match its schema",
+        "target",
+        "does not match its SCHEMA",
+        lines=_lines(AUDIT_SCHEMA, {**audit_record(1), "record": {"uuid": 12345}}),
+    ),
+    # --- bad but acceptable: must succeed, keys under the prefix ---
+    BadInput(
+        "target: records missing layout fields",
+        "target",
+        "",
+        exit_code=0,
+        lines=_lines(
+            AUDIT_SCHEMA,
+            {"type": "RECORD", "stream": "audit_logs", "record": {"uuid": "no-layout"}},
+            FINDINGS_SCHEMA,
+            {"type": "RECORD", "stream": "findings", "record": {"uuid": "no-context"}},
+            state_message(1),
+        ),
+    ),
+    BadInput(
+        "target: hostile namespaces, projects and branches in findings",
+        "target",
+        "",
+        exit_code=0,
+        lines=_hostile_findings(),
+    ),
+    BadInput(
+        "target: hostile audit-log namespaces",
+        "target",
+        "",
+        exit_code=0,
+        lines=_hostile_audit_namespaces(),
+    ),
+    BadInput(
+        "target: a huge record (8 MB)",
+        "target",
+        "",
+        exit_code=0,
+        lines=_lines(
+            AUDIT_SCHEMA,
+            {**audit_record(1), "record": {**audit_record(1)["record"], "blob": "y" * (8 << 20)}},
+            state_message(1),
+        ),
+    ),
+]

@@ -1,0 +1,88 @@
+"""Every bad input of the catalogue (bad_inputs.py): one clear line, the right exit code.
+
+No traceback, no key outside the prefix (nor a ``..``/``.`` segment or a control
+character in one), and nothing lost that was accepted: a printed state means
+its records are in S3, and acceptable-but-odd input is written whole.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from target_s3_endor.probe import exporter_root
+from tests.s3_listing import list_objects
+from tests.support.servers import ServerProcess
+from tests.test_pipeline.conftest import tap_config, target_config
+from tests.test_reliability.bad_inputs import CATALOGUE, BadInput
+from tests.test_reliability.harness import TAP, TARGET
+
+
+def test_the_catalogue_is_big_enough() -> None:
+    assert len(CATALOGUE) >= 25
+    assert len({case.name for case in CATALOGUE}) == len(CATALOGUE)
+
+
+def run_case(case: BadInput, workdir: Path, base: dict[str, Any]) -> subprocess.CompletedProcess:
+    config = {k: v for k, v in base.items() if k not in case.drop} | case.config
+    (workdir / "config.json").write_text(json.dumps(config))
+    command = [TAP if case.plugin == "tap" else TARGET, "--config", str(workdir / "config.json")]
+    if case.state is not None:
+        (workdir / "state.json").write_text(case.state)
+        command += ["--state", str(workdir / "state.json")]
+    return subprocess.run(command, input=case.lines, capture_output=True, timeout=120, check=False)
+
+
+def input_uuids(case: BadInput) -> list[str]:
+    uuids = []
+    for raw in case.lines.splitlines():
+        try:
+            message = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(message, dict) and message.get("type") == "RECORD":
+            uuids.append(str(message["record"].get("uuid")))
+    return uuids
+
+
+def assert_keys_are_safe(keys: list[str], config: dict[str, Any]) -> None:
+    root = exporter_root(config) + "/"
+    for key in keys:
+        assert key.startswith(root), key
+        assert not set(key.split("/")) & {".", "..", ""}, key
+        assert key.isprintable(), repr(key)
+        assert all(len(segment) <= 200 for segment in key.split("/")), key
+
+
+@pytest.mark.parametrize("case", CATALOGUE, ids=[case.name for case in CATALOGUE])
+def test_bad_input(  # noqa: PLR0917 - pytest fixtures
+    case: BadInput,
+    tmp_path: Path,
+    emulator: ServerProcess,
+    s3_endpoint: str,
+    s3_client: Any,
+    bucket: str,
+) -> None:
+    base = tap_config(emulator) if case.plugin == "tap" else target_config(s3_endpoint, bucket)
+    result = run_case(case, tmp_path, base)
+    stderr = result.stderr.decode(errors="replace")
+    lines = [line for line in stderr.splitlines() if line.strip()]
+
+    assert result.returncode == case.exit_code, stderr[-2000:]
+    assert "Traceback" not in stderr
+    if case.exit_code:
+        errors = [line for line in lines if "ERROR" in line or line.startswith("tap-endorlabs:")]
+        assert len(errors) == 1, errors
+        assert case.says in errors[0], errors[0]
+        assert errors[0] == lines[-1]
+    if case.plugin == "target":
+        stored = list_objects(s3_client, bucket)
+        assert_keys_are_safe([s.key for s in stored], base | case.config)
+        written = sorted(str(r.get("uuid")) for s in stored for r in s.records)
+        states = [line for line in result.stdout.decode().splitlines() if line.strip()]
+        if case.exit_code == 0 or states:
+            assert written == sorted(input_uuids(case))
