@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,9 @@ from botocore.exceptions import (
 from target_s3_endor.errors import CredentialsError, SettingsError, UploadError
 
 HASH_CHUNK = 1 << 20
+# Their DEBUG records print request headers (x-amz-security-token) and STS
+# response bodies (SecretAccessKey), so they never go below INFO.
+AWS_LOGGERS = ("botocore", "boto3", "s3transfer", "urllib3")
 ROLE_SESSION_NAME = "target-s3-endor"
 
 
@@ -49,6 +53,14 @@ def file_sha256_b64(stream: IO[bytes]) -> str:
         digest.update(chunk)
     stream.seek(0)
     return base64.b64encode(digest.digest()).decode()
+
+
+def quiet_aws_debug_logs() -> None:
+    """Keep AWS libraries' DEBUG logs (which hold secrets) out, whatever LOGLEVEL says."""
+    for name in AWS_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.INFO:
+            logger.setLevel(logging.INFO)
 
 
 def tls_verify(config: Mapping[str, Any]) -> bool:
@@ -189,6 +201,7 @@ class S3Writer:
     """Writes whole objects to S3 with checksums, multipart above a threshold."""
 
     def __init__(self, config: Mapping[str, Any]) -> None:
+        quiet_aws_debug_logs()
         self.settings = UploadSettings(
             bucket=str(config["bucket"]),
             server_side_encryption=config.get("server_side_encryption") or None,
