@@ -38,8 +38,10 @@ class EndorAuthenticator(requests.auth.AuthBase):
         api_secret: str | None = None,
         token: str | None = None,
         timeout: float = 60.0,
+        verify: bool = True,
     ) -> None:
         self._api_url = api_url.rstrip("/")
+        self._verify = verify
         self._api_key = api_key
         self._api_secret = api_secret
         self._token = token
@@ -86,7 +88,7 @@ class EndorAuthenticator(requests.auth.AuthBase):
             if attempt:
                 time.sleep(min(2.0**attempt * 0.25, 5.0))
             try:
-                response = requests.post(url, json=body, timeout=self._timeout)
+                response = requests.post(url, json=body, timeout=self._timeout, verify=self._verify)
             except requests.RequestException as exc:
                 last_problem = type(exc).__name__
                 continue

@@ -133,6 +133,14 @@ class EndorStream(RESTStream[int | None]):
         """The tenant namespace the streams read."""
         return str(self.config["namespace"])
 
+    @property
+    @override
+    def requests_session(self) -> requests.Session:
+        session = super().requests_session
+        # TLS verification stays on unless ssl_verify is explicitly false.
+        session.verify = self.config.get("ssl_verify") is not False
+        return session
+
     @override
     def get_new_paginator(self) -> EndorPageTokenPaginator:
         return EndorPageTokenPaginator(None)

@@ -129,6 +129,16 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         ),
     ),
     th.Property(
+        "ssl_verify",
+        th.BooleanType,
+        default=True,
+        title="Verify TLS certificates",
+        description=(
+            "Whether to verify the API's TLS certificate. Turn off only for a test server "
+            "with a self-signed certificate. Default: true."
+        ),
+    ),
+    th.Property(
         "audit_log_filter",
         th.StringType,
         title="Audit log filter",

@@ -56,6 +56,7 @@ class TapEndorLabs(Tap):
                 api_secret=self.config.get("api_secret"),
                 token=self.config.get("token"),
                 timeout=float(self.config.get("request_timeout", 60)),
+                verify=self.config.get("ssl_verify") is not False,
             )
         return self._authenticator
 

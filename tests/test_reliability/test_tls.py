@@ -1,0 +1,70 @@
+"""TLS certificates are verified unless ``ssl_verify: false`` says otherwise.
+
+Both plugins talk to an HTTPS server with a self-signed certificate: by default
+the handshake is refused with a clear line; with the explicit setting the
+request goes through (the server answers, so the failure changes or vanishes).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import S3_TEST_CREDENTIALS
+from tests.test_reliability.harness import TAP, TARGET
+from tests.test_reliability.tls_server import https_server
+
+
+def run(command: list[str], config: dict[str, Any], workdir: Path) -> tuple[int, str, str]:
+    (workdir / "config.json").write_text(json.dumps(config))
+    result = subprocess.run(
+        [*command, "--config", str(workdir / "config.json")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    return result.returncode, result.stdout, result.stderr
+
+
+def test_target_refuses_a_self_signed_endpoint_unless_told(tmp_path: Path) -> None:
+    with https_server(tmp_path) as url:
+        config = {
+            "bucket": "tls-test",
+            "endpoint_url": url,
+            "region": S3_TEST_CREDENTIALS["region_name"],
+            "aws_access_key_id": "testing",
+            "aws_secret_access_key": "testing-secret",
+            "max_attempts": 1,
+        }
+        code, out, err = run([TARGET, "--test"], config, tmp_path)
+        assert code == 1
+        assert "S3 access FAILED" in out and "certificate" in out.lower(), out
+        assert "Traceback" not in err
+
+        code, out, _ = run([TARGET, "--test"], {**config, "ssl_verify": False}, tmp_path)
+        assert code == 0, out
+        assert "S3 access OK" in out
+
+
+def test_tap_refuses_a_self_signed_api_unless_told(tmp_path: Path) -> None:
+    with https_server(tmp_path) as url:
+        config = {
+            "api_url": url,
+            "namespace": "acme",
+            "api_key": "k",
+            "api_secret": "s",
+            "request_timeout": 5,
+        }
+        code, _, err = run([TAP], config, tmp_path)
+        assert code == 1
+        assert "SSLError" in err.strip().splitlines()[-1], err[-1000:]
+        assert "Traceback" not in err
+
+        code, _, err = run([TAP], {**config, "ssl_verify": False}, tmp_path)
+        assert code == 1
+        # The handshake now succeeds and the server's own answer is what fails.
+        assert "rejected the API key (HTTP 401)" in err.strip().splitlines()[-1], err[-1000:]
