@@ -31,6 +31,7 @@ from target_s3_endor import keys
 from target_s3_endor.encoding import ObjectFormat, encode_record, write_object
 from target_s3_endor.errors import BadInputError
 from target_s3_endor.spool import Spool
+from target_s3_endor.validation import validator_for
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -93,10 +94,8 @@ class S3EndorSink(Sink):
 
     @override
     def get_validator(self) -> None:
-        """Validation is done by ``_validate_and_parse`` with a compiled schema."""
-        self._compiled = (
-            fastjsonschema.compile(self.schema, use_formats=False) if self.validate_schema else None
-        )
+        """Validation is done by ``_validate_and_parse``; see ``validation.py`` for how."""
+        self._compiled = validator_for(self.schema) if self.validate_schema else None
 
     @override
     def _validate_and_parse(self, record: dict) -> dict:
