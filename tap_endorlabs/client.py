@@ -25,7 +25,13 @@ from singer_sdk.streams import RESTStream
 from typing_extensions import override
 
 from tap_endorlabs.auth import EndorAuthenticator
-from tap_endorlabs.errors import DeadlineExceededError, FatalTapError, UnauthenticatedError
+from tap_endorlabs.errors import (
+    DeadlineExceededError,
+    FatalTapError,
+    SeamWindowTooBigError,
+    UnauthenticatedError,
+    WindowTooBigError,
+)
 from tap_endorlabs.filters import all_of, time_range
 from tap_endorlabs.pagination import (
     EndorPageTokenPaginator,
@@ -37,6 +43,10 @@ from tap_endorlabs.windows import WindowPlanner, normalize_timestamp, parse_time
 
 MAX_TRIES = 8
 CHEAP_WINDOW_PAGES = 4
+# A window read from both audit-log stores is merged in memory before it is
+# emitted; past this many pages' worth of records it is halved instead, so memory
+# follows page_size, not the size of the backfill.
+SEAM_BUFFER_PAGES = 20
 MAX_RETRY_SECONDS = 300.0
 BACKOFF_BASE_SECONDS = 0.1
 BACKOFF_CAP_SECONDS = 30.0
@@ -89,6 +99,9 @@ class EndorStream(RESTStream[int | None]):
 
     primary_keys: ClassVar[list[str]] = ["uuid"]
     is_sorted = True
+    # Sorted streams resume from their last STATE: a tight interval bounds what an
+    # interrupted run exports twice (the SDK's default is every 10,000 records).
+    STATE_MSG_FREQUENCY = 1000
     # Records are the API's JSON as is: no per-record conformance (it would cost
     # time and could only drop or coerce fields the contract says to keep).
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
@@ -385,7 +398,7 @@ class EndorStream(RESTStream[int | None]):
             lo, hi = planner.current()
             pages = 0
             try:
-                for objects in self._window_pages(lo, hi):
+                for objects in self._window_pages(lo, hi, merge_limit=not planner.at_minimum):
                     pages += 1
                     for obj in objects:
                         raw = dotted_get(obj, self.time_field)
@@ -398,7 +411,7 @@ class EndorStream(RESTStream[int | None]):
                         elif last_time is None or moment > last_time:
                             last_time, seen_at_last = moment, {uid}
                         yield obj
-            except DeadlineExceededError:
+            except WindowTooBigError as too_big:
                 resume = last_time if last_time is not None and last_time > lo else lo
                 if planner.at_minimum:
                     # Nothing left to split: a plain retry, bounded like any other.
@@ -411,20 +424,36 @@ class EndorStream(RESTStream[int | None]):
                         raise FatalTapError(msg) from None
                     time.sleep(min(BACKOFF_BASE_SECONDS * 2**stuck, BACKOFF_CAP_SECONDS))
                 planner.split(resume)
-                self.logger.info("Deadline exceeded on %s: window now %s", self.name, planner.size)
+                reason = (
+                    "Deadline exceeded"
+                    if isinstance(too_big, DeadlineExceededError)
+                    else "Seam window over its buffer"
+                )
+                self.logger.info("%s on %s: window now %s", reason, self.name, planner.size)
                 continue
             stuck = 0
             # Windows of a few pages amortise each query's fixed cost; grow until then.
             planner.done(hi, cheap=pages <= CHEAP_WINDOW_PAGES)
 
-    def _window_pages(self, lo: datetime, hi: datetime | None) -> Iterator[list]:
-        """Pages of one window; a window at the seam merges both stores in time order."""
+    def _window_pages(
+        self, lo: datetime, hi: datetime | None, *, merge_limit: bool = True
+    ) -> Iterator[list]:
+        """Pages of one window; a window at the seam merges both stores in time order.
+
+        The merge holds the window in memory, so with ``merge_limit`` a window that
+        outgrows ``SEAM_BUFFER_PAGES`` pages raises ``SeamWindowTooBigError`` before
+        anything of it is emitted; the caller halves it and reads it again.
+
+        Raises:
+            SeamWindowTooBigError: when a merged window outgrows its buffer.
+        """
         sources = self.window_sources(lo, hi)
         if len(sources) == 1:
             yield from self.iter_pages(
                 self.window_query(lo, hi, sources[0]), split_on_deadline=True
             )
             return
+        limit = SEAM_BUFFER_PAGES * int(self.config.get("page_size", 500))
         merged: dict[str, dict[str, Any]] = {}
         for source in sources:
             for objects in self.iter_pages(
@@ -432,6 +461,8 @@ class EndorStream(RESTStream[int | None]):
             ):
                 for obj in objects:
                     merged.setdefault(str(obj.get("uuid")), obj)
+                if merge_limit and len(merged) > limit:
+                    raise SeamWindowTooBigError(f"more than {limit} records at the seam")
 
         def order(obj: dict[str, Any]) -> tuple[str, str]:
             raw = dotted_get(obj, self.time_field)

@@ -13,8 +13,16 @@ class FatalTapError(Exception):
     """
 
 
-class DeadlineExceededError(Exception):
+class WindowTooBigError(Exception):
+    """A time window held more than the tap reads at once: halve it and read it again."""
+
+
+class DeadlineExceededError(WindowTooBigError):
     """The API gave up on a query (HTTP 504, gRPC code 4): the time window was too big."""
+
+
+class SeamWindowTooBigError(WindowTooBigError):
+    """A window read from both audit-log stores holds more than the merge buffer allows."""
 
 
 class UnauthenticatedError(Exception):

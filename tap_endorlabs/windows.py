@@ -14,7 +14,9 @@ from datetime import UTC, datetime, timedelta
 # Audit logs stay in the active store this long, then move to the archive.
 ACTIVE_RETENTION = timedelta(days=30)
 # Windows this close to the archive boundary read both stores (see ``sources_for``).
-SEAM_MARGIN = timedelta(hours=1)
+# A day: the move to the archive is a background job, so a record a little older
+# than 30 days may still sit in the active store.
+SEAM_MARGIN = timedelta(days=1)
 
 
 def parse_timestamp(value: str) -> datetime:

@@ -67,6 +67,23 @@ def test_archive_seam_no_gap_no_duplicate(emulator: ServerProcess) -> None:
     assert by_path.get("/v1/namespaces/acme/audit-logs", 0) > 0
 
 
+def test_seam_window_is_halved_instead_of_buffered_whole(emulator: ServerProcess) -> None:
+    """One window spanning the whole backfill would be merged in memory at the seam.
+
+    With 20 pages of 10 the merge buffer holds 200 records, far fewer than the
+    90 days hold: the tap must halve the window until it fits, and still export
+    every audit log exactly once, in order.
+    """
+    run = run_tap(tap_config(emulator.url, page_size=10, window_hours=24 * 400))
+    assert run.returncode == 0, run.stderr
+    expected = truth(emulator.url, "audit_logs")
+    assert len(expected) > 200
+    _assert_exact(run.uuids("audit_logs"), expected)
+    times = [normalize_timestamp(r["meta"]["create_time"]) for r in run.records["audit_logs"]]
+    assert times == sorted(times)
+    assert "Seam window over its buffer on audit_logs" in run.stderr
+
+
 def test_second_run_with_state_emits_only_new(emulator_factory: Factory) -> None:
     server = emulator_factory("--seed", "3")
     first = run_tap(tap_config(server.url))
