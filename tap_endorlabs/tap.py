@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from types import FrameType
 from typing import IO, Any, ClassVar
 
 from singer_sdk import Stream, Tap
@@ -34,7 +36,6 @@ class TapEndorLabs(Tap):
 
     name = "tap-endorlabs"
     package_name = "endorlabs-s3-export"  # the distribution that carries both plugins
-    package_name = "endorlabs-s3-export"
     config_jsonschema: ClassVar[dict] = CONFIG_SCHEMA
     # msgspec encodes RECORD messages several times faster than the json module.
     message_writer_class = MsgSpecWriter
@@ -89,6 +90,24 @@ class TapEndorLabs(Tap):
                 page_size=1,
             )
             stream.get_json(query.path, query.params(None))
+
+    @override
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        """Write the state reached, say so, and exit ``128 + signal``.
+
+        The SDK exits 0 here, so an orchestrator would take an interrupted export
+        for a finished one; the state written still resumes it without a gap.
+        """
+        try:
+            self._state_writer.write_state(self.state)
+            sys.stdout.flush()
+        finally:
+            name = signal.Signals(signum).name
+            sys.stderr.write(
+                f"tap-endorlabs: stopped by {name}; the last state written resumes the export\n"
+            )
+            sys.stderr.flush()
+            sys.exit(128 + signum)
 
     @classmethod
     @override

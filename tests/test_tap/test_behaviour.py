@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -270,3 +271,34 @@ def test_about_lists_every_setting() -> None:
         "finding_filter",
     ):
         assert f"| {setting} |" in about
+
+
+def test_sigterm_writes_the_state_reached_and_exits_non_zero(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    """A stopped tap says so (exit 143) and its last state resumes without a gap."""
+    server = emulator_factory("--seed", "9", "--fault", "slow:1.0", "--slow-delay", "0.05")
+    config = tap_config(server.url, page_size=20)
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    process = subprocess.Popen(
+        [TAP, "--config", str(tmp_path / "config.json")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    head = [process.stdout.readline() for _ in range(30)]
+    assert all(head), "the tap ended before it could be stopped"
+    process.send_signal(signal.SIGTERM)
+    rest, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM
+    assert "stopped by SIGTERM" in stderr
+    first = parse_output("".join(head) + rest, process.returncode, stderr)
+    assert json.loads((head + rest.splitlines())[-1])["type"] == "STATE"
+
+    control(server.url, "faults", {"faults": []})
+    second = run_tap(config, first.final_state)
+    assert second.returncode == 0, second.stderr
+    for stream in STREAMS:
+        exported = set(first.uuids(stream)) | set(second.uuids(stream))
+        assert exported >= {o["uuid"] for o in truth(server.url, stream)}, stream
