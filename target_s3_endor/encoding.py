@@ -31,6 +31,7 @@ CONTENT_TYPES = {
     "sarif": "application/sarif+json",
 }
 ZIP64_ABOVE = (1 << 31) - (1 << 20)
+DEFAULT_COMPRESSION_LEVEL = 6
 
 
 def _enc_hook(value: Any) -> Any:
@@ -109,10 +110,12 @@ def write_object(
     *,
     spool_dir: str | None = None,
     sarif_options: dict[str, Any] | None = None,
+    level: int = DEFAULT_COMPRESSION_LEVEL,
 ) -> IO[bytes]:
     """Encode a spool into a new temporary file, rewound, ready to upload.
 
-    The caller closes the returned file (which deletes it).
+    ``level`` is the zlib level of zip and gzip.  The caller closes the
+    returned file (which deletes it).
     """
     chunks = framed_chunks(spool, object_format.format, sarif_options or {})
     out: IO[bytes] = tempfile.TemporaryFile(  # noqa: SIM115 - returned to the caller
@@ -122,6 +125,7 @@ def write_object(
         if object_format.compression == "zip":
             info = zipfile.ZipInfo(member_name, date_time=spool.first_time.timetuple()[:6])
             info.compress_type = zipfile.ZIP_DEFLATED
+            info._compresslevel = level  # type: ignore[attr-defined]  # open() takes it from here
             info.external_attr = 0o644 << 16
             with (
                 zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive,
@@ -131,7 +135,7 @@ def write_object(
                     member.write(chunk)
         elif object_format.compression == "gzip":
             with gzip.GzipFile(
-                filename=member_name, mode="wb", fileobj=out, mtime=0, compresslevel=6
+                filename=member_name, mode="wb", fileobj=out, mtime=0, compresslevel=level
             ) as stream:
                 for chunk in chunks:
                     stream.write(chunk)

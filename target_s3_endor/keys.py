@@ -23,7 +23,8 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 MAX_SEGMENT_LENGTH = 100
@@ -148,9 +149,12 @@ class ScanPlace:
     key_stem: str
 
 
-@dataclass(frozen=True)
-class TimePartition:
-    """The folder and first-record time of a time-partitioned batch."""
+class TimePartition(NamedTuple):
+    """The folder and first-record time of a time-partitioned batch.
+
+    A named tuple rather than a dataclass: one is made per record, and a tuple
+    is several times cheaper to build.
+    """
 
     folder: str
     moment: datetime
@@ -218,10 +222,28 @@ def time_partition(
     )
     if moment is None:
         moment = parse_time(record.get("_sdc_extracted_at")) or arrival
-    namespace_segment = UNPARTITIONED if fallback else safe_segment(namespace)
-    stream_folder = STREAM_FOLDERS.get(stream_name) or safe_segment(stream_name)
-    folder = join_key(root, namespace_segment, stream_folder, moment.strftime("%Y/%m/%d"))
+    folder = day_folder(
+        root,
+        None if fallback else str(namespace),
+        stream_name,
+        (moment.year, moment.month, moment.day),
+    )
     return TimePartition(folder=folder, moment=moment, fallback=fallback)
+
+
+@lru_cache(maxsize=4096)
+def day_folder(
+    root: str, namespace: str | None, stream_name: str, day: tuple[int, int, int]
+) -> str:
+    """``{root}/{namespace}/{stream}/{YYYY}/{MM}/{DD}``; ``None`` namespace: the fallback.
+
+    Cached: a batch's records share a handful of (namespace, day) pairs, and
+    sanitising and joining the segments for every record cost ~7% of a run.
+    """
+    namespace_segment = UNPARTITIONED if namespace is None else safe_segment(namespace)
+    stream_folder = STREAM_FOLDERS.get(stream_name) or safe_segment(stream_name)
+    year, month, date = day
+    return join_key(root, namespace_segment, stream_folder, f"{year:04d}/{month:02d}/{date:02d}")
 
 
 def batch_key_stem(folder: str, first_record_time: datetime, batch_id: str) -> str:

@@ -28,9 +28,14 @@ from singer_sdk.sinks import Sink
 from typing_extensions import override
 
 from target_s3_endor import keys
-from target_s3_endor.encoding import ObjectFormat, encode_record, write_object
+from target_s3_endor.encoding import ZIP64_ABOVE, ObjectFormat, encode_record, write_object
 from target_s3_endor.errors import BadInputError
 from target_s3_endor.spool import Spool
+from target_s3_endor.streaming import (
+    MAX_STREAMING_OBJECTS,
+    BackgroundCompressor,
+    StreamingObject,
+)
 from target_s3_endor.validation import validator_for
 
 if TYPE_CHECKING:
@@ -52,6 +57,8 @@ class ObjectPlan:
     spool_dir: str | None
     max_bytes: int
     tool_version: str
+    compression_level: int = 6
+    compressor: BackgroundCompressor = field(default_factory=BackgroundCompressor)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
     _sequence: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -82,7 +89,7 @@ class S3EndorSink(Sink):
         self._target = target
         super().__init__(target, stream_name, schema, key_properties)
         self.plan: ObjectPlan = target.object_plan
-        self._partitions: dict[str, Spool] = {}
+        self._partitions: dict[str, Spool | StreamingObject] = {}
         self._scans: dict[str, OpenScan] = {}
         self._batch_bytes = 0
         self._batch_started = datetime.now(UTC)
@@ -153,9 +160,25 @@ class S3EndorSink(Sink):
             self._fallback_records += 1
         spool = self._partitions.get(partition.folder)
         if spool is None:
-            spool = Spool(partition.moment, self.plan.spool_dir)
+            spool = self._new_partition(partition.moment)
             self._partitions[partition.folder] = spool
         spool.append(line)
+
+    def _new_partition(self, first_time: datetime) -> Spool | StreamingObject:
+        """A day partition's batch: compressed as it fills while the worker has room."""
+        plan = self.plan
+        if plan.compressor.open_objects >= MAX_STREAMING_OBJECTS:
+            return Spool(first_time, plan.spool_dir)
+        return StreamingObject(
+            first_time,
+            plan.other_format,
+            plan.other_format.member_name(self.stream_name),
+            compressor=plan.compressor,
+            level=plan.compression_level,
+            spool_dir=plan.spool_dir,
+            # A partition ends within one record of batch_max_bytes; leave room for that.
+            zip64=plan.max_bytes > ZIP64_ABOVE // 2,
+        )
 
     def _add_finding(self, place: keys.ScanPlace, line: bytes, last: bool) -> None:
         scan = self._scans.get(place.scan_uuid)
@@ -187,14 +210,18 @@ class S3EndorSink(Sink):
         self._upload(scan.spool, scan.place.key_stem + fmt.extension, fmt)
         scan.uploaded_records = scan.spool.records
 
-    def _upload(self, spool: Spool, key: str, fmt: ObjectFormat) -> None:
-        body = write_object(
-            spool,
-            fmt,
-            fmt.member_name(self.stream_name),
-            spool_dir=self.plan.spool_dir,
-            sarif_options={"tool_version": self.plan.tool_version},
-        )
+    def _upload(self, spool: Spool | StreamingObject, key: str, fmt: ObjectFormat) -> None:
+        if isinstance(spool, StreamingObject):
+            body = spool.finish()
+        else:
+            body = write_object(
+                spool,
+                fmt,
+                fmt.member_name(self.stream_name),
+                spool_dir=self.plan.spool_dir,
+                sarif_options={"tool_version": self.plan.tool_version},
+                level=self.plan.compression_level,
+            )
         try:
             uri = self.writer.put(key, body, fmt.content_type)
         finally:

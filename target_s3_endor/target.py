@@ -9,6 +9,7 @@ the connection test instead of reading input.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from functools import cached_property
 from importlib import metadata
 from typing import IO, Any
@@ -29,7 +30,12 @@ from singer_sdk.singerlib.exceptions import InvalidInputLine
 from typing_extensions import override
 
 from target_s3_endor import keys
-from target_s3_endor.encoding import COMPRESSIONS, FORMATS, ObjectFormat
+from target_s3_endor.encoding import (
+    COMPRESSIONS,
+    DEFAULT_COMPRESSION_LEVEL,
+    FORMATS,
+    ObjectFormat,
+)
 from target_s3_endor.errors import BadInputError, SettingsError, TargetS3EndorError
 from target_s3_endor.probe import exporter_root, run_probe
 from target_s3_endor.shutdown import GracefulStopTarget
@@ -86,11 +92,21 @@ def check_settings(config: dict[str, Any]) -> None:
         raise SettingsError(f"format must be one of {', '.join(FORMATS)}")
     if config.get("compression", "zip") not in COMPRESSIONS:
         raise SettingsError(f"compression must be one of {', '.join(COMPRESSIONS)}")
+    compression_level(config)
     for name in ("batch_max_records", "batch_max_bytes", "multipart_part_size_bytes"):
         if name in config and int(config[name]) < 1:
             raise SettingsError(f"{name} must be at least 1")
     if not str(config.get("bucket") or "").strip():
         raise SettingsError("bucket is required: the S3 bucket to write to")
+
+
+def compression_level(config: Mapping[str, Any]) -> int:
+    """The zlib level for zip and gzip objects, checked to be one zlib accepts."""
+    level = config.get("compression_level", DEFAULT_COMPRESSION_LEVEL)
+    if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 9:
+        msg = "compression_level must be a whole number from 1 (fastest) to 9 (smallest)"
+        raise SettingsError(msg)
+    return level
 
 
 class TargetS3Endor(GracefulStopTarget):
@@ -160,6 +176,15 @@ class TargetS3Endor(GracefulStopTarget):
             description=(
                 "Object container: zip (one member, as Endor Labs writes), gzip (for SIEMs that "
                 "read only .gz) or none."
+            ),
+        ),
+        th.Property(
+            "compression_level",
+            th.IntegerType,
+            default=DEFAULT_COMPRESSION_LEVEL,
+            description=(
+                "How hard zip and gzip compress, from 1 (fastest) to 9 (smallest); the default "
+                "6 is zlib's own. Compression runs on a second core while records arrive."
             ),
         ),
         th.Property(
@@ -333,6 +358,7 @@ class TargetS3Endor(GracefulStopTarget):
             spool_dir=self.config.get("spool_dir") or None,
             max_bytes=int(self.config.get("batch_max_bytes") or 64 * MIB),
             tool_version=_version(),
+            compression_level=compression_level(self.config),
         )
 
     @cached_property
