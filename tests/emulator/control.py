@@ -37,6 +37,8 @@ def handle(app: App, method: str, path: str, body: bytes) -> bytes:
         return json.dumps({"expired": app.tokens.expire_all()}).encode()
     if name == "advance" and method == "POST":
         return _advance(app, _json_body(body))
+    if name == "add-namespace" and method == "POST":
+        return _add_namespace(app, _json_body(body))
     if name == "complete-running-scans" and method == "POST":
         with app.store.lock:
             completed = app.generator.complete_running_scans(app.clock.now_us())
@@ -58,6 +60,7 @@ def handle(app: App, method: str, path: str, body: bytes) -> bytes:
         "faults",
         "expire-tokens",
         "advance",
+        "add-namespace",
         "complete-running-scans",
         "now",
     ):
@@ -109,3 +112,37 @@ def _advance(app: App, data: dict[str, Any]) -> bytes:
         app.generator.add_audit_logs(audit_logs, before, after)
         app.generator.add_scans(scans, after)
     return json.dumps({"now": format_us(after), "audit_logs": audit_logs, "scans": scans}).encode()
+
+
+def _add_namespace(app: App, data: dict[str, Any]) -> bytes:
+    """A new child namespace the key can read from now on, with backdated data."""
+    tenant = app.data.namespace
+    name = data.get("name")
+    if not isinstance(name, str) or not name.startswith(tenant + ".") or name.endswith("."):
+        raise invalid(f"add-namespace: 'name' must be a child of {tenant!r}, e.g. {tenant}.newteam")
+    if name in app.data.all_namespaces:
+        raise invalid(f"add-namespace: namespace {name!r} already exists")
+    try:
+        audit_logs = int(data.get("audit_logs", 0))
+        scans = int(data.get("scans", 0))
+        backdate_days = float(data.get("backdate_days", 0))
+    except (TypeError, ValueError):
+        raise invalid("add-namespace takes numbers: audit_logs, scans, backdate_days") from None
+    if audit_logs < 0 or scans < 0 or backdate_days < 0:
+        raise invalid("add-namespace: audit_logs, scans and backdate_days must not be negative")
+    with app.store.lock:
+        app.generator.add_namespace(
+            name,
+            audit_logs=audit_logs,
+            scans=scans,
+            backdate_days=backdate_days,
+            now_us=app.clock.now_us(),
+        )
+    return json.dumps(
+        {
+            "namespace": name,
+            "audit_logs": audit_logs,
+            "scans": scans,
+            "backdate_days": backdate_days,
+        }
+    ).encode()

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.emulator.clock import MICROS, format_us, parse_rfc3339_us
-from tests.emulator.store import ARCHIVE_AFTER_US, Record, Store
+from tests.emulator.store import ARCHIVE_AFTER_US, DATA_RESOURCES, Record, Store
 
 DAY_US = 86400 * MICROS
 LEVELS = (
@@ -126,7 +126,12 @@ class Generator:
         self.config = config
         self.store = store
         self.rng = random.Random(config.seed)
-        self._machine = {name: f"{self.rng.getrandbits(40):010x}" for name in (*store.tables, "rv")}
+        self._machine = {
+            name: f"{self.rng.getrandbits(40):010x}" for name in (*DATA_RESOURCES, "rv")
+        }
+        # Namespaces draw from their own RNG, so adding them left the seeded data as it was.
+        self._machine["namespaces"] = f"{random.Random(f'ns{config.seed}').getrandbits(40):010x}"
+        self._namespace_uuids: dict[str, str] = {}
         self._counter = dict.fromkeys(self._machine, 0)
         self._scan_number = 0
         self.projects: list[dict[str, Any]] = []
@@ -145,23 +150,26 @@ class Generator:
     def _sha(self) -> str:
         return f"{self.rng.getrandbits(160):040x}"
 
-    def _commit(self, resource: str, pending: list[_Pending]) -> None:
-        """Give pending objects uuids in creation order and store them."""
+    def _commit(self, resource: str, pending: list[_Pending], *, backdated: bool = False) -> None:
+        """Give pending objects uuids in creation order and store them.
+
+        ``backdated`` objects are inserted at their place in time instead of appended.
+        """
         pending.sort(key=lambda p: p.create_us)
         for item in pending:
             item.obj = {"uuid": self.mint(resource, item.create_us), **item.obj}
+        store = self.store.insert if backdated else self.store.add
         for item in pending:
             if self.config.unknown_fields:
                 item.obj["x_emulator_extra"] = {"origin": "emulator", "note": "not in any schema"}
                 item.obj.setdefault("spec", {})["x_emulator_extra"] = {"flag": True, "n": 1}
-            self.store.add(
-                resource, Record(item.obj["uuid"], item.namespace, item.create_us, item.obj)
-            )
+            store(resource, Record(item.obj["uuid"], item.namespace, item.create_us, item.obj))
 
     # initial data ---------------------------------------------------------
     def build(self, now_us: int) -> None:
         """Generate the whole initial data set relative to ``now_us``."""
         cfg = self.config
+        self._build_namespaces(now_us)
         self._build_projects(now_us)
         findings: list[_Pending] = []
         scans: list[_Pending] = []
@@ -174,6 +182,101 @@ class Generator:
             self._blocking(scan)
         self._build_finding_logs(findings, now_us)
         self._build_audit_logs(cfg.audit_logs, now_us - cfg.audit_days * DAY_US, now_us - MICROS)
+
+    # namespaces -------------------------------------------------------------
+    def _namespace_uuid(self, full_name: str, create_us: int) -> str:
+        """The uuid of a namespace (minted once; the tenant's too, as children's parent)."""
+        if full_name not in self._namespace_uuids:
+            self._namespace_uuids[full_name] = self.mint("namespaces", create_us)
+        return self._namespace_uuids[full_name]
+
+    def _namespace(self, full_name: str, create_us: int) -> _Pending:
+        """A Namespace object, stored under its parent's full name.
+
+        Shape as far as we know Endor's (unconfirmed, see README): leaf name in
+        ``meta.name``, parent in ``tenant_meta.namespace``, ``spec.full_name``.
+        """
+        parent, _, leaf = full_name.rpartition(".")
+        obj = {
+            "meta": {
+                "name": leaf,
+                "kind": "Namespace",
+                "create_time": format_us(create_us),
+                "update_time": format_us(create_us),
+                "parent_uuid": self._namespace_uuid(parent, create_us),
+            },
+            "tenant_meta": {"namespace": parent},
+            "spec": {"full_name": full_name},
+        }
+        return _Pending(create_us, parent, obj)
+
+    def _build_namespaces(self, now_us: int) -> None:
+        """The tenant's child namespaces, created before any of their data."""
+        cfg = self.config
+        created = now_us - (cfg.audit_days + 100) * DAY_US
+        self._namespace_uuid(cfg.namespace, created - MICROS)
+        children = sorted(cfg.readable[1:], key=lambda name: (name.count("."), name))
+        for n, name in enumerate(children):  # parents first: children name their uuid
+            item = self._namespace(name, created + n * MICROS)
+            self._commit("namespaces", [item])
+            self._namespace_uuids[name] = item.obj["uuid"]
+
+    def add_namespace(
+        self, full_name: str, *, audit_logs: int, scans: int, backdate_days: float, now_us: int
+    ) -> None:
+        """A child namespace that becomes readable now, holding data from ``backdate_days`` ago.
+
+        Like a key propagated to an existing namespace, or a namespace moved under
+        the tenant: everything in it, the namespace object too, is older than what
+        a tap that ran before has bookmarked.
+        """
+        cfg = self.config
+        start = now_us - int(backdate_days * DAY_US)
+        cfg.children = (*cfg.children, full_name.removeprefix(cfg.namespace + "."))
+        namespace = self._namespace(full_name, start)
+        self._commit("namespaces", [namespace], backdated=True)
+        self._namespace_uuids[full_name] = namespace.obj["uuid"]
+        project = self._backdated_project(full_name, start + MICROS)
+        scan_pending: list[_Pending] = []
+        findings: list[_Pending] = []
+        for n in range(scans):
+            scan_start = start + (2 + n * 60) * MICROS
+            scan = self._scan(project, "CONTEXT_TYPE_MAIN", scan_start, now_us)
+            scan.obj["spec"].update(status="STATUS_SUCCESS", exit_code="ENDORCTL_RC_SUCCESS")
+            scan_pending.append(scan)
+            findings.extend(self._findings_for(scan, project))
+        self._commit("scan-results", scan_pending, backdated=True)
+        self._commit("findings", findings, backdated=True)
+        for scan in scan_pending:
+            scan.obj["spec"]["findings"] = [f.obj["uuid"] for f in scan.links]
+            self._blocking(scan)
+        logs = [self._finding_log(f, "OPERATION_CREATE", f.create_us, None) for f in findings]
+        self._commit("finding-logs", logs, backdated=True)
+        span = max(1, min(DAY_US, now_us - start - MICROS))
+        step = max(1, span // max(1, audit_logs))
+        for n in range(audit_logs):
+            self.store.insert("audit-logs", self._audit_log(start + n * step, full_name))
+
+    def _backdated_project(self, namespace: str, create_us: int) -> dict[str, Any]:
+        """One project of an added namespace (its scans need a parent)."""
+        name = f"https://github.com/{namespace}/backdated-service"
+        obj: dict[str, Any] = {
+            "meta": {
+                "name": name,
+                "kind": "Project",
+                "create_time": format_us(create_us),
+                "update_time": format_us(create_us),
+                "version": "v1",
+                "tags": [],
+            },
+            "tenant_meta": {"namespace": namespace},
+            "spec": {"platform_source": "PLATFORM_SOURCE_GITHUB", "git": {"web_url": name}},
+            "processing_status": {"scan_state": "SCAN_STATE_IDLE"},
+        }
+        pending = _Pending(create_us, namespace, obj)
+        self._commit("projects", [pending], backdated=True)
+        self.projects.append(pending.obj)
+        return pending.obj
 
     def _project_names(self) -> list[str]:
         org = f"https://github.com/{self.config.namespace}"

@@ -10,7 +10,6 @@ query until the data changes.
 
 from __future__ import annotations
 
-import bisect
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -263,7 +262,7 @@ class Lister:
         with self.store.lock:
             lo, hi = table.span(query.low_us, query.high_us)
             if after is not None:
-                lo = max(lo, bisect.bisect_right(table.uuids, after, lo, hi))
+                lo = max(lo, table.index_after(after, lo, hi))
             records = table.records
             out: list[Record] = []
             for index in range(lo, hi):

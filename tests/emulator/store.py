@@ -30,7 +30,11 @@ except ImportError:  # pragma: no cover
     _decode = json.loads
 
 
-RESOURCES = ("audit-logs", "findings", "projects", "scan-results", "finding-logs")
+# The resources generated from the seed (their order fixes the generator's RNG use).
+DATA_RESOURCES = ("audit-logs", "findings", "projects", "scan-results", "finding-logs")
+# ``namespaces``: a namespace object is stored under its parent's full name, so
+# listing a namespace's ``namespaces`` gives its children (descendants with traverse).
+RESOURCES = (*DATA_RESOURCES, "namespaces")
 ARCHIVE_AFTER_US = 30 * 86400 * 1_000_000
 
 
@@ -99,6 +103,45 @@ class Table:
         self.by_uuid[record.uuid] = record
         self.namespace_times.setdefault(record.namespace, []).append(record.create_us)
 
+    def insert(self, record: Record) -> None:
+        """Add a record anywhere in time: backdated data (``add-namespace``).
+
+        The table stays ordered by ``(create_time, uuid)``, which is what ``append``
+        keeps too, so the time index, paging and the default order still hold.
+        """
+        if not self.records or (record.create_us, record.uuid) > (
+            self.create_us[-1],
+            self.uuids[-1],
+        ):
+            self.append(record)
+            return
+        index = bisect.bisect_right(self.create_us, record.create_us)
+        while index > 0 and self.create_us[index - 1] == record.create_us:
+            if self.uuids[index - 1] < record.uuid:
+                break
+            index -= 1
+        self.records.insert(index, record)
+        self.uuids.insert(index, record.uuid)
+        self.create_us.insert(index, record.create_us)
+        self.by_uuid[record.uuid] = record
+        bisect.insort(self.namespace_times.setdefault(record.namespace, []), record.create_us)
+
+    def index_after(self, uuid: str, lo: int, hi: int) -> int:
+        """Where a ``page_id`` page resumes: just after the record ``uuid``.
+
+        Found by the record's time, because backdated inserts can leave uuids out
+        of order across a second; an unknown uuid falls back to uuid order.
+        """
+        record = self.by_uuid.get(uuid)
+        if record is None:
+            return max(lo, bisect.bisect_right(self.uuids, uuid, lo, hi))
+        index = bisect.bisect_left(self.create_us, record.create_us, lo, hi)
+        while index < hi and self.create_us[index] == record.create_us:
+            index += 1
+            if self.uuids[index - 1] == uuid:
+                return index
+        return max(lo, index)
+
     def span(self, low_us: int | None, high_us: int | None) -> tuple[int, int]:
         """Index range of records with ``low_us <= create < high_us``."""
         lo = 0 if low_us is None else bisect.bisect_left(self.create_us, low_us)
@@ -132,6 +175,11 @@ class Store:
     def add(self, resource: str, record: Record) -> None:
         """Append a record (callers hold ``lock`` when the server is running)."""
         self.tables[resource].append(record)
+        self.version += 1
+
+    def insert(self, resource: str, record: Record) -> None:
+        """Add a record at its place in time (callers hold ``lock``)."""
+        self.tables[resource].insert(record)
         self.version += 1
 
     def touched(self) -> None:
