@@ -26,6 +26,7 @@ from typing_extensions import override
 
 from tap_endorlabs.auth import EndorAuthenticator
 from tap_endorlabs.errors import (
+    AccessDeniedError,
     DeadlineExceededError,
     FatalTapError,
     SeamWindowTooBigError,
@@ -107,6 +108,8 @@ class EndorStream(RESTStream[int | None]):
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     _split_on_deadline = False
+    #: The partition being read (with include_child_namespaces), else None.
+    _partition_namespace: str | None = None
 
     # --- SDK hooks -----------------------------------------------------------
 
@@ -142,9 +145,32 @@ class EndorStream(RESTStream[int | None]):
         return self.request_timeout + 10
 
     @property
-    def namespace(self) -> str:
-        """The tenant namespace the streams read."""
+    def tenant(self) -> str:
+        """The tenant namespace the settings name."""
         return str(self.config["namespace"])
+
+    @property
+    def namespace(self) -> str:
+        """The namespace this stream's queries go to: the partition being read, else the tenant.
+
+        The one place that decides it; queries never traverse, so each namespace
+        has its own bookmark (see ``partitions``).
+        """
+        return self._partition_namespace or self.tenant
+
+    @property
+    @override
+    def partitions(self) -> list[dict[str, Any]] | None:
+        """One partition per namespace with include_child_namespaces, else none.
+
+        The SDK then keeps ``bookmarks.<stream>.partitions[]`` with one bookmark per
+        namespace, so a namespace that becomes readable later is read from
+        ``start_date`` rather than from a bookmark its objects predate.
+        """
+        if not self.config.get("include_child_namespaces"):
+            return None
+        names: list[str] = self._tap.namespace_names()  # type: ignore[attr-defined]
+        return [{"namespace": name} for name in names]
 
     @property
     @override
@@ -200,6 +226,8 @@ class EndorStream(RESTStream[int | None]):
             raise DeadlineExceededError(message)
         if status == 429 or status >= 500:
             raise RetriableAPIError(f"HTTP {status}: {message}", response)
+        if status == 403:
+            raise AccessDeniedError(self._client_error_text(status, message), message)
         raise FatalTapError(self._client_error_text(status, message))
 
     def _client_error_text(self, status: int, message: str) -> str:
@@ -350,7 +378,6 @@ class EndorStream(RESTStream[int | None]):
             ),
             page_size=int(self.config.get("page_size", 500)),
             sort_path=self.time_field,
-            traverse=bool(self.config.get("include_child_namespaces", False)),
         )
 
     def window_sources(self, lo: datetime, hi: datetime | None) -> tuple[str, ...]:
@@ -472,7 +499,27 @@ class EndorStream(RESTStream[int | None]):
 
     @override
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
-        yield from self.read_windows(self.start_time(context))
+        self._partition_namespace = (context or {}).get("namespace")
+        try:
+            yield from self.records_since(self.start_time(context))
+        finally:
+            self._partition_namespace = None
+
+    def records_since(self, start: datetime) -> Iterator[dict[str, Any]]:
+        """The stream's records from ``start`` on, in ``namespace`` (the partition)."""
+        yield from self.read_windows(start)
+
+    @override
+    def _process_record(
+        self,
+        record: dict[str, Any],
+        child_context: Mapping[str, Any] | None = None,
+        partition_context: Mapping[str, Any] | None = None,
+    ) -> None:
+        # The SDK copies the partition's keys into each record; ours stay the API's
+        # objects as served (the namespace is already in tenant_meta.namespace).
+        del partition_context
+        super()._process_record(record, child_context=child_context, partition_context=None)
 
 
 def _error_message(response: requests.Response) -> str:

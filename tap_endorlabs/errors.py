@@ -13,6 +13,15 @@ class FatalTapError(Exception):
     """
 
 
+class AccessDeniedError(FatalTapError):
+    """The API answered 403: callers that know what was being read can say more."""
+
+    def __init__(self, text: str, api_message: str) -> None:
+        super().__init__(text)
+        #: The API's own error text, for a caller that words the advice itself.
+        self.api_message = api_message
+
+
 class WindowTooBigError(Exception):
     """A time window held more than the tap reads at once: halve it and read it again."""
 

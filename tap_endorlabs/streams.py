@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -127,9 +127,9 @@ class FindingsStream(EndorStream):
     _projects: dict[tuple[str, str], dict[str, Any] | None]
 
     @override
-    def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
+    def records_since(self, start: datetime) -> Iterator[dict[str, Any]]:
         self._projects = {}
-        for scan in self.read_windows(self.start_time(context)):
+        for scan in self.read_windows(start):
             yield from self.findings_of(scan)
 
     def findings_of(self, scan: dict[str, Any]) -> Iterator[dict[str, Any]]:

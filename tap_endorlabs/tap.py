@@ -20,6 +20,7 @@ from tap_endorlabs.auth import EndorAuthenticator
 from tap_endorlabs.client import EndorStream
 from tap_endorlabs.errors import FatalTapError, one_line, redact
 from tap_endorlabs.filters import all_of, time_range
+from tap_endorlabs.namespaces import list_namespaces
 from tap_endorlabs.pagination import ListQuery
 from tap_endorlabs.settings import (
     CONFIG_SCHEMA,
@@ -46,6 +47,7 @@ class TapEndorLabs(Tap):
         super().__init__(config=config, **kwargs)
         check_settings(self.config)
         self._authenticator: EndorAuthenticator | None = None
+        self._namespace_names: list[str] | None = None
 
     @property
     def authenticator(self) -> EndorAuthenticator:
@@ -61,12 +63,27 @@ class TapEndorLabs(Tap):
             )
         return self._authenticator
 
+    def namespace_names(self) -> list[str]:
+        """The tenant and every namespace under it, listed once per run.
+
+        Raises:
+            FatalTapError: when the key may not list the namespaces.
+        """
+        if self._namespace_names is None:
+            stream = self.streams["audit_logs"]
+            assert isinstance(stream, EndorStream)
+            self._namespace_names = list_namespaces(stream, stream.tenant)
+        return self._namespace_names
+
     @override
     def discover_streams(self) -> list[Stream]:
         return [stream_type(tap=self) for stream_type in STREAM_TYPES]
 
     def preflight(self) -> None:
         """Check credentials, namespace and filters with one-object queries.
+
+        With include_child_namespaces the namespaces are listed here too, so a key
+        that may not list them fails before any stream starts.
 
         Bad settings then fail before any stream starts, as one clear line,
         instead of surfacing mid-sync wrapped in the SDK's stream error logging.
@@ -85,11 +102,13 @@ class TapEndorLabs(Tap):
             probes.append((finding_logs, "findings", self.config.get("finding_filter")))
         for stream, resource, extra in probes:
             query = ListQuery(
-                path=f"/v1/namespaces/{stream.namespace}/{resource}",
+                path=f"/v1/namespaces/{stream.tenant}/{resource}",
                 filter=all_of(recent, extra),
                 page_size=1,
             )
             stream.get_json(query.path, query.params(None))
+        if self.config.get("include_child_namespaces"):
+            self.namespace_names()
 
     @override
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:

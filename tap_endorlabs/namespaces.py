@@ -1,0 +1,54 @@
+"""Which namespaces a run reads: the tenant alone, or the tenant and its descendants.
+
+With ``include_child_namespaces`` every stream is partitioned by namespace, so
+the SDK keeps one bookmark per (stream, namespace): a namespace that becomes
+readable later (a key propagated to it, a namespace moved under the tenant)
+starts from ``start_date`` instead of hiding its older objects behind a
+bookmark taken while it was invisible.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tap_endorlabs.errors import AccessDeniedError, FatalTapError
+from tap_endorlabs.pagination import MAX_PAGE_SIZE, ListQuery
+
+if TYPE_CHECKING:
+    from tap_endorlabs.client import EndorStream
+
+
+def namespaces_query(tenant: str) -> ListQuery:
+    """Every namespace under the tenant (the API's traverse option), any depth."""
+    return ListQuery(
+        path=f"/v1/namespaces/{tenant}/namespaces",
+        filter=None,
+        page_size=MAX_PAGE_SIZE,
+        traverse=True,
+    )
+
+
+def partition_names(tenant: str, descendants: list[str]) -> list[str]:
+    """The tenant first, then its descendants sorted: a stable order for the state."""
+    return [tenant, *sorted({name for name in descendants if name and name != tenant})]
+
+
+def list_namespaces(stream: EndorStream, tenant: str) -> list[str]:
+    """The tenant and the full name of every namespace under it.
+
+    Raises:
+        FatalTapError: when the key may not list the tenant's namespaces.
+    """
+    names: list[str] = []
+    try:
+        for objects in stream.iter_pages(namespaces_query(tenant)):
+            names.extend(str((obj.get("spec") or {}).get("full_name") or "") for obj in objects)
+    except AccessDeniedError as exc:
+        msg = (
+            f"The API key cannot list the namespaces under '{tenant}' (HTTP 403: "
+            f"{exc.api_message}): set "
+            "include_child_namespaces: false, or use a key with read access to the "
+            "child namespaces."
+        )
+        raise FatalTapError(msg) from None
+    return partition_names(tenant, names)
