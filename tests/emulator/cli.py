@@ -161,6 +161,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="add x_emulator_extra (top level and in spec) to every object",
     )
+    p.add_argument(
+        "--deny-namespace-list",
+        action="store_true",
+        help="the key may read the tenant's data but not list its namespaces: 403",
+    )
     p.add_argument("--live", action="store_true", help="new audit logs and scans keep arriving")
     p.add_argument(
         "--live-rate",
@@ -189,6 +194,7 @@ def build_app(args: argparse.Namespace) -> App:
         audit_days=args.audit_days,
         finding_logs=args.finding_logs,
         unknown_fields=args.unknown_fields,
+        deny_namespace_list=args.deny_namespace_list,
     )
     clock = Clock(args.now)
     store = Store()

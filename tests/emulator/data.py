@@ -97,6 +97,7 @@ class DataConfig:
     audit_days: int = 90
     finding_logs: int = 60
     unknown_fields: bool = False
+    deny_namespace_list: bool = False
 
     @property
     def readable(self) -> tuple[str, ...]:

@@ -168,6 +168,10 @@ class App:
             return self._get(base, namespace, unquote(uuid))
         params = parse_params(parse_qs(query, keep_blank_values=True))
         namespaces = self.namespaces_for(namespace, params.traverse)
+        if base == "namespaces" and self.data.deny_namespace_list:
+            raise ApiError(
+                PERMISSION_DENIED, f"permission denied to list namespaces of {namespace!r}"
+            )
         deadline = self.cost.deadline(headers.get("Request-Timeout"))
         now = self.clock.now_us()
         window: tuple[int | None, int | None] = (None, None)

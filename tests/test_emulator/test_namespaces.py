@@ -82,3 +82,9 @@ def test_add_namespace_refuses_bad_requests(api: Api) -> None:
     ):
         response = api.session.post(f"{api.url}/_emulator/add-namespace", json=body)
         assert response.status_code == 400, body
+
+
+def test_deny_namespace_list_refuses_only_the_namespaces_list(own_api: Callable[..., Api]) -> None:
+    api = own_api("--deny-namespace-list")
+    assert api.get("/v1/namespaces/acme/namespaces").status_code == 403
+    assert api.get("/v1/namespaces/acme/projects").status_code == 200

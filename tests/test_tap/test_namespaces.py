@@ -110,3 +110,18 @@ def test_without_the_setting_there_are_no_partitions(emulator: ServerProcess) ->
     for stream in STREAMS:
         assert "partitions" not in run.final_state["bookmarks"][stream], stream
         assert run.final_state["bookmarks"][stream]["replication_key_value"], stream
+
+
+def test_a_key_that_cannot_list_namespaces_fails_in_one_line(emulator_factory: Factory) -> None:
+    server = emulator_factory("--deny-namespace-list")
+    run = run_tap(tap_config(server.url, include_child_namespaces=True))
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    (line,) = [x for x in run.stderr.splitlines() if "tap-endorlabs: error:" in x]
+    assert "cannot list the namespaces under 'acme'" in line
+    assert "include_child_namespaces: false" in line
+    assert not run.records
+    # Without the setting the namespaces are never listed: the same key exports.
+    plain = run_tap(tap_config(server.url))
+    assert plain.returncode == 0, plain.stderr
+    assert plain.records["audit_logs"]
