@@ -96,8 +96,10 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         default=False,
         title="Include child namespaces",
         description=(
-            "Whether to export the child namespaces of the namespace too (the API's "
-            "traverse option). Default: false."
+            "Whether to export every namespace under the namespace too (listed at the start "
+            "of each run, children of children included). State is kept per namespace, so a "
+            "namespace that appears or becomes readable later is exported from start_date. "
+            "Default: false."
         ),
     ),
     th.Property(
