@@ -28,7 +28,13 @@ from singer_sdk.sinks import Sink
 from typing_extensions import override
 
 from target_s3_endor import keys
-from target_s3_endor.encoding import ZIP64_ABOVE, ObjectFormat, encode_record, write_object
+from target_s3_endor.encoding import (
+    DEFAULT_COMPRESSION_LEVEL,
+    ZIP64_ABOVE,
+    ObjectFormat,
+    encode_record,
+    write_object,
+)
 from target_s3_endor.errors import BadInputError
 from target_s3_endor.spool import Spool
 from target_s3_endor.streaming import (
@@ -57,7 +63,7 @@ class ObjectPlan:
     spool_dir: str | None
     max_bytes: int
     tool_version: str
-    compression_level: int = 6
+    compression_level: int = DEFAULT_COMPRESSION_LEVEL
     compressor: BackgroundCompressor = field(default_factory=BackgroundCompressor)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
     _sequence: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
