@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
 from singer_sdk.target_base import Target
 from typing_extensions import override
@@ -63,20 +63,18 @@ class GracefulStopTarget(Target):
         )
         sys.exit(128 + self._stop_signal)
 
-    @contextmanager
-    def _handling_message(self) -> Iterator[None]:
-        """Mark a message as in progress; stop after it if a signal came meanwhile."""
+    def _guarded(self, handler: Callable[[Any], None], message: Any) -> None:
+        """Handle one message as a unit; if a signal came meanwhile, stop after it.
+
+        A plain try/finally rather than a context manager: this runs for every record.
+        """
         self._busy_depth += 1
         try:
-            yield
+            handler(message)
         finally:
             self._busy_depth -= 1
         if self._busy_depth == 0 and self._stop_signal is not None:
             self._stop_now()
-
-    def _guarded(self, handler: Callable[[dict], None], message: dict) -> None:
-        with self._handling_message():
-            handler(message)
 
     @override
     def _process_record_message(self, message_dict: dict) -> None:
@@ -100,5 +98,4 @@ class GracefulStopTarget(Target):
 
     @override
     def process_endofpipe(self) -> None:
-        with self._handling_message():
-            super().process_endofpipe()
+        self._guarded(lambda _: super(GracefulStopTarget, self).process_endofpipe(), None)
