@@ -223,8 +223,11 @@ def test_child_namespaces_are_included(emulator: ServerProcess) -> None:
     run = run_tap(tap_config(emulator.url, include_child_namespaces=True))
     assert run.returncode == 0, run.stderr
     namespaces = ("acme", "acme.platform", "acme.security")
-    for stream in ("audit_logs", "projects", "scan_results", "findings"):
+    for stream in STREAMS:
         _assert_exact(run.uuids(stream), truth(emulator.url, stream, namespaces))
+        # One bookmark per namespace, not one across all of them.
+        partitions = run.final_state["bookmarks"][stream]["partitions"]
+        assert [p["context"]["namespace"] for p in partitions] == list(namespaces), stream
     assert {f["scan_context"]["namespace"] for f in run.records["findings"]} > {"acme"}
 
 
