@@ -16,9 +16,12 @@ compressed at drain, as before.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import gzip
 import tempfile
 import threading
+import weakref
 import zipfile
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -30,6 +33,18 @@ from target_s3_endor.encoding import ObjectFormat
 CHUNK_BYTES = 256 << 10
 MAX_PENDING_CHUNKS = 8
 MAX_STREAMING_OBJECTS = 16
+
+
+# Objects not closed yet. A run that stops on an error (bad input, S3 refusing)
+# leaves some open; closing them at exit, before the interpreter finalises files
+# in no particular order, keeps the zip writer from writing to a deleted file.
+_OPEN_OBJECTS: weakref.WeakSet[StreamingObject] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_abandoned_objects() -> None:
+    for streaming_object in list(_OPEN_OBJECTS):
+        streaming_object.close()
 
 
 class BackgroundCompressor:
@@ -87,6 +102,7 @@ class StreamingObject:
         self._closers: list[Any] = []
         self._member = self._open_member(object_format.compression, member_name, level, zip64)
         compressor.open_objects += 1
+        _OPEN_OBJECTS.add(self)
 
     def _open_member(
         self, compression: str, member_name: str, level: int, zip64: bool
@@ -159,13 +175,22 @@ class StreamingObject:
         return self._out
 
     def close(self) -> None:
-        """Delete the temporary file once the worker is done with it."""
+        """Delete the temporary file once the worker is done with it.
+
+        The zip or gzip writer is closed first (a no-op after ``finish``): an object
+        abandoned by a failed run would otherwise be finalised by the garbage
+        collector, which writes to the deleted file and prints a traceback at exit.
+        """
         if self._closed:
             return
         self._closed = True
+        _OPEN_OBJECTS.discard(self)
         self._compressor.open_objects -= 1
         try:
             if self._last_job is not None:
                 self._last_job.exception()  # wait; errors were reported by finish()
+            for closer in self._closers:
+                with contextlib.suppress(Exception):
+                    closer.close()
         finally:
             self._out.close()
