@@ -30,6 +30,7 @@ from tap_endorlabs.errors import (
     DeadlineExceededError,
     FatalTapError,
     SeamWindowTooBigError,
+    StopRequested,
     UnauthenticatedError,
     WindowTooBigError,
 )
@@ -500,8 +501,13 @@ class EndorStream(RESTStream[int | None]):
     @override
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         self._partition_namespace = (context or {}).get("namespace")
+        tap = self._tap
         try:
-            yield from self.records_since(self.start_time(context))
+            for record in self.records_since(self.start_time(context)):
+                # Between records: the previous one is written and in the state.
+                if tap.stop_signal is not None:  # type: ignore[attr-defined]
+                    raise StopRequested(tap.stop_signal)  # type: ignore[attr-defined]
+                yield record
         finally:
             self._partition_namespace = None
 

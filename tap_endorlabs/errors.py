@@ -22,6 +22,18 @@ class AccessDeniedError(FatalTapError):
         self.api_message = api_message
 
 
+class StopRequested(BaseException):
+    """A termination signal arrived: stop at this record boundary.
+
+    A BaseException, so that the SDK's per-stream ``except Exception`` does not
+    log it as an error; the CLI turns it into a final STATE and exit 128+signal.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
 class WindowTooBigError(Exception):
     """A time window held more than the tap reads at once: halve it and read it again."""
 

@@ -18,7 +18,7 @@ from typing_extensions import override
 
 from tap_endorlabs.auth import EndorAuthenticator
 from tap_endorlabs.client import EndorStream
-from tap_endorlabs.errors import FatalTapError, one_line, redact
+from tap_endorlabs.errors import FatalTapError, StopRequested, one_line, redact
 from tap_endorlabs.filters import all_of, time_range
 from tap_endorlabs.namespaces import list_namespaces
 from tap_endorlabs.pagination import ListQuery
@@ -110,23 +110,31 @@ class TapEndorLabs(Tap):
         if self.config.get("include_child_namespaces"):
             self.namespace_names()
 
+    #: The termination signal received, if any; streams stop at the next record.
+    stop_signal: int | None = None
+
     @override
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
-        """Write the state reached, say so, and exit ``128 + signal``.
+        """Ask the streams to stop at the next record boundary; a second signal stops now.
 
-        The SDK exits 0 here, so an orchestrator would take an interrupted export
-        for a finished one; the state written still resumes it without a gap.
+        The SDK writes STATE from inside the handler, which can land in the middle
+        of a record line being written, and then exits 0, so an orchestrator would
+        take an interrupted export for a finished one.
         """
-        try:
-            self._state_writer.write_state(self.state)
-            sys.stdout.flush()
-        finally:
-            name = signal.Signals(signum).name
-            sys.stderr.write(
-                f"tap-endorlabs: stopped by {name}; the last state written resumes the export\n"
-            )
-            sys.stderr.flush()
+        if self.stop_signal is not None:
             sys.exit(128 + signum)
+        self.stop_signal = signum
+
+    def stop_at_record_boundary(self, signum: int) -> None:
+        """Write the state reached (a valid resume point), say so and exit 128+signal."""
+        self._state_writer.write_state(self.state)
+        sys.stdout.flush()
+        name = signal.Signals(signum).name
+        sys.stderr.write(
+            f"tap-endorlabs: stopped by {name}; the last state written resumes the export\n"
+        )
+        sys.stderr.flush()
+        sys.exit(128 + signum)
 
     @classmethod
     @override
@@ -156,6 +164,10 @@ class TapEndorLabs(Tap):
             )
             tap.preflight()
             tap.sync_all()
+            if tap.stop_signal is not None:  # it came after the last record
+                raise StopRequested(tap.stop_signal)
+        except StopRequested as stop:
+            tap.stop_at_record_boundary(stop.signum)
         except FatalTapError as exc:
             _exit_with(str(exc), secrets)
         except ConfigValidationError as exc:

@@ -276,24 +276,38 @@ def test_about_lists_every_setting() -> None:
         assert f"| {setting} |" in about
 
 
+@pytest.mark.parametrize(
+    "flags",
+    [
+        pytest.param(("--fault", "slow:1.0", "--slow-delay", "0.05"), id="while-waiting"),
+        # Records streaming out as fast as they come: a STATE written from the
+        # signal handler would land inside a half-written record line.
+        pytest.param(("--audit-logs", "20000"), id="while-writing"),
+    ],
+)
 def test_sigterm_writes_the_state_reached_and_exits_non_zero(
-    emulator_factory: Factory, tmp_path: Path
+    emulator_factory: Factory, tmp_path: Path, flags: tuple[str, ...]
 ) -> None:
-    """A stopped tap says so (exit 143) and its last state resumes without a gap."""
-    server = emulator_factory("--seed", "9", "--fault", "slow:1.0", "--slow-delay", "0.05")
+    """A stopped tap says so (exit 143), every line is whole, its state resumes the export."""
+    server = emulator_factory("--seed", "9", *flags)
     config = tap_config(server.url, page_size=20)
     (tmp_path / "config.json").write_text(json.dumps(config))
-    process = subprocess.Popen(
-        [TAP, "--config", str(tmp_path / "config.json")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    head = [process.stdout.readline() for _ in range(30)]
-    assert all(head), "the tap ended before it could be stopped"
-    process.send_signal(signal.SIGTERM)
-    rest, stderr = process.communicate(timeout=60)
+    # stderr to a file, and stdout read through one buffered stream to its end:
+    # communicate() after readline() would skip what the stream had buffered.
+    with (tmp_path / "stderr.txt").open("w") as stderr_file:
+        process = subprocess.Popen(
+            [TAP, "--config", str(tmp_path / "config.json")],
+            stdout=subprocess.PIPE,
+            stderr=stderr_file,
+            text=True,
+        )
+        assert process.stdout is not None
+        head = [process.stdout.readline() for _ in range(30)]
+        assert all(head), "the tap ended before it could be stopped"
+        process.send_signal(signal.SIGTERM)
+        rest = process.stdout.read()
+        process.wait(timeout=60)
+    stderr = (tmp_path / "stderr.txt").read_text()
     assert process.returncode == 128 + signal.SIGTERM
     assert "stopped by SIGTERM" in stderr
     first = parse_output("".join(head) + rest, process.returncode, stderr)
