@@ -413,6 +413,32 @@ def time_bounds(node: Node, path: str) -> tuple[int | None, bool, int | None, bo
     return low, low_inc, high, high_inc
 
 
+def _is_time_bound(node: Node, path: str) -> bool:
+    return (
+        isinstance(node, Compare)
+        and node.path == path
+        and node.literal.kind == "time"
+        and node.op in (">", ">=", "<", "<=")
+    )
+
+
+def without_time_bounds(node: Node, path: str) -> Node | None:
+    """The filter less the top-level time bounds on ``path`` that ``time_bounds`` found.
+
+    The time index already limits a query to those bounds, so checking them again
+    row by row (decoding each stored object) would only cost time; None when
+    nothing else is left to check.
+    """
+    if _is_time_bound(node, path):
+        return None
+    if not (isinstance(node, BoolOp) and node.op == "and"):
+        return node
+    rest = [child for child in node.children if not _is_time_bound(child, path)]
+    if not rest:
+        return None
+    return rest[0] if len(rest) == 1 else BoolOp("and", rest)
+
+
 def mentions(node: Node, path: str) -> bool:
     """Whether the filter constrains ``path`` with ==/in anywhere (an index hint)."""
     if isinstance(node, BoolOp):

@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.emulator.errors import invalid
-from tests.emulator.filters import compile_filter, mentions, parse, resolve, time_bounds
+from tests.emulator.filters import (
+    compile_filter,
+    mentions,
+    parse,
+    resolve,
+    time_bounds,
+    without_time_bounds,
+)
 from tests.emulator.store import Record, Store, Table, encode
 
 PREFIX = "list_parameters."
@@ -133,7 +140,8 @@ def plan(
     message_kind = False
     if params.filter:
         node = parse(params.filter, now_us)
-        predicate = compile_filter(node)
+        residual = without_time_bounds(node, "meta.create_time")
+        predicate = None if residual is None else compile_filter(residual)
         message_kind = mentions(node, "spec.message_kind")
         f_low, low_inc, f_high, high_inc = time_bounds(node, "meta.create_time")
         if f_low is not None:

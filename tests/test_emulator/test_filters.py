@@ -160,3 +160,22 @@ def test_unparsable_filter_is_400_saying_what_and_where(api: Api, text: str, whe
     assert body["details"] == []
     assert where in body["message"]
     assert re.search(r"invalid filter: .+ at position \d+ in ", body["message"])
+
+
+def test_time_bounds_the_index_applies_are_not_checked_again_row_by_row() -> None:
+    from tests.emulator.filters import BoolOp, Compare, Exists, parse, without_time_bounds
+
+    t = "meta.create_time"
+    only_bounds = parse(
+        f"{t} >= date(2026-01-01T00:00:00Z) and {t} < date(2026-01-02T00:00:00Z)", 0
+    )
+    assert without_time_bounds(only_bounds, t) is None
+    mixed = parse(
+        f"spec.message_kind exists and {t} >= date(2026-01-01T00:00:00Z) and spec.operation == X",
+        0,
+    )
+    rest = without_time_bounds(mixed, t)
+    assert isinstance(rest, BoolOp) and [type(c) for c in rest.children] == [Exists, Compare]
+    # Bounds under "or" or in parentheses are not index bounds: they stay.
+    either = parse(f"{t} >= date(2026-01-01T00:00:00Z) or spec.operation == X", 0)
+    assert without_time_bounds(either, t) == either
