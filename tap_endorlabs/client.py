@@ -13,14 +13,20 @@ from __future__ import annotations
 import email.utils
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any, ClassVar
 
 import backoff
 import msgspec
 import requests
 from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.helpers._catalog import pop_deselected_record_properties
+from singer_sdk.helpers._typing import conform_record_data_types
+from singer_sdk.helpers._util import utc_now
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.singerlib import RecordMessage
 from singer_sdk.streams import RESTStream
 from typing_extensions import override
 
@@ -104,6 +110,9 @@ class EndorStream(RESTStream[int | None]):
     # Sorted streams resume from their last STATE: a tight interval bounds what an
     # interrupted run exports twice (the SDK's default is every 10,000 records).
     STATE_MSG_FREQUENCY = 1000
+    #: Whether window pages are fetched one ahead (``iter_pages``): only for streams
+    #: that send no other request while they go through a page.
+    prefetch_pages: ClassVar[bool] = True
     # Records are the API's JSON as is: no per-record conformance (it would cost
     # time and could only drop or coerce fields the contract says to keep).
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
@@ -200,6 +209,36 @@ class EndorStream(RESTStream[int | None]):
         # The windows already stop at what the API has; a signpost from the
         # local clock would clamp bookmarks when the server's clock runs ahead.
         return None
+
+    @override
+    def _generate_record_messages(
+        self, record: dict[str, Any]
+    ) -> Generator[RecordMessage, None, None]:
+        # As the SDK's, less its walk over every nested field to drop deselected
+        # ones (a fifth of the tap's time) when no field is deselected: fields the
+        # schema does not know inherit their parent's selection, so nothing would go.
+        if self._has_deselected_fields:
+            pop_deselected_record_properties(record, self.schema, self.mask)
+        record = conform_record_data_types(
+            stream_name=self.name,
+            record=record,
+            schema=self.effective_schema,
+            level=self.TYPE_CONFORMANCE_LEVEL,
+            logger=self.logger,
+        )
+        for stream_map in self.stream_maps:
+            mapped = stream_map.transform(record)
+            if mapped is not None:
+                yield RecordMessage(
+                    stream=stream_map.stream_alias,
+                    record=mapped,
+                    version=self._stream_version,
+                    time_extracted=utc_now(),
+                )
+
+    @cached_property
+    def _has_deselected_fields(self) -> bool:
+        return not all(self.mask.values())
 
     @override
     def _increment_stream_state(
@@ -348,18 +387,45 @@ class EndorStream(RESTStream[int | None]):
         )
         raise FatalTapError(msg)
 
-    def iter_pages(self, query: ListQuery, *, split_on_deadline: bool = False) -> Iterator[list]:
-        """Every page of a list query, in order."""
-        token: int | None = None
-        while True:
-            body = self.get_json(
+    def iter_pages(
+        self, query: ListQuery, *, split_on_deadline: bool = False, prefetch: bool = False
+    ) -> Iterator[list]:
+        """Every page of a list query, in order.
+
+        With ``prefetch`` the next page is requested while the caller works through
+        this one, so the API's answer time and the tap's own work overlap (the tap
+        took twice a plain paging loop's time without it).  One request is in flight
+        at a time, always from the same helper thread, so only streams that send no
+        other request meanwhile may prefetch (see ``prefetch_pages``).
+        """
+
+        def fetch(token: int | None) -> dict[str, Any]:
+            return self.get_json(
                 query.path, query.params(token), split_on_deadline=split_on_deadline
             )
-            objects = list_objects(body)
-            yield objects
-            token = next_page_token(body)
-            if token is None or not objects:
-                return
+
+        pool = ThreadPoolExecutor(1, thread_name_prefix="prefetch") if prefetch else None
+
+        def start(token: int | None) -> Callable[[], dict[str, Any]]:
+            if pool is None:
+                return lambda: fetch(token)
+            return pool.submit(fetch, token).result
+
+        try:
+            answer = start(None)
+            while True:
+                body = answer()
+                objects = list_objects(body)
+                token = next_page_token(body)
+                more = token is not None and bool(objects)
+                if more:
+                    answer = start(token)
+                yield objects
+                if not more:
+                    return
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
 
     # --- windows ---------------------------------------------------------------
 
@@ -478,7 +544,9 @@ class EndorStream(RESTStream[int | None]):
         sources = self.window_sources(lo, hi)
         if len(sources) == 1:
             yield from self.iter_pages(
-                self.window_query(lo, hi, sources[0]), split_on_deadline=True
+                self.window_query(lo, hi, sources[0]),
+                split_on_deadline=True,
+                prefetch=self.prefetch_pages,
             )
             return
         limit = SEAM_BUFFER_PAGES * int(self.config.get("page_size", 500))

@@ -40,7 +40,13 @@ def format_timestamp(moment: datetime) -> str:
 
 
 def normalize_timestamp(value: str) -> str:
-    """Re-format an API timestamp so that string order equals time order."""
+    """Re-format an API timestamp so that string order equals time order.
+
+    Runs for every record (bookmarks), so a value already in the fixed-width
+    form (``2026-01-02T03:04:05.123456Z``, the usual case) is returned as is.
+    """
+    if len(value) == 27 and value[19] == "." and value[26] == "Z" and value[10] == "T":
+        return value
     return format_timestamp(parse_timestamp(value))
 
 

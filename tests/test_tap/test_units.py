@@ -189,3 +189,20 @@ def test_planner_ceiling_after_deadline_relaxes_after_good_windows() -> None:
     assert hi is not None
     planner.done(hi, cheap=True)
     assert planner.size == timedelta(days=8)
+
+
+def test_writer_holds_records_until_a_state_and_keeps_their_order(
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    """RECORD lines may wait in the buffer, but never behind the STATE that covers them."""
+    from singer_sdk.singerlib import RecordMessage, StateMessage
+
+    from tap_endorlabs.output import BufferedMsgSpecWriter
+
+    writer = BufferedMsgSpecWriter()
+    writer.write_message(RecordMessage(stream="audit_logs", record={"uuid": "a", "x": {"y": 1}}))
+    assert capsysbinary.readouterr().out == b""
+    writer.write_message(StateMessage(value={"bookmarks": {"audit_logs": {}}}))
+    lines = [json.loads(line) for line in capsysbinary.readouterr().out.splitlines()]
+    assert [line["type"] for line in lines] == ["RECORD", "STATE"]
+    assert lines[0]["record"] == {"uuid": "a", "x": {"y": 1}}

@@ -1,0 +1,62 @@
+"""How the tap writes Singer messages: msgspec, no copy per record, few system calls.
+
+The SDK's msgspec writer turns every message into a dict with
+``dataclasses.asdict`` (a deep copy of the whole record) and flushes stdout
+after each one; under ``PYTHONUNBUFFERED`` (common in containers) that is a
+``write`` system call per record.  Records only have to reach the target before
+the STATE that covers them, so RECORD lines collect in a buffer of our own,
+written out at ``FLUSH_BYTES`` and before every other message (STATE, SCHEMA,
+...), and at exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import sys
+from typing import Any
+
+from singer_sdk.contrib.msgspec import MsgSpecWriter, serialize_jsonl
+from singer_sdk.singerlib.encoding.base import SingerMessageType
+from singer_sdk.singerlib.encoding.simple import Message, RecordMessage
+from typing_extensions import override
+
+FLUSH_BYTES = 1 << 16
+
+
+def record_line(message: RecordMessage) -> bytearray:
+    """A RECORD message as one JSON line, the record dict encoded as it is (no copy)."""
+    out: dict[str, Any] = {"type": "RECORD", "stream": message.stream, "record": message.record}
+    if message.version is not None:
+        out["version"] = message.version
+    if message.time_extracted is not None:
+        out["time_extracted"] = message.time_extracted
+    return serialize_jsonl(out)
+
+
+class BufferedMsgSpecWriter(MsgSpecWriter):
+    """msgspec-encoded messages; RECORD lines are buffered, every other message flushes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pending = bytearray()
+        atexit.register(self.flush)
+
+    @override
+    def serialize_message(self, message: Message) -> bytearray:
+        if isinstance(message, RecordMessage):
+            return record_line(message)
+        return super().serialize_message(message)
+
+    @override
+    def write_message(self, message: Message) -> None:
+        # serialize_jsonl reuses one buffer: += copies the line out of it.
+        self._pending += self.serialize_message(message)
+        if message.type is not SingerMessageType.RECORD or len(self._pending) >= FLUSH_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write out what is buffered, in order, and flush stdout."""
+        if self._pending:
+            sys.stdout.buffer.write(self._pending)
+            self._pending.clear()
+        sys.stdout.flush()
