@@ -346,6 +346,10 @@ class TargetS3Endor(GracefulStopTarget):
         super().__init__(**kwargs)
         check_settings(dict(self.config))
         self._MAX_RECORD_AGE_IN_MINUTES = float(self.config.get("batch_max_age_seconds", 300)) / 60
+        # Drain sinks one after another, not on the SDK's 8 threads: sinks share the
+        # batch sequence and the compressor's bookkeeping, and when an upload fails
+        # its error must be the last line, not followed by another sink's drain.
+        self.max_parallelism = 1
 
     @cached_property
     def object_plan(self) -> ObjectPlan:
