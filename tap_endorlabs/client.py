@@ -42,7 +42,6 @@ from tap_endorlabs.errors import (
 )
 from tap_endorlabs.filters import all_of, time_range
 from tap_endorlabs.pagination import (
-    EndorPageTokenPaginator,
     ListQuery,
     list_objects,
     next_page_token,
@@ -189,14 +188,6 @@ class EndorStream(RESTStream[int | None]):
         # TLS verification stays on unless ssl_verify is explicitly false.
         session.verify = self.config.get("ssl_verify") is not False
         return session
-
-    @override
-    def get_new_paginator(self) -> EndorPageTokenPaginator:
-        return EndorPageTokenPaginator(None)
-
-    @override
-    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
-        return list_objects(_decode(response.content))
 
     @property
     @override

@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from singer_sdk.pagination import BaseAPIPaginator
-
 MAX_PAGE_SIZE = 500
 MIN_PAGE_SIZE = 1
 SORT_ASC = "SORT_ENTRY_ORDER_ASC"
@@ -64,11 +62,3 @@ def next_page_token(body: dict[str, Any]) -> int | None:
 def list_objects(body: dict[str, Any]) -> list[dict[str, Any]]:
     """The objects of a list response (empty when there are none)."""
     return list((body.get("list") or {}).get("objects") or [])
-
-
-class EndorPageTokenPaginator(BaseAPIPaginator[int | None]):
-    """SDK paginator over ``next_page_token``, for code that drives the SDK's loop."""
-
-    def get_next(self, response: Any) -> int | None:
-        """Read the next token from the response body."""
-        return next_page_token(response.json())
