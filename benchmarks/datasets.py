@@ -19,27 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.paths import REFERENCE_SCHEMAS, work_dir
+from tap_endorlabs.schema_gen import SCAN_CONTEXT_SCHEMA  # the tap's contract
 
 SEED = 7
 EPOCH = datetime(2022, 1, 1, tzinfo=UTC)
 NAMESPACE = "acme"
 GENERATOR_VERSION = "1"  # bump when the records change shape, to invalidate the cache
-
-SCAN_CONTEXT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": True,
-    "properties": {
-        "scan_uuid": {"type": "string"},
-        "scan_time": {"type": "string", "format": "date-time"},
-        "scan_type": {"type": "string", "enum": ["schedule", "pr"]},
-        "ref": {"type": "string"},
-        "project_uuid": {"type": "string"},
-        "project_name": {"type": "string"},
-        "namespace": {"type": "string"},
-        "last": {"type": "boolean"},
-    },
-    "required": ["scan_uuid", "scan_time", "scan_type", "ref", "project_uuid", "last"],
-}
 
 OPERATIONS = ["OPERATION_CREATE", "OPERATION_UPDATE", "OPERATION_DELETE", "OPERATION_UPSERT"]
 KINDS = ["Policy", "Project", "ScanResult", "Finding", "APIKey", "Notification", "PackageVersion"]

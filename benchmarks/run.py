@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import psutil  # type: ignore[import-untyped]
 
@@ -27,6 +26,7 @@ from benchmarks import datasets, s3_jsonl
 from benchmarks.measure import ChildRun, run_child, run_pipeline
 from benchmarks.paths import work_dir
 from benchmarks.s3 import client, count_output, empty_bucket, fresh_bucket
+from tests.support.emulator_client import all_objects
 
 TARGET_SIZES_FULL = (100_000, 1_000_000)
 TARGET_SIZES_QUICK = (100_000,)
@@ -174,7 +174,7 @@ def bench_tap() -> list[Row]:
     with emulator("--audit-logs", str(TAP_AUDIT_LOGS), "--projects", "1") as url:
         expected = sum(
             1
-            for obj in _emulator_objects(url, "audit-logs")
+            for obj in all_objects(url, "audit-logs")
             if (obj.get("tenant_meta") or {}).get("namespace") == "acme"
         )
         since = f"meta.create_time >= date({c.START_DATE})"
@@ -226,14 +226,6 @@ def bench_tap() -> list[Row]:
             ours.notes.append(f"time goal <=1.3x floor: {'met' if ratio <= 1.3 else 'NOT met'}")
         rows.append(ours)
     return rows
-
-
-def _emulator_objects(url: str, resource: str) -> list[Any]:
-    import requests
-
-    response = requests.get(f"{url}/_emulator/objects/{resource}", timeout=300)
-    response.raise_for_status()
-    return list(response.json()["objects"])
 
 
 # --- 3. end to end -------------------------------------------------------------------

@@ -10,19 +10,18 @@ run any number of times in a row.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
 
 from tests.s3_listing import StoredObject, list_objects
+from tests.support.emulator_client import emulator_call
 from tests.support.servers import REPO_ROOT, start_emulator, start_local_s3
 
 DEMO_DIR = REPO_ROOT / ".demo"
@@ -83,14 +82,8 @@ def print_objects(objects: list[StoredObject], title: str) -> None:
 def advance_emulator(api_url: str) -> dict[str, int]:
     """Let time pass on the emulator and new audit logs and scans arrive."""
     body = {"seconds": 600, "audit_logs": 25, "scans": 2}
-    request = urllib.request.Request(
-        f"{api_url}/_emulator/advance",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=30):
-        return body
+    emulator_call(api_url, "POST", "/_emulator/advance", body)
+    return body
 
 
 def main() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,33 +9,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import EMULATOR_KEY, EMULATOR_NAMESPACE, EMULATOR_SECRET, S3_TEST_CREDENTIALS
+from tests.support.emulator_client import ground_truth
 from tests.support.servers import ServerProcess
 
 START_DATE = (datetime.now(UTC) - timedelta(days=45)).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def emulator_call(server: ServerProcess, method: str, path: str, body: Any = None) -> Any:
-    """Call one of the emulator's control endpoints and return its JSON answer."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        f"{server.url}{path}",
-        data=data,
-        method=method,
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read() or b"null")
-
-
-def readable_by_key(namespace: str) -> bool:
-    """Whether the emulator's key may read a namespace: the tenant and its children."""
-    return namespace == EMULATOR_NAMESPACE or namespace.startswith(f"{EMULATOR_NAMESPACE}.")
-
-
-def ground_truth(server: ServerProcess, resource: str) -> list[dict[str, Any]]:
-    """Every object of a resource in the tenant's namespaces (children included)."""
-    objects = emulator_call(server, "GET", f"/_emulator/objects/{resource}")["objects"]
-    return [o for o in objects if readable_by_key(o["tenant_meta"]["namespace"])]
 
 
 def exported_audit_uuids(server: ServerProcess) -> set[str]:

@@ -16,12 +16,11 @@ from typing import Any
 import pytest
 
 from tests.s3_listing import list_objects
+from tests.support.emulator_client import emulator_call, ground_truth
 from tests.support.servers import REPO_ROOT, ServerProcess
 from tests.test_pipeline.conftest import (
     START_DATE,
-    emulator_call,
     exported_audit_uuids,
-    ground_truth,
 )
 
 pytestmark = pytest.mark.meltano

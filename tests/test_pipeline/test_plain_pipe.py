@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from tests.s3_listing import list_objects
+from tests.support.emulator_client import emulator_call
 from tests.support.servers import ServerProcess
 from tests.test_pipeline.conftest import (
-    emulator_call,
     exported_audit_uuids,
     tap_config,
     target_config,

@@ -8,8 +8,8 @@ from typing import Any
 
 from tap_endorlabs.filters import COMPLETED_SCAN_STATUSES
 from tests.s3_listing import StoredObject, list_objects
+from tests.support.emulator_client import ground_truth
 from tests.support.servers import ServerProcess
-from tests.test_pipeline.conftest import ground_truth
 from tests.test_reliability.times import normalized
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.s3_listing import list_objects
+from tests.support.emulator_client import emulator_call
 from tests.support.servers import start_emulator
-from tests.test_pipeline.conftest import emulator_call
 from tests.test_reliability.conftest import campaign_tap_config, campaign_target_config
 from tests.test_reliability.harness import Pipeline
 

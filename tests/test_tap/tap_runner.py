@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import urllib.request
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import EMULATOR_KEY, EMULATOR_NAMESPACE, EMULATOR_SECRET
+from tests.support.emulator_client import all_objects, emulator_call
 
 TAP = str(Path(sys.executable).parent / "tap-endorlabs")
 STREAMS = ("audit_logs", "projects", "scan_results", "findings", "finding_logs")
@@ -98,9 +98,11 @@ def parse_output(stdout: str, returncode: int, stderr: str) -> TapRun:
 
 def truth(url: str, stream: str, namespaces: tuple[str, ...] = ("acme",)) -> list[dict[str, Any]]:
     """The emulator's ground truth for a stream, as the tap should export it."""
-    with urllib.request.urlopen(f"{url}/_emulator/objects/{RESOURCES[stream]}") as response:
-        objects = json.load(response)["objects"]
-    objects = [o for o in objects if o["tenant_meta"]["namespace"] in namespaces]
+    objects = [
+        o
+        for o in all_objects(url, RESOURCES[stream])
+        if o["tenant_meta"]["namespace"] in namespaces
+    ]
     if stream == "scan_results":
         objects = [o for o in objects if o["spec"].get("end_time")]
     return objects
@@ -108,18 +110,11 @@ def truth(url: str, stream: str, namespaces: tuple[str, ...] = ("acme",)) -> lis
 
 def control(url: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     """POST to an emulator control endpoint."""
-    data = json.dumps(body or {}).encode()
-    request = urllib.request.Request(
-        f"{url}/_emulator/{path}",
-        data=data,
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request) as response:
-        return json.load(response)  # type: ignore[no-any-return]
+    answer: dict[str, Any] = emulator_call(url, "POST", f"/_emulator/{path}", body or {})
+    return answer
 
 
 def stats(url: str) -> dict[str, Any]:
     """The emulator's request statistics."""
-    with urllib.request.urlopen(f"{url}/_emulator/stats") as response:
-        return json.load(response)  # type: ignore[no-any-return]
+    answer: dict[str, Any] = emulator_call(url, "GET", "/_emulator/stats")
+    return answer
