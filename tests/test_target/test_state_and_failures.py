@@ -26,6 +26,21 @@ from tests.test_target.conftest import (
 )
 
 
+def start_draining_target(config: dict, tmp_path: Path, *, stderr: int) -> subprocess.Popen[str]:
+    """A target fed by the test through a pipe, with batch age 0: every record drains
+    all sinks, so STATE is emitted as the run goes and can be read line by line."""
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps({**config, "batch_max_age_seconds": 0}))
+    return subprocess.Popen(
+        [*TARGET_CMD, "--config", str(config_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+
+
 @pytest.mark.timeout(60)
 def test_each_state_line_comes_after_its_records_are_in_s3(
     config: dict, s3_client: Any, bucket: str, tmp_path: Path
@@ -35,17 +50,7 @@ def test_each_state_line_comes_after_its_records_are_in_s3(
         messages.append(record("audit_logs", audit_log(n)))
         if n % 4 == 3:
             messages.append(state({"upto": n}))
-    config_path = tmp_path / "config.json"
-    # age 0: every record drains all sinks, so STATE is emitted as the run goes
-    config_path.write_text(json.dumps({**config, "batch_max_age_seconds": 0}))
-    process = subprocess.Popen(
-        [*TARGET_CMD, "--config", str(config_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=REPO_ROOT,
-    )
+    process = start_draining_target(config, tmp_path, stderr=subprocess.DEVNULL)
     assert process.stdin and process.stdout
     process.stdin.write(lines(*messages))
     process.stdin.close()
@@ -96,16 +101,7 @@ def test_failure_after_a_good_batch_keeps_only_the_earlier_state(
 ) -> None:
     # First batch and its STATE go through; then the bucket disappears (waited on
     # by reading the STATE line), so the second batch cannot be written.
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps({**config, "batch_max_age_seconds": 0}))
-    process = subprocess.Popen(
-        [*TARGET_CMD, "--config", str(config_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO_ROOT,
-    )
+    process = start_draining_target(config, tmp_path, stderr=subprocess.PIPE)
     assert process.stdin and process.stdout and process.stderr
     process.stdin.write(
         lines(schema("audit_logs"), record("audit_logs", audit_log(1)), state({"n": 1}))
