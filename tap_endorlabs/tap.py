@@ -157,7 +157,7 @@ class TapEndorLabs(Tap):
         try:
             tap = cls(
                 config=config.config,
-                state=None if state is None else _json_object(state, "state"),
+                state=None if state is None else _state_object(state),
                 catalog=None if catalog is None else _json_object(catalog, "catalog"),
                 parse_env_config=config.parse_env,
                 validate_config=True,
@@ -192,6 +192,30 @@ def _json_object(stream: IO[str], what: str) -> dict[str, Any]:
         raise FatalTapError(msg) from None
     if not isinstance(value, dict):
         msg = f"The {what} file {name} holds a JSON {type(value).__name__}, not an object."
+        raise FatalTapError(msg)
+    return value
+
+
+def _state_object(stream: IO[str]) -> dict[str, Any]:
+    """Read ``--state``, refusing one whose bookmarks all belong to other streams.
+
+    Such a file comes from another pipeline; taking it would silently export the
+    whole backfill again.
+
+    Raises:
+        FatalTapError: naming the file and the streams it holds.
+    """
+    name = getattr(stream, "name", "state")
+    value = _json_object(stream, "state")
+    bookmarks = value.get("bookmarks") or {}
+    # Every stream sets ``name`` on its class; the SDK declares it per instance.
+    ours = {stream_type.name for stream_type in STREAM_TYPES}  # type: ignore[misc]
+    if isinstance(bookmarks, dict) and bookmarks and not ours & set(bookmarks):
+        msg = (
+            f"The state file {name} holds bookmarks only for other streams "
+            f"({', '.join(sorted(bookmarks))}): pass the state of this tap's pipeline "
+            "(the last line target-s3-endor printed), or no --state to start from start_date."
+        )
         raise FatalTapError(msg)
     return value
 

@@ -120,6 +120,12 @@ CATALOGUE: list[BadInput] = [
     ),
     BadInput("tap: state file not JSON", "tap", "state file", state="{not json"),
     BadInput("tap: state file a JSON list", "tap", "not an object", state="[1, 2]"),
+    BadInput(
+        "tap: state file of other streams",
+        "tap",
+        "bookmarks only for other streams (github_issues)",
+        state='{"bookmarks": {"github_issues": {"replication_key_value": "2024-01-01"}}}',
+    ),
     # --- target settings ---
     BadInput("target: bucket missing", "target", "bucket", drop=("bucket",), lines=GOOD_AUDIT),
     BadInput(
