@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-import fastjsonschema
 from singer_sdk.sinks import Sink
 from typing_extensions import override
 
@@ -42,7 +41,7 @@ from target_s3_endor.streaming import (
     BackgroundCompressor,
     StreamingObject,
 )
-from target_s3_endor.validation import validator_for
+from target_s3_endor.validation import RecordInvalid, SchemaError, validator_for
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -102,13 +101,23 @@ class S3EndorSink(Sink):
         self._fallback_records = 0
         self._records_seen = 0
 
-    # Validation: fastjsonschema instead of the SDK's slower validator, and no
+    # Validation: jsonschema-rs instead of the SDK's slower validator, and no
     # datetime parsing: records are written back exactly as they came in.
 
     @override
     def get_validator(self) -> None:
         """Validation is done by ``_validate_and_parse``; see ``validation.py`` for how."""
-        self._compiled = validator_for(self.schema) if self.validate_schema else None
+        if not self.validate_schema:
+            self._compiled = None
+            return
+        try:
+            self._compiled = validator_for(self.schema)
+        except SchemaError as exc:
+            msg = (
+                f"the SCHEMA of stream '{self.stream_name}' is not a valid JSON Schema ({exc}): "
+                "fix the tap or set validate_records: false"
+            )
+            raise BadInputError(msg) from None
 
     @override
     def _validate_and_parse(self, record: dict) -> dict:
@@ -117,10 +126,10 @@ class S3EndorSink(Sink):
         if self._compiled is not None:
             try:
                 self._compiled(record)
-            except fastjsonschema.JsonSchemaValueException as exc:
+            except RecordInvalid as exc:
                 msg = (
                     f"record {self._records_seen} of stream '{self.stream_name}' does not match "
-                    f"its SCHEMA ({exc.message}): fix the tap or set validate_records: false"
+                    f"its SCHEMA ({exc}): fix the tap or set validate_records: false"
                 )
                 raise BadInputError(msg) from None
         return record

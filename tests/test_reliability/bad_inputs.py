@@ -190,6 +190,15 @@ CATALOGUE: list[BadInput] = [
         "does not match its SCHEMA",
         lines=_lines(AUDIT_SCHEMA, {**audit_record(1), "record": {"uuid": 12345}}),
     ),
+    BadInput(
+        "target: schema that is not JSON Schema",
+        "target",
+        "SCHEMA of stream 'audit_logs' is not a valid JSON Schema",
+        lines=_lines(
+            {**AUDIT_SCHEMA, "schema": {"type": "object", "properties": {"uuid": {"type": 7}}}},
+            audit_record(1),
+        ),
+    ),
     # --- bad but acceptable: must succeed, keys under the prefix ---
     BadInput(
         "target: records missing layout fields",
