@@ -17,13 +17,13 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
-from singer_sdk.target_base import Target
 from typing_extensions import override
 
 from target_s3_endor.errors import TargetS3EndorError
+from target_s3_endor.record_path import DirectRecordTarget
 
 
-class GracefulStopTarget(Target):
+class GracefulStopTarget(DirectRecordTarget):
     """A target that turns a termination signal into a clean, state-consistent stop."""
 
     _busy_depth = 0

@@ -100,6 +100,9 @@ class S3EndorSink(Sink):
         self._batch_started = datetime.now(UTC)
         self._fallback_records = 0
         self._records_seen = 0
+        # Read once: is_full is asked after every record.
+        self._max_records = int(self.config.get("batch_max_records") or 10_000)
+        self._max_bytes = self.plan.max_bytes
 
     # Validation: jsonschema-rs instead of the SDK's slower validator, and no
     # datetime parsing: records are written back exactly as they came in.
@@ -140,13 +143,13 @@ class S3EndorSink(Sink):
     @override
     def max_size(self) -> int:
         """Records per batch: ``batch_max_records``."""
-        return int(self.config.get("batch_max_records") or 10_000)
+        return self._max_records
 
     @property
     @override
     def is_full(self) -> bool:
         """Full by records or by spooled bytes."""
-        return self.current_size >= self.max_size or self._batch_bytes >= self.plan.max_bytes
+        return self.current_size >= self._max_records or self._batch_bytes >= self._max_bytes
 
     @property
     def writer(self) -> S3Writer:
