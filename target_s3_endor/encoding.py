@@ -8,9 +8,7 @@ memory stays flat whatever the batch size.
 
 from __future__ import annotations
 
-import gzip
 import tempfile
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +16,7 @@ from typing import IO, Any
 
 import msgspec
 
+from target_s3_endor.containers import open_member
 from target_s3_endor.spool import Spool
 
 FORMATS = ("json", "jsonl", "sarif")
@@ -126,26 +125,17 @@ def write_object(
         mode="w+b", dir=spool_dir, prefix="target-s3-endor-out-"
     )
     try:
-        if object_format.compression == "zip":
-            info = zipfile.ZipInfo(member_name, date_time=spool.first_time.timetuple()[:6])
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info._compresslevel = level  # type: ignore[attr-defined]  # open() takes it from here
-            info.external_attr = 0o644 << 16
-            with (
-                zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive,
-                archive.open(info, "w", force_zip64=spool.bytes > ZIP64_ABOVE) as member,
-            ):
-                for chunk in chunks:
-                    member.write(chunk)
-        elif object_format.compression == "gzip":
-            with gzip.GzipFile(
-                filename=member_name, mode="wb", fileobj=out, mtime=0, compresslevel=level
-            ) as stream:
-                for chunk in chunks:
-                    stream.write(chunk)
-        else:
-            for chunk in chunks:
-                out.write(chunk)
+        member = open_member(
+            out,
+            object_format.compression,
+            member_name,
+            spool.first_time,
+            level,
+            zip64=spool.bytes > ZIP64_ABOVE,
+        )
+        for chunk in chunks:
+            member.write(chunk)
+        member.close()
         out.flush()
         out.seek(0)
     except BaseException:

@@ -3,8 +3,9 @@
 Deflating a batch at drain time took ~31% of a run while the second core idled.
 Here a time-partitioned batch is framed and compressed as it fills: the main
 thread collects encoded records into ~256 KiB chunks and hands each to one
-shared worker thread, which feeds it to the zip/gzip writer (zlib and file
-writes release the GIL, so parsing and validation go on meanwhile).  At drain
+shared worker thread, which feeds it to the zip/gzip writer of
+``containers.py`` (deflate and file writes release the GIL, so parsing and
+validation go on meanwhile; see there why not ``zipfile``).  At drain
 the object is finished (a few KiB left to deflate) and uploaded as before.
 
 Memory stays bounded: at most ``MAX_PENDING_CHUNKS`` chunks wait for the
@@ -17,17 +18,15 @@ compressed at drain, as before.
 from __future__ import annotations
 
 import atexit
-import contextlib
-import gzip
 import tempfile
 import threading
 import weakref
-import zipfile
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import IO, Any
 
+from target_s3_endor.containers import open_member
 from target_s3_endor.encoding import ObjectFormat
 
 CHUNK_BYTES = 256 << 10
@@ -36,8 +35,8 @@ MAX_STREAMING_OBJECTS = 16
 
 
 # Objects not closed yet. A run that stops on an error (bad input, S3 refusing)
-# leaves some open; closing them at exit, before the interpreter finalises files
-# in no particular order, keeps the zip writer from writing to a deleted file.
+# leaves some open; closing them at exit lets their last job finish before the
+# temporary file goes, rather than the worker writing to a closed file.
 _OPEN_OBJECTS: weakref.WeakSet[StreamingObject] = weakref.WeakSet()
 
 
@@ -99,30 +98,11 @@ class StreamingObject:
         self._out: IO[bytes] = tempfile.TemporaryFile(  # noqa: SIM115 - closed in close()
             mode="w+b", dir=spool_dir, prefix="target-s3-endor-out-"
         )
-        self._closers: list[Any] = []
-        self._member = self._open_member(object_format.compression, member_name, level, zip64)
+        self._member = open_member(
+            self._out, object_format.compression, member_name, first_time, level, zip64=zip64
+        )
         compressor.open_objects += 1
         _OPEN_OBJECTS.add(self)
-
-    def _open_member(
-        self, compression: str, member_name: str, level: int, zip64: bool
-    ) -> IO[bytes]:
-        if compression == "zip":
-            info = zipfile.ZipInfo(member_name, date_time=self.first_time.timetuple()[:6])
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info._compresslevel = level  # type: ignore[attr-defined]  # open() takes it from here
-            info.external_attr = 0o644 << 16
-            archive = zipfile.ZipFile(self._out, "w", compression=zipfile.ZIP_DEFLATED)
-            member = archive.open(info, "w", force_zip64=zip64)
-            self._closers = [member, archive]
-            return member
-        if compression == "gzip":
-            stream = gzip.GzipFile(
-                filename=member_name, mode="wb", fileobj=self._out, mtime=0, compresslevel=level
-            )
-            self._closers = [stream]
-            return stream  # type: ignore[return-value]
-        return self._out
 
     def append(self, line: bytes) -> None:
         """Add one encoded record (a JSON line ending in a newline)."""
@@ -167,20 +147,14 @@ class StreamingObject:
         self._hand_over()
         if self._format == "json":
             self._queue(lambda: self._member.write(b"]" if self.records else b"[]"))
-        for closer in self._closers:
-            self._queue(closer.close)
+        self._queue(self._member.close)
         self._wait()
         self._out.flush()
         self._out.seek(0)
         return self._out
 
     def close(self) -> None:
-        """Delete the temporary file once the worker is done with it.
-
-        The zip or gzip writer is closed first (a no-op after ``finish``): an object
-        abandoned by a failed run would otherwise be finalised by the garbage
-        collector, which writes to the deleted file and prints a traceback at exit.
-        """
+        """Delete the temporary file once the worker is done with it."""
         if self._closed:
             return
         self._closed = True
@@ -189,8 +163,5 @@ class StreamingObject:
         try:
             if self._last_job is not None:
                 self._last_job.exception()  # wait; errors were reported by finish()
-            for closer in self._closers:
-                with contextlib.suppress(Exception):
-                    closer.close()
         finally:
             self._out.close()
