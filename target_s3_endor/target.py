@@ -57,6 +57,16 @@ class StrictLineReader(MsgSpecReader):
     """msgspec's fast reader, with a one-line error for a line that is not JSON."""
 
     @override
+    def _process_unknown_message(self, message_dict: dict) -> None:
+        """One line instead of the SDK's traceback."""
+        kind = repr(message_dict.get("type"))[:40]
+        msg = (
+            f"input line has the unknown Singer message type {kind}: expected SCHEMA, "
+            "RECORD, STATE, ACTIVATE_VERSION or BATCH"
+        )
+        raise BadInputError(msg)
+
+    @override
     def deserialize_json(self, line: str) -> dict:
         """Parse one line; name the problem without echoing the (possibly secret) line."""
         try:

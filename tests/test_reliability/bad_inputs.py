@@ -179,6 +179,12 @@ CATALOGUE: list[BadInput] = [
         lines=_lines(AUDIT_SCHEMA, {"stream": "audit_logs", "record": {}}),
     ),
     BadInput(
+        "target: unknown message type",
+        "target",
+        "unknown Singer message type 'FOO'",
+        lines=_lines(AUDIT_SCHEMA, {"type": "FOO", "stream": "audit_logs"}),
+    ),
+    BadInput(
         "target: record before its schema",
         "target",
         "audit_logs",
