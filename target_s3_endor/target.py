@@ -9,7 +9,8 @@ the connection test instead of reading input.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from importlib import metadata
 from typing import IO, Any
@@ -26,6 +27,7 @@ from singer_sdk.exceptions import (
     RecordsWithoutSchemaException,
 )
 from singer_sdk.plugin_base import _ConfigInput
+from singer_sdk.singerlib import SingerMessageType
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from typing_extensions import override
 
@@ -55,6 +57,38 @@ PLAIN_ERRORS = (
 
 class StrictLineReader(MsgSpecReader):
     """msgspec's fast reader, with a one-line error for a line that is not JSON."""
+
+    @override
+    def process_lines(
+        self,
+        file_input: IO[str] | None,
+        callbacks: dict[str, Callable[[dict], None]],
+    ) -> Counter[str]:
+        """The SDK's loop, minus two set operations and a dict update per record.
+
+        Same dispatch and errors: a message without ``type`` fails on the
+        SDK's check, an unknown type on the SDK's handler.
+        """
+        counts: Counter[str] = Counter()
+        records = 0
+        decode = self.deserialize_json
+        on_record = callbacks[SingerMessageType.RECORD]
+        for line in file_input or self.default_input:
+            self._current_message = line
+            message = decode(line)
+            kind = message.get("type")
+            if kind == "RECORD":
+                on_record(message)
+                records += 1
+                continue
+            self.assert_line_requires(message, requires={"type"})
+            if callback := callbacks.get(kind):  # type: ignore[arg-type]
+                callback(message)
+            else:
+                self._process_unknown_message(message)
+            counts[str(kind)] += 1
+        counts[SingerMessageType.RECORD] += records
+        return counts
 
     @override
     def _process_unknown_message(self, message_dict: dict) -> None:

@@ -1,4 +1,5 @@
-"""The direct record path (record_path.py) and the SDK features it hands records back for.
+"""The direct record path (record_path.py, the reader loop in target.py) and the SDK
+features it hands records back for.
 
 The direct path skips the SDK's map machinery only where it would change
 nothing; these tests pin what each SDK feature does to the written records, so a
@@ -114,3 +115,19 @@ def test_a_record_missing_its_key_property_is_refused(config: dict, tmp_path: Pa
     assert run.returncode == 1
     assert len(run.error_lines) == 1 and "Traceback" not in run.stderr
     assert "key_properties" in run.error_lines[0] or "uuid" in run.error_lines[0]
+
+
+def test_the_reader_counts_every_message_kind(config: dict, tmp_path: Path) -> None:
+    """The target's own reader loop (target.py) reports what the SDK's would."""
+    text = lines(
+        AUDIT_SCHEMA,
+        *(record("audit_logs", audit_log(n)) for n in range(3)),
+        json.dumps({"type": "STATE", "value": {"bookmarks": {}}}),
+        json.dumps({"type": "ACTIVATE_VERSION", "stream": "audit_logs", "version": 1}),
+    )
+    run = run_target(config, text, tmp=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert (
+        "completed processing 6 lines of input (1 schemas, 3 records, 0 batch manifests, "
+        "1 state messages, 1 activate version messages)"
+    ) in run.stderr
