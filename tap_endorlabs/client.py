@@ -46,7 +46,12 @@ from tap_endorlabs.pagination import (
     list_objects,
     next_page_token,
 )
-from tap_endorlabs.windows import WindowPlanner, normalize_timestamp, parse_timestamp
+from tap_endorlabs.windows import (
+    SEAM_SLACK,
+    WindowPlanner,
+    normalize_timestamp,
+    parse_timestamp,
+)
 
 MAX_TRIES = 8
 CHEAP_WINDOW_PAGES = 4
@@ -443,6 +448,10 @@ class EndorStream(RESTStream[int | None]):
         del lo, hi
         return ("active",)
 
+    def window_edges(self) -> tuple[datetime, ...]:
+        """Times no window may cross; the audit logs' seam margins, else none."""
+        return ()
+
     #: Whether ``start_date`` limits the first run. Event streams (audit logs, scans)
     #: honour it; reference data (projects) must be complete whatever the backfill.
     start_date_applies: bool = True
@@ -475,12 +484,13 @@ class EndorStream(RESTStream[int | None]):
             end=None,
             size=timedelta(hours=float(self.config.get("window_hours", 24))),
             now=datetime.now(UTC),
+            edge_slack=SEAM_SLACK,
         )
         last_time: datetime | None = None
         seen_at_last: set[str] = set()
         stuck = 0
         while not planner.finished:
-            lo, hi = planner.current()
+            lo, hi = planner.current(self.window_edges())
             pages = 0
             try:
                 for objects in self._window_pages(lo, hi, merge_limit=not planner.at_minimum):
@@ -508,7 +518,7 @@ class EndorStream(RESTStream[int | None]):
                         )
                         raise FatalTapError(msg) from None
                     time.sleep(min(BACKOFF_BASE_SECONDS * 2**stuck, BACKOFF_CAP_SECONDS))
-                planner.split(resume)
+                planner.split(resume, tried=None if hi is None else hi - lo)
                 reason = (
                     "Deadline exceeded"
                     if isinstance(too_big, DeadlineExceededError)

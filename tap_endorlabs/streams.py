@@ -14,7 +14,7 @@ from tap_endorlabs.client import EndorStream
 from tap_endorlabs.filters import COMPLETED_SCAN_STATUSES, all_of, exists, one_of
 from tap_endorlabs.pagination import ListQuery
 from tap_endorlabs.scan_context import build_scan_context
-from tap_endorlabs.windows import ACTIVE_RETENTION, sources_for
+from tap_endorlabs.windows import ACTIVE_RETENTION, seam_edges, sources_for
 
 # Each stream's schema is schemas/<stream name>.json (see schema_gen.py).
 SCHEMAS = SchemaDirectory(Path(__file__).parent / "schemas")
@@ -46,6 +46,12 @@ class AuditLogsStream(EndorStream):
     @override
     def window_sources(self, lo: datetime, hi: datetime | None) -> tuple[str, ...]:
         return sources_for(lo, hi, self.archive_boundary)
+
+    @override
+    def window_edges(self) -> tuple[datetime, ...]:
+        # A window straddling the seam would be read from both stores whole and
+        # merged in memory; cut at the margins, only the seam's two days are.
+        return seam_edges(self.archive_boundary)
 
     @override
     def window_query(self, lo: datetime, hi: datetime | None, source: str) -> ListQuery:

@@ -8,6 +8,7 @@ one never asks for more than the API can sort in time.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +18,12 @@ ACTIVE_RETENTION = timedelta(days=30)
 # A day: the move to the archive is a background job, so a record a little older
 # than 30 days may still sit in the active store.
 SEAM_MARGIN = timedelta(days=1)
+# The seam moves with the clock. A window is cut at a seam edge only if the edge
+# is more than this ahead, and a window starting this close to the upper edge
+# reads the active store alone: its records stay there for almost a day more.
+# Otherwise each window would end where the edge was, the edge would have moved
+# on by the time taken to read it, and the next window would be that sliver.
+SEAM_SLACK = timedelta(minutes=10)
 
 
 def parse_timestamp(value: str) -> datetime:
@@ -66,6 +73,7 @@ class WindowPlanner:
     end: datetime | None
     size: timedelta
     min_size: timedelta = timedelta(minutes=1)
+    edge_slack: timedelta = timedelta(0)
     max_size: timedelta = timedelta(days=366)
     now: datetime | None = None
     relax_after: int = 4
@@ -80,16 +88,22 @@ class WindowPlanner:
         """True once the cursor has reached the end."""
         return self.end is not None and self.cursor >= self.end
 
-    def current(self) -> tuple[datetime, datetime | None]:
+    def current(self, edges: Sequence[datetime] = ()) -> tuple[datetime, datetime | None]:
         """The next window ``(lo, hi)``; ``hi`` None when it runs past now (open-ended).
 
         An open last window catches records stamped by a server clock ahead of ours.
+        A window does not cross one of ``edges`` (the archive seam's margins) that
+        is more than ``edge_slack`` ahead, so the stretch between two edges is
+        read apart from the stretches around it.
         """
-        hi = self.cursor + self.size
-        if self.end is not None and hi >= self.end:
-            return self.cursor, self.end
-        if self.end is None and self.now is not None and hi > self.now:
-            return self.cursor, None
+        hi: datetime | None = self.cursor + self.size
+        if self.end is not None and hi is not None and hi >= self.end:
+            hi = self.end
+        elif self.end is None and self.now is not None and hi is not None and hi > self.now:
+            hi = None
+        for edge in sorted(edges):
+            if self.cursor < edge - self.edge_slack and (hi is None or edge < hi):
+                return self.cursor, edge
         return self.cursor, hi
 
     def done(self, hi: datetime | None, *, cheap: bool) -> None:
@@ -112,12 +126,23 @@ class WindowPlanner:
         """True when the window cannot be halved any further."""
         return self.size <= self.min_size
 
-    def split(self, resume_at: datetime) -> None:
-        """Halve the window after a deadline; continue from ``resume_at``."""
+    def split(self, resume_at: datetime, tried: timedelta | None = None) -> None:
+        """Halve the window after a deadline; continue from ``resume_at``.
+
+        ``tried`` is the length of the window that failed, when an edge cut it
+        shorter than ``size``: halving that, not ``size``, is what makes the next
+        attempt smaller.
+        """
+        base = min(self.size, tried) if tried is not None else self.size
         self.cursor = max(self.cursor, resume_at)
-        self.size = max(self.size / 2, self.min_size)
+        self.size = max(base / 2, self.min_size)
         self.ceiling = self.size
         self._good_streak = 0
+
+
+def seam_edges(boundary: datetime, margin: timedelta = SEAM_MARGIN) -> tuple[datetime, datetime]:
+    """Where the stretch read from both stores begins and ends (see ``sources_for``)."""
+    return boundary - margin, boundary + margin
 
 
 def sources_for(
@@ -126,13 +151,14 @@ def sources_for(
     """Which audit-log stores a window reads: ``archive``, ``active`` or both.
 
     Windows entirely older than ``boundary - margin`` are archived; windows
-    entirely newer than ``boundary + margin`` are active; windows touching the
+    starting at ``boundary + margin`` or later (less ``SEAM_SLACK``: a record
+    there stays active for almost a day more) are active; windows touching the
     seam read the active store first, then the archive: a record moving between
     them while we read is in the archive by the time we look there, so none is
     missed, and the caller drops the duplicates by uuid.
     """
     if hi is not None and hi <= boundary - margin:
         return ("archive",)
-    if lo >= boundary + margin:
+    if lo >= boundary + margin - SEAM_SLACK:
         return ("active",)
     return ("active", "archive")

@@ -15,9 +15,11 @@ from tap_endorlabs.scan_context import build_scan_context, scan_ref, scan_type
 from tap_endorlabs.schema_gen import STREAM_RESOURCES, build_stream_schema
 from tap_endorlabs.settings import check_settings, endorctl_env_fallbacks
 from tap_endorlabs.windows import (
+    SEAM_SLACK,
     WindowPlanner,
     normalize_timestamp,
     parse_timestamp,
+    seam_edges,
     sources_for,
 )
 
@@ -175,6 +177,56 @@ def test_generated_schemas_are_open_and_current(stream: str) -> None:
     )
     committed = Path(__file__).resolve().parents[2] / "tap_endorlabs/schemas" / f"{stream}.json"
     assert json.loads(committed.read_text()) == schema, "run python -m tap_endorlabs.schema_gen"
+
+
+def edges_start(boundary: datetime) -> datetime:
+    return seam_edges(boundary)[0]
+
+
+def test_windows_are_cut_at_the_seam_edges_and_the_seam_is_read_alone() -> None:
+    boundary = T0 + timedelta(days=100)
+    edges = seam_edges(boundary)
+    planner = WindowPlanner(
+        start=T0, end=None, size=timedelta(days=64), now=T0 + timedelta(days=200)
+    )
+    windows = []
+    while not planner.finished:
+        lo, hi = planner.current(edges)
+        windows.append((lo, hi, sources_for(lo, hi, boundary)))
+        planner.done(hi, cheap=True)
+    merged = [(lo, hi) for lo, hi, sources in windows if len(sources) == 2]
+    assert merged == [edges]  # only the two days around the boundary are merged
+
+
+def test_a_moving_seam_is_not_chased_in_slivers() -> None:
+    """The seam follows the clock: after the merged window it has moved on a little."""
+    boundary = T0 + timedelta(days=100)
+    planner = WindowPlanner(
+        start=edges_start(boundary),
+        end=None,
+        size=timedelta(days=8),
+        now=T0 + timedelta(days=200),
+        edge_slack=SEAM_SLACK,
+    )
+    reads = []
+    while not planner.finished and len(reads) < 20:
+        lo, hi = planner.current(seam_edges(boundary))
+        reads.append(sources_for(lo, hi, boundary))
+        planner.done(hi, cheap=True)
+        boundary += timedelta(seconds=30)  # the time one window took to read
+    assert reads[0] == ("active", "archive")
+    assert all(sources == ("active",) for sources in reads[1:])
+    assert planner.finished
+
+
+def test_split_halves_the_window_an_edge_cut_short() -> None:
+    planner = WindowPlanner(
+        start=T0, end=None, size=timedelta(days=64), now=T0 + timedelta(days=999)
+    )
+    lo, hi = planner.current([T0 + timedelta(days=2)])
+    assert hi == T0 + timedelta(days=2)
+    planner.split(lo, tried=hi - lo)
+    assert planner.current()[1] == T0 + timedelta(days=1)
 
 
 def test_planner_ceiling_after_deadline_relaxes_after_good_windows() -> None:
