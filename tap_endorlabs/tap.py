@@ -127,6 +127,9 @@ class TapEndorLabs(Tap):
 
     def stop_at_record_boundary(self, signum: int) -> None:
         """Write the state reached (a valid resume point), say so and exit 128+signal."""
+        for stream in self.streams.values():
+            if isinstance(stream, EndorStream):
+                stream.save_bookmark()
         self._state_writer.write_state(self.state)
         sys.stdout.flush()
         name = signal.Signals(signum).name

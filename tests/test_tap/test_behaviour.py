@@ -318,6 +318,14 @@ def test_sigterm_writes_the_state_reached_and_exits_non_zero(
     assert "stopped by SIGTERM" in stderr
     first = parse_output("".join(head) + rest, process.returncode, stderr)
     assert json.loads((head + rest.splitlines())[-1])["type"] == "STATE"
+    # The state is the one reached: its bookmark is the last record's time, not
+    # one from a while back (bookmarks are saved lazily, see save_bookmark).
+    messages = [json.loads(line) for line in head + rest.splitlines() if line.strip()]
+    last = [m for m in messages if m["type"] == "RECORD"][-1]
+    if flags[0] == "--audit-logs":
+        assert last["stream"] == "audit_logs"
+        bookmark = first.final_state["bookmarks"]["audit_logs"]["replication_key_value"]
+        assert bookmark == normalize_timestamp(last["record"]["meta"]["create_time"])
 
     control(server.url, "faults", {"faults": []})
     second = run_tap(config, first.final_state)
