@@ -50,6 +50,7 @@ from tap_endorlabs.pagination import (
 from tap_endorlabs.windows import (
     SEAM_SLACK,
     WindowPlanner,
+    format_timestamp,
     normalize_timestamp,
     parse_timestamp,
 )
@@ -546,18 +547,21 @@ class EndorStream(RESTStream[int | None]):
             now=datetime.now(UTC),
             edge_slack=SEAM_SLACK,
         )
-        last_time: datetime | None = None
+        # Normalised timestamps are fixed width: string order is time order, and
+        # comparing strings spares a datetime per record.
+        last_time: str | None = None
         seen_at_last: set[str] = set()
         stuck = 0
         while not planner.finished:
             lo, hi = planner.current(self.window_edges())
+            window_start = format_timestamp(lo)
             pages = 0
             try:
                 for objects in self._window_pages(lo, hi, merge_limit=not planner.at_minimum):
                     pages += 1
                     for obj in objects:
                         raw = dotted_get(obj, self.time_field)
-                        moment = parse_timestamp(str(raw)) if raw else lo
+                        moment = normalize_timestamp(str(raw)) if raw else window_start
                         uid = str(obj.get("uuid"))
                         if moment == last_time:
                             if uid in seen_at_last:
@@ -567,7 +571,8 @@ class EndorStream(RESTStream[int | None]):
                             last_time, seen_at_last = moment, {uid}
                         yield obj
             except WindowTooBigError as too_big:
-                resume = last_time if last_time is not None and last_time > lo else lo
+                last_at = parse_timestamp(last_time) if last_time is not None else lo
+                resume = last_at if last_at > lo else lo
                 if planner.at_minimum:
                     # Nothing left to split: a plain retry, bounded like any other.
                     stuck += 1

@@ -15,22 +15,21 @@ import atexit
 import sys
 from typing import Any
 
-from singer_sdk.contrib.msgspec import MsgSpecWriter, serialize_jsonl
-from singer_sdk.singerlib.encoding.base import SingerMessageType
+from singer_sdk.contrib.msgspec import MsgSpecWriter, encoder
 from singer_sdk.singerlib.encoding.simple import Message, RecordMessage
 from typing_extensions import override
 
 FLUSH_BYTES = 1 << 16
 
 
-def record_line(message: RecordMessage) -> bytearray:
-    """A RECORD message as one JSON line, the record dict encoded as it is (no copy)."""
+def record_message_object(message: RecordMessage) -> dict[str, Any]:
+    """A RECORD message as the object to encode, holding the record dict as it is (no copy)."""
     out: dict[str, Any] = {"type": "RECORD", "stream": message.stream, "record": message.record}
     if message.version is not None:
         out["version"] = message.version
     if message.time_extracted is not None:
         out["time_extracted"] = message.time_extracted
-    return serialize_jsonl(out)
+    return out
 
 
 class BufferedMsgSpecWriter(MsgSpecWriter):
@@ -42,17 +41,22 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         atexit.register(self.flush)
 
     @override
-    def serialize_message(self, message: Message) -> bytearray:
-        if isinstance(message, RecordMessage):
-            return record_line(message)
-        return super().serialize_message(message)
-
-    @override
     def write_message(self, message: Message) -> None:
-        # serialize_jsonl reuses one buffer: += copies the line out of it.
+        if isinstance(message, RecordMessage):
+            # Encoded straight onto the end of the buffer: no intermediate copy. A
+            # record that fails to encode must not leave half a line to be flushed.
+            start = len(self._pending)
+            try:
+                encoder.encode_into(record_message_object(message), self._pending, -1)
+            except BaseException:
+                del self._pending[start:]
+                raise
+            self._pending += b"\n"
+            if len(self._pending) >= FLUSH_BYTES:
+                self.flush()
+            return
         self._pending += self.serialize_message(message)
-        if message.type is not SingerMessageType.RECORD or len(self._pending) >= FLUSH_BYTES:
-            self.flush()
+        self.flush()
 
     def flush(self) -> None:
         """Write out what is buffered, in order, and flush stdout."""

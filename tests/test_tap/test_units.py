@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -258,3 +259,22 @@ def test_writer_holds_records_until_a_state_and_keeps_their_order(
     lines = [json.loads(line) for line in capsysbinary.readouterr().out.splitlines()]
     assert [line["type"] for line in lines] == ["RECORD", "STATE"]
     assert lines[0]["record"] == {"uuid": "a", "x": {"y": 1}}
+
+
+def test_writer_leaves_no_half_line_when_a_record_fails_to_encode(
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    """The writer encodes into its buffer; a failure must not leave bytes to be flushed."""
+    from singer_sdk.singerlib import RecordMessage
+
+    from tap_endorlabs.output import BufferedMsgSpecWriter
+
+    writer = BufferedMsgSpecWriter()
+    writer.write_message(RecordMessage(stream="audit_logs", record={"uuid": "a"}))
+    looped: dict[str, Any] = {"uuid": "b"}
+    looped["self"] = looped
+    with pytest.raises(RecursionError):
+        writer.write_message(RecordMessage(stream="audit_logs", record=looped))
+    writer.flush()
+    lines = [json.loads(line) for line in capsysbinary.readouterr().out.splitlines()]
+    assert [line["record"]["uuid"] for line in lines] == ["a"]
