@@ -152,19 +152,20 @@ class ZipMember(_DeflateMember):
             sizes = (self._compressed, self._size)
             extra = b""
         fixed = struct.pack(
-            "<IHHHHHIIIHH",
-            0x04034B50,
+            "<IHHHHHIIIHH", 0x04034B50, *self._shared_fields(), *sizes, len(self._name), len(extra)
+        )
+        return fixed + self._name + extra
+
+    def _shared_fields(self) -> tuple[int, ...]:
+        """What the local header and the central directory entry both say, in their order."""
+        return (
             self._version,
             self._flags,
             zlib.DEFLATED,
             self._dos_time,
             self._dos_date,
             self._crc,
-            *sizes,
-            len(self._name),
-            len(extra),
         )
-        return fixed + self._name + extra
 
     def close(self) -> None:
         """End the stream, fill in the local header, write the central directory."""
@@ -186,14 +187,9 @@ class ZipMember(_DeflateMember):
             struct.pack(
                 "<IBBHHHHHIIIHHHHHII",
                 0x02014B50,
-                self._version,
+                self._version,  # made by: this version, on Unix
                 ZIP_UNIX,
-                self._version,
-                self._flags,
-                zlib.DEFLATED,
-                self._dos_time,
-                self._dos_date,
-                self._crc,
+                *self._shared_fields(),
                 MAX_32 if big else self._compressed,
                 MAX_32 if big else self._size,
                 len(self._name),

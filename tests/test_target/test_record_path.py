@@ -20,24 +20,10 @@ from tests.test_target.conftest import (
     open_with_tools,
     record,
     run_target,
+    schema,
 )
 
-AUDIT_SCHEMA = json.dumps(
-    {
-        "type": "SCHEMA",
-        "stream": "audit_logs",
-        "key_properties": ["uuid"],
-        "schema": {
-            "type": "object",
-            "properties": {
-                "uuid": {"type": "string"},
-                "meta": {"type": "object", "additionalProperties": True},
-                "tenant_meta": {"type": "object", "additionalProperties": True},
-                "spec": {"type": "object", "additionalProperties": True},
-            },
-        },
-    }
-)
+AUDIT_SCHEMA = schema("audit_logs")  # uuid a string, any other field
 
 
 def written(
@@ -73,9 +59,12 @@ def test_stream_map_removing_a_field_and_filtering_records_applies(
 
 def test_flattening_applies(config: dict, s3_client: Any, bucket: str, tmp_path: Path) -> None:
     settings = {**config, "flattening_enabled": True, "flattening_max_depth": 1}
-    schema = json.loads(AUDIT_SCHEMA)
-    schema["schema"]["properties"]["meta"]["properties"] = {"kind": {"type": "string"}}
-    text = lines(json.dumps(schema), record("audit_logs", audit_log(1)))
+    with_meta = json.loads(AUDIT_SCHEMA)
+    with_meta["schema"]["properties"]["meta"] = {
+        "type": "object",
+        "properties": {"kind": {"type": "string"}},
+    }
+    text = lines(json.dumps(with_meta), record("audit_logs", audit_log(1)))
     [out] = written(settings, text, s3_client, bucket, tmp_path)
     assert out["meta__kind"] == "AuditLog"
     assert "meta" not in out
