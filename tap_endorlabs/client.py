@@ -48,7 +48,6 @@ from tap_endorlabs.pagination import (
     next_page_token,
 )
 from tap_endorlabs.windows import (
-    SEAM_SLACK,
     WindowPlanner,
     format_timestamp,
     normalize_timestamp,
@@ -545,7 +544,6 @@ class EndorStream(RESTStream[int | None]):
             end=None,
             size=timedelta(hours=float(self.config.get("window_hours", 24))),
             now=datetime.now(UTC),
-            edge_slack=SEAM_SLACK,
         )
         # Normalised timestamps are fixed width: string order is time order, and
         # comparing strings spares a datetime per record.

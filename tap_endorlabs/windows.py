@@ -73,7 +73,6 @@ class WindowPlanner:
     end: datetime | None
     size: timedelta
     min_size: timedelta = timedelta(minutes=1)
-    edge_slack: timedelta = timedelta(0)
     max_size: timedelta = timedelta(days=366)
     now: datetime | None = None
     relax_after: int = 4
@@ -93,16 +92,17 @@ class WindowPlanner:
 
         An open last window catches records stamped by a server clock ahead of ours.
         A window does not cross one of ``edges`` (the archive seam's margins) that
-        is more than ``edge_slack`` ahead, so the stretch between two edges is
+        is more than ``SEAM_SLACK`` ahead, so the stretch between two edges is
         read apart from the stretches around it.
         """
-        hi: datetime | None = self.cursor + self.size
-        if self.end is not None and hi is not None and hi >= self.end:
+        full = self.cursor + self.size
+        hi: datetime | None = full
+        if self.end is not None and full >= self.end:
             hi = self.end
-        elif self.end is None and self.now is not None and hi is not None and hi > self.now:
+        elif self.end is None and self.now is not None and full > self.now:
             hi = None
         for edge in sorted(edges):
-            if self.cursor < edge - self.edge_slack and (hi is None or edge < hi):
+            if self.cursor < edge - SEAM_SLACK and (hi is None or edge < hi):
                 return self.cursor, edge
         return self.cursor, hi
 

@@ -16,7 +16,6 @@ from tap_endorlabs.scan_context import build_scan_context, scan_ref, scan_type
 from tap_endorlabs.schema_gen import STREAM_RESOURCES, build_stream_schema
 from tap_endorlabs.settings import check_settings, endorctl_env_fallbacks
 from tap_endorlabs.windows import (
-    SEAM_SLACK,
     WindowPlanner,
     normalize_timestamp,
     parse_timestamp,
@@ -207,7 +206,6 @@ def test_a_moving_seam_is_not_chased_in_slivers() -> None:
         end=None,
         size=timedelta(days=8),
         now=T0 + timedelta(days=200),
-        edge_slack=SEAM_SLACK,
     )
     reads = []
     while not planner.finished and len(reads) < 20:
