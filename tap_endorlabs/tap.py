@@ -8,8 +8,9 @@ import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from types import FrameType
-from typing import IO, Any, ClassVar
+from typing import IO, Any, ClassVar, NoReturn
 
+import click
 from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.plugin_base import PluginBase, _ConfigInput
@@ -141,6 +142,17 @@ class TapEndorLabs(Tap):
 
     @classmethod
     @override
+    def cb_config(
+        cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]
+    ) -> _ConfigInput:
+        """A ``--config`` file that is missing or not JSON: one line, not a traceback."""
+        try:
+            return super().cb_config(ctx, param, value)
+        except (OSError, ValueError) as exc:
+            _exit_with(f"--config could not be read ({exc}): pass a JSON file of settings", ())
+
+    @classmethod
+    @override
     def invoke(  # type: ignore[override]
         cls,
         *,
@@ -234,7 +246,7 @@ def _secret_values(config: dict[str, Any]) -> list[str]:
     return [value for value in values if value]
 
 
-def _exit_with(message: str, secrets: Iterable[str]) -> None:
+def _exit_with(message: str, secrets: Iterable[str]) -> NoReturn:
     """Print one scrubbed line on stderr and exit 1."""
     sys.stderr.write(f"tap-endorlabs: error: {one_line(redact(message, secrets))}\n")
     sys.stderr.flush()

@@ -90,6 +90,16 @@ class StrictLineReader(MsgSpecReader):
         counts[SingerMessageType.RECORD] += records
         return counts
 
+    @staticmethod
+    @override
+    def assert_line_requires(line_dict: dict, requires: set[str]) -> None:
+        """Name the missing keys, not the message: the SDK's error quotes the record."""
+        if not requires.issubset(line_dict):
+            missing = ", ".join(sorted(requires - set(line_dict)))
+            kind = repr(line_dict.get("type"))[:40]
+            msg = f"a Singer message (type {kind}) lacks its {missing} key: fix the tap"
+            raise BadInputError(msg)
+
     @override
     def _process_unknown_message(self, message_dict: dict) -> None:
         """One line instead of the SDK's traceback."""
@@ -414,6 +424,18 @@ class TargetS3Endor(GracefulStopTarget):
     def s3_writer(self) -> S3Writer:
         """One S3 client for all sinks (boto3 clients are thread-safe)."""
         return S3Writer(self.config)
+
+    @classmethod
+    @override
+    def cb_config(
+        cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]
+    ) -> _ConfigInput:
+        """A ``--config`` file that is missing or not JSON: one line, not a traceback."""
+        try:
+            return super().cb_config(ctx, param, value)
+        except (OSError, ValueError) as exc:
+            cls.logger.error("--config could not be read (%s): pass a JSON file of settings", exc)
+            sys.exit(1)
 
     @classmethod
     @override

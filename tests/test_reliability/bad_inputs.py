@@ -36,6 +36,8 @@ class BadInput:
     drop: tuple[str, ...] = ()  # settings removed from the good config
     state: str | None = None  # tap: raw --state file text
     lines: bytes = b""  # target: raw input
+    config_text: str | None = None  # the --config file's text instead of the good config
+    hides: str = ""  # a value of the input that must not appear on stderr
 
 
 def _lines(*messages: Any) -> bytes:
@@ -176,7 +178,27 @@ CATALOGUE: list[BadInput] = [
         "target: message without type",
         "target",
         "type",
-        lines=_lines(AUDIT_SCHEMA, {"stream": "audit_logs", "record": {}}),
+        lines=_lines(AUDIT_SCHEMA, {"stream": "audit_logs", "record": {"token": "hunter2-x"}}),
+        hides="hunter2-x",
+    ),
+    BadInput(
+        "target: record message without its record",
+        "target",
+        "lacks its record key",
+        lines=_lines(AUDIT_SCHEMA, {"type": "RECORD", "stream": "audit_logs", "k": "hunter2-y"}),
+        hides="hunter2-y",
+    ),
+    BadInput(
+        "tap: config file is not JSON",
+        "tap",
+        "--config could not be read",
+        config_text="api_key: not-json",
+    ),
+    BadInput(
+        "target: config file is not JSON",
+        "target",
+        "--config could not be read",
+        config_text="{bucket: x",
     ),
     BadInput(
         "target: unknown message type",

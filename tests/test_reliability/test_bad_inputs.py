@@ -29,7 +29,8 @@ def test_the_catalogue_is_big_enough() -> None:
 
 def run_case(case: BadInput, workdir: Path, base: dict[str, Any]) -> subprocess.CompletedProcess:
     config = {k: v for k, v in base.items() if k not in case.drop} | case.config
-    (workdir / "config.json").write_text(json.dumps(config))
+    config_text = json.dumps(config) if case.config_text is None else case.config_text
+    (workdir / "config.json").write_text(config_text)
     command = [TAP if case.plugin == "tap" else TARGET, "--config", str(workdir / "config.json")]
     if case.state is not None:
         (workdir / "state.json").write_text(case.state)
@@ -78,6 +79,8 @@ def test_bad_input(  # noqa: PLR0917 - pytest fixtures
         errors = [line for line in lines if "ERROR" in line or line.startswith("tap-endorlabs:")]
         assert len(errors) == 1, errors
         assert case.says in errors[0], errors[0]
+    if case.hides:
+        assert case.hides not in stderr
         assert errors[0] == lines[-1]
     if case.plugin == "target":
         stored = list_objects(s3_client, bucket)
