@@ -405,6 +405,15 @@ class TargetS3Endor(GracefulStopTarget):
         # its error must be the last line, not followed by another sink's drain.
         self.max_parallelism = 1
 
+    @override
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        # An explicit null means "not set": dropped here, the schema's default fills
+        # it in (the SDK's validator does that for absent keys), instead of the
+        # int(None) traceback it reached before.
+        for name in [name for name, value in self._config.items() if value is None]:
+            del self._config[name]
+        return super()._validate_config(raise_errors=raise_errors)
+
     @cached_property
     def object_plan(self) -> ObjectPlan:
         """Key root and formats, shared by every sink."""

@@ -151,6 +151,18 @@ def test_bad_settings_get_one_clear_line(
     assert_one_clear_line(run, fragment)
 
 
+def test_null_settings_take_their_defaults(
+    config: dict, s3_client: Any, bucket: str, tmp_path: Path
+) -> None:
+    """An explicit null is "not set" (it was an int(None) traceback)."""
+    nulls = ("batch_max_records", "batch_max_age_seconds", "max_attempts", "compression_level")
+    text = lines(schema("audit_logs"), *(record("audit_logs", audit_log(n)) for n in range(3)))
+    run = run_target({**config, **dict.fromkeys(nulls)}, text, tmp=tmp_path)
+    assert run.returncode == 0, run.stderr
+    [(key, data)] = all_objects(s3_client, bucket).items()
+    assert len(decode_member(key, open_with_tools(key, data, tmp_path))) == 3
+
+
 def test_secrets_never_reach_the_output(config: dict, tmp_path: Path) -> None:
     secret = "SUPER-SECRET-VALUE-123"
     settings = {"aws_access_key_id": "AKIAEXAMPLE", "aws_secret_access_key": secret}
