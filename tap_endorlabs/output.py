@@ -1,35 +1,23 @@
-"""How the tap writes Singer messages: msgspec, no copy per record, few system calls.
+"""How the tap writes Singer messages: msgspec, few system calls.
 
-The SDK's msgspec writer turns every message into a dict with
-``dataclasses.asdict`` (a deep copy of the whole record) and flushes stdout
-after each one; under ``PYTHONUNBUFFERED`` (common in containers) that is a
-``write`` system call per record.  Records only have to reach the target before
-the STATE that covers them, so RECORD lines collect in a buffer of our own,
-written out at ``FLUSH_BYTES`` and before every other message (STATE, SCHEMA,
-...), and at exit.
+The SDK's msgspec writer flushes stdout after every message; under
+``PYTHONUNBUFFERED`` (common in containers) that is a ``write`` system call per
+record.  Records only have to reach the target before the STATE that covers
+them, so RECORD lines are encoded straight into a buffer of our own, written
+out at ``FLUSH_BYTES`` and before every other message (STATE, SCHEMA, ...),
+and at exit.
 """
 
 from __future__ import annotations
 
 import atexit
 import sys
-from typing import Any
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter, encoder
 from singer_sdk.singerlib.encoding.simple import Message, RecordMessage
 from typing_extensions import override
 
 FLUSH_BYTES = 1 << 16
-
-
-def record_message_object(message: RecordMessage) -> dict[str, Any]:
-    """A RECORD message as the object to encode, holding the record dict as it is (no copy)."""
-    out: dict[str, Any] = {"type": "RECORD", "stream": message.stream, "record": message.record}
-    if message.version is not None:
-        out["version"] = message.version
-    if message.time_extracted is not None:
-        out["time_extracted"] = message.time_extracted
-    return out
 
 
 class BufferedMsgSpecWriter(MsgSpecWriter):
@@ -47,7 +35,7 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
             # record that fails to encode must not leave half a line to be flushed.
             start = len(self._pending)
             try:
-                encoder.encode_into(record_message_object(message), self._pending, -1)
+                encoder.encode_into(message.to_dict(), self._pending, -1)
             except BaseException:
                 del self._pending[start:]
                 raise
