@@ -685,12 +685,17 @@ class Generator:
             scan.obj["meta"]["update_time"] = format_us(now_us)
             scans.append(scan)
             findings.extend(self._new_findings(scan, project, now_us))
-            project["processing_status"]["scan_time"] = format_us(now_us)
+            self._set_scan_time(project, now_us)
         self._commit("scan-results", scans)
         self._commit("findings", findings)
         for scan in scans:
             scan.obj["spec"]["findings"] = [f.obj["uuid"] for f in scan.links]
             self._blocking(scan)
+
+    def _set_scan_time(self, project: dict[str, Any], now_us: int) -> None:
+        """Record a project's latest scan and drop its cached JSON, so GETs serve the new time."""
+        project["processing_status"]["scan_time"] = format_us(now_us)
+        self.store.tables["projects"].by_uuid[project["uuid"]].changed()
 
     def _new_findings(self, scan: _Pending, project: dict[str, Any], now_us: int) -> list[_Pending]:
         table = self.store.tables["findings"]
@@ -722,16 +727,14 @@ class Generator:
             holder = _Pending(record.create_us, record.namespace, record.obj)
             findings.extend(self._new_findings(holder, project, now_us))
             done.append((record, holder))
-            project["processing_status"]["scan_time"] = format_us(now_us)
+            self._set_scan_time(project, now_us)
             completed += 1
         self._commit("findings", findings)
         for record, holder in done:
             record.obj["spec"]["findings"] = [f.obj["uuid"] for f in holder.links]
             self._blocking(holder)
             record.changed()
-        for project_record in self.store.tables["projects"]:
-            project_record.changed()
-        self.store.touched()
+        self.store.touched()  # cached query results may filter or sort on the changed fields
         return completed
 
 
