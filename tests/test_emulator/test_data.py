@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import re
 import subprocess
 import sys
 import time
@@ -13,6 +15,8 @@ from typing import Any
 import jsonschema
 import pytest
 
+from tests.emulator.cli import build_parser
+from tests.emulator.clock import parse_rfc3339_us
 from tests.support.servers import REPO_ROOT
 from tests.test_emulator.conftest import Api
 
@@ -184,6 +188,64 @@ def test_complete_running_scans_and_advance(own_api: Callable[..., Api]) -> None
     assert len(api.all("audit-logs", traverse="true")) >= logs_before + 20
 
 
+def _newest_scan_times(api: Api) -> dict[str, int]:
+    """Per project uuid, the end time of its newest finished scan (ground truth)."""
+    newest: dict[str, int] = {}
+    for scan in api.truth("scan-results"):
+        end = scan["spec"].get("end_time")
+        if end:
+            project = scan["meta"]["parent_uuid"]
+            newest[project] = max(newest.get(project, 0), parse_rfc3339_us(end))
+    return newest
+
+
+def _served_scan_times(api: Api) -> dict[str, int]:
+    """Per readable project uuid, ``processing_status.scan_time`` as the API serves it (0: none)."""
+    return {
+        p["uuid"]: parse_rfc3339_us(p["processing_status"]["scan_time"])
+        if p["processing_status"].get("scan_time")
+        else 0
+        for p in api.all("projects", traverse="true")
+    }
+
+
+def test_new_scans_update_served_project_scan_time(own_api: Callable[..., Api]) -> None:
+    api = own_api("--projects", "6")
+    before = _served_scan_times(api)  # encodes (and caches) every project's JSON
+    assert any(before.values())
+    scans_before = {s["uuid"] for s in api.truth("scan-results")}
+
+    answer = api.control("POST", "advance", seconds=3600, scans=4)
+    now = parse_rfc3339_us(answer["now"])
+    scanned = {
+        s["meta"]["parent_uuid"] for s in api.truth("scan-results") if s["uuid"] not in scans_before
+    }
+    assert scanned
+    newest = _newest_scan_times(api)
+    served = _served_scan_times(api)
+    for project in scanned:
+        assert newest[project] == now
+        assert served[project] == newest[project], project
+    for project, scan_time in before.items():
+        if project not in scanned:
+            assert served[project] == scan_time
+
+    running = {
+        s["meta"]["parent_uuid"]
+        for s in api.truth("scan-results")
+        if s["spec"]["status"] == "STATUS_RUNNING" and s["meta"]["parent_uuid"] in before
+    }
+    assert running
+    api.control("POST", "advance", seconds=60)
+    completed_at = parse_rfc3339_us(api.control("GET", "now")["now"])
+    api.control("POST", "complete-running-scans")
+    newest = _newest_scan_times(api)
+    served = _served_scan_times(api)
+    for project in running:
+        assert newest[project] >= completed_at
+        assert served[project] == newest[project], project
+
+
 def test_live_mode_keeps_adding(own_api: Callable[..., Api]) -> None:
     api = own_api("--live", "--live-rate", "200")
     first = api.list("audit-logs", count="true", traverse="true")["count_response"]["count"]
@@ -196,6 +258,14 @@ def test_live_mode_keeps_adding(own_api: Callable[..., Api]) -> None:
 
 
 def test_help_documents_every_flag() -> None:
+    """Every flag the parser takes has help text, shows in --help and in the README's table."""
+    flags = {
+        option: action.help
+        for action in build_parser()._actions
+        for option in action.option_strings
+        if option.startswith("--") and option != "--help"
+    }
+    assert len(flags) >= 25
     out = subprocess.run(
         [sys.executable, "-m", "tests.emulator", "--help"],
         capture_output=True,
@@ -203,34 +273,14 @@ def test_help_documents_every_flag() -> None:
         cwd=REPO_ROOT,
         check=True,
     ).stdout
-    for flag in (
-        "--host",
-        "--port",
-        "--seed",
-        "--now",
-        "--api-key",
-        "--api-secret",
-        "--namespace",
-        "--child-namespaces",
-        "--forbidden-namespace",
-        "--token-ttl",
-        "--projects",
-        "--scans-per-project",
-        "--findings-per-scan",
-        "--audit-logs",
-        "--audit-days",
-        "--finding-logs",
-        "--row-cost-us",
-        "--default-deadline",
-        "--fault",
-        "--retry-after",
-        "--slow-delay",
-        "--rate-limit",
-        "--unknown-fields",
-        "--live",
-        "--live-rate",
-    ):
-        assert flag in out
+    readme = (REPO_ROOT / "tests" / "emulator" / "README.md").read_text()
+    table = readme.split("## Flags", 1)[1].split("\n## ", 1)[0]
+    for flag, help_text in flags.items():
+        assert help_text and help_text != argparse.SUPPRESS and help_text.strip(), flag
+        # Whole flags only: --live must not pass for --live-rate, nor --seed for --fault-seed.
+        pattern = re.escape(flag) + r"(?![\w-])"
+        assert re.search(pattern, out), f"{flag} missing from --help"
+        assert re.search("`" + pattern, table), f"{flag} missing from README.md's Flags table"
 
 
 def test_bad_flag_is_one_line_error() -> None:
