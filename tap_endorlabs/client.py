@@ -280,8 +280,9 @@ class EndorStream(RESTStream[int | None]):
     def save_bookmark(self) -> None:
         """Move the last record's bookmark into the state, before anything reads it.
 
-        Called before every STATE message, before a partition's state is
-        finalised and when a signal stops the tap; a bookmark left unsaved would
+        Called before every STATE message (the SDK writes one after finalising a
+        stream), before a partition's state is finalised and when a signal stops
+        the tap; a bookmark left unsaved would
         only be behind (a record exported twice), never ahead.
         """
         pending, self._unsaved_bookmark = self._unsaved_bookmark, None
@@ -304,11 +305,6 @@ class EndorStream(RESTStream[int | None]):
     def _finalize_state(self, state: dict | None = None) -> None:
         self.save_bookmark()
         super()._finalize_state(state)
-
-    @override
-    def finalize_state_progress_markers(self, state: dict | None = None) -> None:
-        self.save_bookmark()
-        super().finalize_state_progress_markers(state)
 
     @override
     def validate_response(self, response: requests.Response) -> None:

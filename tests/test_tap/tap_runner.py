@@ -35,6 +35,7 @@ class TapRun:
     stderr: str
     records: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     states: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)  # all of them, in order
 
     @property
     def final_state(self) -> dict[str, Any]:
@@ -89,6 +90,7 @@ def parse_output(stdout: str, returncode: int, stderr: str) -> TapRun:
     run = TapRun(returncode=returncode, stderr=stderr)
     for line in stdout.splitlines():
         message = json.loads(line)
+        run.messages.append(message)
         if message["type"] == "RECORD":
             run.records[message["stream"]].append(message["record"])
         elif message["type"] == "STATE":
