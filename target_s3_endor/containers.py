@@ -14,7 +14,7 @@ itself still runs without the GIL, once per chunk.
 The zip archive is what ``zipfile`` writes to a seekable file: a local header
 patched with the CRC and sizes at the end (no data descriptor), the central
 directory and the end record; ZIP64 fields when the caller expects more than
-4 GiB.  The gzip stream is what ``gzip.GzipFile`` writes with ``mtime=0``.
+2 GiB (zipfile's limit).  The gzip stream is what ``gzip.GzipFile`` writes with ``mtime=0``.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ ZIP_VERSION = 20  # deflate
 ZIP64_VERSION = 45
 ZIP_UNIX = 3
 UTF8_NAME_FLAG = 0x800
-MAX_32 = 0xFFFFFFFF
-MAX_16 = 0xFFFF
+MAX_32 = 0xFFFFFFFF  # a 32-bit field's "see the ZIP64 field" marker
+# Sizes and offsets past this use ZIP64 fields, as in zipfile (ZIP64_LIMIT).
+ZIP64_LIMIT = (1 << 31) - 1
 
 
 def crc32_keeping_gil(data: bytes | memoryview, value: int = 0) -> int:
@@ -121,7 +122,7 @@ class GzipMember(_DeflateMember):
 class ZipMember(_DeflateMember):
     """A zip archive of one deflated member, as ``zipfile`` writes it to a seekable file.
 
-    ``zip64``: write ZIP64 size fields, needed if the member may pass 4 GiB
+    ``zip64``: write ZIP64 size fields, needed if the member may pass 2 GiB
     (decided up front, like ``force_zip64``, because the local header comes first).
     """
 
@@ -171,8 +172,8 @@ class ZipMember(_DeflateMember):
         """End the stream, fill in the local header, write the central directory."""
         if not self._flush():
             return
-        if not self._zip64 and max(self._size, self._compressed) > MAX_32:
-            msg = "zip member passed 4 GiB without ZIP64 fields"
+        if not self._zip64 and max(self._size, self._compressed) > ZIP64_LIMIT:
+            msg = "zip member passed 2 GiB without ZIP64 fields"
             raise OverflowError(msg)
         end_of_data = self._out.tell()
         self._out.seek(self._header_at)
@@ -181,7 +182,7 @@ class ZipMember(_DeflateMember):
         self._out.write(self._central_directory(end_of_data))
 
     def _central_directory(self, directory_at: int) -> bytes:
-        big = max(self._size, self._compressed) > MAX_32
+        big = max(self._size, self._compressed) > ZIP64_LIMIT
         extra = struct.pack("<HHQQ", 1, 16, self._size, self._compressed) if big else b""
         entry = (
             struct.pack(
@@ -207,9 +208,9 @@ class ZipMember(_DeflateMember):
 
 
 def _end_records(directory_at: int, directory_size: int) -> bytes:
-    """The end-of-central-directory record, preceded by ZIP64 ones past 4 GiB."""
+    """The end-of-central-directory record, preceded by ZIP64 ones past 2 GiB."""
     records = b""
-    if directory_at > MAX_32:
+    if directory_at > ZIP64_LIMIT:
         zip64_end_at = directory_at + directory_size
         records += struct.pack(
             "<IQHHIIQQQQ", 0x06064B50, 44, ZIP64_VERSION, ZIP64_VERSION, 0, 0, 1, 1,

@@ -16,7 +16,7 @@ from typing import IO, Any
 
 import msgspec
 
-from target_s3_endor.containers import open_member
+from target_s3_endor.containers import ZIP64_LIMIT, open_member
 from target_s3_endor.spool import Spool
 
 FORMATS = ("json", "jsonl", "sarif")
@@ -29,7 +29,9 @@ CONTENT_TYPES = {
     "jsonl": "application/x-ndjson",
     "sarif": "application/sarif+json",
 }
-ZIP64_ABOVE = (1 << 31) - (1 << 20)
+# Objects above this many bytes get ZIP64 fields, decided before the member is
+# written: a little under the container's limit, for the JSON array's framing.
+ZIP64_ABOVE = ZIP64_LIMIT - (1 << 20)
 # Level 3 deflates JSON about 2.2 times faster than zlib's default 6 for objects
 # about 17% larger (measured on audit logs): an export on a small machine is
 # bound by compression, while S3 bytes are cheap.  Users who want the smallest

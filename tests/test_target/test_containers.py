@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from target_s3_endor import containers
 from target_s3_endor.containers import crc32_keeping_gil, open_member
 
 MODIFIED = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -59,6 +60,25 @@ def test_zip_is_what_zipfile_writes(payload: str, name: str, zip64: bool, tmp_pa
     path.write_bytes(data)
     subprocess.run(["unzip", "-tq", str(path)], check=True, capture_output=True)
     assert zipfile.ZipFile(io.BytesIO(data)).read(name) == b"".join(chunks)
+
+
+@pytest.mark.parametrize("limit", [100, 5_000, 300_000])
+def test_zip64_fields_past_the_limit_are_what_zipfile_writes(
+    limit: int, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The ZIP64 branches (sizes and directory past 2 GiB) with the limit made small.
+
+    Both writers read the limit at call time, so lowering it in both exercises
+    the central directory's ZIP64 field and the ZIP64 end records cheaply.
+    """
+    monkeypatch.setattr(containers, "ZIP64_LIMIT", limit)
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", limit)
+    chunks = PAYLOADS["many chunks"]
+    data = ours("zip", "audit_logs.json", chunks, 3, True)
+    assert data == zipfile_writes("audit_logs.json", chunks, 3, True)
+    path = tmp_path / "x.zip"
+    path.write_bytes(data)
+    subprocess.run(["unzip", "-tq", str(path)], check=True, capture_output=True)
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
