@@ -99,7 +99,6 @@ class S3EndorSink(Sink):
         self._batch_bytes = 0
         self._batch_started = datetime.now(UTC)
         self._fallback_records = 0
-        self._records_seen = 0
         # Read once: is_full is asked after every record.
         self._max_records = int(self.config.get("batch_max_records") or 10_000)
         self._max_bytes = self.plan.max_bytes
@@ -125,13 +124,13 @@ class S3EndorSink(Sink):
     @override
     def _validate_and_parse(self, record: dict) -> dict:
         """Check the record against its schema; leave every value as it arrived."""
-        self._records_seen += 1
         if self._compiled is not None:
             try:
                 self._compiled(record)
             except RecordInvalid as exc:
+                number = self._total_records_read + 1  # the SDK counts it after this check
                 msg = (
-                    f"record {self._records_seen} of stream '{self.stream_name}' does not match "
+                    f"record {number} of stream '{self.stream_name}' does not match "
                     f"its SCHEMA ({exc}): fix the tap or set validate_records: false"
                 )
                 raise BadInputError(msg) from None

@@ -69,7 +69,7 @@ class BackgroundCompressor:
 class StreamingObject:
     """A batch's object (framed, compressed) written as its records arrive.
 
-    Offers what the sink uses of a spool (``append``, ``records``, ``bytes``,
+    Offers what the sink uses of a spool (``append``, ``records``,
     ``first_time``, ``close``) plus ``finish``, which returns the complete
     object as a rewound file.
     """
@@ -87,7 +87,6 @@ class StreamingObject:
     ) -> None:
         self.first_time = first_time
         self.records = 0
-        self.bytes = 0
         self._format = object_format.format
         self._compressor = compressor
         self._pending: list[bytes] = []
@@ -109,7 +108,6 @@ class StreamingObject:
         self._pending.append(line)
         self._pending_bytes += len(line)
         self.records += 1
-        self.bytes += len(line)
         if self._pending_bytes >= CHUNK_BYTES:
             self._hand_over()
 

@@ -22,7 +22,6 @@ from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.contrib.msgspec import decoder as msgspec_decoder
 from singer_sdk.exceptions import (
     ConfigValidationError,
-    InvalidRecord,
     MissingKeyPropertiesError,
     RecordsWithoutSchemaException,
 )
@@ -50,7 +49,6 @@ PLAIN_ERRORS = (
     TargetS3EndorError,
     RecordsWithoutSchemaException,
     InvalidInputLine,
-    InvalidRecord,
     MissingKeyPropertiesError,
 )
 
@@ -74,7 +72,6 @@ class StrictLineReader(MsgSpecReader):
         decode = self.deserialize_json
         on_record = callbacks[SingerMessageType.RECORD]
         for line in file_input or self.default_input:
-            self._current_message = line
             message = decode(line)
             kind = message.get("type")
             if kind == "RECORD":
