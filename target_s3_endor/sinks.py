@@ -99,8 +99,10 @@ class S3EndorSink(Sink):
         self._batch_bytes = 0
         self._batch_started = datetime.now(UTC)
         self._fallback_records = 0
-        # Read once: is_full is asked after every record.
-        self._max_records = int(self.config.get("batch_max_records") or 10_000)
+        # Read once: is_full is asked after every record. The SDK's own
+        # batch_size_rows means the same; when both are set the smaller wins.
+        limits = (self.batch_size_rows, self.config.get("batch_max_records") or 10_000)
+        self._max_records = min(int(limit) for limit in limits if limit)
         self._max_bytes = self.plan.max_bytes
 
     # Validation: jsonschema-rs instead of the SDK's slower validator, and no
@@ -141,7 +143,7 @@ class S3EndorSink(Sink):
     @property
     @override
     def max_size(self) -> int:
-        """Records per batch: ``batch_max_records``."""
+        """Records per batch: ``batch_max_records`` (or the SDK's ``batch_size_rows``)."""
         return self._max_records
 
     @property

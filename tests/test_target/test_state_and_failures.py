@@ -163,6 +163,35 @@ def test_null_settings_take_their_defaults(
     assert len(decode_member(key, open_with_tools(key, data, tmp_path))) == 3
 
 
+@pytest.mark.parametrize("setting", ["batch_max_records", "batch_size_rows"])
+def test_batches_hold_at_most_the_records_set(
+    setting: str, config: dict, s3_client: Any, bucket: str, tmp_path: Path
+) -> None:
+    """batch_size_rows is the SDK's name for batch_max_records; both bound a batch."""
+    text = lines(schema("audit_logs"), *(record("audit_logs", audit_log(n)) for n in range(5)))
+    run = run_target({**config, setting: 2}, text, tmp=tmp_path)
+    assert run.returncode == 0, run.stderr
+    sizes = sorted(
+        len(decode_member(key, open_with_tools(key, data, tmp_path)))
+        for key, data in all_objects(s3_client, bucket).items()
+    )
+    assert sizes == [1, 2, 2]
+
+
+def test_validate_records_false_writes_a_record_its_schema_refuses(
+    config: dict, s3_client: Any, bucket: str, tmp_path: Path
+) -> None:
+    """The way out every validation error names."""
+    bad = {**audit_log(1), "uuid": 12345}
+    text = lines(schema("audit_logs"), record("audit_logs", bad))
+    refused = run_target(config, text, tmp=tmp_path)
+    assert refused.returncode == 1
+    run = run_target({**config, "validate_records": False}, text, tmp=tmp_path)
+    assert run.returncode == 0, run.stderr
+    [(key, data)] = all_objects(s3_client, bucket).items()
+    assert decode_member(key, open_with_tools(key, data, tmp_path)) == [bad]
+
+
 def test_secrets_never_reach_the_output(config: dict, tmp_path: Path) -> None:
     secret = "SUPER-SECRET-VALUE-123"
     settings = {"aws_access_key_id": "AKIAEXAMPLE", "aws_secret_access_key": secret}
