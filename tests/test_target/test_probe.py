@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 from tests.test_target.conftest import all_objects, run_target
+
+
+def assumed_roles(s3_endpoint: str, role_arn: str, external_id: str) -> int:
+    """How many STS AssumeRole calls moto recorded for ``role_arn`` with ``external_id``."""
+    with urllib.request.urlopen(f"{s3_endpoint}/moto-api/data.json", timeout=10) as response:
+        data = json.load(response)
+    return sum(
+        1
+        for role in data.get("sts", {}).get("AssumedRole", [])
+        if role.get("role_arn") == role_arn and role.get("external_id") == external_id
+    )
 
 
 def test_probe_writes_an_object_and_says_ok(
@@ -32,10 +45,15 @@ def test_probe_through_assume_role_with_external_id(
         "external_id": "ext-123",
         "sts_endpoint_url": s3_endpoint,
     }
+    # The target inherits dummy AWS keys, so the probe alone would pass even if
+    # role_arn and external_id were ignored: moto must have seen the AssumeRole.
+    before = assumed_roles(s3_endpoint, settings["role_arn"], settings["external_id"])
     run = run_target({**config, **settings}, "", "--test", tmp=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "S3 access OK" in run.stdout
     assert "ext-123" not in run.stdout + run.stderr
+    after = assumed_roles(s3_endpoint, settings["role_arn"], settings["external_id"])
+    assert after > before, "no STS AssumeRole with the role_arn and external_id was recorded"
 
 
 def test_probe_through_web_identity(
