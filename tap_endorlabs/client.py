@@ -133,7 +133,7 @@ class EndorStream(RESTStream[int | None]):
     @property
     @override
     def url_base(self) -> str:
-        return str(self.config.get("api_url", "https://api.endorlabs.com")).rstrip("/")
+        return str(self.config["api_url"]).rstrip("/")
 
     @property
     @override
@@ -152,7 +152,7 @@ class EndorStream(RESTStream[int | None]):
     @property
     def request_timeout(self) -> int:
         """The deadline the API is asked to honour (seconds)."""
-        return int(self.config.get("request_timeout", 60))
+        return int(self.config["request_timeout"])
 
     @property
     @override
@@ -495,7 +495,7 @@ class EndorStream(RESTStream[int | None]):
                 time_range(self.time_field, lo, hi),
                 self.config.get(self.extra_filter_setting) if self.extra_filter_setting else None,
             ),
-            page_size=int(self.config.get("page_size", 500)),
+            page_size=int(self.config["page_size"]),
             sort_path=self.time_field,
         )
 
@@ -538,7 +538,7 @@ class EndorStream(RESTStream[int | None]):
         planner = WindowPlanner(
             start=start,
             end=None,
-            size=timedelta(hours=float(self.config.get("window_hours", 24))),
+            size=timedelta(hours=float(self.config["window_hours"])),
             now=datetime.now(UTC),
         )
         # Normalised timestamps are fixed width: string order is time order, and
@@ -609,7 +609,7 @@ class EndorStream(RESTStream[int | None]):
                 prefetch=self.prefetch_pages,
             )
             return
-        limit = SEAM_BUFFER_PAGES * int(self.config.get("page_size", 500))
+        limit = SEAM_BUFFER_PAGES * int(self.config["page_size"])
         merged: dict[str, dict[str, Any]] = {}
         for source in sources:
             for objects in self.iter_pages(

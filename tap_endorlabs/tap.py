@@ -44,7 +44,9 @@ class TapEndorLabs(Tap):
 
     def __init__(self, *, config: dict | Any = None, **kwargs: Any) -> None:
         if config is None or isinstance(config, dict):
-            config = {**endorctl_env_fallbacks(), **(config or {})}
+            # An explicit null means "not set": endorctl's variable or the default applies.
+            given = {name: value for name, value in (config or {}).items() if value is not None}
+            config = {**endorctl_env_fallbacks(), **given}
         super().__init__(config=config, **kwargs)
         check_settings(self.config)
         self._authenticator: EndorAuthenticator | None = None
@@ -55,11 +57,11 @@ class TapEndorLabs(Tap):
         """The one token holder every stream shares (created on first use)."""
         if self._authenticator is None:
             self._authenticator = EndorAuthenticator(
-                api_url=str(self.config.get("api_url", "https://api.endorlabs.com")),
+                api_url=str(self.config["api_url"]),
                 api_key=self.config.get("api_key"),
                 api_secret=self.config.get("api_secret"),
                 token=self.config.get("token"),
-                timeout=float(self.config.get("request_timeout", 60)),
+                timeout=float(self.config["request_timeout"]),
                 verify=self.config.get("ssl_verify") is not False,
             )
         return self._authenticator

@@ -94,6 +94,15 @@ def test_only_the_seam_is_merged_and_it_is_halved_when_over_its_buffer(
     assert 1 <= halvings <= 3
 
 
+def test_null_settings_take_their_defaults(emulator: ServerProcess) -> None:
+    """An explicit null is "not set" (page_size: null reached int(None))."""
+    nulls = dict.fromkeys(("page_size", "window_hours", "request_timeout", "api_url"))
+    config = {**tap_config(emulator.url), **nulls}
+    run = run_tap(config, env={"ENDOR_API": emulator.url})  # endorctl's variable fills api_url
+    assert run.returncode == 0, run.stderr
+    _assert_exact(run.uuids("audit_logs"), truth(emulator.url, "audit_logs"))
+
+
 def test_second_run_with_state_emits_only_new(emulator_factory: Factory) -> None:
     server = emulator_factory("--seed", "3")
     first = run_tap(tap_config(server.url))
