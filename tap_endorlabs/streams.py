@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,12 +61,10 @@ class AuditLogsStream(EndorStream):
             return query
         # The archive wants spec.message_kind in the filter before meta.create_time;
         # "exists" keeps every audit log (all carry a kind) while naming the field.
-        return ListQuery(
+        return dataclasses.replace(
+            query,
             path=self.list_path("/archived"),
             filter=all_of(exists("spec.message_kind"), query.filter),
-            page_size=query.page_size,
-            sort_path=query.sort_path,
-            traverse=query.traverse,
         )
 
 
@@ -147,6 +146,8 @@ class FindingsStream(EndorStream):
             return
         namespace = (scan.get("tenant_meta") or {}).get("namespace") or self.namespace
         project = self._project(namespace, (scan.get("meta") or {}).get("parent_uuid"))
+        # The same for every finding of the scan but ``last``: built once.
+        context = build_scan_context(scan, project, last=False)
         held: dict[str, Any] | None = None
         for chunk_start in range(0, len(uuids), FINDINGS_CHUNK):
             chunk = uuids[chunk_start : chunk_start + FINDINGS_CHUNK]
@@ -158,11 +159,11 @@ class FindingsStream(EndorStream):
             for objects in self.iter_pages(query):
                 for finding in objects:
                     if held is not None:
-                        held["scan_context"] = build_scan_context(scan, project, last=False)
+                        held["scan_context"] = dict(context)
                         yield held
                     held = finding
         if held is not None:
-            held["scan_context"] = build_scan_context(scan, project, last=True)
+            held["scan_context"] = {**context, "last": True}
             yield held
 
     def _project(self, namespace: str, project_uuid: str | None) -> dict[str, Any] | None:
