@@ -68,18 +68,6 @@ def available(executable: Path) -> str | None:
     return None
 
 
-def about(executable: Path) -> dict[str, Any]:
-    """The settings an executable declares (``--about --format=json``)."""
-    probe = subprocess.run(
-        [str(executable), "--about", "--format=json"],
-        capture_output=True,
-        text=True,
-        env=child_env(),
-        check=True,
-    )
-    return json.loads(probe.stdout)
-
-
 def target_config(endpoint_url: str, bucket: str, fmt: str, **extra: Any) -> dict[str, Any]:
     """target-s3-endor's config for the local S3 (contract: docs/CONTRACTS.md, brief)."""
     return {

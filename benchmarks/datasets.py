@@ -248,11 +248,3 @@ def scan_findings_file(count: int) -> Path:
     return _cached(
         f"scan_findings-{count}", "findings", _singer_lines("findings", records, ["uuid"])
     )
-
-
-def count_records(path: Path) -> int:
-    """How many RECORD messages a Singer file holds (read from its last STATE)."""
-    with path.open("rb") as handle:
-        handle.seek(max(0, path.stat().st_size - 4096))
-        tail = handle.read().decode("utf-8", "replace").strip().splitlines()[-1]
-    return int(json.loads(tail)["value"]["bookmarks"].popitem()[1]["count"])
