@@ -215,7 +215,6 @@ class S3Writer:
             connect_timeout=float(config.get("connect_timeout_seconds") or 10),
             read_timeout=float(config.get("read_timeout_seconds") or 120),
             request_checksum_calculation="when_required",
-            s3={"addressing_style": config.get("s3_addressing_style") or "auto"},
         )
         self.session = build_session(config)
         self.client = self.session.client(
@@ -323,14 +322,10 @@ def describe_s3_error(exc: Exception, bucket: str, key: str) -> str:
                     f"KMS denied encrypting s3://{bucket}/{key}: grant kms:GenerateDataKey "
                     "on sse_kms_key_id to this identity"
                 )
+            prefix = key.split("/", 1)[0]
             return (
-                (
-                    f"s3:PutObject is denied on {bucket}/{key.split('/', 1)[0]}*: grant "
-                    "s3:PutObject on arn:aws:s3:::{bucket}/{prefix}* to this identity "
-                    f"(S3 said: {detail or code})"
-                )
-                .replace("{bucket}", bucket)
-                .replace("{prefix}", key.split("/", 1)[0])
+                f"s3:PutObject is denied on {bucket}/{prefix}*: grant s3:PutObject on "
+                f"arn:aws:s3:::{bucket}/{prefix}* to this identity (S3 said: {detail or code})"
             )
         hint = S3_CODE_HINTS.get(code)
         if hint:
