@@ -49,7 +49,6 @@ class EndorAuthenticator(requests.auth.AuthBase):
         self._timeout = timeout
         self._renew_at = float("inf") if self._fixed else 0.0
         self._lock = threading.Lock()
-        self.exchanges = 0
 
     @property
     def can_renew(self) -> bool:
@@ -108,7 +107,6 @@ class EndorAuthenticator(requests.auth.AuthBase):
                 last_problem = "an unreadable token response"
                 continue
             self._renew_at = time.monotonic() + _renew_after(payload, response)
-            self.exchanges += 1
             return
         msg = (
             f"Could not obtain an Endor Labs token from {self._api_url} "

@@ -40,6 +40,7 @@ from tap_endorlabs.errors import (
     StopRequested,
     UnauthenticatedError,
     WindowTooBigError,
+    one_line,
 )
 from tap_endorlabs.filters import all_of, time_range
 from tap_endorlabs.pagination import (
@@ -663,7 +664,7 @@ def _error_message(response: requests.Response) -> str:
         text = str(body.get("message") or body)
     except ValueError:
         text = response.text or response.reason or ""
-    return " ".join(text.split())[:300]
+    return one_line(text)[:300]
 
 
 def _is_deadline(response: requests.Response) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tap_endorlabs.windows import parse_timestamp
+from tap_endorlabs.windows import format_timestamp, parse_timestamp
 
 PR_CONTEXT = "CONTEXT_TYPE_CI_RUN"
 _PULL_REF = re.compile(r"^refs/(?:pull|merge-requests)/(\d+)(?:/|$)")
@@ -60,7 +60,7 @@ def scan_time(scan: dict[str, Any]) -> str | None:
     text = str(raw)
     if text.endswith("Z"):
         return text
-    return parse_timestamp(text).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return format_timestamp(parse_timestamp(text))
 
 
 def build_scan_context(
