@@ -5,9 +5,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from tap_endorlabs.schema_gen import DEFAULT_REFERENCE_DIR
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 WORK_DIR = REPO_ROOT / "benchmarks" / ".work"
-REFERENCE_SCHEMAS = REPO_ROOT.parent / "shared" / "reference" / "endor-api-schemas"
+REFERENCE_SCHEMAS = DEFAULT_REFERENCE_DIR
 PROJECT_BIN = Path(sys.executable).parent
 
 

@@ -161,10 +161,28 @@ class Generator:
             item.obj = {"uuid": self.mint(resource, item.create_us), **item.obj}
         store = self.store.insert if backdated else self.store.add
         for item in pending:
-            if self.config.unknown_fields:
-                item.obj["x_emulator_extra"] = {"origin": "emulator", "note": "not in any schema"}
-                item.obj.setdefault("spec", {})["x_emulator_extra"] = {"flag": True, "n": 1}
+            self._add_unknown_fields(item.obj)
             store(resource, Record(item.obj["uuid"], item.namespace, item.create_us, item.obj))
+
+    def _add_unknown_fields(self, obj: dict[str, Any]) -> None:
+        """With ``--unknown-fields``, fields no schema knows: at top level and in ``spec``."""
+        if self.config.unknown_fields:
+            obj["x_emulator_extra"] = {"origin": "emulator", "note": "not in any schema"}
+            obj.setdefault("spec", {})["x_emulator_extra"] = {"flag": True, "n": 1}
+
+    def _commit_scans(
+        self, scans: list[_Pending], findings: list[_Pending], *, backdated: bool = False
+    ) -> None:
+        """Store scans, then their findings, then link each scan to its findings.
+
+        Scans go first: findings link back to them by object, and a scan lists its
+        findings' (and blocking findings') uuids, known only once they are stored.
+        """
+        self._commit("scan-results", scans, backdated=backdated)
+        self._commit("findings", findings, backdated=backdated)
+        for scan in scans:
+            scan.obj["spec"]["findings"] = [f.obj["uuid"] for f in scan.links]
+            self._blocking(scan)
 
     # initial data ---------------------------------------------------------
     def build(self, now_us: int) -> None:
@@ -176,13 +194,9 @@ class Generator:
         scans: list[_Pending] = []
         for index, project in enumerate(self.projects):
             scans.extend(self._project_scans(index, project, now_us, findings))
-        self._commit("scan-results", scans)  # scans first: findings link back by object
-        self._commit("findings", findings)
-        for scan in scans:
-            scan.obj["spec"]["findings"] = [f.obj["uuid"] for f in scan.links]
-            self._blocking(scan)
+        self._commit_scans(scans, findings)
         self._build_finding_logs(findings, now_us)
-        self._build_audit_logs(cfg.audit_logs, now_us - cfg.audit_days * DAY_US, now_us - MICROS)
+        self.add_audit_logs(cfg.audit_logs, now_us - cfg.audit_days * DAY_US, now_us - MICROS)
 
     # namespaces -------------------------------------------------------------
     def _namespace_uuid(self, full_name: str, create_us: int) -> str:
@@ -246,11 +260,7 @@ class Generator:
             scan.obj["spec"].update(status="STATUS_SUCCESS", exit_code="ENDORCTL_RC_SUCCESS")
             scan_pending.append(scan)
             findings.extend(self._findings_for(scan, project))
-        self._commit("scan-results", scan_pending, backdated=True)
-        self._commit("findings", findings, backdated=True)
-        for scan in scan_pending:
-            scan.obj["spec"]["findings"] = [f.obj["uuid"] for f in scan.links]
-            self._blocking(scan)
+        self._commit_scans(scan_pending, findings, backdated=True)
         logs = [self._finding_log(f, "OPERATION_CREATE", f.create_us, None) for f in findings]
         self._commit("finding-logs", logs, backdated=True)
         span = max(1, min(DAY_US, now_us - start - MICROS))
@@ -583,8 +593,11 @@ class Generator:
         return _Pending(created, finding.namespace, obj)
 
     # audit logs -------------------------------------------------------------
-    def _build_audit_logs(self, count: int, low_us: int, high_us: int) -> None:
-        """``count`` audit logs in ``[low_us, high_us]``; about a third share a timestamp."""
+    def add_audit_logs(self, count: int, low_us: int, high_us: int) -> None:
+        """``count`` audit logs in ``[low_us, high_us]``; about a third share a timestamp.
+
+        Builds the initial set and every later batch (``advance`` and live mode).
+        """
         if count <= 0:
             return
         table = self.store.tables["audit-logs"]
@@ -653,16 +666,10 @@ class Generator:
             "tenant_meta": {"namespace": namespace},
             "spec": spec,
         }
-        if self.config.unknown_fields:
-            obj["x_emulator_extra"] = {"origin": "emulator", "note": "not in any schema"}
-            spec["x_emulator_extra"] = {"flag": True, "n": 1}
+        self._add_unknown_fields(obj)
         return Record.frozen(uuid, namespace, moment, obj)
 
     # later additions -------------------------------------------------------
-    def add_audit_logs(self, count: int, low_us: int, high_us: int) -> None:
-        """New audit logs in a time window (``advance`` and live mode)."""
-        self._build_audit_logs(count, low_us, high_us)
-
     def add_scans(self, count: int, now_us: int) -> None:
         """New completed scans (with findings) that finished at ``now_us``."""
         readable = [
@@ -686,11 +693,7 @@ class Generator:
             scans.append(scan)
             findings.extend(self._new_findings(scan, project, now_us))
             self._set_scan_time(project, now_us)
-        self._commit("scan-results", scans)
-        self._commit("findings", findings)
-        for scan in scans:
-            scan.obj["spec"]["findings"] = [f.obj["uuid"] for f in scan.links]
-            self._blocking(scan)
+        self._commit_scans(scans, findings)
 
     def _set_scan_time(self, project: dict[str, Any], now_us: int) -> None:
         """Record a project's latest scan and drop its cached JSON, so GETs serve the new time."""

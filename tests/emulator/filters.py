@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from tests.emulator.clock import MICROS, parse_rfc3339_us
 from tests.emulator.errors import ApiError, invalid
@@ -399,9 +399,7 @@ def time_bounds(node: Node, path: str) -> tuple[int | None, bool, int | None, bo
     low_inc = high_inc = True
     children = node.children if isinstance(node, BoolOp) and node.op == "and" else [node]
     for child in children:
-        if not (isinstance(child, Compare) and child.path == path):
-            continue
-        if child.literal.kind != "time":
+        if not _is_time_bound(child, path):
             continue
         value = child.literal.value
         if child.op in (">", ">=") and (low is None or value >= low):
@@ -413,7 +411,8 @@ def time_bounds(node: Node, path: str) -> tuple[int | None, bool, int | None, bo
     return low, low_inc, high, high_inc
 
 
-def _is_time_bound(node: Node, path: str) -> bool:
+def _is_time_bound(node: Node, path: str) -> TypeGuard[Compare]:
+    """A comparison of ``path`` with a date by <, <=, > or >=: one bound of the time index."""
     return (
         isinstance(node, Compare)
         and node.path == path

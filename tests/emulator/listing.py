@@ -32,6 +32,7 @@ DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 500
 SORT_ORDERS = {"SORT_ENTRY_ORDER_ASC": False, "SORT_ENTRY_ORDER_DESC": True}
 _TRUE = {"true": True, "1": True, "false": False, "0": False}
+TIME_INDEX_PATH = "meta.create_time"
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,6 @@ def parse_params(query: dict[str, list[str]]) -> ListParams:
 class Plan:
     """What a list call will touch, known before any row is read."""
 
-    resource: str
     table: Table
     namespaces: frozenset[str]
     predicate: Callable[[dict[str, Any]], bool] | None
@@ -140,10 +140,10 @@ def plan(
     message_kind = False
     if params.filter:
         node = parse(params.filter, now_us)
-        residual = without_time_bounds(node, "meta.create_time")
+        residual = without_time_bounds(node, TIME_INDEX_PATH)
         predicate = None if residual is None else compile_filter(residual)
         message_kind = mentions(node, "spec.message_kind")
-        f_low, low_inc, f_high, high_inc = time_bounds(node, "meta.create_time")
+        f_low, low_inc, f_high, high_inc = time_bounds(node, TIME_INDEX_PATH)
         if f_low is not None:
             f_low = f_low if low_inc else f_low + 1
             low = f_low if low is None else max(low, f_low)
@@ -177,10 +177,7 @@ def plan(
         params.sort_desc,
         version,
     )
-    return Plan(resource, table, namespaces, predicate, low, high, rows, message_kind, key)
-
-
-TIME_INDEX_PATH = "meta.create_time"
+    return Plan(table, namespaces, predicate, low, high, rows, message_kind, key)
 
 
 def _sort_key(path: str) -> Callable[[Record], tuple[Any, ...]]:

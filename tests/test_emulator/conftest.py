@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.support.emulator_client import all_objects
 from tests.support.servers import ServerProcess
 
 KEY, SECRET = "demo-key", "demo-secret"
@@ -63,8 +64,12 @@ class Api:
         assert response.status_code == 200, response.text
         return response.json()
 
-    def truth(self, resource: str) -> list[dict[str, Any]]:
-        return self.control("GET", f"objects/{resource}")["objects"]
+    def truth(self, resource: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        """Every object of a resource the emulator holds, or only those in ``namespace``."""
+        objects = all_objects(self.url, resource)
+        if namespace is None:
+            return objects
+        return [o for o in objects if o["tenant_meta"]["namespace"] == namespace]
 
 
 def connect(server: ServerProcess) -> Api:

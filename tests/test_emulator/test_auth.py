@@ -63,7 +63,7 @@ def test_forbidden_and_unknown_namespaces(api: Api) -> None:
     assert api.get("/v1/namespaces/acme.platform/projects").status_code == 200
 
 
-def test_custom_credentials_and_namespace(own_api: Callable[..., Api], emulator_factory) -> None:
+def test_custom_credentials_and_namespace(emulator_factory) -> None:
     server = emulator_factory(
         "--api-key", "k2", "--api-secret", "s2", "--namespace", "globex", "--child-namespaces", "eu"
     )

@@ -9,20 +9,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
+from tap_endorlabs.schema_gen import DEFAULT_REFERENCE_DIR
 from tests.emulator.cli import build_parser
 from tests.emulator.clock import parse_rfc3339_us
 from tests.support.servers import REPO_ROOT
 from tests.test_emulator.conftest import Api
 
-SCHEMAS = Path("/work/shared/reference/endor-api-schemas")
-if not SCHEMAS.exists():
-    SCHEMAS = REPO_ROOT.parent / "shared" / "reference" / "endor-api-schemas"
 SCHEMA_OF = {
     "audit-logs": "AuditLog.json",
     "findings": "Finding.json",
@@ -33,7 +30,7 @@ SCHEMA_OF = {
 
 
 def _validator(resource: str) -> jsonschema.protocols.Validator:
-    schema = json.loads((SCHEMAS / SCHEMA_OF[resource]).read_text())
+    schema = json.loads((DEFAULT_REFERENCE_DIR / SCHEMA_OF[resource]).read_text())
     cls = jsonschema.validators.validator_for(schema)
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 

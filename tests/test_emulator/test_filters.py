@@ -20,9 +20,7 @@ def _ids(objects: list[dict[str, Any]]) -> list[str]:
 def findings(emulator) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
     from tests.test_emulator.conftest import connect
 
-    return [
-        o for o in connect(emulator).truth("findings") if o["tenant_meta"]["namespace"] == "acme"
-    ]
+    return connect(emulator).truth("findings", "acme")
 
 
 @pytest.mark.parametrize(

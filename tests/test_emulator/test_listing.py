@@ -14,7 +14,7 @@ def _active_audit_uuids(api: Api, namespace: str = "acme") -> list[str]:
 
 
 def test_page_id_paging_returns_everything_once_in_uuid_order(api: Api) -> None:
-    truth = [o for o in api.truth("findings") if o["tenant_meta"]["namespace"] == "acme"]
+    truth = api.truth("findings", "acme")
     seen: list[str] = []
     page_id = None
     while True:
@@ -83,7 +83,7 @@ def _level_key(o: dict[str, Any]) -> str:
 
 
 def test_sort_asc_and_desc_are_stable_with_uuid_ties(api: Api) -> None:
-    truth = [o for o in api.truth("findings") if o["tenant_meta"]["namespace"] == "acme"]
+    truth = api.truth("findings", "acme")
     for order, reverse in (("SORT_ENTRY_ORDER_ASC", False), ("SORT_ENTRY_ORDER_DESC", True)):
         got: list[dict[str, Any]] = []
         token = None
