@@ -1,6 +1,6 @@
-"""Fixtures shared by every test: the local S3 server and the Endor Labs emulator.
+"""Fixtures shared by every test: the local S3 server (and its fault proxy) and the emulator.
 
-Both are real HTTP servers in child processes (see ``tests/support/servers.py``).
+Each is a real HTTP server in a child process (see ``tests/support/servers.py``).
 A test that needs its own emulator flags (faults, sizes, token lifetime) uses
 ``emulator_factory``; everything else shares the session-wide ``emulator``.
 """
@@ -14,7 +14,12 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.support.servers import ServerProcess, start_emulator, start_local_s3
+from tests.support.servers import (
+    ServerProcess,
+    start_emulator,
+    start_local_s3,
+    start_s3_fault_proxy,
+)
 
 # Dummy credentials for moto; set explicitly so no test ever reaches a real
 # AWS account through the developer's own credential chain.
@@ -57,6 +62,16 @@ def s3_endpoint(local_s3: ServerProcess) -> str:
 def s3_client(s3_endpoint: str) -> Any:
     """A boto3 S3 client for the local server, used by tests to inspect results."""
     return boto3.client("s3", endpoint_url=s3_endpoint, **S3_TEST_CREDENTIALS)
+
+
+@pytest.fixture
+def s3_proxy(local_s3: ServerProcess) -> Iterator[ServerProcess]:
+    """The fault-injecting proxy (tests/s3_fault_proxy.py) in front of the local S3, per test.
+
+    Each test gets its own, so the faults it sets and the counts it reads are its own.
+    """
+    with start_s3_fault_proxy(local_s3.url) as proxy:
+        yield proxy
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from pathlib import Path
 import boto3
 
 from tests.s3_listing import StoredObject, list_objects
-from tests.support.emulator_client import emulator_call
+from tests.support.emulator_client import call_json
 from tests.support.servers import REPO_ROOT, start_emulator, start_local_s3
 
 DEMO_DIR = REPO_ROOT / ".demo"
@@ -82,7 +82,7 @@ def print_objects(objects: list[StoredObject], title: str) -> None:
 def advance_emulator(api_url: str) -> dict[str, int]:
     """Let time pass on the emulator and new audit logs and scans arrive."""
     body = {"seconds": 600, "audit_logs": 25, "scans": 2}
-    emulator_call(api_url, "POST", "/_emulator/advance", body)
+    call_json(api_url, "POST", "/_emulator/advance", body)
     return body
 
 

@@ -1,7 +1,9 @@
-"""Talk to the emulator's control endpoints (``/_emulator/...``) and read its ground truth.
+"""Talk to the test servers' JSON endpoints and read the emulator's ground truth.
 
 One client for the tests, the demo and the benchmarks' checks, so that what
-"the tenant's data" means is decided once.
+"the tenant's data" means is decided once.  ``call_json`` serves every small
+JSON-over-HTTP call the tests make: the emulator's control endpoints
+(``/_emulator/...``) and API, and the S3 fault proxy's (``/_proxy/...``).
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from tests.support.servers import ServerProcess
 TENANT = "acme"
 
 
-def emulator_call(
+def call_json(
     server: ServerProcess | str, method: str, path: str, body: Any = None, timeout: float = 60
 ) -> Any:
-    """Call an emulator endpoint (``server`` or its URL) and return its JSON answer."""
+    """Send ``body`` as JSON to ``path`` on a server (or its URL); return the decoded answer.
+
+    An empty answer is None; an HTTP error status raises ``urllib.error.HTTPError``.
+    """
     url = server if isinstance(server, str) else server.url
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(
@@ -35,7 +40,7 @@ def readable_by_key(namespace: str, tenant: str = TENANT) -> bool:
 
 def all_objects(server: ServerProcess | str, resource: str) -> list[dict[str, Any]]:
     """Every object of a resource the emulator holds, in every namespace."""
-    objects: list[dict[str, Any]] = emulator_call(server, "GET", f"/_emulator/objects/{resource}")[
+    objects: list[dict[str, Any]] = call_json(server, "GET", f"/_emulator/objects/{resource}")[
         "objects"
     ]
     return objects

@@ -9,19 +9,15 @@ from typing import Any
 import pytest
 
 from tests.conftest import EMULATOR_KEY, EMULATOR_NAMESPACE, EMULATOR_SECRET, S3_TEST_CREDENTIALS
-from tests.support.emulator_client import ground_truth
 from tests.support.servers import ServerProcess
+from tests.test_reliability.ground import expected_export
 
 START_DATE = (datetime.now(UTC) - timedelta(days=45)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def exported_audit_uuids(server: ServerProcess) -> set[str]:
-    """Uuids of the audit logs a run from START_DATE must export."""
-    return {
-        log["uuid"]
-        for log in ground_truth(server, "audit-logs")
-        if log["meta"]["create_time"] >= START_DATE
-    }
+    """Uuids of the audit logs a run from START_DATE must export (times compared as instants)."""
+    return set(expected_export(server, START_DATE).audit_uuids)
 
 
 @pytest.fixture

@@ -16,12 +16,13 @@ from typing import Any
 import pytest
 
 from tests.s3_listing import list_objects
-from tests.support.emulator_client import emulator_call, ground_truth
+from tests.support.emulator_client import call_json
 from tests.support.servers import REPO_ROOT, ServerProcess
 from tests.test_pipeline.conftest import (
     START_DATE,
     exported_audit_uuids,
 )
+from tests.test_reliability.ground import expected_export
 
 pytestmark = pytest.mark.meltano
 MELTANO = str(Path(sys.executable).parent / "meltano")
@@ -64,17 +65,11 @@ def test_meltano_run_exports_then_resumes_from_state(
     expected_audit = exported_audit_uuids(pipeline_emulator)
     assert first_audit == expected_audit
     scan_keys = [o.key for o in first if o.key.split("/")[4:5] in (["schedule"], ["pr"])]
-    completed_scans = [
-        scan
-        for scan in ground_truth(pipeline_emulator, "scan-results")
-        if scan["spec"].get("end_time")
-        and scan["spec"]["end_time"] >= START_DATE
-        and scan["spec"].get("findings")
-    ]
+    completed_scans = expected_export(pipeline_emulator, START_DATE).scan_findings
     assert len(scan_keys) == len(completed_scans)
     assert all(key.startswith("endor/") for key in scan_keys)
 
-    emulator_call(
+    call_json(
         pipeline_emulator,
         "POST",
         "/_emulator/advance",

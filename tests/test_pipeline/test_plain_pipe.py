@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.s3_listing import list_objects
-from tests.support.emulator_client import emulator_call
+from tests.support.emulator_client import call_json
 from tests.support.servers import ServerProcess
 from tests.test_pipeline.conftest import (
     exported_audit_uuids,
@@ -70,9 +70,7 @@ def test_state_from_the_pipe_makes_the_next_run_incremental(
     expected = exported_audit_uuids(pipeline_emulator)
     assert set(audit_uuids(first)) == expected
 
-    emulator_call(
-        pipeline_emulator, "POST", "/_emulator/advance", {"seconds": 120, "audit_logs": 7}
-    )
+    call_json(pipeline_emulator, "POST", "/_emulator/advance", {"seconds": 120, "audit_logs": 7})
     run_pipe(tmp_path, tmp_path / "state.json", tmp_path / "state-2.json")
 
     first_keys = {stored.key for stored in first}

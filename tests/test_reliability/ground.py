@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from tap_endorlabs.filters import COMPLETED_SCAN_STATUSES
+from tests.emulator.clock import parse_rfc3339_us
 from tests.s3_listing import StoredObject, list_objects
 from tests.support.emulator_client import ground_truth
 from tests.support.servers import ServerProcess
-from tests.test_reliability.times import normalized
 
 
 @dataclass(frozen=True)
@@ -22,19 +22,23 @@ class Expected:
 
 
 def expected_export(server: ServerProcess, start_date: str) -> Expected:
-    """Ground truth: tenant namespaces only, time >= start_date, completed scans."""
-    since = normalized(start_date)
+    """Ground truth: tenant namespaces only, time >= start_date, completed scans.
+
+    Times are compared as instants (the emulator's own parsing, not the tap's),
+    whatever the width of their fraction or their offset.
+    """
+    since = parse_rfc3339_us(start_date)
     audit = frozenset(
         log["uuid"]
         for log in ground_truth(server, "audit-logs")
-        if normalized(log["meta"]["create_time"]) >= since
+        if parse_rfc3339_us(log["meta"]["create_time"]) >= since
     )
     scans = {
         scan["uuid"]: frozenset(scan["spec"].get("findings") or [])
         for scan in ground_truth(server, "scan-results")
         if scan["spec"].get("status") in COMPLETED_SCAN_STATUSES
         and scan["spec"].get("end_time")
-        and normalized(scan["spec"]["end_time"]) >= since
+        and parse_rfc3339_us(scan["spec"]["end_time"]) >= since
     }
     return Expected(audit, {uuid: found for uuid, found in scans.items() if found})
 

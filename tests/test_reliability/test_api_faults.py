@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.s3_listing import list_objects
-from tests.support.emulator_client import emulator_call
+from tests.support.emulator_client import call_json
 from tests.support.servers import start_emulator
 from tests.test_reliability.conftest import campaign_tap_config, campaign_target_config
 from tests.test_reliability.harness import Pipeline
@@ -59,14 +59,14 @@ def test_api_faults_on_one_request_in_seven_change_nothing(
         ).run()
         assert clean.tap_code == 0 and clean.target_code == 0, clean.tap_stderr[-2000:]
 
-        emulator_call(server, "POST", "/_emulator/faults", {"faults": FAULTS, "seed": 3})
-        before = emulator_call(server, "GET", "/_emulator/stats")
+        call_json(server, "POST", "/_emulator/faults", {"faults": FAULTS, "seed": 3})
+        before = call_json(server, "GET", "/_emulator/stats")
         faulty = Pipeline(
             tmp_path / "faulty",
             campaign_tap_config(server, page_size=50),
             campaign_target_config(s3_endpoint, faulty_bucket),
         ).run()
-        after = emulator_call(server, "GET", "/_emulator/stats")
+        after = call_json(server, "GET", "/_emulator/stats")
         assert faulty.tap_code == 0, faulty.tap_stderr[-3000:]
         assert faulty.target_code == 0, faulty.target_stderr[-3000:]
 

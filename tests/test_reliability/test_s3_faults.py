@@ -8,15 +8,13 @@ anything that did not reach S3.
 
 from __future__ import annotations
 
-import json
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.servers import ServerProcess, start_s3_fault_proxy
+from tests.support.emulator_client import call_json
+from tests.support.servers import ServerProcess
 from tests.test_reliability.conftest import (
     START_DATE,
     campaign_tap_config,
@@ -26,21 +24,9 @@ from tests.test_reliability.ground import expected_export, exported, missing_fro
 from tests.test_reliability.harness import Pipeline
 
 
-@pytest.fixture
-def s3_proxy(local_s3: ServerProcess) -> Iterator[ServerProcess]:
-    with start_s3_fault_proxy(local_s3.url) as proxy:
-        yield proxy
-
-
 def set_faults(proxy: ServerProcess, faults: list[dict[str, Any]], **extra: Any) -> None:
-    body = json.dumps({"faults": faults, "seed": 5, **extra}).encode()
-    request = urllib.request.Request(f"{proxy.url}/_proxy/faults", data=body, method="POST")
-    urllib.request.urlopen(request, timeout=30).close()
-
-
-def proxy_stats(proxy: ServerProcess) -> dict[str, Any]:
-    with urllib.request.urlopen(f"{proxy.url}/_proxy/stats", timeout=30) as response:
-        return json.loads(response.read())
+    """Replace the proxy's fault rules, with a fixed seed for its random picks."""
+    call_json(proxy, "POST", "/_proxy/faults", {"faults": faults, "seed": 5, **extra})
 
 
 def test_transient_s3_failures_are_retried_and_nothing_is_lost(
@@ -66,7 +52,7 @@ def test_transient_s3_failures_are_retried_and_nothing_is_lost(
     result = Pipeline(tmp_path, campaign_tap_config(emulator), config).run()
 
     assert result.target_code == 0, result.target_stderr[-3000:]
-    injected = proxy_stats(s3_proxy)["injected"]
+    injected = call_json(s3_proxy, "GET", "/_proxy/stats")["injected"]
     assert {"500", "503", "reset"} <= set(injected), injected
     found = exported(s3_client, bucket)
     assert missing_from(expected_export(emulator, START_DATE), found) == []

@@ -10,11 +10,11 @@ paths are where secrets usually slip out.
 from __future__ import annotations
 
 import json
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from tests.s3_listing import list_objects
+from tests.support.emulator_client import call_json
 from tests.support.servers import ServerProcess, start_emulator
 from tests.test_reliability.conftest import campaign_tap_config, campaign_target_config
 from tests.test_reliability.harness import Pipeline
@@ -31,10 +31,9 @@ DEBUG = {
 
 
 def fetch_token(server: ServerProcess) -> str:
-    body = json.dumps({"key": API_KEY, "secret": API_SECRET}).encode()
-    request = urllib.request.Request(f"{server.url}/v1/auth/api-key", data=body, method="POST")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return str(json.loads(response.read())["token"])
+    """A bearer token from the emulator, as the tap would get for the key."""
+    answer = call_json(server, "POST", "/v1/auth/api-key", {"key": API_KEY, "secret": API_SECRET})
+    return str(answer["token"])
 
 
 def everything_produced(workdir: Path, s3_client: Any, bucket: str) -> str:

@@ -7,17 +7,14 @@ exit while the interrupted batch never reached S3.
 
 from __future__ import annotations
 
-import json
 import signal
-import urllib.request
-from collections.abc import Iterator
+import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.s3_listing import list_objects
-from tests.support.servers import ServerProcess, start_s3_fault_proxy
+from tests.support.emulator_client import call_json
+from tests.support.servers import ServerProcess
 from tests.test_pipeline.conftest import target_config
 from tests.test_reliability.singer_lines import (
     AUDIT_SCHEMA,
@@ -30,17 +27,15 @@ from tests.test_reliability.singer_lines import (
 STOP_LINE = "Stopped by SIGTERM: every record received is in S3 and its state was written"
 
 
-@pytest.fixture
-def s3_proxy(local_s3: ServerProcess) -> Iterator[ServerProcess]:
-    with start_s3_fault_proxy(local_s3.url) as proxy:
-        yield proxy
-
-
-def proxy_call(proxy: ServerProcess, method: str, path: str, body: Any = None) -> Any:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(f"{proxy.url}{path}", data=data, method=method)
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read() or b"null")
+def wait_for_slow_upload(target: TargetProcess, proxy: ServerProcess, timeout: float = 60) -> None:
+    """Wait until the proxy holds the target's PUT in a "slow" fault (the target still runs)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if call_json(proxy, "GET", "/_proxy/stats")["injected"].get("slow", 0) >= 1:
+            return
+        assert target.process.poll() is None, target.stderr()[-2000:]
+        time.sleep(0.01)
+    raise AssertionError(f"no upload reached the slow proxy: {target.stderr()[-2000:]}")
 
 
 def written_uuids(s3_client: Any, bucket: str) -> list[str]:
@@ -72,7 +67,7 @@ def test_sigterm_while_waiting_for_input_writes_everything_and_its_state(
 def test_sigterm_during_a_slow_upload_waits_for_it_before_printing_state(
     tmp_path: Path, s3_proxy: ServerProcess, s3_client: Any, bucket: str
 ) -> None:
-    proxy_call(
+    call_json(
         s3_proxy,
         "POST",
         "/_proxy/faults",
@@ -84,8 +79,7 @@ def test_sigterm_during_a_slow_upload_waits_for_it_before_printing_state(
     # upload hangs in the proxy while the signal arrives.
     target.send(lines(AUDIT_SCHEMA, *(audit_record(n) for n in range(99)), state_message(99)))
     target.send(lines(audit_record(99)))
-    while proxy_call(s3_proxy, "GET", "/_proxy/stats")["injected"].get("slow", 0) < 1:
-        assert target.process.poll() is None, target.stderr()
+    wait_for_slow_upload(target, s3_proxy)
     target.process.send_signal(signal.SIGTERM)
     code, states, stderr = target.finish()
 
@@ -102,7 +96,7 @@ def test_sigterm_when_s3_refuses_the_last_batch_exits_1_without_state(
     target = TargetProcess(config, tmp_path)
     target.send(lines(AUDIT_SCHEMA, *(audit_record(n) for n in range(10)), state_message(10)))
     target.wait_idle()
-    proxy_call(s3_proxy, "POST", "/_proxy/faults", {"faults": [{"type": "403", "rate": 1.0}]})
+    call_json(s3_proxy, "POST", "/_proxy/faults", {"faults": [{"type": "403", "rate": 1.0}]})
     target.process.send_signal(signal.SIGTERM)
     code, states, stderr = target.finish()
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import EMULATOR_KEY, EMULATOR_NAMESPACE, EMULATOR_SECRET
-from tests.support.emulator_client import all_objects, emulator_call
+from tests.support.emulator_client import all_objects, call_json
 
 TAP = str(Path(sys.executable).parent / "tap-endorlabs")
 STREAMS = ("audit_logs", "projects", "scan_results", "findings", "finding_logs")
@@ -25,6 +25,8 @@ RESOURCES = {
     "findings": "findings",
     "finding_logs": "finding-logs",
 }
+# The emulator's namespace and its children: what include_child_namespaces exports.
+NAMESPACES = ("acme", "acme.platform", "acme.security")
 
 
 @dataclass
@@ -110,13 +112,19 @@ def truth(url: str, stream: str, namespaces: tuple[str, ...] = ("acme",)) -> lis
     return objects
 
 
+def assert_exported_once(uuids: list[str], expected: list[dict[str, Any]]) -> None:
+    """Every expected object was exported, nothing else, and nothing twice."""
+    assert len(uuids) == len(set(uuids)), "duplicates in output"
+    assert set(uuids) == {o["uuid"] for o in expected}
+
+
 def control(url: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     """POST to an emulator control endpoint."""
-    answer: dict[str, Any] = emulator_call(url, "POST", f"/_emulator/{path}", body or {})
+    answer: dict[str, Any] = call_json(url, "POST", f"/_emulator/{path}", body or {})
     return answer
 
 
 def stats(url: str) -> dict[str, Any]:
     """The emulator's request statistics."""
-    answer: dict[str, Any] = emulator_call(url, "GET", "/_emulator/stats")
+    answer: dict[str, Any] = call_json(url, "GET", "/_emulator/stats")
     return answer
