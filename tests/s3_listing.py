@@ -35,6 +35,16 @@ def decode_member(name: str, data: bytes) -> list[dict[str, Any]]:
     raise ValueError(f"{name}: expected a JSON array")
 
 
+def member_name(key: str, body: bytes) -> str:
+    """The name whose suffix tells the format of object ``key``'s one member: the
+    zip member's own name, else the key without ``.gz``."""
+    if key.endswith(".zip"):
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            [name] = archive.namelist()
+        return name
+    return key.removesuffix(".gz")
+
+
 def decode_object(key: str, body: bytes) -> list[dict[str, Any]]:
     """Records in an object, whatever its compression (told by the key's suffix)."""
     if key.endswith(".zip"):
@@ -45,8 +55,8 @@ def decode_object(key: str, body: bytes) -> list[dict[str, Any]]:
                 for record in decode_member(member, archive.read(member))
             ]
     if key.endswith(".gz"):
-        return decode_member(key[: -len(".gz")], gzip.decompress(body))
-    return decode_member(key, body)
+        return decode_member(member_name(key, body), gzip.decompress(body))
+    return decode_member(member_name(key, body), body)
 
 
 def list_objects(client: Any, bucket: str, prefix: str = "") -> list[StoredObject]:

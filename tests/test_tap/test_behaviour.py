@@ -14,8 +14,10 @@ import pytest
 from tap_endorlabs.windows import normalize_timestamp
 from tests.support.servers import ServerProcess
 from tests.test_tap.tap_runner import (
+    NAMESPACES,
     STREAMS,
     TAP,
+    assert_exported_once,
     control,
     parse_output,
     run_tap,
@@ -27,16 +29,11 @@ from tests.test_tap.tap_runner import (
 Factory = Callable[..., ServerProcess]
 
 
-def _assert_exact(run_uuids: list[str], expected: list[dict]) -> None:
-    assert len(run_uuids) == len(set(run_uuids)), "duplicates in output"
-    assert set(run_uuids) == {o["uuid"] for o in expected}
-
-
 def test_full_run_exports_every_object_once(emulator: ServerProcess) -> None:
     run = run_tap(tap_config(emulator.url))
     assert run.returncode == 0, run.stderr
     for stream in STREAMS:
-        _assert_exact(run.uuids(stream), truth(emulator.url, stream))
+        assert_exported_once(run.uuids(stream), truth(emulator.url, stream))
     times = [normalize_timestamp(r["meta"]["create_time"]) for r in run.records["audit_logs"]]
     assert times == sorted(times)
     assert set(run.final_state["bookmarks"]) == set(STREAMS)
@@ -49,7 +46,7 @@ def test_first_run_exports_every_project_whatever_the_start_date(emulator: Serve
     assert run.returncode == 0, run.stderr
     projects = truth(emulator.url, "projects")
     assert any(normalize_timestamp(p["meta"]["update_time"]) < recent for p in projects)
-    _assert_exact(run.uuids("projects"), projects)
+    assert_exported_once(run.uuids("projects"), projects)
     assert all(
         normalize_timestamp(r["meta"]["create_time"]) >= normalize_timestamp(recent)
         for r in run.records["audit_logs"]
@@ -66,7 +63,7 @@ def test_archive_seam_no_gap_no_duplicate(emulator: ServerProcess) -> None:
     expected = truth(emulator.url, "audit_logs")
     oldest = min(normalize_timestamp(o["meta"]["create_time"]) for o in expected)
     assert oldest < normalize_timestamp((datetime.now(UTC) - timedelta(days=45)).isoformat())
-    _assert_exact(run.uuids("audit_logs"), expected)
+    assert_exported_once(run.uuids("audit_logs"), expected)
     for path in ("/v1/namespaces/acme/audit-logs/archived", "/v1/namespaces/acme/audit-logs"):
         assert after.get(path, 0) - before.get(path, 0) > 0, path
 
@@ -87,7 +84,7 @@ def test_only_the_seam_is_merged_and_it_is_halved_when_over_its_buffer(
     assert run.returncode == 0, run.stderr
     expected = truth(server.url, "audit_logs")
     assert len(expected) > 200
-    _assert_exact(run.uuids("audit_logs"), expected)
+    assert_exported_once(run.uuids("audit_logs"), expected)
     times = [normalize_timestamp(r["meta"]["create_time"]) for r in run.records["audit_logs"]]
     assert times == sorted(times)
     halvings = run.stderr.count("Seam window over its buffer on audit_logs")
@@ -100,7 +97,7 @@ def test_null_settings_take_their_defaults(emulator: ServerProcess) -> None:
     config = {**tap_config(emulator.url), **nulls}
     run = run_tap(config, env={"ENDOR_API": emulator.url})  # endorctl's variable fills api_url
     assert run.returncode == 0, run.stderr
-    _assert_exact(run.uuids("audit_logs"), truth(emulator.url, "audit_logs"))
+    assert_exported_once(run.uuids("audit_logs"), truth(emulator.url, "audit_logs"))
 
 
 def test_second_run_with_state_emits_only_new(emulator_factory: Factory) -> None:
@@ -133,15 +130,14 @@ def test_second_run_with_state_emits_only_new(emulator_factory: Factory) -> None
 
 def test_late_finishing_scan_is_exported_by_a_later_run(emulator_factory: Factory) -> None:
     server = emulator_factory("--seed", "4")
-    namespaces = ("acme", "acme.platform", "acme.security")
     config = tap_config(server.url, include_child_namespaces=True)
     first = run_tap(config)
     assert first.returncode == 0, first.stderr
-    before = {o["uuid"] for o in truth(server.url, "scan_results", namespaces)}
+    before = {o["uuid"] for o in truth(server.url, "scan_results", NAMESPACES)}
     assert set(first.uuids("scan_results")) == before
     control(server.url, "advance", {"seconds": 60})
     control(server.url, "complete-running-scans")
-    finished = {o["uuid"] for o in truth(server.url, "scan_results", namespaces)} - before
+    finished = {o["uuid"] for o in truth(server.url, "scan_results", NAMESPACES)} - before
     assert finished, "the emulator should have had running scans"
     second = run_tap(config, state=first.final_state)
     assert second.returncode == 0, second.stderr
@@ -180,7 +176,7 @@ def test_window_splits_on_deadline_and_finishes(emulator_factory: Factory) -> No
     config = tap_config(server.url, request_timeout=1, window_hours=24 * 90)
     run = run_tap(config, timeout=240)
     assert run.returncode == 0, run.stderr
-    _assert_exact(run.uuids("audit_logs"), truth(server.url, "audit_logs"))
+    assert_exported_once(run.uuids("audit_logs"), truth(server.url, "audit_logs"))
     assert stats(server.url)["by_status"].get("504", 0) > 0
 
 
@@ -192,7 +188,7 @@ def test_retries_under_each_fault(emulator_factory: Factory, fault: str) -> None
     run = run_tap(tap_config(server.url, page_size=100))
     assert run.returncode == 0, run.stderr
     for stream in STREAMS:
-        _assert_exact(run.uuids(stream), truth(server.url, stream))
+        assert_exported_once(run.uuids(stream), truth(server.url, stream))
     assert stats(server.url)["faults_injected"] > 0
 
 
@@ -202,7 +198,7 @@ def test_token_expiry_mid_run_renews(emulator_factory: Factory) -> None:
     server = emulator_factory("--seed", "7", "--token-ttl", "2", "--base-latency", "0.01")
     run = run_tap(tap_config(server.url, page_size=50))
     assert run.returncode == 0, run.stderr
-    _assert_exact(run.uuids("audit_logs"), truth(server.url, "audit_logs"))
+    assert_exported_once(run.uuids("audit_logs"), truth(server.url, "audit_logs"))
     counts = stats(server.url)
     assert counts["token_exchanges"] > 1
     # Renewed before it ran out: no request was ever refused.
@@ -229,7 +225,7 @@ def test_revoked_tokens_reauthenticate_once(emulator_factory: Factory, tmp_path:
         stderr.seek(0)
         run = parse_output("".join(lines), process.returncode, stderr.read())
     assert run.returncode == 0, run.stderr
-    _assert_exact(run.uuids("audit_logs"), truth(server.url, "audit_logs"))
+    assert_exported_once(run.uuids("audit_logs"), truth(server.url, "audit_logs"))
     counts = stats(server.url)
     # One refused request, one fresh exchange on top of the first: not a retry storm.
     assert counts["by_status"].get("401", 0) == 1, counts["by_status"]
@@ -250,12 +246,11 @@ def test_unknown_fields_are_kept(emulator_factory: Factory) -> None:
 def test_child_namespaces_are_included(emulator: ServerProcess) -> None:
     run = run_tap(tap_config(emulator.url, include_child_namespaces=True))
     assert run.returncode == 0, run.stderr
-    namespaces = ("acme", "acme.platform", "acme.security")
     for stream in STREAMS:
-        _assert_exact(run.uuids(stream), truth(emulator.url, stream, namespaces))
+        assert_exported_once(run.uuids(stream), truth(emulator.url, stream, NAMESPACES))
         # One bookmark per namespace, not one across all of them.
         partitions = run.final_state["bookmarks"][stream]["partitions"]
-        assert [p["context"]["namespace"] for p in partitions] == list(namespaces), stream
+        assert [p["context"]["namespace"] for p in partitions] == list(NAMESPACES), stream
     assert {f["scan_context"]["namespace"] for f in run.records["findings"]} > {"acme"}
 
 

@@ -7,10 +7,18 @@ from typing import Any
 
 from tap_endorlabs.windows import normalize_timestamp
 from tests.support.servers import ServerProcess
-from tests.test_tap.tap_runner import STREAMS, control, run_tap, stats, tap_config, truth
+from tests.test_tap.tap_runner import (
+    NAMESPACES,
+    STREAMS,
+    assert_exported_once,
+    control,
+    run_tap,
+    stats,
+    tap_config,
+    truth,
+)
 
 Factory = Callable[..., ServerProcess]
-NAMESPACES = ("acme", "acme.platform", "acme.security")
 
 
 def _partitions(state: dict[str, Any], stream: str) -> dict[str, str]:
@@ -28,11 +36,6 @@ def _time(stream: str, record: dict[str, Any]) -> str:
     return str(record["meta"]["create_time"])
 
 
-def _exported_once(uuids: list[str], expected: list[dict[str, Any]]) -> None:
-    assert len(uuids) == len(set(uuids)), "duplicates in output"
-    assert set(uuids) == {o["uuid"] for o in expected}
-
-
 def test_state_has_a_bookmark_per_namespace_and_a_second_run_emits_only_new(
     emulator_factory: Factory,
 ) -> None:
@@ -41,7 +44,7 @@ def test_state_has_a_bookmark_per_namespace_and_a_second_run_emits_only_new(
     first = run_tap(config)
     assert first.returncode == 0, first.stderr
     for stream in STREAMS:
-        _exported_once(first.uuids(stream), truth(server.url, stream, NAMESPACES))
+        assert_exported_once(first.uuids(stream), truth(server.url, stream, NAMESPACES))
         partitions = first.final_state["bookmarks"][stream]["partitions"]
         assert [p["context"]["namespace"] for p in partitions] == list(NAMESPACES), stream
         if stream in ("audit_logs", "scan_results"):  # bookmarks follow one record field

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.s3_listing import decode_member, member_name
 from tests.support.servers import REPO_ROOT
 
 DATA_FILES = Path(__file__).resolve().parents[1] / "data_files"
@@ -157,13 +158,18 @@ def open_with_tools(key: str, data: bytes, tmp: Path) -> bytes:
     return data
 
 
-def decode_member(key: str, payload: bytes) -> list[dict[str, Any]]:
-    """Records held by a json-array or jsonl member."""
-    if ".jsonl" in key or (key.endswith(".zip") and payload[:1] == b"{"):
-        return [json.loads(line) for line in payload.splitlines() if line.strip()]
-    loaded = json.loads(payload)
-    assert isinstance(loaded, list)
-    return loaded
+def records_in(key: str, data: bytes, tmp: Path) -> list[dict[str, Any]]:
+    """Records in an object as the standard tools open it, decoded by tests/s3_listing.py."""
+    return decode_member(member_name(key, data), open_with_tools(key, data, tmp))
+
+
+def assert_one_clear_line(run: TargetRun, *fragments: str) -> None:
+    """The run failed with exactly one ERROR line, no traceback, naming every fragment."""
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    assert len(run.error_lines) == 1, run.stderr
+    for fragment in fragments:
+        assert fragment in run.error_lines[0], run.error_lines
 
 
 @pytest.fixture

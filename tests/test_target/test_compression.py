@@ -20,17 +20,18 @@ from target_s3_endor.streaming import (
     BackgroundCompressor,
     StreamingObject,
 )
+from tests.s3_listing import decode_member
 from tests.test_target.conftest import (
     all_objects,
+    assert_one_clear_line,
     audit_log,
-    decode_member,
     lines,
     open_with_tools,
     record,
+    records_in,
     run_target,
     schema,
 )
-from tests.test_target.test_state_and_failures import assert_one_clear_line
 
 FIRST_TIME = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -71,7 +72,7 @@ def test_streamed_object_holds_what_the_drain_time_encoder_writes(
     reference = write_object(spool, object_format, object_format.member_name("audit_logs"))
     ours = member_bytes(body.read(), compression)
     assert ours == member_bytes(reference.read(), compression)
-    got = decode_member(f"x.{fmt}", ours)
+    got = decode_member(object_format.member_name("audit_logs"), ours)
     assert [r["uuid"] for r in got] == [f"audit-{n:05d}" for n in range(count)]
     streamed.close()
     spool.close()
@@ -99,7 +100,7 @@ def test_compression_level_trades_size_for_speed(
         [(key, data)] = [
             (k, v) for k, v in all_objects(s3_client, bucket).items() if k.startswith(f"l{level}/")
         ]
-        recs = decode_member(key.replace(".zip", ".json.zip"), open_with_tools(key, data, tmp_path))
+        recs = records_in(key, data, tmp_path)
         assert [r["uuid"] for r in recs] == [f"audit-{n:05d}" for n in range(2000)]
         sizes[level] = len(data)
     assert sizes[9] < sizes[1]

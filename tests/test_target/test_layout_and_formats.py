@@ -8,14 +8,15 @@ from typing import Any
 
 import pytest
 
+from tests.s3_listing import decode_member, member_name
 from tests.test_target.conftest import (
     all_objects,
     audit_log,
-    decode_member,
     finding,
     lines,
     open_with_tools,
     record,
+    records_in,
     run_target,
     schema,
     singer_file,
@@ -30,10 +31,7 @@ def sent_records(text: str) -> list[dict[str, Any]]:
 
 
 def read_all(s3_client: Any, bucket: str, tmp: Path) -> dict[str, list[dict[str, Any]]]:
-    return {
-        key: decode_member(key, open_with_tools(key, data, tmp))
-        for key, data in all_objects(s3_client, bucket).items()
-    }
+    return {key: records_in(key, data, tmp) for key, data in all_objects(s3_client, bucket).items()}
 
 
 def test_audit_logs_are_partitioned_by_namespace_and_day(
@@ -126,7 +124,7 @@ def test_every_format_and_compression_opens_with_standard_tools(
         payload = open_with_tools(key, data, tmp_path)
         if fmt == "json":
             assert payload.startswith(b"[") and payload.endswith(b"]")
-        got.extend(decode_member(key.replace(".zip", f".{fmt}.zip"), payload))
+        got.extend(decode_member(member_name(key, data), payload))
     assert sorted(got, key=lambda r: r["uuid"]) == sorted(
         sent_records(text), key=lambda r: r["uuid"]
     )

@@ -13,11 +13,11 @@ import msgspec
 from target_s3_endor.sarif import sarif_chunks
 from tests.test_target.conftest import (
     all_objects,
-    decode_member,
     finding,
     lines,
     open_with_tools,
     record,
+    records_in,
     run_target,
     schema,
     state,
@@ -116,10 +116,7 @@ def test_one_object_per_scan_across_drains(
     )
     run = run_target({**config, "batch_max_records": 3}, text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
-    objects = {
-        k: decode_member(k, open_with_tools(k, v, tmp_path))
-        for k, v in all_objects(s3_client, bucket).items()
-    }
+    objects = {k: records_in(k, v, tmp_path) for k, v in all_objects(s3_client, bucket).items()}
     assert len(objects) == 2
     by_scan = {k.rsplit("_", 1)[1]: v for k, v in objects.items()}
     assert by_scan["scan-a.zip"] == scan_a
@@ -135,5 +132,5 @@ def test_scan_without_last_marker_is_written_complete_at_end_of_input(
     run = run_target(config, text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     [(key, data)] = all_objects(s3_client, bucket).items()
-    assert decode_member(key, open_with_tools(key, data, tmp_path)) == findings
+    assert records_in(key, data, tmp_path) == findings
     assert "scan-open" in run.stderr and run.states == [{"s": 1}]

@@ -14,11 +14,11 @@ from tests.support.servers import REPO_ROOT
 from tests.test_target.conftest import (
     TARGET_CMD,
     all_objects,
+    assert_one_clear_line,
     audit_log,
-    decode_member,
     lines,
-    open_with_tools,
     record,
+    records_in,
     run_target,
     schema,
     singer_file,
@@ -60,20 +60,12 @@ def test_each_state_line_comes_after_its_records_are_in_s3(
         stored = {
             r["uuid"]
             for key, data in all_objects(s3_client, bucket).items()
-            for r in decode_member(key, open_with_tools(key, data, tmp_path))
+            for r in records_in(key, data, tmp_path)
         }
         assert {audit_log(n)["uuid"] for n in range(upto + 1)} <= stored
         seen.append(upto)
     assert process.wait(timeout=60) == 0
     assert sorted(set(seen)) == [3, 7, 11] and seen == sorted(seen)
-
-
-def assert_one_clear_line(run: Any, *fragments: str) -> None:
-    assert run.returncode == 1
-    assert "Traceback" not in run.stderr
-    assert len(run.error_lines) == 1, run.stderr
-    for fragment in fragments:
-        assert fragment in run.error_lines[0], run.error_lines
 
 
 def test_missing_bucket_stops_with_one_line_and_no_state(
@@ -160,7 +152,7 @@ def test_null_settings_take_their_defaults(
     run = run_target({**config, **dict.fromkeys(nulls)}, text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     [(key, data)] = all_objects(s3_client, bucket).items()
-    assert len(decode_member(key, open_with_tools(key, data, tmp_path))) == 3
+    assert len(records_in(key, data, tmp_path)) == 3
 
 
 @pytest.mark.parametrize("setting", ["batch_max_records", "batch_size_rows"])
@@ -172,8 +164,7 @@ def test_batches_hold_at_most_the_records_set(
     run = run_target({**config, setting: 2}, text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     sizes = sorted(
-        len(decode_member(key, open_with_tools(key, data, tmp_path)))
-        for key, data in all_objects(s3_client, bucket).items()
+        len(records_in(key, data, tmp_path)) for key, data in all_objects(s3_client, bucket).items()
     )
     assert sizes == [1, 2, 2]
 
@@ -189,7 +180,7 @@ def test_validate_records_false_writes_a_record_its_schema_refuses(
     run = run_target({**config, "validate_records": False}, text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     [(key, data)] = all_objects(s3_client, bucket).items()
-    assert decode_member(key, open_with_tools(key, data, tmp_path)) == [bad]
+    assert records_in(key, data, tmp_path) == [bad]
 
 
 def test_secrets_never_reach_the_output(config: dict, tmp_path: Path) -> None:

@@ -16,10 +16,9 @@ from tests.support.servers import ServerProcess, start_local_s3
 from tests.test_target.conftest import (
     all_objects,
     audit_log,
-    decode_member,
     lines,
-    open_with_tools,
     record,
+    records_in,
     run_target,
     schema,
 )
@@ -98,4 +97,4 @@ def test_large_objects_go_up_in_multipart_with_part_checksums(
         hashlib.sha256(data[i : i + 65_536]).digest() for i in range(0, len(data), 65_536)
     )
     assert head["ChecksumSHA256"].split("-")[0] == sha256_b64(digests)
-    assert decode_member(key, open_with_tools(key, data, tmp_path)) == recs
+    assert records_in(key, data, tmp_path) == recs
