@@ -25,6 +25,8 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.target_base import Target
 from typing_extensions import override
 
+from target_s3_endor.message_checks import check_record_message
+
 if TYPE_CHECKING:
     from singer_sdk.sinks import Sink
 
@@ -57,7 +59,8 @@ class DirectRecordTarget(Target):
         stream_name = message_dict.get("stream")
         record = message_dict.get("record")
         if not isinstance(stream_name, str) or not isinstance(record, dict):
-            super()._process_record_message(message_dict)  # the SDK names what is wrong
+            check_record_message(message_dict)  # names what is wrong in one line
+            super()._process_record_message(message_dict)
             return
         sink = self._direct_sinks.get(stream_name)
         # A new SCHEMA replaces the active sink: the cached one is then stale.

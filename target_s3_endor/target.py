@@ -40,6 +40,7 @@ from target_s3_endor.encoding import (
 from target_s3_endor.errors import BadInputError, SettingsError, TargetS3EndorError
 from target_s3_endor.probe import exporter_root, run_probe
 from target_s3_endor.shutdown import GracefulStopTarget
+from target_s3_endor.singer_input import SingerInputTarget
 from target_s3_endor.sinks import ObjectPlan, S3EndorSink
 from target_s3_endor.transport import S3Writer
 
@@ -79,7 +80,8 @@ class StrictLineReader(MsgSpecReader):
                 records += 1
                 continue
             self.assert_line_requires(message, requires={"type"})
-            if callback := callbacks.get(kind):  # type: ignore[arg-type]
+            # A type that is not a string (a list, an object) is unknown, not a TypeError.
+            if isinstance(kind, str) and (callback := callbacks.get(kind)):
                 callback(message)
             else:
                 self._process_unknown_message(message)
@@ -160,7 +162,7 @@ def compression_level(config: Mapping[str, Any]) -> int:
     return level
 
 
-class TargetS3Endor(GracefulStopTarget):
+class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
     """Writes Singer streams to S3 in Endor Labs' export layout."""
 
     name = "target-s3-endor"
