@@ -117,7 +117,10 @@ def _local_path(url: str) -> Path | None:
     """The local path of a ``file://`` URL or a bare path, or None for other schemes."""
     parts = urlsplit(url)
     if parts.scheme == "file":
-        return Path(unquote(parts.path))
+        # RFC 8089 percent-encodes (a space is %20), but singer-sdk's batchers, through
+        # fsspec, write a root given as ``file:///a%20b`` to a folder named ``a%20b``.
+        decoded = Path(unquote(parts.path))
+        return decoded if decoded.exists() else Path(parts.path)
     if not parts.scheme or len(parts.scheme) == 1:  # a bare path (or a Windows drive)
         return Path(url)
     return None
