@@ -28,7 +28,6 @@ from tests.test_pipeline.conftest import tap_config
 from tests.test_reliability.harness import TAP
 from tests.test_target.conftest import (
     DATA_FILES,
-    TARGET_CMD,
     TargetRun,
     audit_log,
     finding,
@@ -80,7 +79,7 @@ def two_streams() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     ("fmt", "compression"),
     [("jsonl", "gzip"), ("jsonl", "none"), ("parquet", "none"), ("parquet", "gzip")],
 )
-def test_batch_records_land_exactly_as_record_messages_would(
+def test_batch_records_land_exactly_as_record_messages_would(  # noqa: PLR0917 - fixtures
     fmt: str, compression: str, config: dict, s3_client: Any, bucket: str, tmp_path: Path
 ) -> None:
     audits, findings = two_streams()
