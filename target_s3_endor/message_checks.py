@@ -24,14 +24,14 @@ def stream_label(stream: Any) -> str:
 
 def require_stream(message: dict[str, Any], kind: str) -> str:
     """The message's stream name, which must be a string."""
+    article = "an" if kind[0] in "AEIOU" else "a"
     if "stream" not in message:
-        msg = f"a {kind} message lacks its stream key: fix the tap"
+        msg = f"{article} {kind} message lacks its stream key: fix the tap"
         raise BadInputError(msg)
     stream = message["stream"]
     if not isinstance(stream, str):
-        msg = (
-            f"a {kind} message's stream must be a string, not {type(stream).__name__}: fix the tap"
-        )
+        what = type(stream).__name__
+        msg = f"{article} {kind} message's stream must be a string, not {what}: fix the tap"
         raise BadInputError(msg)
     return stream
 
