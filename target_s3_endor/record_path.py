@@ -10,8 +10,10 @@ the target's time (see ``benchmarks/README.md``).
 
 So a stream takes the direct path only when its map chain is the SDK's
 identity map and ``add_record_metadata`` is off; anything else (stream maps,
-flattening, metadata, a malformed message, a record before its schema) goes
-through the SDK unchanged, errors included.  The direct path keeps every
+flattening, metadata, a record before its schema) goes through the SDK
+unchanged, errors included, and a malformed message (a stream that is not a
+string, a record that is not an object) ends in ``message_checks``' one line
+instead of the SDK's ``TypeError``.  The direct path keeps every
 check and count the SDK makes: ``_sdc`` fields removed, schema validation, key
 properties present, read tallies, the record-count metric, the batch size and
 age checks.
