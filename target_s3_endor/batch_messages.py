@@ -160,8 +160,12 @@ def _opened(url: str, request: BatchRequest) -> Iterator[IO[bytes]]:
 
 def _jsonl_records(file: IO[bytes], url: str, request: BatchRequest) -> Iterator[dict[str, Any]]:
     """Records of a JSON Lines file, gunzipped if its first bytes are gzip's."""
-    head = file.read(2)
-    file.seek(0)
+    stream_head = getattr(file, "peek", None)
+    if stream_head is not None:  # a local file, or a pipe: look without consuming
+        head = stream_head(2)[:2]
+    else:  # fsspec's remote files can seek
+        head = file.read(2)
+        file.seek(0)
     stream: IO[bytes] | gzip.GzipFile = (
         gzip.GzipFile(fileobj=file, mode="rb") if head == GZIP_MAGIC else file
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from tests.test_pipeline.conftest import tap_config
 from tests.test_reliability.harness import TAP
 from tests.test_target.conftest import (
     DATA_FILES,
+    TARGET_CMD,
     TargetRun,
     audit_log,
     finding,
@@ -369,3 +371,43 @@ def test_any_json_state_is_printed_back_after_its_records(
     assert len(printed) == len(texts) + 1, run.stdout
     for got, sent in zip(printed, [*texts, texts[-1]], strict=True):
         assert same_json(exact(got), exact(sent)), (got, sent)
+
+
+@pytest.mark.timeout(120)
+def test_a_batch_file_is_read_as_a_stream(
+    config: dict, s3_client: Any, bucket: str, tmp_path: Path
+) -> None:
+    """The batch file is a pipe that the test fills a record at a time: the target writes
+    the first record to S3 (and prints the state before the batch) while the file is still
+    open, so it never waits for, or holds, the whole file."""
+    fifo = tmp_path / "batch.jsonl"
+    os.mkfifo(fifo)
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps({**config, "batch_max_age_seconds": 0}))
+    target = subprocess.Popen(
+        [*TARGET_CMD, "--config", str(config_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+    assert target.stdin and target.stdout
+    target.stdin.write(
+        lines(schema("audit_logs"), state({"n": 0}), batch("audit_logs", [fifo.as_uri()]))
+    )
+    target.stdin.flush()
+    with fifo.open("w") as pipe:  # opens once the target opens the file
+        pipe.write(json.dumps(audit_log(1)) + "\n")
+        pipe.flush()
+        assert json.loads(target.stdout.readline()) == {"n": 0}
+        stored = [r["uuid"] for s in list_objects(s3_client, bucket) for r in s.records]
+        assert stored == [audit_log(1)["uuid"]]
+        pipe.write(json.dumps(audit_log(2)) + "\n")
+    target.stdin.write(lines(state({"n": 2})))
+    target.stdin.close()
+    rest = [json.loads(line) for line in target.stdout]
+    assert target.wait(timeout=60) == 0
+    assert rest[-1] == {"n": 2}
+    stored = sorted(r["uuid"] for s in list_objects(s3_client, bucket) for r in s.records)
+    assert stored == [audit_log(1)["uuid"], audit_log(2)["uuid"]]
