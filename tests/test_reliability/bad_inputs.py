@@ -436,6 +436,23 @@ CATALOGUE: list[BadInput] = [
         ),
     ),
     BadInput(
+        "target: schema with non-integer numbers (multipleOf 0.01)",
+        "target",
+        "",
+        exit_code=0,
+        lines=_lines(
+            {
+                **AUDIT_SCHEMA,
+                "schema": {
+                    "type": "object",
+                    "properties": {"cost": {"type": "number", "multipleOf": 0.01}},
+                },
+            },
+            {**audit_record(1), "record": {**audit_record(1)["record"], "cost": 12.34}},
+            state_message(1),
+        ),
+    ),
+    BadInput(
         "target: activate_version after its schema",
         "target",
         "",
