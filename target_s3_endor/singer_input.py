@@ -86,5 +86,12 @@ class SingerInputTarget(Target):
             raise BadInputError(msg)
         stream = request.stream
         on_record = self._process_record_message
-        for record in batch_records(request):
+        count = 0
+        for count, record in enumerate(batch_records(request), start=1):  # noqa: B007
             on_record({"type": "RECORD", "stream": stream, "record": record})
+        self.logger.info(
+            "Read %d records of stream %s from %d BATCH files",
+            count,
+            stream_label(stream),
+            len(request.manifest),
+        )
