@@ -11,6 +11,7 @@ import gzip
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from decimal import Decimal
@@ -411,3 +412,47 @@ def test_a_batch_file_is_read_as_a_stream(
     assert rest[-1] == {"n": 2}
     stored = sorted(r["uuid"] for s in list_objects(s3_client, bucket) for r in s.records)
     assert stored == [audit_log(1)["uuid"], audit_log(2)["uuid"]]
+
+
+@pytest.mark.timeout(120)
+def test_sigterm_inside_a_batch_writes_what_was_read_and_only_the_state_before_it(
+    config: dict, s3_client: Any, bucket: str, tmp_path: Path
+) -> None:
+    """A stop in the middle of a BATCH file: the records read so far go to S3, the state
+    printed is the one before the BATCH (the batch's own state never is), exit 143."""
+    fifo = tmp_path / "batch.jsonl"
+    os.mkfifo(fifo)
+    config_path = tmp_path / "config.json"
+    # Batch age 0: the target prints the state after each record it has written, which
+    # tells the test that record 1 is in S3 before it sends the signal.
+    config_path.write_text(json.dumps({**config, "batch_max_age_seconds": 0}))
+    target = subprocess.Popen(
+        [*TARGET_CMD, "--config", str(config_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+    assert target.stdin and target.stdout and target.stderr
+    target.stdin.write(
+        lines(
+            schema("audit_logs"),
+            state({"before": "batch"}),
+            batch("audit_logs", [fifo.as_uri()]),
+            state({"after": "batch"}),
+        )
+    )
+    target.stdin.flush()
+    with fifo.open("w") as pipe:
+        pipe.write(json.dumps(audit_log(1)) + "\n")
+        pipe.flush()
+        assert json.loads(target.stdout.readline()) == {"before": "batch"}
+        # The target now waits inside the BATCH file for its next line.
+        target.send_signal(signal.SIGTERM)
+        out, err = target.communicate(timeout=60)
+    assert target.returncode == 143, err[-2000:]
+    assert "Traceback" not in err
+    assert [json.loads(line) for line in out.splitlines()] == [{"before": "batch"}]
+    stored = [r["uuid"] for s in list_objects(s3_client, bucket) for r in s.records]
+    assert stored == [audit_log(1)["uuid"]]
