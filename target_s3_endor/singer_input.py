@@ -8,7 +8,8 @@ printed) and the rest ended in tracebacks on malformed input.  Here:
 
 * SCHEMA: checked (``message_checks``); a schema without ``properties`` is an
   open object.
-* STATE: any JSON value, printed back exactly as received (``state_json``).
+* STATE: any JSON value, printed back exactly as received: its own text, kept by
+  the reader (``state_json``).
 * ACTIVATE_VERSION: checked, then accepted as a no-op: S3 objects here are
   append-only and never deleted, so a new table version changes nothing already
   written.  Said once per stream in the log; the README says it too.
@@ -48,8 +49,10 @@ class SingerInputTarget(Target):
     def _process_state_message(self, message_dict: dict) -> None:
         """Keep the state as received, encoded now: the SDK prints it after the next drain."""
         self._assert_line_requires(message_dict, requires={"value"})
-        received = received_state(message_dict["value"])
-        super()._process_state_message({**message_dict, "value": received})
+        value = message_dict["value"]
+        if not isinstance(value, ReceivedState):  # not through StrictLineReader: encode it
+            message_dict = {**message_dict, "value": received_state(value)}
+        super()._process_state_message(message_dict)
 
     @override
     def _write_state_message(self, state: Any) -> None:

@@ -1,18 +1,22 @@
 """STATE values printed back exactly as they were received, whatever JSON they hold.
 
 A target must hand back a tap's state unchanged: the next run starts from it.
-The input reader (msgspec, as the SDK configures it) decodes every non-integer
-number as a ``Decimal`` and every integer as a Python ``int`` of any size, so
-``1727740800.25``, ``1e400`` and ``123456789012345678901234567890`` all arrive
-intact.  The SDK then prints state with ``json.dumps``, which cannot write a
-``Decimal`` (the run failed after its upload, on every later run too) and would
-write ``Infinity`` for a float overflow.  Here the state is encoded by the same
-library, with its number rule, when the STATE arrives: what is printed is what
-was decoded, and a value that cannot be written is refused before any upload.
+The SDK printed state with ``json.dumps`` of the decoded value, but the input
+reader (msgspec, as the SDK configures it) decodes every non-integer number as a
+``Decimal``, which ``json.dumps`` cannot write: the run failed after its upload,
+on every later run too.  Encoding the Decimal back is not exact either: a
+``Decimal`` keeps the digits but not the spelling (``1.0e1`` comes back as
+``10``, an integer to the tap's JSON reader).
+
+So the reader keeps the value's own JSON text (``msgspec.Raw``: the bytes of the
+line between ``"value":`` and the next key) next to the decoded value, and that
+text is what is printed: every number, escape and character as the tap wrote
+it.  A STATE that reaches the target another way (an in-process caller) is
+encoded with the reader's own number rule instead.
 
 The SDK prints state only ``if self._latest_state``, so a falsy state (``0``,
 ``""``, ``[]``, ``{}``, ``null``, ``false``) was silently never printed; the
-``ReceivedState`` holder is always true and carries the encoded line.
+``ReceivedState`` holder is always true.
 """
 
 from __future__ import annotations
@@ -27,9 +31,18 @@ from singer_sdk.contrib.msgspec import encoder as msgspec_encoder
 from target_s3_endor.errors import BadInputError
 
 
+class _StateText(msgspec.Struct):
+    """The one field of a STATE line whose text is kept as it came."""
+
+    value: msgspec.Raw
+
+
+_state_text = msgspec.json.Decoder(_StateText)
+
+
 @dataclass(frozen=True)
 class ReceivedState:
-    """A STATE value as received, and the JSON line that prints it back."""
+    """A STATE value as received (decoded, for comparing), and the line that prints it."""
 
     value: Any
     line: bytes
@@ -41,6 +54,14 @@ class ReceivedState:
     def __deepcopy__(self, memo: dict[int, Any]) -> ReceivedState:
         """Never changed once received: the SDK's copy before printing can be itself."""
         return self
+
+
+def with_state_text(line: str | bytes, message: dict[str, Any]) -> dict[str, Any]:
+    """A STATE message whose value is a ``ReceivedState`` carrying the line's own text."""
+    if "value" not in message or isinstance(message["value"], ReceivedState):
+        return message  # the handler names a missing value
+    text = bytes(_state_text.decode(line).value)
+    return {**message, "value": ReceivedState(message["value"], text + b"\n")}
 
 
 def received_state(value: Any) -> ReceivedState:

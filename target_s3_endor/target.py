@@ -42,6 +42,7 @@ from target_s3_endor.probe import exporter_root, run_probe
 from target_s3_endor.shutdown import GracefulStopTarget
 from target_s3_endor.singer_input import SingerInputTarget
 from target_s3_endor.sinks import ObjectPlan, S3EndorSink
+from target_s3_endor.state_json import with_state_text
 from target_s3_endor.transport import S3Writer
 
 MIB = 1 << 20
@@ -80,6 +81,8 @@ class StrictLineReader(MsgSpecReader):
                 records += 1
                 continue
             self.assert_line_requires(message, requires={"type"})
+            if kind == "STATE":  # printed back later: keep the value's own text
+                message = with_state_text(line, message)
             # A type that is not a string (a list, an object) is unknown, not a TypeError.
             if isinstance(kind, str) and (callback := callbacks.get(kind)):
                 callback(message)
