@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import re
 import subprocess
 import sys
@@ -16,8 +17,10 @@ import jsonschema
 import pytest
 
 from tap_endorlabs.schema_gen import DEFAULT_REFERENCE_DIR
+from tap_endorlabs.windows import normalize_timestamp
 from tests.emulator.cli import build_parser
 from tests.emulator.clock import parse_rfc3339_us
+from tests.emulator.data import timestamp_text
 from tests.support.servers import REPO_ROOT
 from tests.test_emulator.conftest import Api
 
@@ -120,6 +123,23 @@ def test_token_exchange_spells_the_expiry_as_asked(own_api: Callable[..., Api], 
     answer = api.login().json()
     assert set(answer) == {"token", field}
     assert parse_rfc3339_us(answer[field]) > 0
+
+
+def test_timestamp_text_is_exact_at_microseconds_and_orders_by_time() -> None:
+    """Whatever the width, the text parses back to the instant stored and indexed."""
+    rng = random.Random(3)
+    base = parse_rfc3339_us("2026-01-02T03:04:05Z")
+    offsets = {0, 1, 999, 1000, 1001, 999_000, 999_999, 1_000_000, 86_400 * 1_000_000 - 1}
+    offsets |= {rng.randrange(10**12) for _ in range(2000)}
+    offsets |= {rng.randrange(10**9) * 1000 for _ in range(200)}
+    values = sorted(base + offset for offset in offsets)
+    texts = [timestamp_text(value) for value in values]
+    for value, text in zip(values, texts, strict=True):
+        assert parse_rfc3339_us(text) == value, text
+        match = _FRACTION.search(text)
+        assert match and len(match.group(1) or "") in (0, 3, 9), text
+    # A tap that normalises to microseconds orders them as the emulator does.
+    assert [normalize_timestamp(t) for t in texts] == sorted(normalize_timestamp(t) for t in texts)
 
 
 def test_timestamps_carry_zero_three_and_nine_fraction_digits(big: Api) -> None:

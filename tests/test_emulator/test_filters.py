@@ -212,3 +212,21 @@ def test_a_path_the_resource_lacks_is_400_invalid_path(api: Api, resource: str, 
 def test_a_path_the_resource_has_is_accepted(api: Api, resource: str, path: str) -> None:
     response = api.get(f"/v1/namespaces/acme/{resource}", filter=f"{path} exists", page_size=1)
     assert response.status_code == 200, response.text
+
+
+def test_sorting_on_a_timestamp_field_follows_time_not_text(api: Api) -> None:
+    """Texts of 0, 3 and 9 fraction digits do not sort as their instants do."""
+    body = api.list(
+        "scan-results", page_size=500, traverse="true", **{"sort.path": "spec.start_time"}
+    )
+    starts = [o["spec"]["start_time"] for o in body["list"]["objects"]]
+    assert len(starts) > 10
+    assert starts == sorted(starts, key=parse_rfc3339_us)
+    # Within one second the widths disagree with time: "05Z" sorts after "05.5Z" as text.
+    from tests.emulator.listing import _sort_key
+    from tests.emulator.store import Record
+
+    texts = ["2026-01-01T00:00:05.5Z", "2026-01-01T00:00:05Z", "2026-01-01T00:00:05.123456789Z"]
+    records = [Record(str(n), "acme", 0, {"spec": {"t": t}}) for n, t in enumerate(texts)]
+    ordered = [r.data()["spec"]["t"] for r in sorted(records, key=_sort_key("spec.t"))]
+    assert ordered == sorted(texts, key=parse_rfc3339_us) != sorted(texts)
