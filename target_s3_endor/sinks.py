@@ -175,13 +175,14 @@ class S3EndorSink(Sink):
         )
         if partition.fallback:
             self._fallback_records += 1
-        spool = self._partitions.get(partition.folder)
-        if spool is None:
-            spool = self._new_partition(partition.moment)
-            self._partitions[partition.folder] = spool
-        spool.append(line)
+        pending = self._partitions.get(partition.folder)
+        if pending is None:
+            pending = self._new_partition(partition.moment)
+            self._partitions[partition.folder] = pending
+        pending.append(line)
 
     def _new_partition(self, first_time: datetime) -> PendingObject:
+        """A day partition's batch object (streamed or spooled: ``pending.py`` decides)."""
         plan = self.plan
         return batch_object(
             first_time,

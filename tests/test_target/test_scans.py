@@ -297,3 +297,41 @@ def test_scan_open_at_end_of_input_keeps_the_state_from_before_it(
     assert_each_scan_whole(text, history)
     assert run.states == [{"s": 0}]
     assert "scan-open" in run.stderr
+
+
+def test_no_key_is_ever_rewritten_with_fewer_records(
+    config: dict, s3_client: Any, versioned: str, tmp_path: Path
+) -> None:
+    # Everything at once: three scans interleaved, a SCHEMA change, a finding
+    # after a scan's last one, drains after every record and a STATE mid-scan.
+    a = [finding(n, "scan-a", last=n == 3) for n in range(4)]
+    b = [finding(n, "scan-b", last=n == 2) for n in range(3)]
+    c = [finding(n, "scan-c", last=n == 1) for n in range(2)]
+    late = finding(7, "scan-b", last=True)
+    text = lines(
+        schema("findings"),
+        *(record("findings", f) for f in (a[0], b[0], c[0], a[1])),
+        state({"k": 1}),
+        changed_schema("context"),
+        *(record("findings", f) for f in (b[1], c[1], a[2], b[2], late, a[3])),
+        state({"k": 2}),
+    )
+    run = run_target(
+        {**config, "batch_max_records": 1, "batch_max_age_seconds": 0}, text, tmp=tmp_path
+    )
+    assert run.returncode == 0, run.stderr
+    history = key_history(s3_client, versioned, tmp_path)
+    assert_no_key_shrinks(history)
+    objects = {scan_of(key): recs for key, recs in final_objects(history).items()}
+    continuation = [recs for scan, recs in objects.items() if scan.startswith("scan-b_")]
+    assert continuation == [[late]]
+    assert {s: objects[s] for s in ("scan-a", "scan-b", "scan-c")} == {
+        "scan-a": a,
+        "scan-b": b,
+        "scan-c": c,
+    }
+    assert len(objects) == 4
+    # Every record drains and prints state, but no state came before the first
+    # scan opened, and {"k": 1} came while scan-a was open: nothing is printed
+    # until scan-a's last finding is in S3.
+    assert run.states == [{"k": 1}, {"k": 2}]
