@@ -63,8 +63,9 @@ class ScanRegistry:
         return scan_uuid in self._finished
 
     def open(self, scan: OpenScan) -> None:
-        """Start keeping a scan."""
+        """Start keeping a scan (its new spool holds a file handle)."""
         self._open[scan.place.scan_uuid] = scan
+        self._touch(scan)
 
     def append(self, scan: OpenScan, line: bytes) -> None:
         """Add one encoded finding to the scan's object."""

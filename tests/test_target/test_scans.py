@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import subprocess
 from collections import defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from target_s3_endor.scans import MAX_OPEN_HANDLES
+from target_s3_endor import keys
+from target_s3_endor.encoding import ObjectFormat, encode_record
+from target_s3_endor.pending import SpooledObject
+from target_s3_endor.scans import MAX_OPEN_HANDLES, OpenScan, ScanRegistry
 from tests.support.servers import REPO_ROOT
 from tests.test_target.conftest import (
     TARGET_CMD,
@@ -335,3 +340,33 @@ def test_no_key_is_ever_rewritten_with_fewer_records(
     # scan opened, and {"k": 1} came while scan-a was open: nothing is printed
     # until scan-a's last finding is in S3.
     assert run.states == [{"k": 1}, {"k": 2}]
+
+
+def test_registry_keeps_at_most_its_handle_limit_open(tmp_path: Path) -> None:
+    registry = ScanRegistry(max_open_handles=4)
+    scans = []
+    for n in range(10):
+        place = keys.scan_place(finding(n, f"scan-{n}"), "root")
+        assert place is not None
+        pending = SpooledObject(
+            datetime.now(UTC),
+            ObjectFormat("json", "none"),
+            "findings.json",
+            spool_dir=str(tmp_path),
+            level=1,
+            releasable=True,
+        )
+        scan = OpenScan(place, place.key_stem, pending, state_before=None)
+        registry.open(scan)
+        scans.append(scan)
+    for round_ in range(3):
+        for scan in scans:
+            registry.append(scan, encode_record({"round": round_}))
+            assert sum(s.pending.spool.holds_handle for s in scans) <= 4
+    assert [json.loads(registry.body(scan).read()) for scan in scans] == [
+        [{"round": 0}, {"round": 1}, {"round": 2}]
+    ] * 10
+    registry.finish(scans[0])
+    assert registry.was_finished("scan-0") and registry.get("scan-0") is None
+    registry.close(logging.getLogger("test"))
+    assert list(tmp_path.iterdir()) == []
