@@ -269,3 +269,11 @@ def day_folder(
 def batch_key_stem(folder: str, first_record_time: datetime, batch_id: str) -> str:
     """``{folder}/{first-record-time}_{batch-id}``: unique because the batch id is."""
     return f"{folder}/{compact_time(first_record_time)}_{batch_id}"
+
+
+def continuation_stem(scan_stem: str, batch_id: str) -> str:
+    """``{scan key stem}_{batch-id}``: findings of a scan that came after its ``last`` one.
+
+    Beside the scan's own object, never over it: that one is complete.
+    """
+    return f"{scan_stem}_{batch_id}"
