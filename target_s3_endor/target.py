@@ -39,6 +39,7 @@ from target_s3_endor.encoding import (
 )
 from target_s3_endor.errors import BadInputError, SettingsError, TargetS3EndorError
 from target_s3_endor.probe import exporter_root, run_probe
+from target_s3_endor.settings_limits import check_limits
 from target_s3_endor.shutdown import GracefulStopTarget
 from target_s3_endor.sinks import ObjectPlan, S3EndorSink
 from target_s3_endor.transport import S3Writer
@@ -144,11 +145,7 @@ def check_settings(config: dict[str, Any]) -> None:
     if config.get("compression", "zip") not in COMPRESSIONS:
         raise SettingsError(f"compression must be one of {', '.join(COMPRESSIONS)}")
     compression_level(config)
-    for name in ("batch_max_records", "batch_max_bytes", "multipart_part_size_bytes"):
-        if name in config and int(config[name]) < 1:
-            raise SettingsError(f"{name} must be at least 1")
-    if not str(config.get("bucket") or "").strip():
-        raise SettingsError("bucket is required: the S3 bucket to write to")
+    check_limits(config)  # each setting against the S3/STS limit it names
 
 
 def compression_level(config: Mapping[str, Any]) -> int:
