@@ -17,7 +17,7 @@ Limits, with their sources:
   may hold capitals and underscores and up to 255 characters, so those pass.
 * STS ``DurationSeconds``: 900 to 43,200 seconds; ``ExternalId``: 2 to 1,224
   characters of ``[\w+=,.@:/-]`` (AWS STS API reference, AssumeRole).
-* Storage classes and server-side encryption values: botocore's own S3 model.
+* Storage classes: botocore's own S3 model.
 * zlib levels 1 to 9 (``compression_level``, checked in target.py).
 """
 
@@ -213,27 +213,24 @@ def _role(config: Mapping[str, Any]) -> None:
 
 
 @lru_cache(maxsize=1)
-def _s3_enums() -> tuple[frozenset[str], frozenset[str]]:
-    """Storage classes and SSE values from botocore's S3 model (the SDK's own list)."""
+def storage_classes() -> frozenset[str]:
+    """The storage classes in botocore's S3 model: the SDK's own, current list."""
     import botocore.session  # noqa: PLC0415 - loads the S3 model only when needed
+    from botocore.model import StringShape  # noqa: PLC0415
 
-    model = botocore.session.get_session().get_service_model("s3")
-    return (
-        frozenset(model.shape_for("StorageClass").enum),
-        frozenset(model.shape_for("ServerSideEncryption").enum),
-    )
+    shape = botocore.session.get_session().get_service_model("s3").shape_for("StorageClass")
+    return frozenset(shape.enum) if isinstance(shape, StringShape) else frozenset()
 
 
 def _encryption_and_class(config: Mapping[str, Any]) -> None:
     storage_class = config.get("storage_class")
-    if storage_class:
-        classes, _ = _s3_enums()
-        if storage_class not in classes:
-            msg = (
-                f"storage_class {str(storage_class)[:40]!r} is not an S3 storage class: use one "
-                f"of {', '.join(sorted(classes))}"
-            )
-            raise SettingsError(msg)
+    classes = storage_classes() if storage_class else frozenset()
+    if classes and storage_class not in classes:
+        msg = (
+            f"storage_class {str(storage_class)[:40]!r} is not an S3 storage class: use one "
+            f"of {', '.join(sorted(classes))}"
+        )
+        raise SettingsError(msg)
     sse = config.get("server_side_encryption")
     if sse and sse not in {"AES256", "aws:kms"}:
         msg = f"server_side_encryption {str(sse)[:40]!r} is not supported: use AES256 or aws:kms"
