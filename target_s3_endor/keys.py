@@ -19,8 +19,9 @@ Names: a name that is already a safe segment (``[A-Za-z0-9._-]``, at most 100
 characters) is written as it is.  Any other name is sanitised, cut to fit,
 and ends in ``--`` plus a hash of the raw name, so names that sanitise alike
 stay apart; refs are percent-encoded instead (and cut on whole characters).
-Every segment is ASCII, so the 100-character cap is a byte cap too, and a key
-is at most ``MAX_ROOT_BYTES`` below S3's 1024 bytes besides its root.
+Every segment is ASCII, so the 100-character cap is a byte cap too: below its
+root (``{prefix}/{exporter}``) a key takes at most ``MAX_KEY_BELOW_ROOT`` bytes,
+so a root of at most ``MAX_ROOT_BYTES`` keeps every key within S3's 1024.
 """
 
 from __future__ import annotations
