@@ -103,6 +103,7 @@ RANGES = (
     Range("multipart_part_size_bytes", MIN_PART, MAX_PART, "S3 takes parts of 5 MiB to 5 GiB"),
     Range("multipart_threshold_bytes", 1, MAX_SINGLE_PUT, "one S3 PutObject holds at most 5 GiB"),
     Range("batch_max_records", 1, None, "a batch holds at least one record"),
+    Range("batch_size_rows", 1, None, "a batch holds at least one record"),
     Range("batch_max_bytes", 1, MAX_OBJECT, "an S3 object holds at most 5 TiB"),
     Range(
         "batch_max_age_seconds",

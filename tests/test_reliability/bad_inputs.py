@@ -122,6 +122,11 @@ SETTING_LIMITS: list[BadInput] = [
         "batch_max_bytes is 6597069766656: an S3 object holds at most 5 TiB",
     ),
     _limit(
+        "SDK batch_size_rows zero",
+        {"batch_size_rows": 0},
+        "batch_size_rows is 0: a batch holds at least one record; set it at least 1",
+    ),
+    _limit(
         "negative batch age",
         {"batch_max_age_seconds": -1},
         "batch_max_age_seconds is -1: a batch's age cannot be negative",
