@@ -40,7 +40,6 @@ from target_s3_endor.keys import dig, safe_segment
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 MAX_RESULTS_PER_RUN = 25_000
-MAX_RUNS_PER_FILE = 20
 MAX_LOCATIONS_SHOWN = 10
 MAX_TAGS_SHOWN = 10
 TOOL_NAME = "Endor Labs"
