@@ -144,6 +144,25 @@ def test_project_uuids_keep_projects_apart_and_endor_layout_stays_exact() -> Non
     assert len(long) == keys.MAX_SEGMENT_LENGTH
 
 
+# Endor Labs' project uuids are 24 hex digits; canonical uuids have a fixed shape.
+# Within one shape the uuid ends where the name starts, so distinct uuids keep
+# projects apart; uuids of free shape with dashes could meet (the README says so).
+HEX_UUID = st.text("0123456789abcdef", min_size=1, max_size=30)
+UUID_PAIRS = st.one_of(st.tuples(HEX_UUID, HEX_UUID), st.tuples(st.uuids(), st.uuids()))
+
+
+@FAST
+@given(UUID_PAIRS, NAMES, NAMES)
+def test_distinct_project_uuids_get_distinct_project_segments(
+    uuids: tuple[object, object], name_one: str, name_two: str
+) -> None:
+    uuid_one, uuid_two = (str(u) for u in uuids)
+    one = keys.project_segment(uuid_one, name_one)
+    assert_safe_ascii_segment(one)
+    if uuid_one != uuid_two:
+        assert one != keys.project_segment(uuid_two, name_two)
+
+
 @FAST
 @given(FOLDING_TEXT, FOLDING_TEXT)
 def test_folders_the_target_names_itself_are_never_shared(namespace: str, stream: str) -> None:
