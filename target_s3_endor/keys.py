@@ -238,10 +238,15 @@ def project_segment(project_uuid: object, project_name: object) -> str:
 
 
 # The longest a key gets below ``{prefix}/{exporter}``: namespace, project, scan
-# type and ref segments, then ``{time}_{scan uuid (80)}`` and the longest
-# extension (``.sarif.gz``), with their slashes.  Time-partitioned keys are shorter.
+# type and ref segments, then a continuation's ``{time}_{scan uuid (80)}_{batch id}``
+# and the longest extension (``.sarif.gz``), with their slashes.  Time-partitioned
+# keys are shorter.  A batch id is ``{16 hex}-{sequence}``: 32 leaves the sequence
+# room for 15 digits.
 MAX_EXTENSION_LENGTH = 10
-MAX_KEY_BELOW_ROOT = 4 * (MAX_SEGMENT_LENGTH + 1) + 1 + 16 + 1 + 80 + MAX_EXTENSION_LENGTH
+MAX_BATCH_ID_LENGTH = 32
+MAX_KEY_BELOW_ROOT = (
+    4 * (MAX_SEGMENT_LENGTH + 1) + 1 + 16 + 1 + 80 + 1 + MAX_BATCH_ID_LENGTH + MAX_EXTENSION_LENGTH
+)
 MAX_ROOT_BYTES = MAX_KEY_BYTES - MAX_KEY_BELOW_ROOT
 
 

@@ -124,13 +124,17 @@ def test_whole_keys_fit_s3_and_decode(names: list[str], stream: str) -> None:
     root = "r" * (keys.MAX_ROOT_BYTES - 1) if len(names[0]) % 2 else ROOT
     place = keys.scan_place(record, root)
     assert place is not None
-    longest = place.key_stem + ".sarif.gz"
+    batch_id = f"{'f' * 16}-{10**15 - 1}"  # a run id, the longest sequence planned for
+    assert len(batch_id) == keys.MAX_BATCH_ID_LENGTH
+    longest = keys.continuation_stem(place.key_stem, batch_id) + ".sarif.gz"
     assert len(longest.encode()) <= keys.MAX_KEY_BYTES
     *folders, file_name = longest[len(root) + 1 :].split("/")
     for segment in folders:
         assert_safe_ascii_segment(segment)
         decodes(segment)
-    assert_safe_ascii_segment(file_name, limit=17 + 80 + keys.MAX_EXTENSION_LENGTH)
+    assert_safe_ascii_segment(
+        file_name, limit=17 + 80 + 1 + keys.MAX_BATCH_ID_LENGTH + keys.MAX_EXTENSION_LENGTH
+    )
     folder = keys.day_folder(root, namespace or None, stream, (2025, 1, 2))
     assert len(folder.encode()) + 60 <= keys.MAX_KEY_BYTES
 
