@@ -17,6 +17,7 @@ from typing import IO, Any
 import msgspec
 
 from target_s3_endor.containers import ZIP64_LIMIT, open_member
+from target_s3_endor.keys import member_file_name
 from target_s3_endor.spool import Spool
 
 FORMATS = ("json", "jsonl", "sarif")
@@ -62,9 +63,13 @@ class ObjectFormat:
     compression: str
 
     def member_name(self, stream_name: str) -> str:
-        """The member's file name (``findings.sarif``, ``audit_logs.json``)."""
+        """The member's file name (``findings.sarif``, ``audit_logs.json``).
+
+        Unzipping writes this name to disk, so a stream name is made a safe
+        segment first (``../../x`` -> ``x--<hash>.json``), as in keys.
+        """
         base = "findings" if self.format == "sarif" else stream_name
-        return base + MEMBER_SUFFIX[self.format]
+        return member_file_name(base, MEMBER_SUFFIX[self.format])
 
     @property
     def extension(self) -> str:
