@@ -7,12 +7,13 @@ not used: its last release (1.5.5) requires ``dagster-shell<1``, which pins
 Dagster back to 1.9, and its run op always passes ``--force``, which turns off
 Meltano's refusal to start a second run of a state id that is running.
 
+(No ``from __future__ import annotations`` here: Dagster reads the asset's
+parameter annotations at run time to find its context and resources.)
+
 Meltano holds the state (one state id per namespace, in the shared state
 backend), so any Dagster worker can run any partition; Dagster only decides
 which namespaces run when, and how many at once.
 """
-
-from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
