@@ -10,6 +10,7 @@ export bucket, and the Endor Labs API (the emulator).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from typing import IO, Any
 
 import yaml
 
-from orchestration.dagster_endor.worker import meltano_run_args, namespace_env
+from orchestration.dagster_endor.worker import meltano_run_args, namespace_env, state_id
 from tests.conftest import S3_TEST_CREDENTIALS
 from tests.support.servers import REPO_ROOT, ServerProcess
 from tests.test_pipeline.conftest import START_DATE
@@ -96,20 +97,25 @@ def start_worker(
     )
 
 
-def run_worker(project: Path, namespace: str, env: dict[str, str]) -> str:
-    """Run one worker to the end; fail the test with its output if it fails."""
+def run_worker(
+    project: Path, namespace: str, env: dict[str, str], *, check: bool = True
+) -> tuple[int, str]:
+    """Run one worker to the end: its exit code and output (``check``: fail the test unless 0)."""
     process = start_worker(project, namespace, env, subprocess.PIPE)
     output, _ = process.communicate(timeout=600)
-    assert process.returncode == 0, output[-4000:]
-    return output
+    assert not check or process.returncode == 0, output[-4000:]
+    return process.returncode, output
 
 
 def state_objects(s3_client: Any, bucket: str) -> dict[str, dict[str, Any]]:
     """The state backend's objects: key -> decoded JSON (Meltano writes ``<id>/state.json``)."""
-    import json
-
     listing = s3_client.list_objects_v2(Bucket=bucket).get("Contents", [])
     return {
         item["Key"]: json.loads(s3_client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
         for item in listing
     }
+
+
+def state_key(namespace: str) -> str:
+    """Where Meltano's S3 backend keeps a namespace's state (``<prefix>/<state id>/state.json``)."""
+    return f"{STATE_PREFIX}/{state_id(ENVIRONMENT, namespace)}/state.json"

@@ -16,7 +16,6 @@ import dagster as dg
 import pytest
 
 from orchestration.dagster_endor.definitions import MeltanoProject, build_definitions
-from orchestration.dagster_endor.worker import state_id
 from tests.s3_listing import list_objects
 from tests.test_orchestration.expected import (
     audit_by_namespace,
@@ -26,11 +25,10 @@ from tests.test_orchestration.expected import (
     scans_by_namespace,
 )
 from tests.test_orchestration.machines import (
-    ENVIRONMENT,
     MELTANO,
-    STATE_PREFIX,
     Shared,
     make_project,
+    state_key,
     state_objects,
 )
 
@@ -62,9 +60,7 @@ def test_dagster_job_exports_one_namespace_partition(
     assert scans_by_namespace(objects)["acme.security"] == expected_scans(
         shared.emulator, "acme.security"
     )
-    assert set(state_objects(s3_client, shared.state_bucket)) == {
-        f"{STATE_PREFIX}/{state_id(ENVIRONMENT, 'acme.security')}/state.json"
-    }
+    assert set(state_objects(s3_client, shared.state_bucket)) == {state_key("acme.security")}
 
 
 def test_dagster_schedule_requests_one_run_per_namespace() -> None:

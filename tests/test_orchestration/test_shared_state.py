@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from orchestration.dagster_endor.worker import state_id
 from tests.emulator.clock import parse_rfc3339_us
 from tests.s3_listing import list_objects
 from tests.support.emulator_client import call_json, ground_truth
@@ -27,22 +26,16 @@ from tests.test_orchestration.expected import (
     scans_by_namespace,
 )
 from tests.test_orchestration.machines import (
-    ENVIRONMENT,
-    STATE_PREFIX,
     Shared,
     make_project,
     run_worker,
     start_worker,
+    state_key,
     state_objects,
 )
 
 pytestmark = pytest.mark.orchestration
 PLATFORM, SECURITY = "acme.platform", "acme.security"
-
-
-def state_key(namespace: str) -> str:
-    """Where Meltano's S3 backend keeps a namespace's state."""
-    return f"{STATE_PREFIX}/{state_id(ENVIRONMENT, namespace)}/state.json"
 
 
 def test_two_machines_in_parallel_then_a_third_resumes_from_shared_state(

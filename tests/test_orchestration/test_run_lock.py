@@ -1,0 +1,82 @@
+"""What keeps two runs of one state id apart: Meltano's system database, not the state backend.
+
+``meltano run`` refuses to start while its system database holds a RUNNING job
+of the same state id.  Two project directories sharing one system database
+(as machines sharing ``MELTANO_DATABASE_URI``) are kept apart; a machine with a
+system database of its own is not, even on the same S3 state backend, whose
+lock object covers only each read-merge-write of the state.  Run A is held in
+an emulator request (a ``slow`` fault) while the others start; the test waits
+for the emulator to report that fault, not for time to pass.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestration.dagster_endor.worker import state_id
+from tests.support.emulator_client import call_json
+from tests.test_orchestration.machines import (
+    ENVIRONMENT,
+    Shared,
+    make_project,
+    run_worker,
+    start_worker,
+    state_key,
+    state_objects,
+)
+
+pytestmark = pytest.mark.orchestration
+NAMESPACE = "acme.platform"
+HOLD_SECONDS = 600  # longer than the test; run A is killed once the others are done
+
+
+def wait_until_held(shared: Shared, run: subprocess.Popen[str], timeout: float = 120) -> None:
+    """Wait until the emulator holds run A's request in its slow fault (A still runs)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if call_json(shared.emulator, "GET", "/_emulator/stats")["faults_injected"] >= 1:
+            return
+        assert run.poll() is None, "run A ended before it reached the emulator"
+        time.sleep(0.05)
+    raise AssertionError("run A never reached the emulator's slow fault")
+
+
+def test_a_running_state_id_is_refused_by_a_shared_system_database_only(
+    tmp_path: Path, shared: Shared, s3_client: Any
+) -> None:
+    system_db = tmp_path / "shared-system.db"
+    call_json(
+        shared.emulator,
+        "POST",
+        "/_emulator/faults",
+        {"faults": [{"type": "slow", "times": 1}], "slow_delay": HOLD_SECONDS},
+    )
+    machine_a = make_project(tmp_path / "machine-a")
+    env_a = {**shared.env(machine_a, system_db), "TAP_ENDORLABS_REQUEST_TIMEOUT": "900"}
+    run_a = start_worker(machine_a, NAMESPACE, env_a, subprocess.DEVNULL)
+    try:
+        wait_until_held(shared, run_a)
+
+        machine_b = make_project(tmp_path / "machine-b")
+        code, output = run_worker(
+            machine_b, NAMESPACE, shared.env(machine_b, system_db), check=False
+        )
+        assert code != 0
+        assert f"Another '{state_id(ENVIRONMENT, NAMESPACE)}' pipeline is already running" in output
+        # While A runs, the state backend holds nothing of it: no state yet, and no lock object.
+        assert state_objects(s3_client, shared.state_bucket) == {}
+
+        machine_c = make_project(tmp_path / "machine-c")
+        run_worker(machine_c, NAMESPACE, shared.env(machine_c))
+        assert run_a.poll() is None, "run A ended: C did not overlap it"
+        assert set(state_objects(s3_client, shared.state_bucket)) == {state_key(NAMESPACE)}
+    finally:
+        os.killpg(run_a.pid, signal.SIGKILL)
+        run_a.wait(timeout=60)
