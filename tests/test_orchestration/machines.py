@@ -41,6 +41,18 @@ def make_project(directory: Path) -> Path:
     return directory
 
 
+def state_backend_env(state_uri: str, s3_endpoint: str) -> dict[str, str]:
+    """Meltano's S3 state backend settings, as the README shows them."""
+    return {
+        "MELTANO_STATE_BACKEND_URI": state_uri,
+        "MELTANO_STATE_BACKEND_S3_ENDPOINT_URL": s3_endpoint,
+        "MELTANO_STATE_BACKEND_S3_AWS_ACCESS_KEY_ID": S3_TEST_CREDENTIALS["aws_access_key_id"],
+        "MELTANO_STATE_BACKEND_S3_AWS_SECRET_ACCESS_KEY": S3_TEST_CREDENTIALS[
+            "aws_secret_access_key"
+        ],
+    }
+
+
 @dataclass(frozen=True)
 class Shared:
     """What every machine of the tenant shares: the API, the export bucket, the state backend."""
@@ -63,12 +75,7 @@ class Shared:
             "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
             "MELTANO_ENVIRONMENT": ENVIRONMENT,
             "MELTANO_PROJECT_ROOT": str(project),
-            "MELTANO_STATE_BACKEND_URI": self.state_uri,
-            "MELTANO_STATE_BACKEND_S3_ENDPOINT_URL": self.s3_endpoint,
-            "MELTANO_STATE_BACKEND_S3_AWS_ACCESS_KEY_ID": S3_TEST_CREDENTIALS["aws_access_key_id"],
-            "MELTANO_STATE_BACKEND_S3_AWS_SECRET_ACCESS_KEY": S3_TEST_CREDENTIALS[
-                "aws_secret_access_key"
-            ],
+            **state_backend_env(self.state_uri, self.s3_endpoint),
             "DEMO_ENDOR_API_URL": self.emulator.url,
             "DEMO_S3_ENDPOINT_URL": self.s3_endpoint,
             "DEMO_START_DATE": START_DATE,
