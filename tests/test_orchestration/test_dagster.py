@@ -36,13 +36,22 @@ pytestmark = pytest.mark.orchestration
 NAMESPACES = ["acme.platform", "acme.security"]
 
 
-def test_dagster_job_exports_one_namespace_partition(
-    tmp_path: Path, shared: Shared, s3_client: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def project(tmp_path: Path, shared: Shared, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A Meltano project for Dagster's runs; the machine's settings in this process's environment.
+
+    ``PipesSubprocessClient`` passes this process's environment on to ``meltano``.
+    """
     project = make_project(tmp_path / "dagster-worker")
     for name, value in shared.env(project).items():
         if os.environ.get(name) != value:
             monkeypatch.setenv(name, value)
+    return project
+
+
+def test_dagster_job_exports_one_namespace_partition(
+    project: Path, shared: Shared, s3_client: Any
+) -> None:
     defs = build_definitions(NAMESPACES, MeltanoProject(project_dir=str(project), meltano=MELTANO))
 
     result = defs.resolve_job_def("endorlabs_export_job").execute_in_process(
@@ -61,6 +70,23 @@ def test_dagster_job_exports_one_namespace_partition(
         shared.emulator, "acme.security"
     )
     assert set(state_objects(s3_client, shared.state_bucket)) == {state_key("acme.security")}
+
+
+def test_dagster_partition_fails_when_its_meltano_run_fails(
+    project: Path, shared: Shared, s3_client: Any
+) -> None:
+    # The emulator's key may not read other-corp (HTTP 403): the tap exits non-zero.
+    defs = build_definitions(
+        ["other-corp"], MeltanoProject(project_dir=str(project), meltano=MELTANO)
+    )
+
+    result = defs.resolve_job_def("endorlabs_export_job").execute_in_process(
+        partition_key="other-corp", raise_on_error=False
+    )
+
+    assert not result.success
+    assert result.asset_materializations_for_node("endorlabs_export") == []
+    assert state_objects(s3_client, shared.state_bucket) == {}
 
 
 def test_dagster_schedule_requests_one_run_per_namespace() -> None:
