@@ -4,9 +4,11 @@
 of the same state id.  Two project directories sharing one system database
 (as machines sharing ``MELTANO_DATABASE_URI``) are kept apart; a machine with a
 system database of its own is not, even on the same S3 state backend, whose
-lock object covers only each read-merge-write of the state.  Run A is held in
-an emulator request (a ``slow`` fault) while the others start; the test waits
-for the emulator to report that fault, not for time to pass.
+lock object covers only each read-merge-write of the state: a lock held by
+someone else holds back that write, and nothing else.  Run A is held in an
+emulator request (a ``slow`` fault) while the others start; the tests wait for
+what the servers report (the emulator's fault count, the S3 proxy's reads of
+the lock object), not for time to pass.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import pytest
 
 from orchestration.dagster_endor.worker import state_id
 from tests.support.emulator_client import call_json
+from tests.support.servers import ServerProcess
 from tests.test_orchestration.machines import (
     ENVIRONMENT,
     Shared,
@@ -80,3 +83,42 @@ def test_a_running_state_id_is_refused_by_a_shared_system_database_only(
     finally:
         os.killpg(run_a.pid, signal.SIGKILL)
         run_a.wait(timeout=60)
+
+
+def lock_reads(proxy: ServerProcess, lock_path: str) -> int:
+    """How often Meltano has read (GET or HEAD) the lock object through the proxy."""
+    paths = call_json(proxy, "GET", "/_proxy/stats")["paths"]
+    return sum(paths.get(f"{method} {lock_path}", 0) for method in ("GET", "HEAD"))
+
+
+def test_the_state_backend_lock_holds_back_the_state_write_until_released(
+    tmp_path: Path, shared: Shared, s3_client: Any, s3_proxy: ServerProcess
+) -> None:
+    lock_key = state_key(NAMESPACE).rsplit("/", 1)[0] + "/lock"
+    # Another Meltano holds the lock, as it writes it: the time it took the lock.
+    s3_client.put_object(Bucket=shared.state_bucket, Key=lock_key, Body=str(time.time()).encode())
+    machine = make_project(tmp_path / "machine")
+    env = {
+        **shared.env(machine),
+        "MELTANO_STATE_BACKEND_S3_ENDPOINT_URL": s3_proxy.url,
+        "MELTANO_STATE_BACKEND_LOCK_TIMEOUT_SECONDS": "3600",
+    }
+    with (tmp_path / "run.log").open("w") as log:
+        run = start_worker(machine, NAMESPACE, env, log)
+        try:
+            deadline = time.monotonic() + 300
+            while lock_reads(s3_proxy, f"/{shared.state_bucket}/{lock_key}") < 2:
+                assert run.poll() is None, (tmp_path / "run.log").read_text()[-3000:]
+                assert time.monotonic() < deadline, "Meltano never came back to the lock"
+                time.sleep(0.05)
+            # Meltano found the lock taken and tried again; the state cannot have been written.
+            assert run.poll() is None
+            assert set(state_objects(s3_client, shared.state_bucket)) == {lock_key}
+
+            s3_client.delete_object(Bucket=shared.state_bucket, Key=lock_key)
+            assert run.wait(timeout=300) == 0, (tmp_path / "run.log").read_text()[-3000:]
+        finally:
+            if run.poll() is None:
+                os.killpg(run.pid, signal.SIGKILL)
+                run.wait(timeout=60)
+    assert set(state_objects(s3_client, shared.state_bucket)) == {state_key(NAMESPACE)}
