@@ -17,6 +17,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,15 +41,13 @@ NAMESPACE = "acme.platform"
 HOLD_SECONDS = 600  # longer than the test; run A is killed once the others are done
 
 
-def wait_until_held(shared: Shared, run: subprocess.Popen[str], timeout: float = 120) -> None:
-    """Wait until the emulator holds run A's request in its slow fault (A still runs)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if call_json(shared.emulator, "GET", "/_emulator/stats")["faults_injected"] >= 1:
-            return
-        assert run.poll() is None, "run A ended before it reached the emulator"
+def wait_for(event: Callable[[], bool], run: subprocess.Popen[str], what: str) -> None:
+    """Wait until a server reports ``event`` while ``run`` still runs (a short poll, no sleep)."""
+    deadline = time.monotonic() + 300
+    while not event():
+        assert run.poll() is None, f"the run ended before {what}"
+        assert time.monotonic() < deadline, f"the run never got to {what}"
         time.sleep(0.05)
-    raise AssertionError("run A never reached the emulator's slow fault")
 
 
 def test_a_running_state_id_is_refused_by_a_shared_system_database_only(
@@ -65,7 +64,11 @@ def test_a_running_state_id_is_refused_by_a_shared_system_database_only(
     env_a = {**shared.env(machine_a, system_db), "TAP_ENDORLABS_REQUEST_TIMEOUT": "900"}
     run_a = start_worker(machine_a, NAMESPACE, env_a, subprocess.DEVNULL)
     try:
-        wait_until_held(shared, run_a)
+        wait_for(
+            lambda: call_json(shared.emulator, "GET", "/_emulator/stats")["faults_injected"] >= 1,
+            run_a,
+            "the emulator's slow fault",
+        )
 
         machine_b = make_project(tmp_path / "machine-b")
         code, output = run_worker(
@@ -106,11 +109,11 @@ def test_the_state_backend_lock_holds_back_the_state_write_until_released(
     with (tmp_path / "run.log").open("w") as log:
         run = start_worker(machine, NAMESPACE, env, log)
         try:
-            deadline = time.monotonic() + 300
-            while lock_reads(s3_proxy, f"/{shared.state_bucket}/{lock_key}") < 2:
-                assert run.poll() is None, (tmp_path / "run.log").read_text()[-3000:]
-                assert time.monotonic() < deadline, "Meltano never came back to the lock"
-                time.sleep(0.05)
+            wait_for(
+                lambda: lock_reads(s3_proxy, f"/{shared.state_bucket}/{lock_key}") >= 2,
+                run,
+                "a second read of the lock",
+            )
             # Meltano found the lock taken and tried again; the state cannot have been written.
             assert run.poll() is None
             assert set(state_objects(s3_client, shared.state_bucket)) == {lock_key}
