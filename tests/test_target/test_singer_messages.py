@@ -330,15 +330,23 @@ class RawNumber:
     text: str
 
 
-def dumps(value: Any) -> str:
-    """JSON text in which ``RawNumber`` values appear as the numbers they spell."""
+def dumps(value: Any, *, ascii_only: bool) -> str:
+    """JSON text in which ``RawNumber`` values appear as the numbers they spell, and
+    other characters than ASCII as escapes or as themselves."""
     if isinstance(value, RawNumber):
         return value.text
     if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(k)}:{dumps(v)}" for k, v in value.items()) + "}"
+        return (
+            "{"
+            + ", ".join(
+                f"{json.dumps(k, ensure_ascii=ascii_only)}: {dumps(v, ascii_only=ascii_only)}"
+                for k, v in value.items()
+            )
+            + "}"
+        )
     if isinstance(value, list):
-        return "[" + ",".join(dumps(item) for item in value) + "]"
-    return json.dumps(value)
+        return "[" + ",".join(dumps(item, ascii_only=ascii_only) for item in value) + "]"
+    return json.dumps(value, ensure_ascii=ascii_only)
 
 
 JSON_VALUES = st.recursive(
@@ -350,23 +358,13 @@ JSON_VALUES = st.recursive(
 )
 
 
-@settings(
-    max_examples=8,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-@given(values=st.lists(JSON_VALUES, min_size=1, max_size=4))
-@example(values=[None, 0, "", [], {}, False])
-@example(values=[RawNumber("1e400"), RawNumber("123456789012345678901234567890")])
-@example(values=[{"ünï": ["名前", "🚀", RawNumber("-0.0"), RawNumber("1.10")]}])
-@example(values=[{"\x85\u2028": [RawNumber("1.0e1"), RawNumber("-1.0478301835816128e+16")]}])
-def test_any_json_state_is_printed_back_after_its_records(
-    values: list[Any], config: dict, tmp_path: Path
+def check_states_printed_back(
+    values: list[Any], ascii_only: bool, config: dict, tmp_path: Path
 ) -> None:
     """Each STATE is followed by a record; with batch age 0 every record drains and
     prints the latest state, so stdout holds each value once, in order."""
     messages = [schema("audit_logs")]
-    texts = [dumps(value) for value in values]
+    texts = [dumps(value, ascii_only=ascii_only) for value in values]
     for number, text in enumerate(texts):
         messages.append('{"type": "STATE", "value": ' + text + "}")
         messages.append(record("audit_logs", audit_log(number)))
@@ -379,6 +377,38 @@ def test_any_json_state_is_printed_back_after_its_records(
     assert printed == [*texts, texts[-1]]  # the tap's own text, number spellings included
     for got, sent in zip(printed, texts, strict=False):
         assert same_json(exact(got), exact(sent)), (got, sent)
+
+
+SUBPROCESS_EXAMPLES = {
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+}
+STATE_LISTS = st.lists(JSON_VALUES, min_size=1, max_size=4)
+
+
+@settings(max_examples=8, **SUBPROCESS_EXAMPLES)
+@given(values=STATE_LISTS, ascii_only=st.booleans())
+@example(values=[None, 0, "", [], {}, False], ascii_only=True)
+@example(values=[RawNumber("1e400"), RawNumber("123456789012345678901234567890")], ascii_only=True)
+@example(values=[{"ünï": ["名前", "🚀", RawNumber("-0.0"), RawNumber("1.10")]}], ascii_only=False)
+@example(
+    values=[{"\x85\u2028": [RawNumber("1.0e1"), RawNumber("-1.0478301835816128e+16")]}],
+    ascii_only=False,
+)
+def test_any_json_state_is_printed_back_after_its_records(
+    values: list[Any], ascii_only: bool, config: dict, tmp_path: Path
+) -> None:
+    check_states_printed_back(values, ascii_only, config, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+@settings(max_examples=100, **SUBPROCESS_EXAMPLES)
+@given(values=STATE_LISTS, ascii_only=st.booleans())
+def test_any_json_state_is_printed_back_many_examples(
+    values: list[Any], ascii_only: bool, config: dict, tmp_path: Path
+) -> None:
+    check_states_printed_back(values, ascii_only, config, tmp_path)
 
 
 @pytest.mark.timeout(120)
