@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -132,6 +132,12 @@ class FindingsStream(EndorStream):
     schema = StreamSchema(SCHEMAS)
 
     _projects: dict[tuple[str, str], dict[str, Any] | None]
+
+    @override
+    def completed_identity(self, record: Mapping[str, Any]) -> str | None:
+        # The bookmark follows scans: a scan is done once its last finding is out.
+        context = record.get("scan_context") or {}
+        return str(context["scan_uuid"]) if context.get("last") else None
 
     @override
     def records_since(self, start: datetime) -> Iterator[dict[str, Any]]:
