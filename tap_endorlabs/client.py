@@ -298,8 +298,16 @@ class EndorStream(RESTStream[int | None]):
         if pending is None:
             # The instant may continue the one already saved in the state.
             state = self.get_context_state(context)
-            known = state.get(EMITTED_KEY) if state.get("replication_key_value") == moment else None
+            saved = state.get("replication_key_value")
+            if isinstance(saved, str):
+                with contextlib.suppress(ValueError):
+                    saved = normalize_timestamp(saved)
+            if isinstance(saved, str) and saved > moment:
+                return  # behind the bookmark: it never moves back (the reader's rule too)
+            known = state.get(EMITTED_KEY) if saved == moment else None
             pending = (moment, context, emitted_list(known))
+        elif moment < pending[0]:
+            return
         elif pending[0] != moment:
             pending = (moment, context, [])
         if done is not None and len(pending[2]) < MAX_EMITTED_AT_BOOKMARK:

@@ -46,19 +46,19 @@ _OFFSETS = (0, 330, -480)
 _WIDTHS = (0, 3, 6, 9)
 
 
-def mixed_timestamp(text: str, salt: str) -> str:
+def mixed_timestamp(text: str, field: str, salt: str) -> str:
     """``text`` (RFC 3339 UTC) with 0, 3, 6 or 9 fractional digits and Z or an offset.
 
-    Width and offset are picked from a hash of ``salt`` (uuid and field), so a
-    record always looks the same.  Digits past the width are cut, as a server
-    keeping less precision would: the instant may move back by under a second,
-    never past the whole second, so whole-second filters select the same rows.
+    The offset is picked from a hash of ``salt`` (uuid and field), so a record
+    always looks the same.  The width is picked per ``field`` and whole second,
+    and digits past it are cut: all times of a field within one second share a
+    precision, as on a server that stored them so, so cutting never reorders two
+    times (it may make them equal), and whole-second filters select the same rows.
     """
     us = parse_rfc3339_us(text)
-    pick = zlib.crc32(salt.encode())
-    width = _WIDTHS[pick % len(_WIDTHS)]
-    offset_min = _OFFSETS[(pick // 7) % len(_OFFSETS)]
     seconds, micros = divmod(us, MICROS)
+    width = _WIDTHS[zlib.crc32(f"{field}:{seconds}".encode()) % len(_WIDTHS)]
+    offset_min = _OFFSETS[zlib.crc32(salt.encode()) % len(_OFFSETS)]
     local = datetime.fromtimestamp(seconds, UTC) + timedelta(minutes=offset_min)
     fraction = f"{micros:06d}000"[:width]
     zone = "Z"
@@ -69,13 +69,13 @@ def mixed_timestamp(text: str, salt: str) -> str:
     return local.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if width else "") + zone
 
 
-def _mix_times(node: Any, salt: str) -> Any:
+def _mix_times(node: Any, uuid: str, path: str = "") -> Any:
     if isinstance(node, dict):
-        return {key: _mix_times(value, f"{salt}.{key}") for key, value in node.items()}
+        return {key: _mix_times(value, uuid, f"{path}.{key}") for key, value in node.items()}
     if isinstance(node, list):
-        return [_mix_times(value, f"{salt}.{index}") for index, value in enumerate(node)]
+        return [_mix_times(value, uuid, path) for value in node]
     if isinstance(node, str) and _RFC3339_UTC.match(node):
-        return mixed_timestamp(node, salt)
+        return mixed_timestamp(node, path, f"{uuid}{path}")
     return node
 
 
