@@ -760,7 +760,11 @@ class EndorStream(RESTStream[int | None]):
             raw = dotted_get(obj, self.time_field)
             return (normalize_timestamp(str(raw)) if raw else "", str(obj.get("uuid")))
 
-        yield sorted(merged.values(), key=order)
+        ordered = sorted(merged.values(), key=order)
+        # Handed on in pages, so the planner sizes held windows by what they hold.
+        size = max(1, int(self.config["page_size"]))
+        for begin in range(0, len(ordered), size):
+            yield ordered[begin : begin + size]
 
     @override
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
