@@ -53,6 +53,7 @@ from tap_endorlabs.headers import retry_after_seconds as parse_retry_after
 from tap_endorlabs.pagination import Cursor, CursorGuard, ListQuery, list_objects, next_cursor
 from tap_endorlabs.timestamps import (
     format_timestamp,
+    normalize_or,
     normalize_timestamp,
     parse_timestamp,
 )
@@ -289,7 +290,9 @@ class EndorStream(RESTStream[int | None]):
         value = dotted_get(latest_record, self.replication_key)
         if value is None:
             return
-        moment = normalize_timestamp(str(value))
+        moment = normalize_or(value, "")
+        if not moment:
+            return  # an unreadable time never moves the bookmark
         done = self.completed_identity(latest_record)
         pending = self._unsaved_bookmark
         if pending is not None and pending[1] != context:
@@ -671,7 +674,7 @@ class EndorStream(RESTStream[int | None]):
                     pages += 1
                     for obj in objects:
                         raw = dotted_get(obj, self.time_field)
-                        moment = normalize_timestamp(str(raw)) if raw else window_start
+                        moment = normalize_or(raw, window_start)
                         if moment < floor:
                             continue
                         uid = str(obj.get("uuid"))
@@ -758,7 +761,7 @@ class EndorStream(RESTStream[int | None]):
 
         def order(obj: dict[str, Any]) -> tuple[str, str]:
             raw = dotted_get(obj, self.time_field)
-            return (normalize_timestamp(str(raw)) if raw else "", str(obj.get("uuid")))
+            return (normalize_or(raw, ""), str(obj.get("uuid")))
 
         ordered = sorted(merged.values(), key=order)
         # Handed on in pages, so the planner sizes held windows by what they hold.

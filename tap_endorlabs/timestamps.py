@@ -72,6 +72,20 @@ def normalize_timestamp(value: str) -> str:
     return format_timestamp(parse_timestamp(value))
 
 
+def normalize_or(value: object, default: str) -> str:
+    """``normalize_timestamp(value)``, or ``default`` for a missing or unreadable time.
+
+    A record whose time the tap cannot read is still exported (never lost); it
+    is placed where its window starts and does not move the bookmark.
+    """
+    if not value:
+        return default
+    try:
+        return normalize_timestamp(str(value))
+    except (ValueError, OverflowError):
+        return default
+
+
 def filter_timestamp(moment: datetime) -> str:
     """The text inside ``date(...)``: UTC, whole seconds (cut towards the past), ``Z``."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -14,6 +14,7 @@ from tap_endorlabs.headers import http_date, retry_after_seconds, server_now
 from tap_endorlabs.pagination import Cursor, CursorGuard, ListQuery, next_cursor
 from tap_endorlabs.timestamps import (
     filter_timestamp,
+    normalize_or,
     normalize_timestamp,
     parse_timestamp,
 )
@@ -72,6 +73,12 @@ def test_normalized_strings_order_as_the_instants(
         assert na == nb
     if ia // 1000 < ib // 1000:  # apart by a microsecond or more: strictly ordered
         assert na < nb
+
+
+@given(st.one_of(st.none(), st.text(max_size=40), st.integers(), st.floats()))
+def test_an_unreadable_time_falls_back_and_never_raises(value: object) -> None:
+    got = normalize_or(value, "fallback")
+    assert got == "fallback" or (len(got) == 27 and got == normalize_timestamp(got))
 
 
 def test_raw_strings_of_different_widths_do_not_compare() -> None:
