@@ -167,6 +167,11 @@ class EndorStream(RESTStream[int | None]):
         }
 
     @property
+    def refused_filter_setting(self) -> str | None:
+        """The setting a 400 on this stream's queries points the user to."""
+        return self.extra_filter_setting
+
+    @property
     def request_timeout(self) -> int:
         """The deadline the API is asked to honour (seconds)."""
         return int(self.config["request_timeout"])
@@ -402,7 +407,7 @@ class EndorStream(RESTStream[int | None]):
         if status == 400:
             return (
                 f"The Endor Labs API refused the {self.name} query (HTTP 400: {message}): "
-                f"check {self.extra_filter_setting or 'the filter settings'}."
+                f"check {self.refused_filter_setting or 'the filter settings'}."
             )
         return f"The Endor Labs API answered HTTP {status} for {self.name}: {message}"
 

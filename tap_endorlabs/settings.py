@@ -154,8 +154,20 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         th.StringType,
         title="Finding filter",
         description=(
-            "An extra Endor Labs filter expression ANDed into every finding and finding "
-            "log query, for example `spec.level==FINDING_LEVEL_CRITICAL`. Default: none."
+            "An extra Endor Labs filter expression ANDed into every finding query (not "
+            "finding logs: see finding_log_filter), for example "
+            "`spec.level==FINDING_LEVEL_CRITICAL`. Default: none."
+        ),
+    ),
+    th.Property(
+        "finding_log_filter",
+        th.StringType,
+        title="Finding log filter",
+        description=(
+            "An extra Endor Labs filter expression ANDed into every finding log query, for "
+            "example `spec.level==FINDING_LEVEL_CRITICAL`. Finding logs lack some finding "
+            "fields (`spec.project_uuid`, `spec.summary`), which the API refuses in their "
+            "filter. Default: none."
         ),
     ),
 ).to_dict()

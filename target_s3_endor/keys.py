@@ -7,7 +7,7 @@ Layout (``{exporter}`` is ``{exporter_uuid}-{exporter_name}``):
 
 * findings, one object per scan:
   ``{prefix}/{exporter}/{namespace}/{project_uuid}-{project}/{scan_type}/{ref}/{YYYYMMDDTHHMMSSZ}_{scan_uuid}{ext}``
-* audit logs:
+* audit logs (authentication logs alike, under ``authentication-logs``):
   ``{prefix}/{exporter}/{namespace}/audit-logs/{YYYY}/{MM}/{DD}/{first-record-time}_{batch-id}{ext}``
 * any other stream: as audit logs, under the stream's name.
 * records without the fields their layout needs (no ``tenant_meta.namespace`` or
@@ -33,7 +33,9 @@ UNPARTITIONED = "_unpartitioned"
 # Fixed namespace for the default exporter uuid: the same name gives the same
 # uuid on every machine and run, so keys stay put across re-runs.
 EXPORTER_UUID_NAMESPACE = uuid.UUID("6f1c7b1e-3f0a-5c3e-9a57-2b7e0c1d4e55")
-STREAM_FOLDERS = {"audit_logs": "audit-logs"}
+# Streams named after an API resource are filed under the resource's name, as in
+# the API's paths; any other stream under its own (made safe).
+STREAM_FOLDERS = {"audit_logs": "audit-logs", "authentication_logs": "authentication-logs"}
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _DOTS = re.compile(r"\.{2,}")
@@ -267,3 +269,11 @@ def day_folder(
 def batch_key_stem(folder: str, first_record_time: datetime, batch_id: str) -> str:
     """``{folder}/{first-record-time}_{batch-id}``: unique because the batch id is."""
     return f"{folder}/{compact_time(first_record_time)}_{batch_id}"
+
+
+def continuation_stem(scan_stem: str, batch_id: str) -> str:
+    """``{scan key stem}_{batch-id}``: findings of a scan that came after its ``last`` one.
+
+    Beside the scan's own object, never over it: that one is complete.
+    """
+    return f"{scan_stem}_{batch_id}"

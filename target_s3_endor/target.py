@@ -431,6 +431,18 @@ class TargetS3Endor(GracefulStopTarget):
         """One S3 client for all sinks (boto3 clients are thread-safe)."""
         return S3Writer(self.config)
 
+    @override
+    def _write_state_message(self, state: dict) -> None:
+        """Print the newest state that covers no finding of a scan still open (see sinks.py)."""
+        printable = self.object_plan.scans.printable_state(state)
+        if printable is not None:
+            super()._write_state_message(printable)
+
+    @override
+    def process_endofpipe(self) -> None:
+        super().process_endofpipe()
+        self.object_plan.scans.close(self.logger)
+
     @classmethod
     @override
     def cb_config(

@@ -106,6 +106,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--finding-logs", type=_nonneg_int, default=60, help="finding logs (default 60)")
     p.add_argument(
+        "--authentication-logs",
+        type=_nonneg_int,
+        default=300,
+        help="authentication logs, spread over the last --audit-days days (default 300)",
+    )
+    p.add_argument(
+        "--namespaces-without-full-name",
+        action="store_true",
+        help="serve namespaces without spec.full_name (clients use parent + '.' + meta.name)",
+    )
+    p.add_argument(
+        "--auth-expiry-field",
+        choices=("expirationTime", "expiration_time"),
+        default="expirationTime",
+        help="how the token exchange spells the expiry (default expirationTime)",
+    )
+    p.add_argument(
         "--row-cost-us",
         type=_nonneg_float,
         default=0.05,
@@ -229,6 +246,8 @@ def build_app(args: argparse.Namespace) -> App:
         audit_logs=args.audit_logs,
         audit_days=args.audit_days,
         finding_logs=args.finding_logs,
+        authentication_logs=args.authentication_logs,
+        namespaces_without_full_name=args.namespaces_without_full_name,
         unknown_fields=args.unknown_fields,
         deny_namespace_list=args.deny_namespace_list,
     )
@@ -241,7 +260,7 @@ def build_app(args: argparse.Namespace) -> App:
         clock=clock,
         store=store,
         generator=generator,
-        tokens=Tokens(args.api_key, args.api_secret, args.token_ttl, clock),
+        tokens=Tokens(args.api_key, args.api_secret, args.token_ttl, clock, args.auth_expiry_field),
         faults=Faults(args.fault, args.fault_seed, args.retry_after, args.slow_delay),
         limiter=RateLimiter(args.rate_limit),
         cost=CostModel(

@@ -30,6 +30,7 @@ from tests.emulator.filters import (
     time_bounds,
     without_time_bounds,
 )
+from tests.emulator.paths import check_filter_paths
 from tests.emulator.store import Record, Store, Table, encode
 
 PREFIX = "list_parameters."
@@ -77,6 +78,9 @@ def _mix_times(node: Any, uuid: str, path: str = "") -> Any:
     if isinstance(node, str) and _RFC3339_UTC.match(node):
         return mixed_timestamp(node, path, f"{uuid}{path}")
     return node
+
+
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
 
 
 @dataclass(frozen=True)
@@ -184,6 +188,7 @@ def plan(
     message_kind = False
     if params.filter:
         node = parse(params.filter, now_us)
+        check_filter_paths(resource, node)
         residual = without_time_bounds(node, TIME_INDEX_PATH)
         predicate = None if residual is None else compile_filter(residual)
         message_kind = mentions(node, "spec.message_kind")
@@ -225,14 +230,20 @@ def plan(
 
 
 def _sort_key(path: str) -> Callable[[Record], tuple[Any, ...]]:
-    ranks = {bool: 1, int: 2, float: 2, str: 3}
+    ranks = {bool: 1, int: 2, float: 2, str: 4}
 
     def key(record: Record) -> tuple[Any, ...]:
         value = resolve(record.data(), path)
         if value is None:
             return (0, 0)
-        rank = ranks.get(type(value), 4)
-        return (rank, value if rank < 4 else encode(value))
+        if isinstance(value, str) and _TIMESTAMP.match(value):
+            # Timestamps sort by time: with 0, 3 or 9 digits their text order is not.
+            try:
+                return (3, parse_rfc3339_us(value))
+            except ValueError:
+                pass
+        rank = ranks.get(type(value), 5)
+        return (rank, value if rank < 5 else encode(value))
 
     return key
 
