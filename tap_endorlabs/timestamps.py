@@ -26,6 +26,7 @@ window reader skips those (see ``client.read_windows``).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 NORMALIZED_WIDTH = 27
 
@@ -69,6 +70,13 @@ def normalize_timestamp(value: str) -> str:
         and value[20:26].isdigit()
     ):
         return value
+    return _normalize_other(value)
+
+
+@lru_cache(maxsize=4096)
+def _normalize_other(value: str) -> str:
+    # Cached: each record's time is normalised by the window reader and again for
+    # its bookmark, and the API's usual 9-digit form misses the fast path above.
     return format_timestamp(parse_timestamp(value))
 
 
