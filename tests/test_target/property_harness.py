@@ -13,9 +13,11 @@ tells the faults apart (it groups failures by where they are raised).
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import gzip
 import io
+import itertools
 import json
 import os
 import termios
@@ -147,10 +149,8 @@ def drive(scenario: Scenario, config: dict[str, Any], bucket: Bucket, workdir: P
         if target.process.poll() is not None:
             break
     assert target.process.stdin is not None
-    try:
+    with contextlib.suppress(BrokenPipeError):
         target.process.stdin.close()
-    except BrokenPipeError:
-        pass
     rest = target.process.stdout.read()
     code = target.process.wait(timeout=120)
     collect(len(lines), rest)
@@ -193,7 +193,7 @@ def check_every_record_stored(scenario: Scenario, run: Run) -> None:
 
 
 def check_scans_whole(scenario: Scenario, run: Run) -> None:
-    """One object per scan, holding every finding of that scan that was sent (runs that ended well)."""
+    """One object per scan, holding every finding of that scan sent (runs that ended well)."""
     if run.returncode != 0:
         return
     for scan_uuid, findings in scenario.scans.items():
@@ -254,7 +254,7 @@ def check_last_state(scenario: Scenario, run: Run) -> None:
 def check_no_key_shrinks(run: Run) -> None:
     """A key is never overwritten with fewer records, or without ones it held."""
     for key, versions in run.history.items():
-        for older, newer in zip(versions, versions[1:], strict=False):
+        for older, newer in itertools.pairwise(versions):
             assert len(newer) >= len(older), (
                 f"{key} went from {len(older)} to {len(newer)} records: {len(versions)} versions"
             )
@@ -319,9 +319,10 @@ def check_names_distinct(scenario: Scenario, run: Run) -> None:
         folder = "/".join(parts[:-1] if key in scan_keys else parts[:-4])
         folders.setdefault(folder, set()).update(_owner(streams, r) for r in records)
     for folder, owners in folders.items():
-        if "_unpartitioned" in folder.split("/"):
-            owners = {owner[:1] for owner in owners}  # the fallback folder is per stream
-        assert len(owners) == 1, f"distinct names share the folder {folder}: {sorted(owners, key=repr)}"
+        # The fallback folder is per stream: records of any namespace share it.
+        fallback = "_unpartitioned" in folder.split("/")
+        names = sorted({owner[:1] if fallback else owner for owner in owners}, key=repr)
+        assert len(names) == 1, f"distinct names share the folder {folder}: {names}"
 
 
 INVARIANTS = {

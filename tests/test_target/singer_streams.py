@@ -219,15 +219,17 @@ def interleave(draw: st.DrawFn, queues: list[list[dict[str, Any]]]) -> list[dict
     return merged
 
 
-target_settings = st.fixed_dictionaries({
-    "batch_max_records": st.integers(1, 5),
-    "batch_max_bytes": st.sampled_from([1, 400, 3000, 64 << 20]),
-    # 3600: drains only when a batch is full and at the end; 0: a
-    # drain of every sink, and a state, after every record.
-    "batch_max_age_seconds": st.sampled_from([3600, 0]),
-    "format": st.sampled_from(["json", "jsonl"]),
-    "compression": st.sampled_from(["zip", "gzip", "none"]),
-})
+target_settings = st.fixed_dictionaries(
+    {
+        "batch_max_records": st.integers(1, 5),
+        "batch_max_bytes": st.sampled_from([1, 400, 3000, 64 << 20]),
+        # 3600: drains only when a batch is full and at the end; 0: a
+        # drain of every sink, and a state, after every record.
+        "batch_max_age_seconds": st.sampled_from([3600, 0]),
+        "format": st.sampled_from(["json", "jsonl"]),
+        "compression": st.sampled_from(["zip", "gzip", "none"]),
+    }
+)
 
 
 @st.composite

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.test_target.conftest import singer_file
-from tests.test_target.property_harness import INVARIANTS, Bucket, Run, drive
+from tests.test_target.property_harness import INVARIANTS, Bucket, Run, drive, input_line
 from tests.test_target.singer_streams import Scenario, Step
 
 pytestmark = pytest.mark.timeout(120)
@@ -67,9 +67,7 @@ def audit(number: int, namespace: str = "acme") -> dict[str, Any]:
 
 
 @pytest.fixture
-def run_scenario(
-    config: dict[str, Any], s3_client: Any, bucket: str, tmp_path: Path
-) -> Any:
+def run_scenario(config: dict[str, Any], s3_client: Any, bucket: str, tmp_path: Path) -> Any:
     """Feed a scenario to the target on a versioned bucket; check every invariant."""
     s3_client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
 
@@ -107,9 +105,7 @@ def test_interleaved_scans_each_object_holds_its_whole_scan(run_scenario: Any) -
 def test_schema_change_mid_scan_keeps_the_whole_scan(run_scenario: Any) -> None:
     run = run_scenario(scenario_of(singer_file("any_tap/schema-change-mid-scan.singer")))
 
-    assert list(objects_of_scan(run, "scan-7").values()) == [
-        [f"finding-{n}" for n in range(1, 6)]
-    ]
+    assert list(objects_of_scan(run, "scan-7").values()) == [[f"finding-{n}" for n in range(1, 6)]]
 
 
 @issue_11("a STATE with a non-integer number: Decimal, then a traceback")
@@ -163,9 +159,7 @@ def test_schema_without_properties_is_an_open_object(run_scenario: Any) -> None:
     [("zip", "../../x"), ("gzip", "../../x"), ("zip", "ctl\x07\x1b[31m")],
 )
 @issue_11("the zip member and gzip file name are the raw stream name")
-def test_names_inside_objects_are_safe(
-    run_scenario: Any, compression: str, stream: str
-) -> None:
+def test_names_inside_objects_are_safe(run_scenario: Any, compression: str, stream: str) -> None:
     steps = [Step(schema_message(stream)), Step(record_message(stream, audit(1)))]
     run_scenario(Scenario(config={"compression": compression}, steps=steps))
 
@@ -197,9 +191,9 @@ def test_the_last_state_is_printed_whatever_its_value(run_scenario: Any, last: A
 
 def test_batch_files_are_written_as_the_sdk_reads_them(tmp_path: Path) -> None:
     """The harness's BATCH files: JSON lines, gzip or not, behind a file:// manifest."""
-    from tests.test_target.property_harness import input_line
-
-    step = Step({"type": "BATCH", "stream": "s"}, batch_records=[{"a": 1}], batch_compression="gzip")
+    step = Step(
+        {"type": "BATCH", "stream": "s"}, batch_records=[{"a": 1}], batch_compression="gzip"
+    )
     message = json.loads(input_line(step, 0, tmp_path))
     assert message["encoding"] == {"format": "jsonl", "compression": "gzip"}
     [uri] = message["manifest"]

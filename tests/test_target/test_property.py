@@ -69,8 +69,9 @@ def run_and_check(scenario: Scenario, s3_endpoint: str, s3_client: Any) -> None:
     s3_client.create_bucket(Bucket=name)
     s3_client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
     with tempfile.TemporaryDirectory(prefix="singer-prop-") as workdir:
-        run = drive(scenario, target_base_config(s3_endpoint, name), Bucket(s3_client, name),
-                    Path(workdir))
+        run = drive(
+            scenario, target_base_config(s3_endpoint, name), Bucket(s3_client, name), Path(workdir)
+        )
     for check in INVARIANTS.values():
         check(scenario, run)
 
@@ -78,7 +79,9 @@ def run_and_check(scenario: Scenario, s3_endpoint: str, s3_client: Any) -> None:
 @ISSUE_11
 @FAST
 @given(scenario=scenarios())
-def test_any_tap_input_is_stored_whole(scenario: Scenario, s3_endpoint: str, s3_client: Any) -> None:
+def test_any_tap_input_is_stored_whole(
+    scenario: Scenario, s3_endpoint: str, s3_client: Any
+) -> None:
     run_and_check(scenario, s3_endpoint, s3_client)
 
 
