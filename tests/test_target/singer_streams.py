@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from hypothesis import strategies as st
@@ -76,8 +77,26 @@ json_values = st.recursive(
 
 
 def canonical(value: Any) -> str:
-    """A JSON value as one string: equal strings for equal values, ``1`` apart from ``1.0``."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    """A JSON value as one string: equal strings exactly for equal JSON values.
+
+    Strings compare byte for byte (a date-time must come back as the same text);
+    numbers by their exact value, as JSON defines them (``1``, ``1.0`` and
+    ``1E+0`` are one number); ``true`` is not ``1``.
+    """
+    return json.dumps(_tagged(value), sort_keys=True, ensure_ascii=False)
+
+
+def _tagged(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _tagged(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_tagged(item) for item in value]
+    if isinstance(value, str):
+        return "s" + value
+    if isinstance(value, bool) or value is None:
+        return value
+    number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    return "n" + str(number.normalize() if number else Decimal(0))
 
 
 @dataclass

@@ -30,7 +30,7 @@ from tests.test_target.property_harness import INVARIANTS, Bucket, drive
 from tests.test_target.singer_streams import Scenario, scenarios
 
 FAST = settings(
-    max_examples=12,
+    max_examples=25,
     derandomize=True,
     database=None,
     deadline=None,
