@@ -20,6 +20,7 @@ import io
 import itertools
 import json
 import os
+import re
 import termios
 import zipfile
 from collections import Counter
@@ -31,6 +32,9 @@ from urllib.parse import unquote
 from tests.s3_listing import decode_object
 from tests.test_reliability.singer_lines import TargetProcess
 from tests.test_target.singer_streams import FINDINGS, Scenario, Step, canonical
+
+# A key segment whose every ``%`` starts a whole escape.
+WHOLE_ESCAPES = re.compile(r"(?:[^%]|%[0-9A-Fa-f]{2})*")
 
 
 @dataclass(frozen=True)
@@ -168,6 +172,14 @@ def drive(scenario: Scenario, config: dict[str, Any], bucket: Bucket, workdir: P
 # The invariants.
 
 
+def _shown(record: dict[str, Any]) -> str:
+    """A record for an error message: its id, else its start."""
+    for name in ("uuid", "id"):
+        if name in record:
+            return f"{name}={record[name]!r}"
+    return json.dumps(record)[:200]
+
+
 def check_clean_exit(run: Run) -> None:
     """No traceback on stderr, exit code 0."""
     tail = "\n".join(run.stderr.splitlines()[-3:])
@@ -188,7 +200,7 @@ def check_every_record_stored(scenario: Scenario, run: Run) -> None:
         for record in step.records:
             assert stored[canonical(record)] >= 1, (
                 f"a record of stream {step.message['stream']!r} sent in a "
-                f"{step.message['type']} message is not in S3 as sent: {canonical(record)[:300]}"
+                f"{step.message['type']} message is not in S3 as sent: {_shown(record)}"
             )
 
 
@@ -230,7 +242,7 @@ def check_states(scenario: Scenario, run: Run) -> None:
             f"{[text[:100] for _, text in sent]}"
         )
         missing = [
-            f"{step.message['type']} {canonical(record)[:200]}"
+            f"{step.message['type']} {_shown(record)}"
             for step in scenario.steps[: received[0]]
             for record in step.records
             if canonical(record) not in printed.stored
@@ -259,7 +271,7 @@ def check_no_key_shrinks(run: Run) -> None:
                 f"{key} went from {len(older)} to {len(newer)} records: {len(versions)} versions"
             )
             kept = Counter(canonical(record) for record in newer)
-            lost = [canonical(r)[:200] for r in older if not kept[canonical(r)]]
+            lost = [_shown(r) for r in older if not kept[canonical(r)]]
             assert not lost, f"{key} was overwritten without {len(lost)} records: {lost[:2]}"
 
 
@@ -281,10 +293,11 @@ def check_names_safe(run: Run) -> None:
             assert segment not in {"", ".", ".."}, key
             assert segment.isprintable(), repr(key)
             assert len(segment) <= 200, key
+            assert WHOLE_ESCAPES.fullmatch(segment), f"a cut percent-escape in {key}"
             try:
                 unquote(segment, errors="strict")
             except UnicodeDecodeError:
-                raise AssertionError(f"key segment {segment!r} does not percent-decode") from None
+                raise AssertionError(f"key segment {segment!r} does not decode as UTF-8") from None
         for name in _inner_names(key, body):
             assert "/" not in name, f"{key} holds a member named {name!r}"
             assert "\\" not in name, f"{key} holds a member named {name!r}"

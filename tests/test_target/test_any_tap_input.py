@@ -164,6 +164,14 @@ def test_names_inside_objects_are_safe(run_scenario: Any, compression: str, stre
     run_scenario(Scenario(config={"compression": compression}, steps=steps))
 
 
+@pytest.mark.parametrize("ref", ["é" * 40, "xxxx" + "é" * 40])
+@issue_11("the 100-character cap cuts inside a percent-escape or a UTF-8 character")
+def test_a_long_ref_segment_still_decodes(run_scenario: Any, ref: str) -> None:
+    finding = {"uuid": "f-1", "scan_context": {**SCAN_CONTEXT, "ref": ref, "last": True}}
+    steps = [Step(schema_message("findings")), Step(record_message("findings", finding))]
+    run_scenario(Scenario(config={}, steps=steps))
+
+
 @issue_11("namespaces that sanitising folds together share a folder")
 def test_namespaces_that_fold_together_stay_apart(run_scenario: Any) -> None:
     steps = [
