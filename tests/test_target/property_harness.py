@@ -33,6 +33,7 @@ from tests.s3_listing import decode_object
 from tests.test_reliability.singer_lines import TargetProcess
 from tests.test_target.singer_streams import FINDINGS, Scenario, Step, canonical
 
+BATCH_FILE_RECORDS = 2
 # A key segment whose every ``%`` starts a whole escape.
 WHOLE_ESCAPES = re.compile(r"(?:[^%]|%[0-9A-Fa-f]{2})*")
 
@@ -108,13 +109,18 @@ def input_line(step: Step, index: int, workdir: Path) -> bytes:
     message = step.message
     if step.batch_records is not None:
         gzipped = step.batch_compression == "gzip"
-        path = workdir / f"batch-{index}.jsonl{'.gz' if gzipped else ''}"
-        text = "".join(json.dumps(record) + "\n" for record in step.batch_records).encode()
-        path.write_bytes(gzip.compress(text) if gzipped else text)
+        manifest = []
+        # Files of up to BATCH_FILE_RECORDS records: a manifest may list several.
+        for start in range(0, len(step.batch_records), BATCH_FILE_RECORDS):
+            chunk = step.batch_records[start : start + BATCH_FILE_RECORDS]
+            path = workdir / f"batch-{index}-{start}.json{'.gz' if gzipped else ''}"
+            text = "".join(json.dumps(record) + "\n" for record in chunk).encode()
+            path.write_bytes(gzip.compress(text) if gzipped else text)
+            manifest.append(path.as_uri())
         message = {
             **message,
             "encoding": {"format": "jsonl", "compression": step.batch_compression},
-            "manifest": [path.as_uri()],
+            "manifest": manifest,
         }
     return json.dumps(message, ensure_ascii=False).encode() + b"\n"
 

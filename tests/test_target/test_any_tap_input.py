@@ -199,11 +199,13 @@ def test_the_last_state_is_printed_whatever_its_value(run_scenario: Any, last: A
 
 def test_batch_files_are_written_as_the_sdk_reads_them(tmp_path: Path) -> None:
     """The harness's BATCH files: JSON lines, gzip or not, behind a file:// manifest."""
-    step = Step(
-        {"type": "BATCH", "stream": "s"}, batch_records=[{"a": 1}], batch_compression="gzip"
-    )
+    records = [{"a": 1}, {"b": 2}, {"c": 3}]
+    step = Step({"type": "BATCH", "stream": "s"}, batch_records=records, batch_compression="gzip")
     message = json.loads(input_line(step, 0, tmp_path))
     assert message["encoding"] == {"format": "jsonl", "compression": "gzip"}
-    [uri] = message["manifest"]
-    assert uri.startswith("file://")
-    assert gzip.decompress(Path(uri.removeprefix("file://")).read_bytes()) == b'{"a": 1}\n'
+    assert all(uri.startswith("file://") for uri in message["manifest"])
+    lines = b"".join(
+        gzip.decompress(Path(uri.removeprefix("file://")).read_bytes())
+        for uri in message["manifest"]
+    )
+    assert [json.loads(line) for line in lines.splitlines()] == records
