@@ -4,8 +4,10 @@ The driver writes one input line at a time and waits until the target has
 handled it and blocks reading the next (``TargetProcess.wait_idle``).  A STATE
 line the target printed meanwhile is then read from its stdout pipe (the bytes
 are already there: the SDK flushes each state) and S3 is listed at once: the
-target is idle, so the bucket is as it was when the state was printed.  No
-sleeps, no races: the same scenario gives the same observations.
+target is idle, so the bucket is as it was when the state was printed.  The
+wait is on the target's own condition (its input pipe empty, its main thread in
+the kernel's pipe read), not on time, so the same scenario gives the same
+observations however loaded the machine is.
 
 Each invariant is its own function with its own ``assert`` lines, so hypothesis
 tells the faults apart (it groups failures by where they are raised).
