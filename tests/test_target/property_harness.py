@@ -267,8 +267,9 @@ def check_last_state(scenario: Scenario, run: Run) -> None:
     if not sent or run.returncode != 0:
         return
     last = run.prints[-1].text if run.prints else None
-    assert last is not None, f"no state printed; the last received was {canonical(sent[-1])}"
-    assert canonical(json.loads(last)) == canonical(sent[-1]), (last, canonical(sent[-1]))
+    expected = json.dumps(sent[-1])
+    assert last is not None, f"no state printed; the last received was {expected}"
+    assert canonical(json.loads(last)) == canonical(sent[-1]), f"printed {last}, not {expected}"
 
 
 def check_no_key_shrinks(run: Run) -> None:

@@ -1,4 +1,4 @@
-"""Issue 11 as plain tests: the inputs of ../shared/cases/target/ and the minimal
+"""Issue 11 as plain tests: an input of ../shared/cases/target/ and the minimal
 failures the property test (test_property.py) found, each with its right outcome.
 
 Every test feeds its Singer lines to the real target line by line
@@ -81,37 +81,13 @@ def run_scenario(config: dict[str, Any], s3_client: Any, bucket: str, tmp_path: 
     return run
 
 
-def objects_of_scan(run: Run, scan_uuid: str) -> dict[str, list[str]]:
-    """The keys whose names carry a scan's uuid, with the uuids of their records."""
-    return {
-        key: [record["uuid"] for record in records]
-        for key, records in run.objects.items()
-        if scan_uuid in key.rsplit("/", 1)[-1]
-    }
-
-
-# The cases of ../shared/cases/target/ (sarif-package-locations is tested with SARIF).
-
-
-@issue_11("interleaved scans: each scan's object holds only its last finding")
-def test_interleaved_scans_each_object_holds_its_whole_scan(run_scenario: Any) -> None:
-    run = run_scenario(scenario_of(singer_file("any_tap/interleaved-scans.singer")))
-
-    assert list(objects_of_scan(run, "scan-A").values()) == [["A-1", "A-2", "A-3"]]
-    assert list(objects_of_scan(run, "scan-B").values()) == [["B-1", "B-2"]]
-    assert [json.loads(p.text) for p in run.prints] == [{"bookmarks": {"findings": {"x": 1}}}]
-
-
-@issue_11("a SCHEMA mid-scan: the scan's object loses the findings before it")
-def test_schema_change_mid_scan_keeps_the_whole_scan(run_scenario: Any) -> None:
-    run = run_scenario(scenario_of(singer_file("any_tap/schema-change-mid-scan.singer")))
-
-    assert list(objects_of_scan(run, "scan-7").values()) == [[f"finding-{n}" for n in range(1, 6)]]
+# The cases of ../shared/cases/target/: interleaved-scans and schema-change-mid-scan are
+# test_scans.py's, sarif-package-locations is tested with SARIF.
 
 
 @issue_11("a STATE with a non-integer number: Decimal, then a traceback")
 def test_decimal_in_state_is_printed_back_as_received(run_scenario: Any) -> None:
-    run = run_scenario(scenario_of(singer_file("any_tap/decimal-in-state.singer")))
+    run = run_scenario(scenario_of(singer_file("case_decimal_in_state.singer")))
 
     bookmark = {"replication_key": "seq", "replication_key_value": Decimal("1727740800.25")}
     printed = [json.loads(p.text, parse_float=Decimal) for p in run.prints]
