@@ -45,7 +45,7 @@ FAST = settings(
 SLOW = settings(FAST, max_examples=150, phases=list(Phase))
 ISSUE_11 = pytest.mark.xfail(
     strict=True,
-    reason="issue 11: BATCH, Decimal and falsy STATE, unsafe names, SCHEMA without properties "
+    reason="issue 11: BATCH, Decimal and falsy STATE, SCHEMA without properties "
     "(see test_any_tap_input.py for each)",
 )
 
