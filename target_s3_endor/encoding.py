@@ -1,4 +1,4 @@
-"""Bytes out: records from a spool framed (json / jsonl / sarif) and compressed.
+"""Bytes out: records from a spool framed (json / jsonl / sarif / ocsf) and compressed.
 
 Every object holds exactly one member: ``<stream>.json`` (a JSON array),
 ``<stream>.jsonl`` or ``findings.sarif``, inside a zip, a gzip stream or as is.
@@ -19,15 +19,16 @@ import msgspec
 from target_s3_endor.containers import ZIP64_LIMIT, open_member
 from target_s3_endor.spool import Spool
 
-FORMATS = ("json", "jsonl", "sarif")
+FORMATS = ("json", "jsonl", "sarif", "ocsf")
 COMPRESSIONS = ("zip", "gzip", "none")
-MEMBER_SUFFIX = {"json": ".json", "jsonl": ".jsonl", "sarif": ".sarif"}
+MEMBER_SUFFIX = {"json": ".json", "jsonl": ".jsonl", "sarif": ".sarif", "ocsf": ".ocsf.jsonl"}
 CONTENT_TYPES = {
     "zip": "application/zip",
     "gzip": "application/gzip",
     "json": "application/json",
     "jsonl": "application/x-ndjson",
     "sarif": "application/sarif+json",
+    "ocsf": "application/x-ndjson",  # OCSF events, one a line (mapped in ocsf.py)
 }
 # Objects above this many bytes get ZIP64 fields, decided before the member is
 # written: a little under the container's limit, for the JSON array's framing.
@@ -99,7 +100,7 @@ def json_array_chunks(spool: Spool) -> Iterator[bytes]:
 
 def framed_chunks(spool: Spool, fmt: str, sarif_options: dict[str, Any]) -> Iterator[bytes]:
     """The member's bytes, in chunks."""
-    if fmt == "jsonl":
+    if fmt in ("jsonl", "ocsf"):
         return spool.chunks()
     if fmt == "sarif":
         from target_s3_endor.sarif import sarif_chunks  # noqa: PLC0415 - only for sarif

@@ -31,10 +31,10 @@ from target_s3_endor.encoding import (
     DEFAULT_COMPRESSION_LEVEL,
     ZIP64_ABOVE,
     ObjectFormat,
-    encode_record,
     write_object,
 )
 from target_s3_endor.errors import BadInputError
+from target_s3_endor.ocsf_output import line_encoder, plan_for_stream
 from target_s3_endor.spool import Spool
 from target_s3_endor.streaming import (
     MAX_STREAMING_OBJECTS,
@@ -94,6 +94,9 @@ class S3EndorSink(Sink):
         self._target = target
         super().__init__(target, stream_name, schema, key_properties)
         self.plan: ObjectPlan = target.object_plan
+        # format: ocsf (ocsf_output.py): OCSF events for streams with a class, else JSON.
+        self.plan = plan_for_stream(self.plan, stream_name)
+        self._encode_line = line_encoder(self.plan, stream_name)
         self._partitions: dict[str, Spool | StreamingObject] = {}
         self._scans: dict[str, OpenScan] = {}
         self._batch_bytes = 0
@@ -160,7 +163,7 @@ class S3EndorSink(Sink):
     @override
     def process_record(self, record: dict, context: dict) -> None:
         """Spool the record into its scan's or its day partition's spool."""
-        line = encode_record(record)
+        line = self._encode_line(record)
         self._batch_bytes += len(line)
         is_findings = self.stream_name == FINDINGS_STREAM
         if is_findings:

@@ -215,8 +215,10 @@ class TargetS3Endor(GracefulStopTarget):
             default="json",
             allowed_values=list(FORMATS),
             description=(
-                "Member encoding: json (one array), jsonl (one record a line) or sarif (SARIF "
-                "2.1.0 for findings; other streams are written as json)."
+                "Member encoding: json (one array), jsonl (one record a line), sarif (SARIF "
+                "2.1.0 for findings; other streams are written as json) or ocsf (OCSF 1.3.0 "
+                "events, one a line, for audit and authentication logs, findings and finding "
+                "logs; other streams are written as json)."
             ),
         ),
         th.Property(
