@@ -23,11 +23,11 @@ when their records arrived in different batches.
 
 from __future__ import annotations
 
+import io
 import tempfile
 from array import array
+from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
-
-import msgspec
 
 from target_s3_endor.encoding import encode_record
 from target_s3_endor.errors import SettingsError
@@ -45,7 +45,9 @@ MIB = 1 << 20
 DATA_PAGE_BYTES = 1 * MIB
 WRITE_BATCH_ROWS = 64
 ROW_GROUP_ROWS = 50_000
-ROW_GROUP_JSON_BYTES = 64 * MIB
+# Row groups far below the 256 MB limit keep the memory a row group costs small
+# (its JSON, its Arrow columns and its pages, about three times this).
+ROW_GROUP_JSON_BYTES = 16 * MIB
 ZSTD_LEVEL = 3
 CONTENT_TYPE = "application/vnd.apache.parquet"
 MISSING_PYARROW = (
@@ -196,30 +198,31 @@ class ParquetObject:
         if self.first_time_ms is None or moment < self.first_time_ms:
             self.first_time_ms = moment
 
-    def _sorted_rows(self) -> Any:
-        """Lists of rows in time order, one list per row group (ties keep arrival order)."""
+    def _sorted_row_groups(self) -> Iterator[bytes]:
+        """The spooled lines in time order, one buffer per row group (ties keep arrival order)."""
         self._file.flush()
         order = sorted(range(self.records), key=self._times.__getitem__)
-        decode = msgspec.json.decode
-        rows: list[dict[str, Any]] = []
-        size = 0
+        group = io.BytesIO()
+        rows = 0
         for index in order:
             self._file.seek(self._offsets[index])
-            line = self._file.readline()
-            rows.append(decode(line))
-            size += len(line)
-            if len(rows) >= ROW_GROUP_ROWS or size >= ROW_GROUP_JSON_BYTES:
-                yield rows
-                rows, size = [], 0
+            group.write(self._file.readline())
+            rows += 1
+            if rows >= ROW_GROUP_ROWS or group.tell() >= ROW_GROUP_JSON_BYTES:
+                yield group.getvalue()
+                group, rows = io.BytesIO(), 0
         if rows:
-            yield rows
+            yield group.getvalue()
 
     def finish(self) -> IO[bytes]:
         """Write the Parquet object to a new temporary file, rewound; the caller closes it."""
-        import pyarrow as pa  # noqa: PLC0415 - optional dependency
+        import pyarrow.json as pa_json  # noqa: PLC0415 - optional dependency
         import pyarrow.parquet as pq  # noqa: PLC0415
 
         schema = arrow_schema(self.class_uid)
+        # Arrow's JSON reader builds the columns in C++ from the lines: no Python
+        # dict per row, so a row group costs about its JSON size in memory.
+        parse = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
         out: IO[bytes] = tempfile.TemporaryFile(  # noqa: SIM115 - returned to the caller
             mode="w+b", dir=self._spool_dir, prefix="target-s3-endor-out-"
         )
@@ -233,9 +236,16 @@ class ParquetObject:
                 write_batch_size=WRITE_BATCH_ROWS,
                 version="2.6",
             ) as writer:
-                for rows in self._sorted_rows():
-                    table = pa.Table.from_pylist(rows, schema=schema)
-                    writer.write_table(table, row_group_size=len(rows))
+                for lines in self._sorted_row_groups():
+                    # One block per row group, so no event is too long for a block; one
+                    # thread, as Arrow's per-thread buffers cost ~4x the group's memory.
+                    read = pa_json.ReadOptions(
+                        use_threads=False, block_size=max(len(lines), MIB) + 1
+                    )
+                    table = pa_json.read_json(
+                        io.BytesIO(lines), read_options=read, parse_options=parse
+                    )
+                    writer.write_table(table.select(schema.names), row_group_size=len(table))
             out.flush()
             out.seek(0)
         except BaseException:
