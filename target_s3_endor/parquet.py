@@ -13,10 +13,11 @@ The rules (https://docs.aws.amazon.com/security-lake/latest/userguide/custom-sou
 * records within an object ordered by time: see below.
 
 Memory stays bounded: events spool to a temporary file as JSON lines, and only
-their times and offsets stay in memory (16 bytes a record, so the batch limit
-``batch_max_records`` bounds it).  At upload the offsets are sorted by time and
-the events read back in that order one row group at a time, so every object is
-sorted by ``time`` throughout, and at most one row group is in memory.
+their times and offsets stay in memory (16 bytes a record, about 40 more while
+the order is sorted at upload, so the batch limit ``batch_max_records`` bounds
+it).  At upload the offsets are sorted by time and the events read back in that
+order one row group at a time, so every object is sorted by ``time``
+throughout, and at most one row group is in memory.
 "Sorted" means within each object: two objects of one day may overlap in time
 when their records arrived in different batches.
 """
