@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from typing_extensions import override
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 LAYOUTS = ("endor", "security-lake")
 SECURITY_LAKE = "security-lake"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MIN_AGE_SECONDS = 300  # "between 5 minutes and 1 event day"
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 # Security Lake's custom source names: letters, digits, '-' and '_', at most 64.
@@ -131,17 +132,28 @@ def check_security_lake_settings(config: Mapping[str, Any]) -> None:
     require_pyarrow()
 
 
+def event_moment(time_ms: int) -> datetime:
+    """An OCSF ``time`` as a UTC datetime, exact for any year a record can hold (1-9999)."""
+    return EPOCH + timedelta(milliseconds=time_ms)
+
+
+def event_day(time_ms: int) -> str:
+    """``YYYYMMDD`` of an OCSF ``time`` (four-digit years: strftime drops zeros on Linux)."""
+    moment = event_moment(time_ms)
+    return f"{moment.year:04d}{moment.month:02d}{moment.day:02d}"
+
+
 def object_key(
-    source: str, *, region: str, account: str, event_day: datetime, first_time_ms: int, batch: str
+    source: str, *, region: str, account: str, day: str, first_time_ms: int, batch: str
 ) -> str:
     """``ext/<source>/region=<r>/accountId=<a>/eventDay=<YYYYMMDD>/<time>_<batch>.parquet``.
 
     The batch id makes the name unique, so no object replaces another's data.
     """
-    first = datetime.fromtimestamp(first_time_ms / 1000, UTC)
+    first = event_moment(first_time_ms)
     return (
         f"ext/{source}/region={region}/accountId={account}/"
-        f"eventDay={event_day:%Y%m%d}/{keys.compact_time(first)}_{batch}.parquet"
+        f"eventDay={day}/{keys.compact_time(first)}_{batch}.parquet"
     )
 
 
@@ -181,7 +193,7 @@ class SecurityLakeSink(S3EndorSink):
         event = self._mapper(record, datetime.now(UTC), self.stream_name)
         class_uid = int(event["class_uid"])
         source = self._names[(self.stream_name, class_uid)]
-        day = datetime.fromtimestamp(event["time"] / 1000, UTC).strftime("%Y%m%d")
+        day = event_day(event["time"])
         parquet = self._objects.get((source, day))
         if parquet is None:
             parquet = ParquetObject(class_uid, self.plan.spool_dir)
@@ -201,7 +213,7 @@ class SecurityLakeSink(S3EndorSink):
                     source,
                     region=self._region,
                     account=self._account,
-                    event_day=datetime.strptime(day, "%Y%m%d").replace(tzinfo=UTC),
+                    day=day,
                     first_time_ms=parquet.first_time_ms,
                     batch=self.plan.next_batch_id(),
                 )

@@ -270,3 +270,15 @@ def test_default_source_names_are_one_class_each() -> None:
     for (_, cls), name in DEFAULT_SOURCE_NAMES.items():
         by_name.setdefault(name, set()).add(cls)
     assert all(len(classes) == 1 for classes in by_name.values())
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [("0001-01-01T00:00:00Z", "00010101"), ("9999-12-31T23:59:59.999Z", "99991231")],
+)
+def test_event_days_at_the_ends_of_the_calendar(text: str, day: str) -> None:
+    from target_s3_endor.security_lake import event_day
+
+    rec = {"meta": {"name": "x", "create_time": text}, "spec": {}}
+    event = ocsf.audit_log_event(rec, ocsf_now())
+    assert event_day(event["time"]) == day
