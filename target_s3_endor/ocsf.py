@@ -28,12 +28,13 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from target_s3_endor.keys import dig, parse_time
 
 OCSF_VERSION = "1.3.0"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 PRODUCT = {"name": "Endor Labs", "vendor_name": "Endor Labs"}
 
 API_ACTIVITY = 6003
@@ -76,8 +77,8 @@ OCSF_STREAMS = ("audit_logs", "authentication_logs", "findings", "finding_logs")
 
 
 def epoch_ms(moment: datetime) -> int:
-    """OCSF ``timestamp_t``: milliseconds since the Unix epoch."""
-    return int(moment.timestamp() * 1000)
+    """OCSF ``timestamp_t``: milliseconds since the Unix epoch (exact: no float on the way)."""
+    return (moment - EPOCH) // timedelta(milliseconds=1)
 
 
 def _text(value: object) -> str | None:

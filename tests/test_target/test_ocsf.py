@@ -227,3 +227,16 @@ def test_streams_without_a_class_have_no_mapper() -> None:
     assert ocsf.mapper_for("projects") is None
     assert ocsf.mapper_for("scan_results") is None
     assert Path(SCHEMAS / "projects.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1969-12-31T23:59:59.9995Z", -1),
+        ("0001-01-01T00:00:00.001Z", -62135596799999),
+        ("2026-01-01T00:00:00.123999Z", 1767225600123),
+    ],
+)
+def test_time_is_exact_milliseconds(text: str, expected: int) -> None:
+    event = event_for("audit_logs", {"meta": {"name": "x", "create_time": text}, "spec": {}})
+    assert event["time"] == expected
