@@ -15,7 +15,11 @@ from typing import Any
 from hypothesis import strategies as st
 
 JSON_LEAVES = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20)
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),  # JSON has neither
+    st.text(max_size=20),
 )
 ANY_JSON = st.recursive(
     JSON_LEAVES,

@@ -282,3 +282,51 @@ def test_event_days_at_the_ends_of_the_calendar(text: str, day: str) -> None:
     rec = {"meta": {"name": "x", "create_time": text}, "spec": {}}
     event = ocsf.audit_log_event(rec, ocsf_now())
     assert event_day(event["time"]) == day
+
+
+@pytest.mark.parametrize(
+    "stream", ["audit_logs", "authentication_logs", "findings", "finding_logs"]
+)
+def test_any_record_the_tap_schema_admits_becomes_a_parquet_row(
+    stream: str, tmp_path: Path
+) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from tests.support.schema_records import from_tap_schema
+
+    tap_schema = json.loads(
+        (REPO_ROOT / "tap_endorlabs" / "schemas" / f"{stream}.json").read_text()
+    )
+    mapper = ocsf.mapper_for(stream)
+    assert mapper is not None
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(records=st.lists(from_tap_schema(tap_schema), min_size=1, max_size=4))
+    def check(records: list[dict[str, Any]]) -> None:
+        events = [mapper(rec, ocsf_now(), stream) for rec in records]
+        by_class: dict[int, parquet.ParquetObject] = {}
+        for event in events:
+            missing = paths(parquet.parquet_row(event)) - schema_paths(
+                parquet.arrow_schema(event["class_uid"])
+            )
+            assert not missing, missing
+            spool = by_class.setdefault(
+                event["class_uid"], parquet.ParquetObject(event["class_uid"], str(tmp_path))
+            )
+            spool.append(event)
+        for spool in by_class.values():
+            body = spool.finish()
+            table = pq.read_table(body)
+            assert len(table) == spool.records
+            assert [json.loads(raw) for raw in table.column("raw_data").to_pylist()] == [
+                e["unmapped"]
+                for e in sorted(
+                    (e for e in events if e["class_uid"] == spool.class_uid),
+                    key=lambda e: e["time"],
+                )
+            ]
+            body.close()
+            spool.close()
+
+    check()
