@@ -50,8 +50,8 @@ def probe_keys(config: Mapping[str, Any], now: datetime) -> list[str]:
     """Where the probe writes: the exporter root, or with layout: security-lake each source.
 
     A Security Lake custom source's role may write only under ``ext/<source>/``,
-    so each source gets a probe, in a ``_connection-test`` folder: Glue and Athena
-    skip folders whose names start with ``_``, so a probe is never read as data.
+    so each source gets a probe, in a ``_connection-test`` folder: Hive-style
+    readers (Athena) skip folders whose names start with ``_``.
     """
     if config.get("layout") != SECURITY_LAKE:
         return [probe_key(config, now)]
