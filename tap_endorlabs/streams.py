@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -155,6 +155,12 @@ class FindingsStream(EndorStream):
     def refused_filter_setting(self) -> str:
         # finding_filter goes into the finding queries, not into the scan windows.
         return "finding_filter"
+
+    @override
+    def completed_identity(self, record: Mapping[str, Any]) -> str | None:
+        # The bookmark follows scans: a scan is done once its last finding is out.
+        context = record.get("scan_context") or {}
+        return str(context["scan_uuid"]) if context.get("last") else None
 
     @override
     def records_since(self, start: datetime) -> Iterator[dict[str, Any]]:

@@ -25,14 +25,14 @@ LineEncoder = Callable[[dict[str, Any]], bytes]
 def plan_for_stream(plan: ObjectPlan, stream_name: str) -> ObjectPlan:
     """The plan a stream's sink uses: streams without an OCSF class keep plain JSON.
 
-    A shallow copy: the compressor, run id and batch sequence stay shared.
+    A shallow copy: the compressor, run id, batch sequence and open scans stay
+    shared.  Only ``other_format`` changes: any sink's drain writes the run's
+    open scans, and their objects keep the findings format whichever sink drains.
     """
-    if OCSF not in (plan.findings_format.format, plan.other_format.format):
-        return plan
-    if mapper_for(stream_name) is not None:
+    if plan.other_format.format != OCSF or mapper_for(stream_name) is not None:
         return plan
     plain = ObjectFormat("json", plan.other_format.compression)
-    return dataclasses.replace(plan, findings_format=plain, other_format=plain)
+    return dataclasses.replace(plan, other_format=plain)
 
 
 def line_encoder(plan: ObjectPlan, stream_name: str) -> LineEncoder:

@@ -17,7 +17,8 @@ from tests.emulator.clock import Clock, parse_rfc3339_us
 from tests.emulator.cost import CostModel
 from tests.emulator.data import DataConfig, Generator
 from tests.emulator.faults import FAULT_TYPES, FaultRule, Faults, RateLimiter, parse_fault_flag
-from tests.emulator.server import App, make_server
+from tests.emulator.listing import PAGING_MODES, TIMESTAMP_STYLES
+from tests.emulator.server import DATE_HEADER_STYLES, RETRY_AFTER_STYLES, App, make_server
 from tests.emulator.store import Store
 
 
@@ -191,6 +192,41 @@ def build_parser() -> argparse.ArgumentParser:
         help="live mode: audit logs per second; a scan every 50 of them (default 20)",
     )
     p.add_argument(
+        "--paging",
+        choices=PAGING_MODES,
+        default="normal",
+        help="how list pages link: normal; sorted-without-token (sorted pages carry "
+        "next_page_id, never next_page_token); non-advancing (every next cursor repeats "
+        "the one the request sent: a loop) (default normal)",
+    )
+    p.add_argument(
+        "--timestamps",
+        choices=TIMESTAMP_STYLES,
+        default="plain",
+        help="plain (UTC, 0 or 6 digits); mixed: every served time has 0, 3, 6 or 9 "
+        "fractional digits (cut, never rounded) and Z, +05:30 or -08:00 (default plain)",
+    )
+    p.add_argument(
+        "--ignore-request-timeout",
+        action="store_true",
+        help="never answer 504 for a slow query: answer after its whole latency, "
+        "however long (a server that ignores Request-Timeout)",
+    )
+    p.add_argument(
+        "--date-header",
+        choices=DATE_HEADER_STYLES,
+        default="normal",
+        help="the Date header of every response: normal, missing, repeated (two "
+        "lines, a second apart) or malformed (default normal)",
+    )
+    p.add_argument(
+        "--retry-after-header",
+        choices=RETRY_AFTER_STYLES,
+        default="seconds",
+        help="the Retry-After of a 429: seconds, http-date, missing, repeated (two "
+        "lines) or malformed (default seconds)",
+    )
+    p.add_argument(
         "--verbose", action="store_true", help="one access-log line per request on stderr"
     )
     return p
@@ -231,6 +267,11 @@ def build_app(args: argparse.Namespace) -> App:
             args.row_cost_us, args.archive_cost_multiplier, args.default_deadline, args.base_latency
         ),
         verbose=args.verbose,
+        paging=args.paging,
+        timestamps=args.timestamps,
+        ignore_request_timeout=args.ignore_request_timeout,
+        date_header=args.date_header,
+        retry_after_style=args.retry_after_header,
     )
 
 

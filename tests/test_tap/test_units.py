@@ -12,7 +12,7 @@ import pytest
 from tap_endorlabs import filters
 from tap_endorlabs.errors import FatalTapError, redact
 from tap_endorlabs.namespaces import full_name, partition_names
-from tap_endorlabs.pagination import ListQuery, clamp_page_size, next_page_token
+from tap_endorlabs.pagination import Cursor, ListQuery, clamp_page_size, next_page_token
 from tap_endorlabs.scan_context import build_scan_context, scan_ref, scan_type
 from tap_endorlabs.schema_gen import STREAM_RESOURCES, build_stream_schema
 from tap_endorlabs.settings import check_settings, endorctl_env_fallbacks
@@ -81,8 +81,8 @@ def test_filters_wrap_dates_and_parenthesise_user_filters() -> None:
         "a==1 or b==2",
     )
     assert expr == (
-        "meta.create_time >= date(2025-01-01T00:00:00.000000Z) and "
-        "meta.create_time < date(2025-01-02T00:00:00.000000Z) and (a==1 or b==2)"
+        "meta.create_time >= date(2025-01-01T00:00:00Z) and "
+        "meta.create_time < date(2025-01-02T00:00:00Z) and (a==1 or b==2)"
     )
     assert filters.all_of("spec.message_kind exists", "x > 1") == (
         "spec.message_kind exists and x > 1"
@@ -93,7 +93,7 @@ def test_filters_wrap_dates_and_parenthesise_user_filters() -> None:
 
 def test_paging_uses_page_token_with_sort_never_page_id() -> None:
     query = ListQuery(path="/p", filter="f", page_size=9999, sort_path="meta.create_time")
-    params = query.params(500)
+    params = query.params(Cursor(page_token=500))
     assert params["list_parameters.page_token"] == 500
     assert params["list_parameters.page_size"] == 500
     assert params["list_parameters.sort.path"] == "meta.create_time"

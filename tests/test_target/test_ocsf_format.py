@@ -59,3 +59,26 @@ def test_ocsf_objects_hold_one_valid_event_a_line(
     assert sorted(e["unmapped"]["uuid"] for e in by_kind["audit"]) == [
         audit_log(n)["uuid"] for n in range(12)
     ]
+
+
+def test_a_drain_by_another_stream_keeps_the_open_scans_format(
+    config: dict, s3_client: Any, bucket: str, tmp_path: Path
+) -> None:
+    """Projects (plain JSON) drain while a scan is open: its object stays OCSF, at one key."""
+    project = {"uuid": "p1", "meta": {"create_time": "2025-01-02T00:00:00Z"},
+               "tenant_meta": {"namespace": "acme"}}  # fmt: skip
+    text = lines(
+        schema("findings"),
+        *(record("findings", finding(n)) for n in range(3)),  # no last: the scan stays open
+        schema("projects"),
+        record("projects", project),
+        record("projects", {**project, "uuid": "p2"}),  # full: this sink drains the scan
+        state({"done": True}),
+    )
+    settings = {**config, "format": "ocsf", "compression": "gzip", "batch_max_records": 2}
+    run = run_target(settings, text, tmp=tmp_path)
+    assert run.returncode == 0, run.stderr
+    keys = sorted(all_objects(s3_client, bucket))
+    findings = [key for key in keys if "/projects/" not in key]
+    assert len(findings) == 1 and findings[0].endswith(".ocsf.jsonl.gz"), keys
+    assert all(key.endswith(".json.gz") for key in keys if "/projects/" in key)
