@@ -1,4 +1,4 @@
-"""Bytes out: records from a spool framed (json / jsonl / sarif) and compressed.
+"""Bytes out: records from a spool framed (json / jsonl / sarif / ocsf) and compressed.
 
 Every object holds exactly one member: ``<stream>.json`` (a JSON array),
 ``<stream>.jsonl`` or ``findings.sarif``, inside a zip, a gzip stream or as is.
@@ -20,15 +20,16 @@ from target_s3_endor.containers import ZIP64_LIMIT, open_member
 from target_s3_endor.keys import member_file_name
 from target_s3_endor.spool import Spool
 
-FORMATS = ("json", "jsonl", "sarif")
+FORMATS = ("json", "jsonl", "sarif", "ocsf")
 COMPRESSIONS = ("zip", "gzip", "none")
-MEMBER_SUFFIX = {"json": ".json", "jsonl": ".jsonl", "sarif": ".sarif"}
+MEMBER_SUFFIX = {"json": ".json", "jsonl": ".jsonl", "sarif": ".sarif", "ocsf": ".ocsf.jsonl"}
 CONTENT_TYPES = {
     "zip": "application/zip",
     "gzip": "application/gzip",
     "json": "application/json",
     "jsonl": "application/x-ndjson",
     "sarif": "application/sarif+json",
+    "ocsf": "application/x-ndjson",  # OCSF events, one a line (mapped in ocsf.py)
 }
 # Objects above this many bytes get ZIP64 fields, decided before the member is
 # written: a little under the container's limit, for the JSON array's framing.
@@ -125,10 +126,10 @@ class JsonLinesFramer:
 
 
 def framer_for(fmt: str) -> JsonArrayFramer | JsonLinesFramer:
-    """The framer of a format whose records are written as they come (json, jsonl)."""
+    """The framer of a format whose records are written as they come (json, jsonl, ocsf)."""
     if fmt == "json":
         return JsonArrayFramer()
-    if fmt == "jsonl":
+    if fmt in ("jsonl", "ocsf"):  # ocsf: OCSF events, one a line (ocsf.py)
         return JsonLinesFramer()
     msg = f"format {fmt!r} re-shapes its records and has no line framer"
     raise ValueError(msg)

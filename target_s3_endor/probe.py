@@ -16,6 +16,7 @@ from typing import Any
 
 from target_s3_endor import keys
 from target_s3_endor.errors import TargetS3EndorError
+from target_s3_endor.security_lake import SECURITY_LAKE, source_names
 from target_s3_endor.transport import S3Writer
 
 
@@ -45,13 +46,29 @@ def exporter_root(config: Mapping[str, Any]) -> str:
     )
 
 
+def probe_keys(config: Mapping[str, Any], now: datetime) -> list[str]:
+    """Where the probe writes: the exporter root, or with layout: security-lake each source.
+
+    A Security Lake custom source's role may write only under ``ext/<source>/``,
+    so each source gets a probe, in a ``_connection-test`` folder: Hive-style
+    readers (Athena) skip folders whose names start with ``_``.
+    """
+    if config.get("layout") != SECURITY_LAKE:
+        return [probe_key(config, now)]
+    name = f"{keys.compact_time(now)}_{uuid.uuid4().hex}.txt"
+    sources = sorted(set(source_names(config).values()))
+    return [keys.join_key("ext", source, "_connection-test", name) for source in sources]
+
+
 def run_probe(config: Mapping[str, Any]) -> ProbeResult:
-    """PutObject one probe object; report success or the missing permission."""
+    """PutObject one probe object (one per source for Security Lake); report what happened."""
     now = datetime.now(UTC)
-    key = probe_key(config, now)
-    body = io.BytesIO(f"target-s3-endor connection test at {now.isoformat()}\n".encode())
-    try:
-        uri = S3Writer(config).put(key, body, "text/plain")
-    except TargetS3EndorError as exc:
-        return ProbeResult(False, f"S3 access FAILED: {exc}")
-    return ProbeResult(True, f"S3 access OK: wrote {uri}")
+    writer = S3Writer(config)
+    uris = []
+    for key in probe_keys(config, now):
+        body = io.BytesIO(f"target-s3-endor connection test at {now.isoformat()}\n".encode())
+        try:
+            uris.append(writer.put(key, body, "text/plain"))
+        except TargetS3EndorError as exc:
+            return ProbeResult(False, f"S3 access FAILED: {exc}")
+    return ProbeResult(True, f"S3 access OK: wrote {', '.join(uris)}")

@@ -42,8 +42,9 @@ from singer_sdk.sinks import Sink
 from typing_extensions import override
 
 from target_s3_endor import keys
-from target_s3_endor.encoding import DEFAULT_COMPRESSION_LEVEL, ObjectFormat, encode_record
+from target_s3_endor.encoding import DEFAULT_COMPRESSION_LEVEL, ObjectFormat
 from target_s3_endor.errors import BadInputError
+from target_s3_endor.ocsf_output import line_encoder, plan_for_stream
 from target_s3_endor.pending import PendingObject, SpooledObject, batch_object
 from target_s3_endor.scans import OpenScan, ScanRegistry
 from target_s3_endor.streaming import BackgroundCompressor
@@ -93,6 +94,9 @@ class S3EndorSink(Sink):
         self._target = target
         super().__init__(target, stream_name, schema, key_properties)
         self.plan: ObjectPlan = target.object_plan
+        # format: ocsf (ocsf_output.py): OCSF events for streams with a class, else JSON.
+        self.plan = plan_for_stream(self.plan, stream_name)
+        self._encode_line = line_encoder(self.plan, stream_name)
         self._partitions: dict[str, PendingObject] = {}
         self._batch_bytes = 0
         self._batch_started = datetime.now(UTC)
@@ -158,7 +162,7 @@ class S3EndorSink(Sink):
     @override
     def process_record(self, record: dict, context: dict) -> None:
         """Add the record to its scan's or its day partition's object."""
-        line = encode_record(record)
+        line = self._encode_line(record)
         self._batch_bytes += len(line)
         is_findings = self.stream_name == FINDINGS_STREAM
         if is_findings:

@@ -39,6 +39,12 @@ from target_s3_endor.encoding import (
 )
 from target_s3_endor.errors import BadInputError, SettingsError, TargetS3EndorError
 from target_s3_endor.probe import exporter_root, run_probe
+from target_s3_endor.security_lake import (
+    LAYOUTS,
+    SECURITY_LAKE,
+    SecurityLakeSink,
+    check_security_lake_settings,
+)
 from target_s3_endor.settings_limits import check_limits
 from target_s3_endor.shutdown import GracefulStopTarget
 from target_s3_endor.singer_input import SingerInputTarget
@@ -151,6 +157,7 @@ def check_settings(config: dict[str, Any]) -> None:
         raise SettingsError(f"compression must be one of {', '.join(COMPRESSIONS)}")
     compression_level(config)
     check_limits(config)  # each setting against the S3/STS limit it names
+    check_security_lake_settings(config)  # layout: security-lake (security_lake.py)
 
 
 def compression_level(config: Mapping[str, Any]) -> int:
@@ -226,8 +233,10 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
             default="json",
             allowed_values=list(FORMATS),
             description=(
-                "Member encoding: json (one array), jsonl (one record a line) or sarif (SARIF "
-                "2.1.0 for findings; other streams are written as json)."
+                "Member encoding: json (one array), jsonl (one record a line), sarif (SARIF "
+                "2.1.0 for findings; other streams are written as json) or ocsf (OCSF 1.3.0 "
+                "events, one a line, for audit and authentication logs, findings and finding "
+                "logs; other streams are written as json)."
             ),
         ),
         th.Property(
@@ -406,6 +415,40 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
                 "endpoint with a self-signed certificate."
             ),
         ),
+        # layout: security-lake (security_lake.py, parquet.py)
+        th.Property(
+            "layout",
+            th.StringType,
+            default="endor",
+            allowed_values=list(LAYOUTS),
+            description=(
+                "Key layout: endor (Endor Labs' exporter folders) or security-lake (OCSF 1.3.0 "
+                "events as zstd Parquet under ext/<source>/region=<region>/accountId=<account>/"
+                "eventDay=<YYYYMMDD>/ for an Amazon Security Lake custom source; format, "
+                "compression and prefix do not apply; needs the security-lake extra)."
+            ),
+        ),
+        th.Property(
+            "security_lake_account_id",
+            th.StringType,
+            description=(
+                "The 12-digit AWS account id in Security Lake keys (accountId=); required with "
+                "layout: security-lake."
+            ),
+        ),
+        th.Property(
+            "security_lake_source_names",
+            th.ObjectType(additional_properties=th.StringType),
+            description=(
+                "Security Lake custom source name per stream (one OCSF class per source): keys "
+                "audit_logs, authentication_logs, findings.vulnerability_finding, "
+                "findings.detection_finding, finding_logs.vulnerability_finding, "
+                "finding_logs.detection_finding; default: endorlabs-audit-logs, "
+                "endorlabs-authentication-logs, endorlabs-vulnerability-findings, "
+                "endorlabs-detection-findings, endorlabs-vulnerability-finding-logs, "
+                "endorlabs-detection-finding-logs."
+            ),
+        ),
         th.Property(
             "spool_dir",
             th.StringType,
@@ -448,6 +491,13 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
             tool_version=_version(),
             compression_level=compression_level(self.config),
         )
+
+    @override
+    def get_sink_class(self, stream_name: str) -> type[S3EndorSink]:
+        """layout: security-lake has its own sink (Parquet per source and day)."""
+        if self.config.get("layout") == SECURITY_LAKE:
+            return SecurityLakeSink
+        return S3EndorSink
 
     @cached_property
     def s3_writer(self) -> S3Writer:

@@ -81,3 +81,15 @@ def test_probe_names_a_missing_token_file(config: dict, s3_endpoint: str, tmp_pa
     assert run.returncode == 1
     assert "S3 access FAILED: web_identity_token_file" in run.stdout
     assert "cannot be read" in run.stdout
+
+
+def test_security_lake_probe_writes_under_every_source(
+    config: dict, s3_client: Any, bucket: str, tmp_path: Path
+) -> None:
+    """A custom source's role may write only under ext/<source>/: the probe checks each."""
+    lake = {**config, "layout": "security-lake", "security_lake_account_id": "123456789012"}
+    run = run_target(lake, "", "--test", tmp=tmp_path)
+    assert run.returncode == 0, run.stderr
+    keys = sorted(all_objects(s3_client, bucket))
+    assert len(keys) == 6
+    assert all(key.startswith("ext/endorlabs-") and "/_connection-test/" in key for key in keys)
