@@ -10,8 +10,10 @@ the target's time (see ``benchmarks/README.md``).
 
 So a stream takes the direct path only when its map chain is the SDK's
 identity map and ``add_record_metadata`` is off; anything else (stream maps,
-flattening, metadata, a malformed message, a record before its schema) goes
-through the SDK unchanged, errors included.  The direct path keeps every
+flattening, metadata, a record before its schema) goes through the SDK
+unchanged, errors included, and a malformed message (a stream that is not a
+string, a record that is not an object) ends in ``message_checks``' one line
+instead of the SDK's ``TypeError``.  The direct path keeps every
 check and count the SDK makes: ``_sdc`` fields removed, schema validation, key
 properties present, read tallies, the record-count metric, the batch size and
 age checks.
@@ -24,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.target_base import Target
 from typing_extensions import override
+
+from target_s3_endor.message_checks import check_record_message
 
 if TYPE_CHECKING:
     from singer_sdk.sinks import Sink
@@ -57,7 +61,8 @@ class DirectRecordTarget(Target):
         stream_name = message_dict.get("stream")
         record = message_dict.get("record")
         if not isinstance(stream_name, str) or not isinstance(record, dict):
-            super()._process_record_message(message_dict)  # the SDK names what is wrong
+            check_record_message(message_dict)  # names what is wrong in one line
+            super()._process_record_message(message_dict)
             return
         sink = self._direct_sinks.get(stream_name)
         # A new SCHEMA replaces the active sink: the cached one is then stale.

@@ -47,7 +47,9 @@ from target_s3_endor.security_lake import (
 )
 from target_s3_endor.settings_limits import check_limits
 from target_s3_endor.shutdown import GracefulStopTarget
+from target_s3_endor.singer_input import SingerInputTarget
 from target_s3_endor.sinks import ObjectPlan, S3EndorSink
+from target_s3_endor.state_json import with_state_text
 from target_s3_endor.transport import S3Writer
 
 MIB = 1 << 20
@@ -86,7 +88,10 @@ class StrictLineReader(MsgSpecReader):
                 records += 1
                 continue
             self.assert_line_requires(message, requires={"type"})
-            if callback := callbacks.get(kind):  # type: ignore[arg-type]
+            if kind == "STATE":  # printed back later: keep the value's own text
+                message = with_state_text(line, message)
+            # A type that is not a string (a list, an object) is unknown, not a TypeError.
+            if isinstance(kind, str) and (callback := callbacks.get(kind)):
                 callback(message)
             else:
                 self._process_unknown_message(message)
@@ -164,7 +169,7 @@ def compression_level(config: Mapping[str, Any]) -> int:
     return level
 
 
-class TargetS3Endor(GracefulStopTarget):
+class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
     """Writes Singer streams to S3 in Endor Labs' export layout."""
 
     name = "target-s3-endor"

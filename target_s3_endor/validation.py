@@ -18,12 +18,13 @@ value may be a secret or personal data that must not reach a log.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 import jsonschema_rs
+import msgspec
 
 Validator = Callable[[Any], None]
 
@@ -73,9 +74,18 @@ def describe(error: jsonschema_rs.ValidationError) -> str:
     return f"{where} fails the schema's {keyword!r} rule"
 
 
+# The cache key is the schema as canonical JSON, written and read back with the
+# reader's own number rule: a SCHEMA's non-integer numbers (``multipleOf: 0.01``,
+# ``maximum: 1e400``) arrive as Decimal, and must reach the validator as numbers.
+# (``json.dumps(..., default=str)`` turned them into strings: every schema with
+# one was refused as "not a valid JSON Schema".)
+_key_encoder = msgspec.json.Encoder(enc_hook=str, decimal_format="number", order="sorted")
+_key_decoder = msgspec.json.Decoder(float_hook=Decimal)
+
+
 @lru_cache(maxsize=16)
-def _cached_validator(schema_json: str) -> Validator:
-    return build_validator(json.loads(schema_json))
+def _cached_validator(schema_json: bytes) -> Validator:
+    return build_validator(_key_decoder.decode(schema_json))
 
 
 def validator_for(schema: dict[str, Any]) -> Validator:
@@ -84,4 +94,4 @@ def validator_for(schema: dict[str, Any]) -> Validator:
     Sinks that share a schema (a stream re-sending its SCHEMA, or several
     streams with one schema) compile it once.
     """
-    return _cached_validator(json.dumps(schema, sort_keys=True, separators=(",", ":"), default=str))
+    return _cached_validator(_key_encoder.encode(schema))

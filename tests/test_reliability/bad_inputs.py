@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tests.test_reliability.singer_lines import AUDIT_SCHEMA, audit_record, state_message
@@ -80,6 +81,30 @@ def _hostile_audit_namespaces() -> bytes:
         *(audit_record(index, namespace=name) for index, name in enumerate(HOSTILE_NAMES)),
         state_message(1),
     )
+
+
+DATA_FILES = Path(__file__).resolve().parents[1] / "data_files"
+OPEN_SCHEMA = {"type": "SCHEMA", "stream": "events", "schema": {"type": "object"}}
+
+
+def _activate(**fields: Any) -> dict[str, Any]:
+    return {"type": "ACTIVATE_VERSION", "stream": "audit_logs", "version": 7, **fields}
+
+
+def _batch(*files: str, **fields: Any) -> dict[str, Any]:
+    """A BATCH message for audit_logs naming files of tests/data_files (or any URL)."""
+    urls = [name if ":" in name else (DATA_FILES / name).as_uri() for name in files]
+    message = {
+        "type": "BATCH",
+        "stream": "audit_logs",
+        "encoding": {"format": "jsonl", "compression": "none"},
+        "manifest": urls,
+    }
+    return {**message, **fields}
+
+
+def _without(message: dict[str, Any], key: str) -> dict[str, Any]:
+    return {name: value for name, value in message.items() if name != key}
 
 
 GOOD_AUDIT = _lines(AUDIT_SCHEMA, *(audit_record(n) for n in range(5)), state_message(5))
@@ -350,7 +375,227 @@ CATALOGUE: list[BadInput] = [
             audit_record(1),
         ),
     ),
+    # --- every KeyError/TypeError path of singer-sdk's message handlers ---
+    BadInput(
+        "target: message type not a string",
+        "target",
+        "unknown Singer message type ['RECORD']",
+        lines=_lines(AUDIT_SCHEMA, {"type": ["RECORD"], "stream": "audit_logs"}),
+    ),
+    BadInput(
+        "target: record message with a stream that is not a string",
+        "target",
+        "a RECORD message's stream must be a string, not list",
+        lines=_lines(AUDIT_SCHEMA, {**audit_record(1), "stream": ["audit_logs"]}),
+    ),
+    BadInput(
+        "target: record that is not an object",
+        "target",
+        "a RECORD message of stream 'audit_logs' holds a list, not a JSON object",
+        lines=_lines(AUDIT_SCHEMA, {**audit_record(1), "record": ["hunter2-r"]}),
+        hides="hunter2-r",
+    ),
+    BadInput(
+        "target: schema message without its stream",
+        "target",
+        "a SCHEMA message lacks its stream key",
+        lines=_lines(_without(AUDIT_SCHEMA, "stream")),
+    ),
+    BadInput(
+        "target: schema message with a stream that is not a string",
+        "target",
+        "a SCHEMA message's stream must be a string, not dict",
+        lines=_lines({**AUDIT_SCHEMA, "stream": {"name": "audit_logs"}}),
+    ),
+    BadInput(
+        "target: schema message without its schema",
+        "target",
+        "the SCHEMA message for stream 'audit_logs' lacks its schema",
+        lines=_lines(_without(AUDIT_SCHEMA, "schema"), audit_record(1)),
+    ),
+    BadInput(
+        "target: schema that is not an object",
+        "target",
+        "has a schema that is str, not a JSON object",
+        lines=_lines({**AUDIT_SCHEMA, "schema": "object"}, audit_record(1)),
+    ),
+    BadInput(
+        "target: schema whose properties are not an object",
+        "target",
+        "the SCHEMA of stream 'audit_logs' has properties that are list",
+        lines=_lines({**AUDIT_SCHEMA, "schema": {"type": "object", "properties": ["uuid"]}}),
+    ),
+    BadInput(
+        "target: schema with key_properties that are not a list",
+        "target",
+        "has key_properties that are not a list of field names",
+        lines=_lines({**AUDIT_SCHEMA, "key_properties": "uuid"}, audit_record(1)),
+    ),
+    BadInput(
+        "target: state message without its value",
+        "target",
+        "lacks its value key",
+        lines=_lines(AUDIT_SCHEMA, audit_record(1), {"type": "STATE", "bookmarks": {}}),
+    ),
+    BadInput(
+        "target: activate_version before its schema",
+        "target",
+        "ACTIVATE_VERSION message for stream 'audit_logs' came before that stream's SCHEMA",
+        lines=_lines(_activate(), AUDIT_SCHEMA, audit_record(1)),
+    ),
+    BadInput(
+        "target: activate_version without its version",
+        "target",
+        "ACTIVATE_VERSION message for stream 'audit_logs' lacks its version key",
+        lines=_lines(AUDIT_SCHEMA, _without(_activate(), "version")),
+    ),
+    BadInput(
+        "target: activate_version with a version that is not a number",
+        "target",
+        "has a version that is not a whole number",
+        lines=_lines(AUDIT_SCHEMA, _activate(version="seven")),
+    ),
+    BadInput(
+        "target: activate_version without its stream",
+        "target",
+        "an ACTIVATE_VERSION message lacks its stream key",
+        lines=_lines(AUDIT_SCHEMA, _without(_activate(), "stream")),
+    ),
+    BadInput(
+        "target: batch without its manifest",
+        "target",
+        "the BATCH message for stream 'audit_logs' lacks its manifest",
+        lines=_lines(AUDIT_SCHEMA, _without(_batch(), "manifest"), state_message(1)),
+    ),
+    BadInput(
+        "target: batch manifest that is one string",
+        "target",
+        "has a manifest that is not a list of file URLs",
+        lines=_lines(AUDIT_SCHEMA, {**_batch(), "manifest": "file:///tmp/a.jsonl"}),
+    ),
+    BadInput(
+        "target: batch without its encoding",
+        "target",
+        "lacks its encoding object",
+        lines=_lines(AUDIT_SCHEMA, _without(_batch(), "encoding")),
+    ),
+    BadInput(
+        "target: batch of an unknown encoding format",
+        "target",
+        "has the unknown encoding format 'csv'",
+        lines=_lines(AUDIT_SCHEMA, _batch(encoding={"format": "csv"}), state_message(1)),
+    ),
+    BadInput(
+        "target: batch of an unknown compression",
+        "target",
+        "has the unknown compression 'zstd'",
+        lines=_lines(AUDIT_SCHEMA, _batch(encoding={"format": "jsonl", "compression": "zstd"})),
+    ),
+    BadInput(
+        "target: batch without its stream",
+        "target",
+        "a BATCH message lacks its stream key",
+        lines=_lines(AUDIT_SCHEMA, _without(_batch(), "stream")),
+    ),
+    BadInput(
+        "target: batch before its schema",
+        "target",
+        "a BATCH message for stream 'audit_logs' came before that stream's SCHEMA",
+        lines=_lines(_batch("batch_line_not_object.jsonl"), AUDIT_SCHEMA),
+    ),
+    BadInput(
+        "target: batch file that is gone",
+        "target",
+        "could not be opened (No such file or directory)",
+        lines=_lines(AUDIT_SCHEMA, _batch("no-such-batch-file.jsonl"), state_message(1)),
+    ),
+    BadInput(
+        "target: batch on s3 without s3fs",
+        "target",
+        "cannot be read here: Install s3fs to access S3",
+        lines=_lines(AUDIT_SCHEMA, _batch("s3://bucket/batch.jsonl.gz?X-Amz-Signature=hunter2-s")),
+        hides="hunter2-s",
+    ),
+    BadInput(
+        "target: batch file line that is not JSON",
+        "target",
+        "batch_line_not_json.jsonl of stream 'audit_logs' line 2 is not valid JSON",
+        lines=_lines(AUDIT_SCHEMA, _batch("batch_line_not_json.jsonl"), state_message(1)),
+        hides="hunter2-batch",
+    ),
+    BadInput(
+        "target: batch file line that is not an object",
+        "target",
+        "line 2 is a list, not a record object",
+        lines=_lines(AUDIT_SCHEMA, _batch("batch_line_not_object.jsonl"), state_message(1)),
+        hides="hunter2-list",
+    ),
+    BadInput(
+        "target: batch file gzip cut short",
+        "target",
+        "batch_damaged.jsonl.gz of stream 'audit_logs' is damaged after line",
+        lines=_lines(AUDIT_SCHEMA, _batch("batch_damaged.jsonl.gz"), state_message(1)),
+    ),
+    BadInput(
+        "target: batch file that is not parquet",
+        "target",
+        "batch_not_parquet.parquet of stream 'audit_logs' is not a readable Parquet file",
+        lines=_lines(
+            AUDIT_SCHEMA,
+            _batch("batch_not_parquet.parquet", encoding={"format": "parquet"}),
+            state_message(1),
+        ),
+    ),
     # --- bad but acceptable: must succeed, keys under the prefix ---
+    BadInput(
+        "target: schema without properties (an open object)",
+        "target",
+        "",
+        exit_code=0,
+        lines=_lines(
+            OPEN_SCHEMA,
+            {"type": "RECORD", "stream": "events", "record": {"uuid": "e-1", "free": {"a": [1]}}},
+            state_message(1),
+        ),
+    ),
+    BadInput(
+        "target: schema with non-integer numbers (multipleOf 0.01)",
+        "target",
+        "",
+        exit_code=0,
+        lines=_lines(
+            {
+                **AUDIT_SCHEMA,
+                "schema": {
+                    "type": "object",
+                    "properties": {"cost": {"type": "number", "multipleOf": 0.01}},
+                },
+            },
+            {**audit_record(1), "record": {**audit_record(1)["record"], "cost": 12.34}},
+            state_message(1),
+        ),
+    ),
+    BadInput(
+        "target: activate_version after its schema",
+        "target",
+        "",
+        exit_code=0,
+        lines=_lines(AUDIT_SCHEMA, _activate(), audit_record(1), _activate(), state_message(1)),
+    ),
+    BadInput(
+        "target: state holding a non-integer, a huge integer and 1e400",
+        "target",
+        "",
+        exit_code=0,
+        lines=_lines(
+            AUDIT_SCHEMA,
+            audit_record(1),
+            (
+                '{"type": "STATE", "value": {"at": 1727740800.25, "n": '
+                '123456789012345678901234567890, "big": 1e400, "name": "名前"}}'
+            ).encode(),
+        ),
+    ),
     BadInput(
         "target: records missing layout fields",
         "target",

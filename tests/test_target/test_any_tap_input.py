@@ -4,9 +4,8 @@ failures the property test (test_property.py) found, each with its right outcome
 
 Every test feeds its Singer lines to the real target line by line
 (``property_harness.drive``) on a versioned bucket and checks all the property
-test's invariants, then what is particular to the case.  Marked xfail(strict)
-while issue 11 is open: each turns into a pass/fail signal when its fault's fix
-lands (remove the mark then).
+test's invariants, then what is particular to the case.  Each was marked
+xfail(strict) until its fault's fix landed; all pass now.
 """
 
 from __future__ import annotations
@@ -35,11 +34,6 @@ SCAN_CONTEXT = {
     "namespace": "example",
 }
 OPEN_SCHEMA = {"type": "object", "properties": {}, "additionalProperties": True}
-
-
-def issue_11(fault: str) -> pytest.MarkDecorator:
-    """Expected to fail until the fault's fix lands."""
-    return pytest.mark.xfail(strict=True, reason=f"issue 11: {fault}")
 
 
 def scenario_of(text: str, **config: Any) -> Scenario:
@@ -86,7 +80,6 @@ def run_scenario(config: dict[str, Any], s3_client: Any, bucket: str, tmp_path: 
 # test_scans.py's, sarif-package-locations is tested with SARIF.
 
 
-@issue_11("a STATE with a non-integer number: Decimal, then a traceback")
 def test_decimal_in_state_is_printed_back_as_received(run_scenario: Any) -> None:
     run = run_scenario(scenario_of(singer_file("case_decimal_in_state.singer")))
 
@@ -99,7 +92,6 @@ def test_decimal_in_state_is_printed_back_as_received(run_scenario: Any) -> None
 
 
 @pytest.mark.parametrize("compression", ["gzip", None])
-@issue_11("BATCH: counted, its state printed, none of its records in S3")
 def test_batch_records_reach_s3_before_its_state(
     run_scenario: Any, compression: str | None
 ) -> None:
@@ -119,7 +111,6 @@ def test_batch_records_reach_s3_before_its_state(
     assert stored == ["audit-1", "audit-2"]
 
 
-@issue_11("a SCHEMA without properties is refused (valid Singer: an open object)")
 def test_schema_without_properties_is_an_open_object(run_scenario: Any) -> None:
     steps = [
         Step(schema_message("audit_logs", {"type": "object"})),
@@ -157,7 +148,6 @@ def test_namespaces_that_fold_together_stay_apart(run_scenario: Any) -> None:
 
 
 @pytest.mark.parametrize("last", [{}, 0, None, False, ""])
-@issue_11("a falsy STATE value is never printed, so an older state stays the last")
 def test_the_last_state_is_printed_whatever_its_value(run_scenario: Any, last: Any) -> None:
     steps = [
         Step(schema_message("audit_logs")),

@@ -43,11 +43,6 @@ FAST = settings(
     ],
 )
 SLOW = settings(FAST, max_examples=150, phases=list(Phase))
-ISSUE_11 = pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: BATCH, Decimal and falsy STATE, SCHEMA without properties "
-    "(see test_any_tap_input.py for each)",
-)
 
 
 def target_base_config(endpoint: str, bucket: str) -> dict[str, Any]:
@@ -76,7 +71,6 @@ def run_and_check(scenario: Scenario, s3_endpoint: str, s3_client: Any) -> None:
         check(scenario, run)
 
 
-@ISSUE_11
 @FAST
 @given(scenario=scenarios())
 def test_any_tap_input_is_stored_whole(
@@ -86,7 +80,6 @@ def test_any_tap_input_is_stored_whole(
 
 
 @pytest.mark.slow
-@ISSUE_11
 @SLOW
 @given(scenario=scenarios())
 def test_any_tap_input_is_stored_whole_many_examples(

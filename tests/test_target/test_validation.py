@@ -142,3 +142,38 @@ def test_schema_defaults_are_not_written_into_records(
     assert run.returncode == 0, run.stderr
     [(key, data)] = all_objects(s3_client, bucket).items()
     assert records_in(key, data, tmp_path) == [{"uuid": "u-1"}]
+
+
+def test_a_schema_with_non_integer_numbers_validates_by_its_numbers(
+    config: dict, s3_client: Any, bucket: str, tmp_path: Path
+) -> None:
+    """The reader decodes ``0.01`` and ``1e400`` in a SCHEMA as Decimal; they must reach the
+    validator as numbers (they were turned into strings, and every such schema refused)."""
+    amounts = {
+        "type": "object",
+        "properties": {
+            "uuid": {"type": "string"},
+            "amount": {"type": "number", "multipleOf": 0.01, "minimum": 0.25, "maximum": "BIG"},
+        },
+    }
+    message = json.dumps({"type": "SCHEMA", "stream": "payments", "schema": amounts})
+    message = message.replace('"BIG"', "1e400")  # beyond any float
+    good = run_target(
+        config,
+        lines(
+            message, *(record("payments", {"uuid": f"p{n}", "amount": n + 0.25}) for n in range(3))
+        ),
+        tmp=tmp_path,
+    )
+    assert good.returncode == 0, good.stderr[-2000:]
+    stored = [
+        r
+        for key, data in all_objects(s3_client, bucket).items()
+        for r in records_in(key, data, tmp_path)
+    ]
+    assert sorted(r["amount"] for r in stored) == [0.25 + n for n in range(3)]
+
+    bad = run_target(
+        config, lines(message, record("payments", {"uuid": "p9", "amount": 0.255})), tmp=tmp_path
+    )
+    assert_one_clear_line(bad, "record 1 of stream 'payments'", "'multipleOf' rule")
