@@ -7,6 +7,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import boto3
+
+from tests.support.servers import start_local_s3
 from tests.test_target.conftest import all_objects, run_target
 
 
@@ -37,22 +40,27 @@ def test_probe_reports_a_missing_bucket(config: dict, tmp_path: Path) -> None:
     assert "S3 access FAILED: bucket missing-bucket-probe does not exist" in run.stdout
 
 
-def test_probe_through_assume_role_with_external_id(
-    config: dict, s3_endpoint: str, s3_client: Any, bucket: str, tmp_path: Path
-) -> None:
-    settings = {
-        "role_arn": "arn:aws:iam::123456789012:role/endor-export",
-        "external_id": "ext-123",
-        "sts_endpoint_url": s3_endpoint,
-    }
-    # The target inherits dummy AWS keys, so the probe alone would pass even if
-    # role_arn and external_id were ignored: moto must have seen the AssumeRole.
-    before = assumed_roles(s3_endpoint, settings["role_arn"], settings["external_id"])
-    run = run_target({**config, **settings}, "", "--test", tmp=tmp_path)
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert "S3 access OK" in run.stdout
-    assert "ext-123" not in run.stdout + run.stderr
-    after = assumed_roles(s3_endpoint, settings["role_arn"], settings["external_id"])
+def test_probe_through_assume_role_with_external_id(config: dict, tmp_path: Path) -> None:
+    # A server of its own: moto's /moto-api/data.json answers 500 on the shared
+    # server once another test has deleted a bucket under a running target.
+    with start_local_s3() as own_s3:
+        boto3.client("s3", endpoint_url=own_s3.url, region_name="us-east-1").create_bucket(
+            Bucket=config["bucket"]
+        )
+        settings = {
+            "endpoint_url": own_s3.url,
+            "role_arn": "arn:aws:iam::123456789012:role/endor-export",
+            "external_id": "ext-123",
+            "sts_endpoint_url": own_s3.url,
+        }
+        # The target inherits dummy AWS keys, so the probe alone would pass even if
+        # role_arn and external_id were ignored: moto must have seen the AssumeRole.
+        before = assumed_roles(own_s3.url, settings["role_arn"], settings["external_id"])
+        run = run_target({**config, **settings}, "", "--test", tmp=tmp_path)
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert "S3 access OK" in run.stdout
+        assert "ext-123" not in run.stdout + run.stderr
+        after = assumed_roles(own_s3.url, settings["role_arn"], settings["external_id"])
     assert after > before, "no STS AssumeRole with the role_arn and external_id was recorded"
 
 
