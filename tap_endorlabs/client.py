@@ -11,6 +11,8 @@ the same expensive query.
 from __future__ import annotations
 
 import email.utils
+import logging
+import sys
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +23,12 @@ from typing import Any, ClassVar
 import backoff
 import msgspec
 import requests
-from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk.exceptions import (
+    AbortedSyncFailedException,
+    AbortedSyncPausedException,
+    MaxRecordsLimitException,
+    RetriableAPIError,
+)
 from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.helpers._typing import conform_record_data_types
 from singer_sdk.helpers._util import utc_now
@@ -130,6 +137,15 @@ class EndorStream(RESTStream[int | None]):
     _partition_namespace: str | None = None
 
     # --- SDK hooks -----------------------------------------------------------
+
+    @override
+    def log(self, message: str, *args: Any, level: int = logging.INFO, **kwargs: Any) -> None:
+        # The SDK logs "An unhandled error occurred while syncing" from inside its
+        # ``except``: not for errors the CLI reports as its one line, nor for the
+        # record limit that ends each stream of ``--test``.
+        if level >= logging.ERROR and _reported_elsewhere(sys.exc_info()[1]):
+            return
+        super().log(message, *args, level=level, **kwargs)
 
     @property
     @override
@@ -655,6 +671,15 @@ class EndorStream(RESTStream[int | None]):
         # objects as served (the namespace is already in tenant_meta.namespace).
         del partition_context
         super()._process_record(record, child_context=child_context, partition_context=None)
+
+
+def _reported_elsewhere(error: BaseException | None) -> bool:
+    """True for an error the CLI turns into its one line, or a ``--test`` record limit."""
+    if isinstance(error, FatalTapError | BrokenPipeError):
+        return True
+    return isinstance(
+        error, AbortedSyncPausedException | AbortedSyncFailedException
+    ) and isinstance(error.__cause__, MaxRecordsLimitException)
 
 
 def _error_message(response: requests.Response) -> str:

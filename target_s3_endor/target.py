@@ -31,6 +31,7 @@ from singer_sdk.singerlib.exceptions import InvalidInputLine
 from typing_extensions import override
 
 from target_s3_endor import keys
+from target_s3_endor.cli_guard import one_line_command
 from target_s3_endor.encoding import (
     COMPRESSIONS,
     DEFAULT_COMPRESSION_LEVEL,
@@ -71,7 +72,11 @@ class StrictLineReader(MsgSpecReader):
         records = 0
         decode = self.deserialize_json
         on_record = callbacks[SingerMessageType.RECORD]
-        for line in file_input or self.default_input:
+        source = file_input or self.default_input
+        if source is None:  # started with stdin closed (`<&-`)
+            msg = "standard input is closed: pipe a tap into target-s3-endor, or pass --input FILE"
+            raise BadInputError(msg)
+        for line in source:
             message = decode(line)
             kind = message.get("type")
             if kind == "RECORD":
@@ -482,7 +487,7 @@ class TargetS3Endor(GracefulStopTarget):
     @override
     def get_singer_command(cls) -> click.Command:
         """Add ``--test``: the connection test."""
-        command = super().get_singer_command()
+        command = one_line_command(super().get_singer_command())
         command.params.append(
             click.Option(
                 ["--test"],

@@ -38,6 +38,12 @@ class BadInput:
     lines: bytes = b""  # target: raw input
     config_text: str | None = None  # the --config file's text instead of the good config
     hides: str = ""  # a value of the input that must not appear on stderr
+    args: tuple[str, ...] = ()  # command-line arguments after --config (a file name may
+    # start with "@", meaning a file of that name in the case's folder holding `files[name]`)
+    files: dict[str, str] = field(default_factory=dict)  # extra files for args
+    closed: str = ""  # "stdin" or "stdout": started with that stream closed;
+    # "pipe": stdout is a pipe the reader closes after the first bytes (a dead target)
+    no_config: bool = False  # run without --config
 
 
 def _lines(*messages: Any) -> bytes:
@@ -128,6 +134,90 @@ CATALOGUE: list[BadInput] = [
         "bookmarks only for other streams (github_issues)",
         state='{"bookmarks": {"github_issues": {"replication_key_value": "2024-01-01"}}}',
     ),
+    # --- tap command line: every entry point and flag ---
+    BadInput(
+        "tap: --test with a wrong secret",
+        "tap",
+        "rejected the API key",
+        config={"api_secret": "wrong-x1"},
+        args=("--test",),
+        hides="wrong-x1",
+    ),
+    BadInput(
+        "tap: --test without a namespace", "tap", "namespace", drop=("namespace",), args=("--test",)
+    ),
+    BadInput(
+        "tap: --discover with a bad start_date",
+        "tap",
+        "start_date 'last tuesday' is not a date",
+        config={"start_date": "last tuesday"},
+        args=("--discover",),
+    ),
+    BadInput(
+        "tap: --discover without credentials",
+        "tap",
+        "Missing credentials",
+        drop=("api_key", "api_secret"),
+        args=("--discover",),
+    ),
+    BadInput(
+        "tap: --config file missing",
+        "tap",
+        "--config could not be read",
+        no_config=True,
+        args=("--config", "@missing.json"),
+    ),
+    BadInput(
+        "tap: --catalog file missing",
+        "tap",
+        "Invalid value for '--catalog'",
+        exit_code=2,
+        args=("--catalog", "@missing.json"),
+    ),
+    BadInput(
+        "tap: --catalog not JSON",
+        "tap",
+        "catalog file",
+        files={"catalog.json": "{streams"},
+        args=("--catalog", "@catalog.json"),
+    ),
+    BadInput(
+        "tap: --catalog not a catalog",
+        "tap",
+        "is not a Singer catalog",
+        files={"catalog.json": '{"streams": 5}'},
+        args=("--catalog", "@catalog.json"),
+    ),
+    BadInput(
+        "tap: --state file missing",
+        "tap",
+        "Invalid value for '--state'",
+        exit_code=2,
+        args=("--state", "@missing.json"),
+    ),
+    BadInput(
+        "tap: state bookmarks not objects",
+        "tap",
+        "is not a Singer state",
+        state='{"bookmarks": {"audit_logs": 5}}',
+    ),
+    BadInput(
+        "tap: unknown flag", "tap", "No such option '--bogus'", exit_code=2, args=("--bogus",)
+    ),
+    BadInput(
+        "tap: --about --format xml",
+        "tap",
+        "'xml' is not one of",
+        exit_code=2,
+        args=("--about", "--format", "xml"),
+    ),
+    BadInput("tap: stdout closed", "tap", "standard output is closed", closed="stdout"),
+    BadInput(
+        "tap: the target stops reading (broken pipe)",
+        "tap",
+        "the target stopped reading",
+        closed="pipe",
+    ),
     # --- target settings ---
     BadInput("target: bucket missing", "target", "bucket", drop=("bucket",), lines=GOOD_AUDIT),
     BadInput(
@@ -160,6 +250,46 @@ CATALOGUE: list[BadInput] = [
         "unreachable",
         config={"endpoint_url": "http://127.0.0.1:9", "max_attempts": 1},
         lines=GOOD_AUDIT,
+    ),
+    # --- target command line: every entry point and flag ---
+    BadInput("target: stdin closed", "target", "standard input is closed", closed="stdin"),
+    BadInput(
+        "target: stdout closed",
+        "target",
+        "standard output is closed",
+        closed="stdout",
+        lines=GOOD_AUDIT,
+    ),
+    BadInput(
+        "target: --input file missing",
+        "target",
+        "Invalid value for '--input'",
+        exit_code=2,
+        args=("--input", "@missing.singer"),
+    ),
+    BadInput(
+        "target: --input not Singer",
+        "target",
+        "not valid JSON",
+        files={"in.singer": "hello world\n"},
+        args=("--input", "@in.singer"),
+    ),
+    BadInput(
+        "target: --config file missing",
+        "target",
+        "--config could not be read",
+        no_config=True,
+        args=("--config", "@missing.json"),
+    ),
+    BadInput(
+        "target: unknown flag", "target", "No such option '--bogus'", exit_code=2, args=("--bogus",)
+    ),
+    BadInput(
+        "target: --about --format xml",
+        "target",
+        "'xml' is not one of",
+        exit_code=2,
+        args=("--about", "--format", "xml"),
     ),
     # --- target input ---
     BadInput(
