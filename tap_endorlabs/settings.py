@@ -13,6 +13,7 @@ from typing import Any
 from singer_sdk import typing as th
 
 from tap_endorlabs.errors import FatalTapError
+from tap_endorlabs.filters import bare_date
 from tap_endorlabs.windows import parse_timestamp
 
 DEFAULT_API_URL = "https://api.endorlabs.com"
@@ -195,6 +196,13 @@ def check_settings(config: Mapping[str, Any]) -> None:
             "_SECRET) or token (ENDOR_TOKEN)."
         )
         raise FatalTapError(msg)
+    for setting in ("audit_log_filter", "finding_filter"):
+        if found := bare_date(str(config.get(setting) or "")):
+            msg = (
+                f"{setting} compares with the bare date {found[0]}, which matches nothing: "
+                f"write {found[1]} (dates go inside date(...))."
+            )
+            raise FatalTapError(msg)
     start = config.get("start_date")
     if start is not None:
         try:

@@ -31,6 +31,7 @@ from tap_endorlabs.settings import (
     check_settings,
     endorctl_env_fallbacks,
 )
+from tap_endorlabs.settings_hints import known_settings, misspelled, unset_hints, warning_text
 from tap_endorlabs.streams import STREAM_TYPES
 
 
@@ -48,8 +49,22 @@ class TapEndorLabs(Tap):
             # An explicit null means "not set": endorctl's variable or the default applies.
             given = {name: value for name, value in (config or {}).items() if value is not None}
             config = {**endorctl_env_fallbacks(), **given}
-        super().__init__(config=config, **kwargs)
-        check_settings(self.config)
+        hints = misspelled(config or {}, known_settings(type(self)))
+        for name, nearest in hints.items():
+            self.logger.warning("%s", warning_text(name, nearest))
+        try:
+            super().__init__(config=config, **kwargs)
+            check_settings(self.config)
+        except FatalTapError as exc:
+            if hint := unset_hints(hints, config or {}, str(exc)):
+                raise FatalTapError(f"{exc} ({hint})") from None
+            raise
+        except ConfigValidationError as exc:
+            if hint := unset_hints(hints, config or {}, " ".join(exc.errors)):
+                raise ConfigValidationError(
+                    str(exc), errors=[*exc.errors, hint], schema=exc.schema
+                ) from None
+            raise
         self._authenticator: EndorAuthenticator | None = None
         self._namespace_names: list[str] | None = None
 

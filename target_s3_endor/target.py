@@ -40,6 +40,7 @@ from target_s3_endor.encoding import (
 )
 from target_s3_endor.errors import BadInputError, SettingsError, TargetS3EndorError
 from target_s3_endor.probe import exporter_root, run_probe
+from target_s3_endor.settings_hints import known_settings, misspelled, unset_hints, warning_text
 from target_s3_endor.shutdown import GracefulStopTarget
 from target_s3_endor.sinks import ObjectPlan, S3EndorSink
 from target_s3_endor.transport import S3Writer
@@ -399,8 +400,23 @@ class TargetS3Endor(GracefulStopTarget):
     ).to_dict()
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        check_settings(dict(self.config))
+        given = kwargs.get("config")
+        given = given if isinstance(given, dict) else {}
+        hints = misspelled(given, known_settings(type(self)))
+        for name, nearest in hints.items():
+            self.logger.warning("%s", warning_text(name, nearest))
+        try:
+            super().__init__(**kwargs)
+            check_settings(dict(self.config))
+        except SettingsError as exc:
+            if hint := unset_hints(hints, given, str(exc)):
+                raise SettingsError(f"{_one_line(exc)} ({hint})") from None
+            raise
+        except ConfigValidationError as exc:
+            if hint := unset_hints(hints, given, " ".join(exc.errors)):
+                errors = [*exc.errors, hint]
+                raise ConfigValidationError(str(exc), errors=errors, schema=exc.schema) from None
+            raise
         self._MAX_RECORD_AGE_IN_MINUTES = float(self.config.get("batch_max_age_seconds", 300)) / 60
         # Drain sinks one after another, not on the SDK's 8 threads: sinks share the
         # batch sequence and the compressor's bookkeeping, and when an upload fails

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.test_reliability.singer_lines import AUDIT_SCHEMA, audit_record, state_message
@@ -44,6 +45,7 @@ class BadInput:
     closed: str = ""  # "stdin" or "stdout": started with that stream closed;
     # "pipe": stdout is a pipe the reader closes after the first bytes (a dead target)
     no_config: bool = False  # run without --config
+    logs: str = ""  # a fragment stderr must hold (a warning, the bookmark a run starts from)
 
 
 def _lines(*messages: Any) -> bytes:
@@ -87,6 +89,21 @@ def _hostile_audit_namespaces() -> bytes:
         state_message(1),
     )
 
+
+RECENT = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+STATE_AS_MESSAGE = json.dumps(
+    {
+        "type": "STATE",
+        "value": {
+            "bookmarks": {
+                "audit_logs": {
+                    "replication_key": "meta.create_time",
+                    "replication_key_value": RECENT,
+                }
+            }
+        },
+    }
+)
 
 GOOD_AUDIT = _lines(AUDIT_SCHEMA, *(audit_record(n) for n in range(5)), state_message(5))
 
@@ -218,6 +235,45 @@ CATALOGUE: list[BadInput] = [
         "the target stopped reading",
         closed="pipe",
     ),
+    # --- mistakes that used to be accepted silently ---
+    BadInput(
+        "tap: api_secret misspelled",
+        "tap",
+        "'api_secert' is set instead of 'api_secret'",
+        config={"api_secert": "demo-secret"},
+        drop=("api_secret",),
+    ),
+    BadInput(
+        "tap: namespace misspelled",
+        "tap",
+        "'namspace' is set instead of 'namespace'",
+        config={"namspace": "acme"},
+        drop=("namespace",),
+    ),
+    BadInput(
+        "tap: start_date misspelled (warned, discovery goes on)",
+        "tap",
+        "",
+        exit_code=0,
+        config={"start_time": "2025-01-01T00:00:00Z"},
+        args=("--discover",),
+        logs="Unknown setting 'start_time' is ignored: did you mean 'start_date'?",
+    ),
+    BadInput(
+        "tap: bare date in a filter",
+        "tap",
+        "write date(2025-01-01T00:00:00Z)",
+        config={"audit_log_filter": "meta.create_time >= 2025-01-01"},
+    ),
+    BadInput(
+        "tap: state file holding a whole STATE message (accepted: its value)",
+        "tap",
+        "",
+        exit_code=0,
+        config={"include_child_namespaces": False},
+        state=STATE_AS_MESSAGE,
+        logs=f"Starting incremental sync of 'audit_logs' with bookmark value: {RECENT}",
+    ),
     # --- target settings ---
     BadInput("target: bucket missing", "target", "bucket", drop=("bucket",), lines=GOOD_AUDIT),
     BadInput(
@@ -250,6 +306,23 @@ CATALOGUE: list[BadInput] = [
         "unreachable",
         config={"endpoint_url": "http://127.0.0.1:9", "max_attempts": 1},
         lines=GOOD_AUDIT,
+    ),
+    BadInput(
+        "target: bucket misspelled",
+        "target",
+        "'bucket_name' is set instead of 'bucket'",
+        config={"bucket_name": "b"},
+        drop=("bucket",),
+        lines=GOOD_AUDIT,
+    ),
+    BadInput(
+        "target: compression misspelled (warned, the run goes on)",
+        "target",
+        "",
+        exit_code=0,
+        config={"compresion": "gzip"},
+        lines=GOOD_AUDIT,
+        logs="Unknown setting 'compresion' is ignored: did you mean 'compression'?",
     ),
     # --- target command line: every entry point and flag ---
     BadInput("target: stdin closed", "target", "standard input is closed", closed="stdin"),

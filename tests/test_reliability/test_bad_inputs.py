@@ -100,6 +100,7 @@ def test_bad_input(  # noqa: PLR0917 - pytest fixtures
 
     assert result.returncode == case.exit_code, stderr[-2000:]
     assert "Traceback" not in stderr
+    assert case.logs in stderr
     if case.exit_code:
         errors = [line for line in lines if "ERROR" in line or line.startswith("tap-endorlabs:")]
         assert errors and errors[0] == lines[-1], "the error line must be the last word"
