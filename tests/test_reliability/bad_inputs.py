@@ -31,7 +31,7 @@ class BadInput:
 
     name: str
     plugin: str  # "tap" or "target"
-    says: str  # a fragment of the one error line (empty: success expected)
+    says: str  # the one error line holds this ("..." stands for any text; empty: success)
     exit_code: int = 1
     config: dict[str, Any] = field(default_factory=dict)  # merged into the good config
     drop: tuple[str, ...] = ()  # settings removed from the good config
@@ -123,32 +123,49 @@ CATALOGUE: list[BadInput] = [
     BadInput(
         "tap: token and key together", "tap", "mutually exclusive", config={"token": "abc.def"}
     ),
-    BadInput("tap: wrong api secret", "tap", "rejected the API key", config={"api_secret": "x1"}),
+    BadInput(
+        "tap: wrong api secret",
+        "tap",
+        "Endor Labs rejected the API key (HTTP 401)",
+        config={"api_secret": "x1"},
+    ),
     BadInput(
         "tap: expired or unknown token",
         "tap",
-        "refused the credentials",
+        "Endor Labs refused the credentials (HTTP 401)",
         config={"token": "expired-token-value"},
         drop=("api_key", "api_secret"),
     ),
-    BadInput("tap: unknown namespace", "tap", "was not found", config={"namespace": "nope"}),
-    BadInput("tap: forbidden namespace", "tap", "was denied", config={"namespace": "other-corp"}),
+    BadInput(
+        "tap: unknown namespace",
+        "tap",
+        "Namespace 'nope' was not found (HTTP 404: ...): check the namespace setting",
+        config={"namespace": "nope"},
+    ),
+    BadInput(
+        "tap: forbidden namespace",
+        "tap",
+        "Access to namespace 'other-corp' was denied (HTTP 403: ...): give the API key",
+        config={"namespace": "other-corp"},
+    ),
     BadInput(
         "tap: bad audit_log_filter",
         "tap",
-        "audit_log_filter",
+        "The Endor Labs API refused the audit_logs query (HTTP 400: ...): check audit_log_filter",
         config={"audit_log_filter": "spec.operation=="},
     ),
     BadInput("tap: bad finding_filter", "tap", "finding_filter", config={"finding_filter": "((("}),
     BadInput(
         "tap: unparseable start_date", "tap", "start_date", config={"start_date": "last tuesday"}
     ),
-    BadInput("tap: state file not JSON", "tap", "state file", state="{not json"),
+    BadInput(
+        "tap: state file not JSON", "tap", "The state file ... is not JSON", state="{not json"
+    ),
     BadInput("tap: state file a JSON list", "tap", "not an object", state="[1, 2]"),
     BadInput(
         "tap: state file of other streams",
         "tap",
-        "bookmarks only for other streams (github_issues)",
+        "The state file ... holds bookmarks only for other streams (github_issues)",
         state='{"bookmarks": {"github_issues": {"replication_key_value": "2024-01-01"}}}',
     ),
     # --- tap command line: every entry point and flag ---
@@ -232,7 +249,7 @@ CATALOGUE: list[BadInput] = [
     BadInput(
         "tap: the target stops reading (broken pipe)",
         "tap",
-        "the target stopped reading",
+        "tap-endorlabs: error: the target stopped reading the tap's output (broken pipe)",
         closed="pipe",
     ),
     # --- mistakes that used to be accepted silently ---
@@ -262,6 +279,7 @@ CATALOGUE: list[BadInput] = [
     BadInput(
         "tap: bare date in a filter",
         "tap",
+        "audit_log_filter compares with the bare date 2025-01-01, which matches nothing: "
         "write date(2025-01-01T00:00:00Z)",
         config={"audit_log_filter": "meta.create_time >= 2025-01-01"},
     ),
@@ -343,7 +361,7 @@ CATALOGUE: list[BadInput] = [
     BadInput(
         "target: --input not Singer",
         "target",
-        "not valid JSON",
+        "input line is not valid JSON",
         files={"in.singer": "hello world\n"},
         args=("--input", "@in.singer"),
     ),
@@ -368,7 +386,7 @@ CATALOGUE: list[BadInput] = [
     BadInput(
         "target: malformed Singer line",
         "target",
-        "not valid JSON",
+        "input line is not valid JSON",
         lines=_lines(AUDIT_SCHEMA, audit_record(1), b'{"type": "RECORD", "stream": '),
     ),
     BadInput(
@@ -418,7 +436,7 @@ CATALOGUE: list[BadInput] = [
     BadInput(
         "target: record does not match its schema",
         "target",
-        "does not match its SCHEMA",
+        "record 1 of stream 'audit_logs' does not match its SCHEMA (data.uuid must be string)",
         lines=_lines(AUDIT_SCHEMA, {**audit_record(1), "record": {"uuid": 12345}}),
     ),
     BadInput(
