@@ -18,6 +18,7 @@ from urllib.parse import quote
 import msgspec
 
 from target_s3_endor.keys import dig
+from target_s3_endor.version import package_version
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 MAX_RESULTS_PER_RUN = 25_000
@@ -167,7 +168,7 @@ def _run_tail(rules: dict[str, bytes], tool_version: str) -> Iterator[bytes]:
 def sarif_chunks(
     lines: Iterable[bytes],
     *,
-    tool_version: str = "0.1.0",
+    tool_version: str | None = None,
     max_results_per_run: int = MAX_RESULTS_PER_RUN,
 ) -> Iterator[bytes]:
     """Stream a SARIF log from JSON lines of findings.
@@ -175,6 +176,7 @@ def sarif_chunks(
     Each run is written as ``{"results": [...], "tool": {...}}`` so results go
     out as they are read and the run's rules follow them.
     """
+    version = tool_version or package_version()
     yield b'{"$schema":"' + SARIF_SCHEMA_URI.encode() + b'","version":"2.1.0","runs":['
     rules: dict[str, bytes] = {}
     in_run = 0
@@ -182,7 +184,7 @@ def sarif_chunks(
     for line in lines:
         finding = _decoder.decode(line)
         if in_run == max_results_per_run:
-            yield from _run_tail(rules, tool_version)
+            yield from _run_tail(rules, version)
             rules, in_run = {}, 0
         if in_run == 0:
             yield (b"," if runs else b"") + b'{"results":['
@@ -194,5 +196,5 @@ def sarif_chunks(
         in_run += 1
     if runs == 0:
         yield b'{"results":['
-    yield from _run_tail(rules, tool_version)
+    yield from _run_tail(rules, version)
     yield b"]}"

@@ -12,7 +12,6 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Mapping
 from functools import cached_property
-from importlib import metadata
 from typing import IO, Any
 
 import click
@@ -44,6 +43,7 @@ from target_s3_endor.settings_hints import known_settings, misspelled, unset_hin
 from target_s3_endor.shutdown import GracefulStopTarget
 from target_s3_endor.sinks import ObjectPlan, S3EndorSink
 from target_s3_endor.transport import S3Writer
+from target_s3_endor.version import DISTRIBUTION, package_version
 
 MIB = 1 << 20
 # Errors that end the run with one line and exit status 1, never a traceback.
@@ -127,13 +127,6 @@ class StrictLineReader(MsgSpecReader):
         return message
 
 
-def _version() -> str:
-    try:
-        return metadata.version("endorlabs-s3-export")
-    except metadata.PackageNotFoundError:
-        return "0.0.0"
-
-
 def check_settings(config: dict[str, Any]) -> None:
     """Reject setting combinations the schema cannot express, naming the setting."""
     if bool(config.get("aws_access_key_id")) != bool(config.get("aws_secret_access_key")):
@@ -170,7 +163,7 @@ class TargetS3Endor(GracefulStopTarget):
     """Writes Singer streams to S3 in Endor Labs' export layout."""
 
     name = "target-s3-endor"
-    package_name = "endorlabs-s3-export"  # the distribution that carries both plugins
+    package_name = DISTRIBUTION  # the distribution that carries both plugins
     default_sink_class = S3EndorSink
     message_reader_class = StrictLineReader
 
@@ -443,7 +436,7 @@ class TargetS3Endor(GracefulStopTarget):
             other_format=ObjectFormat("json" if fmt == "sarif" else fmt, compression),
             spool_dir=self.config.get("spool_dir") or None,
             max_bytes=int(self.config.get("batch_max_bytes") or 64 * MIB),
-            tool_version=_version(),
+            tool_version=package_version(),
             compression_level=compression_level(self.config),
         )
 
