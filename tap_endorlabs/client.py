@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import backoff
 import msgspec
 import requests
+from singer_sdk import metrics
 from singer_sdk.exceptions import (
     AbortedSyncFailedException,
     AbortedSyncPausedException,
@@ -50,11 +51,13 @@ from tap_endorlabs.errors import (
     one_line,
 )
 from tap_endorlabs.filters import all_of, time_range
+from tap_endorlabs.metrics import partition_counter, partition_timer
 from tap_endorlabs.pagination import (
     ListQuery,
     list_objects,
     next_page_token,
 )
+from tap_endorlabs.progress import ReadProgress
 from tap_endorlabs.windows import (
     WindowPlanner,
     format_timestamp,
@@ -137,6 +140,14 @@ class EndorStream(RESTStream[int | None]):
     _partition_namespace: str | None = None
 
     # --- SDK hooks -----------------------------------------------------------
+
+    @override
+    def get_record_counter(self, **kwargs: Any) -> metrics.Counter:
+        return partition_counter(super().get_record_counter(**kwargs))
+
+    @override
+    def get_sync_timer(self) -> metrics.Timer:
+        return partition_timer(super().get_sync_timer())
 
     @override
     def log(self, message: str, *args: Any, level: int = logging.INFO, **kwargs: Any) -> None:
@@ -647,14 +658,32 @@ class EndorStream(RESTStream[int | None]):
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         self._partition_namespace = (context or {}).get("namespace")
         tap = self._tap
+        start = self.start_time(context)
+        progress = self.read_progress(start)
+        progress.begin()
         try:
-            for record in self.records_since(self.start_time(context)):
+            for record in self.records_since(start):
                 # Between records: the previous one is written and in the state.
                 if tap.stop_signal is not None:  # type: ignore[attr-defined]
                     raise StopRequested(tap.stop_signal)  # type: ignore[attr-defined]
+                progress.record(record)
                 yield record
         finally:
             self._partition_namespace = None
+
+    def read_progress(self, start: datetime) -> ReadProgress:
+        """Progress lines for this read (``progress_interval_seconds``; 0 turns them off)."""
+        replication_key = str(self.replication_key)
+        return ReadProgress(
+            stream=self.name,
+            namespace=self.namespace,
+            start=start,
+            end=datetime.now(UTC),
+            interval=float(self.config["progress_interval_seconds"]),
+            clock=time.monotonic,
+            logger=self.logger,
+            position_of=lambda record: dotted_get(record, replication_key),
+        )
 
     def records_since(self, start: datetime) -> Iterator[dict[str, Any]]:
         """The stream's records from ``start`` on, in ``namespace`` (the partition)."""

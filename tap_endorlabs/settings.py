@@ -142,6 +142,17 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         ),
     ),
     th.Property(
+        "progress_interval_seconds",
+        th.NumberType(minimum=0),
+        default=30,
+        title="Progress interval",
+        description=(
+            "How many seconds apart the tap logs the progress of each stream and namespace "
+            "(records so far, the time reached, the share of the time range done, the rate "
+            "and the time left); 0 turns progress lines off. Default: 30."
+        ),
+    ),
+    th.Property(
         "audit_log_filter",
         th.StringType,
         title="Audit log filter",
