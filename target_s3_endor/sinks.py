@@ -17,6 +17,7 @@ STATE only for data that is in S3.
 
 from __future__ import annotations
 
+import io
 import itertools
 import uuid
 from dataclasses import dataclass, field
@@ -243,9 +244,11 @@ class S3EndorSink(Sink):
             )
         try:
             uri = self.writer.put(key, body, fmt.content_type)
+            size = body.seek(0, io.SEEK_END)
         finally:
             body.close()
         self.logger.info("Wrote %d records to %s", spool.records, uri)
+        self._target.run_summary.wrote(self.stream_name, key, spool.records, size)
 
     @override
     def process_batch(self, context: dict) -> None:

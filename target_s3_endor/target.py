@@ -39,6 +39,7 @@ from target_s3_endor.encoding import (
 )
 from target_s3_endor.errors import BadInputError, SettingsError, TargetS3EndorError
 from target_s3_endor.probe import exporter_root, run_probe
+from target_s3_endor.run_summary import RunSummary
 from target_s3_endor.settings_hints import known_settings, misspelled, unset_hints, warning_text
 from target_s3_endor.shutdown import GracefulStopTarget
 from target_s3_endor.sinks import ObjectPlan, S3EndorSink
@@ -384,6 +385,16 @@ class TargetS3Endor(GracefulStopTarget):
             ),
         ),
         th.Property(
+            "run_manifest",
+            th.BooleanType,
+            default=False,
+            description=(
+                "Whether to write, at the end of each run and before its final state, a JSON "
+                "manifest listing every key the run wrote, under {prefix}/{exporter}/_manifests/ "
+                "(for downstream loaders that read manifests)."
+            ),
+        ),
+        th.Property(
             "spool_dir",
             th.StringType,
             description=(
@@ -439,6 +450,34 @@ class TargetS3Endor(GracefulStopTarget):
             tool_version=package_version(),
             compression_level=compression_level(self.config),
         )
+
+    @cached_property
+    def run_summary(self) -> RunSummary:
+        """What this run wrote, logged at the end of the input (run_summary.py)."""
+        return RunSummary(root=self.object_plan.root)
+
+    #: Whether the input has ended, so the next state written is the last.
+    _input_ended = False
+
+    @override
+    def _write_state_message(self, state: dict) -> None:
+        # The manifest goes up after the last object and before the final state
+        # (at the end of the input, or when a signal stops the target).
+        if self._input_ended or self._stop_signal is not None:
+            self._write_manifest(state)
+        super()._write_state_message(state)
+        self.run_summary.state = state
+
+    @override
+    def process_endofpipe(self) -> None:
+        self._input_ended = True
+        super().process_endofpipe()
+        self._write_manifest(self.run_summary.state)  # when no state came at all
+        self.run_summary.log(self.logger)
+
+    def _write_manifest(self, state: dict | None) -> None:
+        if self.config.get("run_manifest") and self.run_summary.manifest_key is None:
+            self.run_summary.write_manifest(self.s3_writer.put, state)
 
     @cached_property
     def s3_writer(self) -> S3Writer:
