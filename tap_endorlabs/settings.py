@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
+import requests
 from singer_sdk import typing as th
 
 from tap_endorlabs.errors import FatalTapError
@@ -123,7 +125,8 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
     ),
     th.Property(
         "window_hours",
-        th.NumberType(minimum=0),
+        # Above zero: a zero-hour window never advances (the read spun forever).
+        th.NumberType(exclusive_minimum=0),
         default=24,
         title="Initial time window",
         description=(
@@ -214,6 +217,7 @@ def check_settings(config: Mapping[str, Any]) -> None:
                 f"write {found[1]} (dates go inside date(...))."
             )
             raise FatalTapError(msg)
+    check_api_url(str(config.get("api_url") or DEFAULT_API_URL))
     start = config.get("start_date")
     if start is not None:
         try:
@@ -224,3 +228,22 @@ def check_settings(config: Mapping[str, Any]) -> None:
                 "for example 2025-01-01T00:00:00Z."
             )
             raise FatalTapError(msg) from None
+
+
+def check_api_url(url: str) -> None:
+    """Reject an api_url requests cannot use, before the token exchange meets it.
+
+    Raises:
+        FatalTapError: naming api_url and what a good one looks like.
+    """
+    try:
+        requests.Request("GET", url).prepare()
+        usable = urlsplit(url).scheme in {"http", "https"}
+    except (requests.RequestException, ValueError):
+        usable = False
+    if not usable:
+        msg = (
+            f"api_url {url[:100]!r} is not an http(s) URL: use {DEFAULT_API_URL} "
+            "(or ENDOR_API), or your Endor Labs API's base URL."
+        )
+        raise FatalTapError(msg)

@@ -40,6 +40,7 @@ from target_s3_endor.encoding import (
 from target_s3_endor.errors import BadInputError, SettingsError, TargetS3EndorError
 from target_s3_endor.probe import exporter_root, run_probe
 from target_s3_endor.run_summary import RunSummary
+from target_s3_endor.settings_checks import check_endpoints, check_spool_dir
 from target_s3_endor.settings_hints import known_settings, misspelled, unset_hints, warning_text
 from target_s3_endor.shutdown import GracefulStopTarget
 from target_s3_endor.sinks import ObjectPlan, S3EndorSink
@@ -149,6 +150,8 @@ def check_settings(config: dict[str, Any]) -> None:
             raise SettingsError(f"{name} must be at least 1")
     if not str(config.get("bucket") or "").strip():
         raise SettingsError("bucket is required: the S3 bucket to write to")
+    check_endpoints(config)
+    check_spool_dir(config)
 
 
 def compression_level(config: Mapping[str, Any]) -> int:

@@ -252,6 +252,18 @@ CATALOGUE: list[BadInput] = [
         "tap-endorlabs: error: the target stopped reading the tap's output (broken pipe)",
         closed="pipe",
     ),
+    BadInput(
+        "tap: window_hours zero (never advanced)",
+        "tap",
+        "config['window_hours']",
+        config={"window_hours": 0},
+    ),
+    BadInput(
+        "tap: api_url not a URL",
+        "tap",
+        "api_url 'not a url' is not an http(s) URL",
+        config={"api_url": "not a url"},
+    ),
     # --- mistakes that used to be accepted silently ---
     BadInput(
         "tap: api_secret misspelled",
@@ -341,6 +353,44 @@ CATALOGUE: list[BadInput] = [
         config={"compresion": "gzip"},
         lines=GOOD_AUDIT,
         logs="Unknown setting 'compresion' is ignored: did you mean 'compression'?",
+    ),
+    BadInput(
+        "target: endpoint_url not a URL",
+        "target",
+        "endpoint_url 'not a url' is not a URL",
+        config={"endpoint_url": "not a url"},
+        lines=GOOD_AUDIT,
+    ),
+    BadInput(
+        "target: region not a region",
+        "target",
+        "region 'us east 1' is not an AWS region name",
+        config={"region": "us east 1"},
+        lines=GOOD_AUDIT,
+    ),
+    BadInput(
+        "target: role_arn not an ARN",
+        "target",
+        "role_arn 'EndorExportWriter' is not an IAM role ARN",
+        config={"role_arn": "EndorExportWriter"},
+        lines=GOOD_AUDIT,
+    ),
+    BadInput(
+        "target: web_identity_token_file missing",
+        "target",
+        "web_identity_token_file /nonexistent/token cannot be read",
+        config={
+            "role_arn": "arn:aws:iam::123456789012:role/EndorExportWriter",
+            "web_identity_token_file": "/nonexistent/token",
+        },
+        lines=GOOD_AUDIT,
+    ),
+    BadInput(
+        "target: spool_dir missing",
+        "target",
+        "spool_dir '/nonexistent/spool' is not a writable directory",
+        config={"spool_dir": "/nonexistent/spool"},
+        lines=GOOD_AUDIT,
     ),
     # --- target command line: every entry point and flag ---
     BadInput("target: stdin closed", "target", "standard input is closed", closed="stdin"),
