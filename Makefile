@@ -1,6 +1,7 @@
 # The README's two commands: `make demo` and `make test`. Both build the
 # virtual environment first, so a fresh machine needs only Python 3.11, pip,
-# git and make.
+# git and make. The dev extra includes the orchestration extra (Dagster, for
+# orchestration/dagster_endor and its tests): about 50 MB more in the venv.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
 from typing_extensions import override
 
 from tap_endorlabs.errors import FatalTapError
-from tap_endorlabs.windows import parse_timestamp
+from tap_endorlabs.headers import server_now
+from tap_endorlabs.timestamps import parse_timestamp
 
 # Renew when less than this fraction of the token's life (or this many seconds) is left.
 REFRESH_FRACTION = 0.1
@@ -120,32 +121,19 @@ def _renew_after(payload: dict[str, Any], response: requests.Response) -> float:
 
     The expiry is spelled ``expirationTime`` by Endor's clients and
     ``expiration_time`` in the OpenAPI file.  It is measured against the
-    server's clock (its ``Date`` header) when available, so a skewed local
-    clock cannot make us keep an expired token.
+    server's clock (its ``Date`` header) when it is usable, so a skewed local
+    clock cannot make us keep an expired token; a missing, repeated or malformed
+    ``Date`` falls back to our clock (``headers.server_now``), never fails.
     """
     raw = payload.get("expirationTime") or payload.get("expiration_time")
     lifetime = DEFAULT_TOKEN_LIFETIME
     if raw:
         try:
             expires = parse_timestamp(str(raw))
-            lifetime = (expires - _server_now(response)).total_seconds()
-        except ValueError:
+            now = server_now(response.headers.get("Date"), datetime.now(UTC))
+            lifetime = (expires - now).total_seconds()
+        except (ValueError, OverflowError):
             lifetime = DEFAULT_TOKEN_LIFETIME
     margin = max(REFRESH_MIN_SECONDS, lifetime * REFRESH_FRACTION)
     margin = min(margin, lifetime / 2)
     return max(lifetime - margin, 0.0)
-
-
-def _server_now(response: requests.Response) -> datetime:
-    """The server's clock from its ``Date`` header, else ours."""
-    header = response.headers.get("Date")
-    if header:
-        try:
-            from email.utils import parsedate_to_datetime  # noqa: PLC0415
-
-            return parsedate_to_datetime(header)
-        except (TypeError, ValueError):
-            pass
-    from datetime import UTC  # noqa: PLC0415
-
-    return datetime.now(UTC)

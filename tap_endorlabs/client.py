@@ -2,15 +2,17 @@
 
 Each stream reads ``[start, ...)`` on its time field in adaptive windows
 (``windows.WindowPlanner``), each window a sorted list query paged by
-``page_token`` (``pagination``).  Requests retry with backoff on 429 (honouring
-``Retry-After``), 5xx, connection resets and truncated bodies; a 401 triggers one
-token renewal; a 504 "deadline exceeded" halves the window instead of retrying
-the same expensive query.
+``page_token`` (``pagination``), or, once the API shows it does not page sorted
+lists, by ``page_id`` without sort and ordered here.  Requests retry with backoff
+on 429 (honouring ``Retry-After``), 5xx, connection resets and truncated bodies;
+a 401 triggers one token renewal; a 504 "deadline exceeded", or our own read
+time-out on a window query, halves the window instead of retrying the same
+expensive query.
 """
 
 from __future__ import annotations
 
-import email.utils
+import contextlib
 import logging
 import sys
 import time
@@ -23,6 +25,7 @@ from typing import Any, ClassVar
 import backoff
 import msgspec
 import requests
+import urllib3
 from singer_sdk import metrics
 from singer_sdk.exceptions import (
     AbortedSyncFailedException,
@@ -42,35 +45,43 @@ from typing_extensions import override
 from tap_endorlabs.auth import EndorAuthenticator
 from tap_endorlabs.errors import (
     AccessDeniedError,
+    BufferedWindowTooBigError,
     DeadlineExceededError,
     FatalTapError,
+    PagingLoopError,
     SeamWindowTooBigError,
+    SortedPagingUnavailableError,
     StopRequested,
     UnauthenticatedError,
     WindowTooBigError,
     one_line,
 )
 from tap_endorlabs.filters import all_of, time_range
+from tap_endorlabs.headers import retry_after_seconds as parse_retry_after
 from tap_endorlabs.metrics import partition_counter, partition_timer
-from tap_endorlabs.pagination import (
-    ListQuery,
-    list_objects,
-    next_page_token,
-)
+from tap_endorlabs.pagination import Cursor, CursorGuard, ListQuery, list_objects, next_cursor
 from tap_endorlabs.progress import ReadProgress
-from tap_endorlabs.windows import (
-    WindowPlanner,
+from tap_endorlabs.timestamps import (
     format_timestamp,
+    normalize_or,
     normalize_timestamp,
     parse_timestamp,
 )
+from tap_endorlabs.windows import WindowPlanner
 
 MAX_TRIES = 8
 CHEAP_WINDOW_PAGES = 4
-# A window read from both audit-log stores is merged in memory before it is
-# emitted; past this many pages' worth of records it is halved instead, so memory
-# follows page_size, not the size of the backfill.
+# A window read from both audit-log stores, or read unsorted (an API that does
+# not page sorted lists), is held in memory and ordered before it is emitted;
+# past this many pages' worth of records it is halved instead, so memory follows
+# page_size, not the size of the backfill.
 SEAM_BUFFER_PAGES = 20
+# The uuids emitted at the bookmark's instant that the state keeps, per stream
+# and namespace, so the next run does not emit them again (see save_bookmark).
+# Past this many (a burst within one microsecond) the rest may be emitted twice.
+MAX_EMITTED_AT_BOOKMARK = 200
+#: State key (beside ``replication_key_value``) of those uuids.
+EMITTED_KEY = "emitted_at_bookmark"
 MAX_RETRY_SECONDS = 300.0
 BACKOFF_BASE_SECONDS = 0.1
 BACKOFF_CAP_SECONDS = 30.0
@@ -92,21 +103,22 @@ def dotted_get(record: dict[str, Any], path: str) -> Any:
 
 
 def retry_after_seconds(response: requests.Response | None) -> float | None:
-    """The wait a 429/503 asks for (``Retry-After`` in seconds or as an HTTP date)."""
+    """The wait a 429/503 asks for (``Retry-After`` in seconds or as an HTTP date), or None."""
     if response is None:
         return None
-    header = response.headers.get("Retry-After")
-    if not header:
-        return None
-    try:
-        seconds = float(header)
-    except ValueError:
-        try:
-            moment = email.utils.parsedate_to_datetime(header)
-        except (TypeError, ValueError):
-            return None
-        seconds = (moment - datetime.now(UTC)).total_seconds()
-    return max(0.0, min(seconds, MAX_RETRY_AFTER_SECONDS))
+    return parse_retry_after(
+        response.headers.get("Retry-After"), datetime.now(UTC), MAX_RETRY_AFTER_SECONDS
+    )
+
+
+def _is_read_timeout(exc: BaseException) -> bool:
+    """True for our own read time-out, however ``requests`` wraps it."""
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return True
+    reason = exc.args[0] if exc.args else None
+    return isinstance(exc, requests.exceptions.ConnectionError) and isinstance(
+        reason, urllib3.exceptions.ReadTimeoutError
+    )
 
 
 class EndorStream(RESTStream[int | None]):
@@ -134,8 +146,12 @@ class EndorStream(RESTStream[int | None]):
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     _split_on_deadline = False
-    #: The last record's bookmark value and partition, not yet in the state.
-    _unsaved_bookmark: tuple[str, Mapping[str, Any] | None] | None = None
+    #: The last record's bookmark value, partition and the identities (uuids)
+    #: completed at that value, not yet in the state.
+    _unsaved_bookmark: tuple[str, Mapping[str, Any] | None, list[str]] | None = None
+    #: Set once the API answers a sorted window without a page token: from then
+    #: on windows are read by ``page_id`` without sort and ordered here.
+    _order_on_client = False
     #: The partition being read (with include_child_namespaces), else None.
     _partition_namespace: str | None = None
 
@@ -178,6 +194,11 @@ class EndorStream(RESTStream[int | None]):
         }
 
     @property
+    def refused_filter_setting(self) -> str | None:
+        """The setting a 400 on this stream's queries points the user to."""
+        return self.extra_filter_setting
+
+    @property
     def request_timeout(self) -> int:
         """The deadline the API is asked to honour (seconds)."""
         return int(self.config["request_timeout"])
@@ -186,8 +207,9 @@ class EndorStream(RESTStream[int | None]):
     @override
     def timeout(self) -> int:
         # A little longer than the server-side deadline, so the server's 504
-        # (which we can act on) arrives before our own timeout.
-        return self.request_timeout + 10
+        # arrives before our own time-out; a server that ignores Request-Timeout
+        # meets ours instead, and a window query then shrinks just the same.
+        return self.request_timeout + min(10, max(1, self.request_timeout // 2))
 
     @property
     def tenant(self) -> str:
@@ -300,29 +322,76 @@ class EndorStream(RESTStream[int | None]):
         value = dotted_get(latest_record, self.replication_key)
         if value is None:
             return
+        moment = normalize_or(value, "")
+        if not moment:
+            return  # an unreadable time never moves the bookmark
+        done = self.completed_identity(latest_record)
         pending = self._unsaved_bookmark
         if pending is not None and pending[1] != context:
             self.save_bookmark()  # another partition: its bookmark goes first
-        self._unsaved_bookmark = (str(value), context)
+            pending = None
+        if pending is None:
+            # The instant may continue the one already saved in the state.
+            state = self.get_context_state(context)
+            saved = state.get("replication_key_value")
+            if isinstance(saved, str):
+                with contextlib.suppress(ValueError):
+                    saved = normalize_timestamp(saved)
+            if isinstance(saved, str) and saved > moment:
+                return  # behind the bookmark: it never moves back (the reader's rule too)
+            known = state.get(EMITTED_KEY) if saved == moment else None
+            pending = (moment, context, emitted_list(known))
+        elif moment < pending[0]:
+            return
+        elif pending[0] != moment:
+            pending = (moment, context, [])
+        if done is not None and len(pending[2]) < MAX_EMITTED_AT_BOOKMARK:
+            pending[2].append(done)
+        self._unsaved_bookmark = pending
+
+    def completed_identity(self, record: Mapping[str, Any]) -> str | None:
+        """What the reader must skip next run once ``record`` is safely out, else None.
+
+        A record's own uuid by default; ``findings`` names its scan, and only on
+        the scan's last finding, so an interrupted scan is read again whole.
+        """
+        uid = record.get("uuid")
+        return str(uid) if uid is not None else None
 
     def save_bookmark(self) -> None:
         """Move the last record's bookmark into the state, before anything reads it.
 
         Called before every STATE message (the SDK writes one after finalising a
         stream), before a partition's state is finalised and when a signal stops
-        the tap; a bookmark left unsaved would
-        only be behind (a record exported twice), never ahead.
+        the tap; a bookmark left unsaved would only be behind (a record exported
+        twice), never ahead.
+
+        Beside the SDK's ``replication_key_value`` the state keeps
+        ``emitted_at_bookmark``: the uuids (at most ``MAX_EMITTED_AT_BOOKMARK``)
+        already emitted at that exact instant.  Bookmarks are inclusive (records
+        sharing the instant may still be unread), and this list lets the next run
+        skip the ones that were not, so a run after a clean run emits nothing.
+        The SDK keeps unknown keys of a stream's or partition's state as they are
+        (it only rewrites its own markers), and a state without the key, from an
+        older version, means "none known": those records come once more.
         """
         pending, self._unsaved_bookmark = self._unsaved_bookmark, None
         if pending is None:
             return
-        value, context = pending
+        moment, context, emitted = pending
         assert self.replication_key is not None
+        state = self.get_context_state(context)
+        old = state.get("replication_key_value")
+        if isinstance(old, str):
+            # Older states may hold a bookmark in the API's own width; the SDK
+            # compares bookmarks as strings, so bring it to the fixed width first.
+            with contextlib.suppress(ValueError):
+                state["replication_key_value"] = normalize_timestamp(old)
         # The SDK reads ``record[replication_key]``; ours are nested paths, and
         # API timestamps vary in width, so pass the normalised value instead.
-        super()._increment_stream_state(
-            {self.replication_key: normalize_timestamp(value)}, context=context
-        )
+        super()._increment_stream_state({self.replication_key: moment}, context=context)
+        if state.get("replication_key_value") == moment:
+            state[EMITTED_KEY] = sorted(set(emitted))
 
     @override
     def _write_state_message(self) -> None:
@@ -365,7 +434,7 @@ class EndorStream(RESTStream[int | None]):
         if status == 400:
             return (
                 f"The Endor Labs API refused the {self.name} query (HTTP 400: {message}): "
-                f"check {self.extra_filter_setting or 'the filter settings'}."
+                f"check {self.refused_filter_setting or 'the filter settings'}."
             )
         return f"The Endor Labs API answered HTTP {status} for {self.name}: {message}"
 
@@ -422,8 +491,20 @@ class EndorStream(RESTStream[int | None]):
     # --- requests --------------------------------------------------------------
 
     def _send_and_decode(self, prepared: requests.PreparedRequest) -> dict[str, Any]:
-        """Send once and decode; a truncated body raises ``msgspec.DecodeError`` (retried)."""
-        response = self._request(prepared, None)
+        """Send once and decode; a truncated body raises ``msgspec.DecodeError`` (retried).
+
+        Raises:
+            DeadlineExceededError: our read time-out on a window query: the
+                server may ignore ``Request-Timeout``, and the same query would
+                only time out again, so the window shrinks as after a 504.
+        """
+        try:
+            response = self._request(prepared, None)
+        except requests.exceptions.RequestException as exc:
+            if self._split_on_deadline and _is_read_timeout(exc):
+                msg = f"no answer within {self.timeout}s"
+                raise DeadlineExceededError(msg) from None
+            raise
         body = _decode(response.content)
         if not isinstance(body, dict):
             raise RetriableAPIError("response body is not a JSON object", response)
@@ -436,6 +517,7 @@ class EndorStream(RESTStream[int | None]):
 
         Raises:
             FatalTapError: when the credentials are refused after a fresh token.
+            DeadlineExceededError: with ``split_on_deadline``, when the query timed out.
         """
         prepared = self.build_prepared_request(
             method="GET", url=self.url_base + path, params=params, headers=self.http_headers
@@ -470,42 +552,56 @@ class EndorStream(RESTStream[int | None]):
     def iter_pages(
         self, query: ListQuery, *, split_on_deadline: bool = False, prefetch: bool = False
     ) -> Iterator[list]:
-        """Every page of a list query, in order.
+        """Every page of a list query, in order (``pagination.next_cursor`` decides).
 
         With ``prefetch`` the next page is requested while the caller works through
         this one, so the API's answer time and the tap's own work overlap (the tap
         took twice a plain paging loop's time without it).  One request is in flight
         at a time, always from the same helper thread, so only streams that send no
         other request meanwhile may prefetch (see ``prefetch_pages``).
+
+        Raises:
+            SortedPagingUnavailableError: a sorted page gave no way to the next one.
+            FatalTapError: the API handed out the same page cursor twice (a loop).
         """
 
-        def fetch(token: int | None) -> dict[str, Any]:
+        def fetch(cursor: Cursor | None) -> dict[str, Any]:
             return self.get_json(
-                query.path, query.params(token), split_on_deadline=split_on_deadline
+                query.path, query.params(cursor), split_on_deadline=split_on_deadline
             )
 
         pool = ThreadPoolExecutor(1, thread_name_prefix="prefetch") if prefetch else None
 
-        def start(token: int | None) -> Callable[[], dict[str, Any]]:
+        def start(cursor: Cursor | None) -> Callable[[], dict[str, Any]]:
             if pool is None:
-                return lambda: fetch(token)
-            return pool.submit(fetch, token).result
+                return lambda: fetch(cursor)
+            return pool.submit(fetch, cursor).result
 
+        guard = CursorGuard()
         try:
             answer = start(None)
             while True:
                 body = answer()
-                objects = list_objects(body)
-                token = next_page_token(body)
-                more = token is not None and bool(objects)
-                if more:
-                    answer = start(token)
-                yield objects
-                if not more:
+                cursor = next_cursor(query, body)
+                if cursor is not None:
+                    try:
+                        guard.admit(cursor)
+                    except PagingLoopError as loop:
+                        raise FatalTapError(self._loop_message(loop)) from None
+                    answer = start(cursor)
+                yield list_objects(body)
+                if cursor is None:
                     return
         finally:
             if pool is not None:
                 pool.shutdown(wait=True)
+
+    def _loop_message(self, loop: PagingLoopError) -> str:
+        return (
+            f"The Endor Labs API sent the same {loop.cursor} twice for {self.name} in "
+            f"namespace '{self.namespace}' (a paging loop): stopped before reading it "
+            "again; the state written so far resumes the export once the API pages again."
+        )
 
     # --- windows ---------------------------------------------------------------
 
@@ -553,12 +649,37 @@ class EndorStream(RESTStream[int | None]):
             return parse_timestamp(str(value))
         return EPOCH
 
+    def emitted_at_start(self, context: Mapping[str, Any] | None, start: datetime) -> set[str]:
+        """The uuids the state says were emitted at ``start``'s instant (see ``save_bookmark``).
+
+        Only when ``start`` is the bookmark itself: a later ``start_date`` starts
+        elsewhere, and an older state without the list knows none.
+        """
+        state = self.get_context_state(context)
+        bookmark = state.get("replication_key_value")
+        try:
+            at_bookmark = bookmark is not None and parse_timestamp(str(bookmark)) == start
+        except ValueError:
+            at_bookmark = False
+        return set(emitted_list(state.get(EMITTED_KEY))) if at_bookmark else set()
+
+    #: The uuids to skip at the start instant of the partition being read.
+    _emitted_at_start: frozenset[str] = frozenset()
+
     def read_windows(self, start: datetime) -> Iterator[dict[str, Any]]:
         """Every object from ``start`` on, ascending on ``time_field``, each once.
 
-        After a deadline the rest of the window is halved and re-read from the
-        last timestamp emitted; objects already emitted at that timestamp are
-        skipped by uuid, so a split costs neither a gap nor a duplicate.
+        ``last_time`` and ``seen_at_last`` say what is out: everything before
+        ``last_time``, and the uuids in ``seen_at_last`` at it.  They start at
+        the bookmark with the uuids the state lists for it, so a run after a clean
+        run emits nothing again.  Each window skips what lies before where it
+        began, which its whole-second lower bound may reach back into.
+
+        After a deadline (a 504, or no answer in time) the rest of the window is
+        halved and re-read from the last timestamp emitted, so a split costs
+        neither a gap nor a duplicate.  After a sorted page that cannot say where
+        the next starts, the window is re-read from there by ``page_id`` without
+        sort and ordered here, and so is every later window of the run.
 
         Raises:
             FatalTapError: when even the smallest window exceeds the deadline.
@@ -571,29 +692,43 @@ class EndorStream(RESTStream[int | None]):
         )
         # Normalised timestamps are fixed width: string order is time order, and
         # comparing strings spares a datetime per record.
-        last_time: str | None = None
-        seen_at_last: set[str] = set()
+        last_time = format_timestamp(start)
+        seen_at_last: set[str] = set(self._emitted_at_start)
         stuck = 0
         while not planner.finished:
             lo, hi = planner.current(self.window_edges())
             window_start = format_timestamp(lo)
+            # Everything before this is out already (or before start).
+            floor = min(last_time, window_start)
             pages = 0
             try:
                 for objects in self._window_pages(lo, hi, merge_limit=not planner.at_minimum):
                     pages += 1
                     for obj in objects:
                         raw = dotted_get(obj, self.time_field)
-                        moment = normalize_timestamp(str(raw)) if raw else window_start
+                        moment = normalize_or(raw, window_start)
+                        if moment < floor:
+                            continue
                         uid = str(obj.get("uuid"))
                         if moment == last_time:
                             if uid in seen_at_last:
                                 continue
                             seen_at_last.add(uid)
-                        elif last_time is None or moment > last_time:
+                        elif moment > last_time:
                             last_time, seen_at_last = moment, {uid}
                         yield obj
+            except SortedPagingUnavailableError as unsorted:
+                self._order_on_client = True
+                self.logger.warning(
+                    "The API does not page sorted lists (%s): %s now reads its windows by "
+                    "page_id without sort and orders them itself",
+                    unsorted,
+                    self.name,
+                )
+                planner.restart(max(parse_timestamp(last_time), lo))
+                continue
             except WindowTooBigError as too_big:
-                last_at = parse_timestamp(last_time) if last_time is not None else lo
+                last_at = parse_timestamp(last_time)
                 resume = last_at if last_at > lo else lo
                 if planner.at_minimum:
                     # Nothing left to split: a plain retry, bounded like any other.
@@ -606,12 +741,13 @@ class EndorStream(RESTStream[int | None]):
                         raise FatalTapError(msg) from None
                     time.sleep(min(BACKOFF_BASE_SECONDS * 2**stuck, BACKOFF_CAP_SECONDS))
                 planner.split(resume, tried=None if hi is None else hi - lo)
-                reason = (
-                    "Deadline exceeded"
-                    if isinstance(too_big, DeadlineExceededError)
-                    else "Seam window over its buffer"
+                self.logger.info(
+                    "%s on %s: window now %s (%s)",
+                    _split_reason(too_big),
+                    self.name,
+                    planner.size,
+                    too_big,
                 )
-                self.logger.info("%s on %s: window now %s", reason, self.name, planner.size)
                 continue
             stuck = 0
             # Windows of a few pages amortise each query's fixed cost; grow until then.
@@ -620,17 +756,21 @@ class EndorStream(RESTStream[int | None]):
     def _window_pages(
         self, lo: datetime, hi: datetime | None, *, merge_limit: bool = True
     ) -> Iterator[list]:
-        """Pages of one window; a window at the seam merges both stores in time order.
+        """Pages of one window, in time order.
 
-        The merge holds the window in memory, so with ``merge_limit`` a window that
-        outgrows ``SEAM_BUFFER_PAGES`` pages raises ``SeamWindowTooBigError`` before
-        anything of it is emitted; the caller halves it and reads it again.
+        Sorted by the API and streamed page by page where it can; held in memory
+        and ordered here when the window reads both audit-log stores (the seam)
+        or when the API does not page sorted lists (``_order_on_client``: read by
+        ``page_id`` without sort, as the official SDK advises).  With
+        ``merge_limit`` a held window that outgrows ``SEAM_BUFFER_PAGES`` pages
+        raises before anything of it is emitted; the caller halves it and reads
+        it again, so memory stays bounded by ``page_size``.
 
         Raises:
-            SeamWindowTooBigError: when a merged window outgrows its buffer.
+            BufferedWindowTooBigError: when a held window outgrows its buffer.
         """
         sources = self.window_sources(lo, hi)
-        if len(sources) == 1:
+        if len(sources) == 1 and not self._order_on_client:
             yield from self.iter_pages(
                 self.window_query(lo, hi, sources[0]),
                 split_on_deadline=True,
@@ -640,25 +780,33 @@ class EndorStream(RESTStream[int | None]):
         limit = SEAM_BUFFER_PAGES * int(self.config["page_size"])
         merged: dict[str, dict[str, Any]] = {}
         for source in sources:
-            for objects in self.iter_pages(
-                self.window_query(lo, hi, source), split_on_deadline=True
-            ):
+            query = self.window_query(lo, hi, source)
+            if self._order_on_client:
+                query = query.unsorted()
+            for objects in self.iter_pages(query, split_on_deadline=True):
                 for obj in objects:
                     merged.setdefault(str(obj.get("uuid")), obj)
                 if merge_limit and len(merged) > limit:
-                    raise SeamWindowTooBigError(f"more than {limit} records at the seam")
+                    if len(sources) > 1:
+                        raise SeamWindowTooBigError(f"more than {limit} records at the seam")
+                    raise BufferedWindowTooBigError(f"more than {limit} records to order")
 
         def order(obj: dict[str, Any]) -> tuple[str, str]:
             raw = dotted_get(obj, self.time_field)
-            return (normalize_timestamp(str(raw)) if raw else "", str(obj.get("uuid")))
+            return (normalize_or(raw, ""), str(obj.get("uuid")))
 
-        yield sorted(merged.values(), key=order)
+        ordered = sorted(merged.values(), key=order)
+        # Handed on in pages, so the planner sizes held windows by what they hold.
+        size = max(1, int(self.config["page_size"]))
+        for begin in range(0, len(ordered), size):
+            yield ordered[begin : begin + size]
 
     @override
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
         self._partition_namespace = (context or {}).get("namespace")
-        tap = self._tap
         start = self.start_time(context)
+        self._emitted_at_start = frozenset(self.emitted_at_start(context, start))
+        tap = self._tap
         progress = self.read_progress(start)
         progress.begin()
         try:
@@ -670,6 +818,7 @@ class EndorStream(RESTStream[int | None]):
                 yield record
         finally:
             self._partition_namespace = None
+            self._emitted_at_start = frozenset()
 
     def read_progress(self, start: datetime) -> ReadProgress:
         """Progress lines for this read (``progress_interval_seconds``; 0 turns them off)."""
@@ -709,6 +858,26 @@ def _reported_elsewhere(error: BaseException | None) -> bool:
     return isinstance(
         error, AbortedSyncPausedException | AbortedSyncFailedException
     ) and isinstance(error.__cause__, MaxRecordsLimitException)
+
+
+def _split_reason(error: WindowTooBigError) -> str:
+    """How the log names why a window was halved."""
+    if isinstance(error, DeadlineExceededError):
+        return "Deadline exceeded"
+    if isinstance(error, SeamWindowTooBigError):
+        return "Seam window over its buffer"
+    return "Window over its buffer"
+
+
+def emitted_list(value: Any) -> list[str]:
+    """The uuids a state lists under ``emitted_at_bookmark``; [] for anything else.
+
+    State comes from a file the user passes: a missing, odd or oversized value
+    only costs duplicates, never a failure.
+    """
+    if not isinstance(value, list):
+        return []
+    return [str(item) for item in value[:MAX_EMITTED_AT_BOOKMARK] if isinstance(item, str)]
 
 
 def _error_message(response: requests.Response) -> str:

@@ -42,7 +42,11 @@ class DeadlineExceededError(WindowTooBigError):
     """The API gave up on a query (HTTP 504, gRPC code 4): the time window was too big."""
 
 
-class SeamWindowTooBigError(WindowTooBigError):
+class BufferedWindowTooBigError(WindowTooBigError):
+    """A window the tap orders itself (read unsorted) holds more than its buffer allows."""
+
+
+class SeamWindowTooBigError(BufferedWindowTooBigError):
     """A window read from both audit-log stores holds more than the merge buffer allows."""
 
 
@@ -61,3 +65,19 @@ def redact(text: str, secrets: Iterable[str | None]) -> str:
 def one_line(text: str) -> str:
     """Collapse whitespace so a message stays on one line."""
     return " ".join(text.split())
+
+
+class SortedPagingUnavailableError(Exception):
+    """A sorted list page could not say where the next page starts (no token).
+
+    The window is read again without the sort, by ``page_id``, and ordered by the tap.
+    """
+
+
+class PagingLoopError(Exception):
+    """The API handed out a page cursor it had handed out before: paging would loop."""
+
+    def __init__(self, cursor: object) -> None:
+        super().__init__(str(cursor))
+        #: The repeated cursor (its ``str`` names it: ``page token 200``).
+        self.cursor = cursor

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from datetime import datetime
 
-from tap_endorlabs.windows import format_timestamp
+from tap_endorlabs.timestamps import filter_timestamp
 
 _OR = re.compile(r"\bor\b|\|\|", re.IGNORECASE)
 # A comparison with an unquoted ISO date that is not inside date(...).
@@ -23,12 +23,18 @@ COMPLETED_SCAN_STATUSES = ("STATUS_SUCCESS", "STATUS_PARTIAL_SUCCESS", "STATUS_F
 
 
 def time_range(field: str, lo: datetime | None, hi: datetime | None) -> str | None:
-    """``lo <= field < hi`` (either bound optional)."""
+    """``lo <= field < hi`` (either bound optional), both cut to whole seconds.
+
+    Whole seconds in UTC with ``Z`` are what the official clients send (see
+    ``timestamps``).  Both bounds are cut the same way, so consecutive windows
+    ``[a, b)`` and ``[b, c)`` still meet exactly; the lower bound may reach back
+    under a second into what was already read, which the window reader skips.
+    """
     parts = []
     if lo is not None:
-        parts.append(f"{field} >= date({format_timestamp(lo)})")
+        parts.append(f"{field} >= date({filter_timestamp(lo)})")
     if hi is not None:
-        parts.append(f"{field} < date({format_timestamp(hi)})")
+        parts.append(f"{field} < date({filter_timestamp(hi)})")
     return " and ".join(parts) or None
 
 

@@ -9,7 +9,7 @@ bookmark taken while it was invisible.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tap_endorlabs.errors import AccessDeniedError, FatalTapError
 from tap_endorlabs.pagination import MAX_PAGE_SIZE, ListQuery
@@ -33,6 +33,22 @@ def partition_names(tenant: str, descendants: list[str]) -> list[str]:
     return [tenant, *sorted({name for name in descendants if name and name != tenant})]
 
 
+def full_name(namespace: dict[str, Any]) -> str:
+    """A Namespace object's full name: ``spec.full_name``, else parent + "." + name.
+
+    The official SDK falls back the same way when ``spec.full_name`` is absent;
+    an object with neither gives "" (and is left out by ``partition_names``).
+    """
+    given = (namespace.get("spec") or {}).get("full_name")
+    if given:
+        return str(given)
+    parent = (namespace.get("tenant_meta") or {}).get("namespace")
+    name = (namespace.get("meta") or {}).get("name")
+    if not name:
+        return ""
+    return f"{parent}.{name}" if parent else str(name)
+
+
 def list_namespaces(stream: EndorStream, tenant: str) -> list[str]:
     """The tenant and the full name of every namespace under it.
 
@@ -42,7 +58,7 @@ def list_namespaces(stream: EndorStream, tenant: str) -> list[str]:
     names: list[str] = []
     try:
         for objects in stream.iter_pages(namespaces_query(tenant)):
-            names.extend(str((obj.get("spec") or {}).get("full_name") or "") for obj in objects)
+            names.extend(full_name(obj) for obj in objects)
     except AccessDeniedError as exc:
         msg = (
             f"The API key cannot list the namespaces under '{tenant}' (HTTP 403: "

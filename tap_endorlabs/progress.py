@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from tap_endorlabs.windows import normalize_timestamp, parse_timestamp
+from tap_endorlabs.timestamps import normalize_timestamp, parse_timestamp
 
 
 def _when(moment: datetime) -> str:

@@ -22,21 +22,25 @@ def scan_type(scan: dict[str, Any]) -> str:
 
 
 def scan_ref(scan: dict[str, Any]) -> str | None:
-    """The branch name, or the PR number for ``pr`` scans.
+    """The branch name, or for ``pr`` scans the PR number when a ref names it, else the run id.
 
-    The API has no dedicated PR-number field; in order of preference it is
-    ``spec.environment.config.pr_number``, the number in a ``refs/pull/<n>/...``
-    ref, and finally the CI run's id.  A branch is the first of ``spec.refs``
-    (``refs/heads/`` stripped), else ``spec.versions[0].ref``, else ``context.id``.
+    The official models have no PR-number field (``V1ScanResultSpec``): what they
+    hold is ``context.id``, the PR run's UUID, and refs that may or may not be a
+    ``refs/pull/<n>/...`` (or GitLab ``refs/merge-requests/<n>/...``) ref.  So a PR
+    scan's ref is that number when ``spec.refs`` or ``spec.versions[].ref`` carry
+    one (readable, and the folder Endor Labs' exporter uses), else ``context.id``.
+    ``spec.environment.config`` is endorctl's free-form configuration and is not
+    read: no documented key holds the number.  A branch is ``context.id`` for
+    ``CONTEXT_TYPE_REF``, else the first of ``spec.refs`` (``refs/heads/``
+    stripped), else ``spec.versions[0].ref``, else ``context.id``.
     """
     spec = scan.get("spec") or {}
     context = scan.get("context") or {}
     refs = [str(ref) for ref in (spec.get("refs") or []) if ref]
-    refs += [str(v.get("ref")) for v in (spec.get("versions") or []) if isinstance(v, dict)]
+    refs += [
+        str(v["ref"]) for v in (spec.get("versions") or []) if isinstance(v, dict) and v.get("ref")
+    ]
     if scan_type(scan) == "pr":
-        config = (spec.get("environment") or {}).get("config") or {}
-        if config.get("pr_number") not in (None, ""):
-            return str(config["pr_number"])
         for ref in refs:
             if match := _PULL_REF.match(ref):
                 return match.group(1)

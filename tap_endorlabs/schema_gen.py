@@ -28,6 +28,7 @@ DEFAULT_REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared/reference/
 # Stream name -> reference resource file.
 STREAM_RESOURCES = {
     "audit_logs": "AuditLog",
+    "authentication_logs": "AuthenticationLog",
     "findings": "Finding",
     "finding_logs": "FindingLog",
     "projects": "Project",
@@ -37,8 +38,9 @@ MAX_REF_DEPTH = 12
 DROPPED_KEYWORDS = {"enum", "required", "default", "$schema", "title", "description", "const"}
 
 # Fields whose documented shape the API is known to break (seed 001 shows
-# ``spec.claims`` as objects): their items stay unconstrained.
-LOOSE_PATHS = {("audit_logs", "spec", "claims")}
+# ``spec.claims`` as objects): their items stay unconstrained.  Authentication
+# logs carry the same claims, from the same token, so they are loosened alike.
+LOOSE_PATHS = {("audit_logs", "spec", "claims"), ("authentication_logs", "spec", "claims")}
 
 SCAN_CONTEXT_SCHEMA: dict[str, Any] = {
     "type": "object",

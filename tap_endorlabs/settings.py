@@ -16,7 +16,7 @@ from singer_sdk import typing as th
 
 from tap_endorlabs.errors import FatalTapError
 from tap_endorlabs.filters import bare_date
-from tap_endorlabs.windows import parse_timestamp
+from tap_endorlabs.timestamps import parse_timestamp
 
 DEFAULT_API_URL = "https://api.endorlabs.com"
 
@@ -169,8 +169,20 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         th.StringType,
         title="Finding filter",
         description=(
-            "An extra Endor Labs filter expression ANDed into every finding and finding "
-            "log query, for example `spec.level==FINDING_LEVEL_CRITICAL`. Default: none."
+            "An extra Endor Labs filter expression ANDed into every finding query (not "
+            "finding logs: see finding_log_filter), for example "
+            "`spec.level==FINDING_LEVEL_CRITICAL`. Default: none."
+        ),
+    ),
+    th.Property(
+        "finding_log_filter",
+        th.StringType,
+        title="Finding log filter",
+        description=(
+            "An extra Endor Labs filter expression ANDed into every finding log query, for "
+            "example `spec.level==FINDING_LEVEL_CRITICAL`. Finding logs lack some finding "
+            "fields (`spec.project_uuid`, `spec.summary`), which the API refuses in their "
+            "filter. Default: none."
         ),
     ),
 ).to_dict()

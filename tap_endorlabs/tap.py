@@ -111,15 +111,22 @@ class TapEndorLabs(Tap):
             FatalTapError: when the API refuses the credentials, namespace or a filter.
         """
         streams = self.streams
-        audit_logs, finding_logs = streams["audit_logs"], streams["finding_logs"]
-        assert isinstance(audit_logs, EndorStream) and isinstance(finding_logs, EndorStream)
         # A one-minute range keeps the probe cheap on a large tenant.
         recent = time_range("meta.create_time", datetime.now(UTC) - timedelta(minutes=1), None)
-        # Each filter is probed by a stream that names it in its error message.
-        probes = [(audit_logs, "audit-logs", self.config.get("audit_log_filter"))]
-        if self.config.get("finding_filter"):
-            probes.append((finding_logs, "findings", self.config.get("finding_filter")))
-        for stream, resource, extra in probes:
+        # Each filter is probed on the resource it is sent to, by the stream whose
+        # error message names it; the audit-log probe always runs (credentials).
+        probes = [
+            ("audit_logs", "audit-logs", True),
+            ("findings", "findings", False),
+            ("finding_logs", "finding-logs", False),
+        ]
+        for stream_name, resource, always in probes:
+            stream = streams[stream_name]
+            assert isinstance(stream, EndorStream)
+            setting = stream.refused_filter_setting
+            extra = self.config.get(setting) if setting else None
+            if not (extra or always):
+                continue
             query = ListQuery(
                 path=f"/v1/namespaces/{stream.tenant}/{resource}",
                 filter=all_of(recent, extra),

@@ -12,6 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+# Re-exported: callers predating timestamps.py import them from here.
+from tap_endorlabs.timestamps import format_timestamp, normalize_timestamp, parse_timestamp
+
 # Audit logs stay in the active store this long, then move to the archive.
 ACTIVE_RETENTION = timedelta(days=30)
 # Windows this close to the archive boundary read both stores (see ``sources_for``).
@@ -25,36 +28,17 @@ SEAM_MARGIN = timedelta(days=1)
 # on by the time taken to read it, and the next window would be that sliver.
 SEAM_SLACK = timedelta(minutes=10)
 
-
-def parse_timestamp(value: str) -> datetime:
-    """Parse an RFC 3339 timestamp or a plain date into an aware UTC datetime.
-
-    Raises:
-        ValueError: if ``value`` is neither.
-    """
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
-def format_timestamp(moment: datetime) -> str:
-    """Format a datetime the one way state and filters use it (fixed width, so it sorts)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def normalize_timestamp(value: str) -> str:
-    """Re-format an API timestamp so that string order equals time order.
-
-    Runs for every record (bookmarks), so a value already in the fixed-width
-    form (``2026-01-02T03:04:05.123456Z``, the usual case) is returned as is.
-    """
-    if len(value) == 27 and value[19] == "." and value[26] == "Z" and value[10] == "T":
-        return value
-    return format_timestamp(parse_timestamp(value))
+__all__ = [
+    "ACTIVE_RETENTION",
+    "SEAM_MARGIN",
+    "SEAM_SLACK",
+    "WindowPlanner",
+    "format_timestamp",
+    "normalize_timestamp",
+    "parse_timestamp",
+    "seam_edges",
+    "sources_for",
+]
 
 
 @dataclass
@@ -125,6 +109,10 @@ class WindowPlanner:
     def at_minimum(self) -> bool:
         """True when the window cannot be halved any further."""
         return self.size <= self.min_size
+
+    def restart(self, resume_at: datetime) -> None:
+        """Read the current window again from ``resume_at``, at the same size."""
+        self.cursor = max(self.cursor, resume_at)
 
     def split(self, resume_at: datetime, tried: timedelta | None = None) -> None:
         """Halve the window after a deadline; continue from ``resume_at``.

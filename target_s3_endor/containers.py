@@ -19,6 +19,7 @@ directory and the end record; ZIP64 fields when the caller expects more than
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from datetime import datetime
@@ -33,6 +34,23 @@ UTF8_NAME_FLAG = 0x800
 MAX_32 = 0xFFFFFFFF  # a 32-bit field's "see the ZIP64 field" marker
 # Sizes and offsets past this use ZIP64 fields, as in zipfile (ZIP64_LIMIT).
 ZIP64_LIMIT = (1 << 31) - 1
+
+
+# What no member name may hold: a path separator, a drive letter or a control
+# character (``..`` and leading dots are checked apart).
+_UNSAFE_MEMBER = re.compile(r"[/\\:\x00-\x1f\x7f]")
+
+
+def check_member_name(name: str) -> str:
+    """Refuse a member name that an unzip could turn into a path outside its folder.
+
+    The encoding layer passes names made by ``keys.member_file_name``; this is
+    the container's own guard, so no caller can write ``../../x`` into a header.
+    """
+    if not name or name.startswith(".") or ".." in name or _UNSAFE_MEMBER.search(name):
+        msg = f"unsafe member name {name!r}: make it with keys.member_file_name"
+        raise ValueError(msg)
+    return name
 
 
 def crc32_keeping_gil(data: bytes | memoryview, value: int = 0) -> int:
@@ -103,7 +121,7 @@ class GzipMember(_DeflateMember):
 
     def __init__(self, out: IO[bytes], member_name: str, level: int) -> None:
         super().__init__(out, level)
-        name = member_name.removesuffix(".gz")
+        name = check_member_name(member_name).removesuffix(".gz")
         try:
             encoded = name.encode("latin-1")
         except UnicodeEncodeError:
@@ -136,7 +154,7 @@ class ZipMember(_DeflateMember):
         zip64: bool = False,
     ) -> None:
         super().__init__(out, level)
-        self._name = member_name.encode("utf-8")
+        self._name = check_member_name(member_name).encode("utf-8")
         self._flags = 0 if member_name.isascii() else UTF8_NAME_FLAG
         self._version = ZIP64_VERSION if zip64 else ZIP_VERSION
         self._zip64 = zip64

@@ -17,6 +17,7 @@ from typing import IO, Any
 import msgspec
 
 from target_s3_endor.containers import ZIP64_LIMIT, open_member
+from target_s3_endor.keys import member_file_name
 from target_s3_endor.spool import Spool
 
 FORMATS = ("json", "jsonl", "sarif")
@@ -62,9 +63,13 @@ class ObjectFormat:
     compression: str
 
     def member_name(self, stream_name: str) -> str:
-        """The member's file name (``findings.sarif``, ``audit_logs.json``)."""
+        """The member's file name (``findings.sarif``, ``audit_logs.json``).
+
+        Unzipping writes this name to disk, so a stream name is made a safe
+        segment first (``../../x`` -> ``x--<hash>.json``), as in keys.
+        """
         base = "findings" if self.format == "sarif" else stream_name
-        return base + MEMBER_SUFFIX[self.format]
+        return member_file_name(base, MEMBER_SUFFIX[self.format])
 
     @property
     def extension(self) -> str:
@@ -82,30 +87,65 @@ class ObjectFormat:
         return CONTENT_TYPES[self.compression]
 
 
-def json_array_chunks(spool: Spool) -> Iterator[bytes]:
-    """Frame JSON lines as one JSON array without parsing them.
+class JsonArrayFramer:
+    """Frames JSON lines as one JSON array without parsing them: the only place this is done.
 
-    Each record is one line ending in a newline, so turning newlines into commas
-    and swapping the final one for ``]`` gives the array.
+    Fed whole lines (each ending in a newline), it puts ``[`` or ``,`` before
+    them and turns the newlines between them into commas; ``end`` closes the
+    array (``[]`` if nothing came).  Both kinds of pending object use it: a
+    streaming object as records arrive, a spooled one at drain time.
     """
-    yield b"["
-    pending = b""
-    for chunk in spool.chunks():
-        if pending:
-            yield pending
-        pending = chunk.replace(b"\n", b",")
-    yield pending[:-1] + b"]" if pending else b"]"
+
+    def __init__(self) -> None:
+        self._started = False
+
+    def frame(self, lines: bytes) -> bytes:
+        """The array's next elements, from one or more whole JSON lines."""
+        if not lines:
+            return b""
+        head = b"," if self._started else b"["
+        self._started = True
+        return head + lines[:-1].replace(b"\n", b",")
+
+    def end(self) -> bytes:
+        """What closes the array."""
+        return b"]" if self._started else b"[]"
+
+
+class JsonLinesFramer:
+    """JSON lines are the member's bytes as they are."""
+
+    def frame(self, lines: bytes) -> bytes:
+        """The lines unchanged."""
+        return lines
+
+    def end(self) -> bytes:
+        """Nothing closes a JSON lines member."""
+        return b""
+
+
+def framer_for(fmt: str) -> JsonArrayFramer | JsonLinesFramer:
+    """The framer of a format whose records are written as they come (json, jsonl)."""
+    if fmt == "json":
+        return JsonArrayFramer()
+    if fmt == "jsonl":
+        return JsonLinesFramer()
+    msg = f"format {fmt!r} re-shapes its records and has no line framer"
+    raise ValueError(msg)
 
 
 def framed_chunks(spool: Spool, fmt: str, sarif_options: dict[str, Any]) -> Iterator[bytes]:
     """The member's bytes, in chunks."""
-    if fmt == "jsonl":
-        return spool.chunks()
     if fmt == "sarif":
         from target_s3_endor.sarif import sarif_chunks  # noqa: PLC0415 - only for sarif
 
-        return sarif_chunks(spool.lines(), **sarif_options)
-    return json_array_chunks(spool)
+        yield from sarif_chunks(spool.lines(), **sarif_options)
+        return
+    framer = framer_for(fmt)
+    for chunk in spool.line_chunks():
+        yield framer.frame(chunk)
+    if tail := framer.end():
+        yield tail
 
 
 def write_object(

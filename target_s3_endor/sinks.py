@@ -1,18 +1,33 @@
 """The sink: decides which records go into which object, and when it is written.
 
-Two kinds of objects:
+Two kinds of objects (both pending objects, see ``pending.py``):
 
-* a scan's findings object (records with a usable ``scan_context``): its records
-  spool until ``last: true`` arrives, then the complete object is written.  A
-  drain before that (batch full, age, end of input) writes what the scan has so
-  far at the same key and keeps the spool, so the complete object later replaces
-  the partial one: one object per scan, never two.
+* a scan's findings object (records with a usable ``scan_context``), one per
+  scan at ``<time>_<scan-uuid>``.  Open scans are kept by the run's
+  ``ScanRegistry`` (``scans.py``), not by a sink, so any number of scans may
+  be open at once, their findings interleaved, split by SCHEMA messages (the
+  SDK then retires the sink and makes a new one) or by drains.  Every drain
+  (batch full by records or bytes, age, a STATE, end of input) writes every
+  open scan that got findings since its last upload: the object at the scan's
+  key then holds every finding received so far, and the next write replaces
+  it with a bigger one, so within a run no key holds fewer records than it
+  did.  ``last: true`` writes the complete object and finishes the scan.
+  A finding of a scan that already finished in this run (a tap that re-sends
+  or marks ``last`` too early) never rewrites the complete object: it starts
+  a continuation object at ``<time>_<scan-uuid>_<batch-id>``, kept like any
+  open scan.
 * time-partitioned batches (audit logs, any other stream, and the fallback for
-  records missing layout fields): one spool per day folder, written on drain
+  records missing layout fields): one object per day folder, written on drain
   under a unique batch id, so no object ever replaces another's data.
 
-``process_batch`` returns only after every upload succeeded, so the SDK emits
-STATE only for data that is in S3.
+State: ``process_batch`` returns only after every upload succeeded, and the
+SDK prints STATE only after draining every sink.  On top of that, while scans
+are open the state printed is the newest one received *before the oldest open
+scan's first finding* (``ScanRegistry.printable_state``): a state received in
+the middle of a scan is held back until that scan's ``last`` finding is
+written, because a run resumed from it would send only the scan's later
+findings and write them alone at its key.  A scan still open at the end of
+input is written as it stands, and the state before it is the one printed.
 """
 
 from __future__ import annotations
@@ -28,24 +43,16 @@ from singer_sdk.sinks import Sink
 from typing_extensions import override
 
 from target_s3_endor import keys
-from target_s3_endor.encoding import (
-    DEFAULT_COMPRESSION_LEVEL,
-    ZIP64_ABOVE,
-    ObjectFormat,
-    encode_record,
-    write_object,
-)
+from target_s3_endor.encoding import DEFAULT_COMPRESSION_LEVEL, ObjectFormat, encode_record
 from target_s3_endor.errors import BadInputError
-from target_s3_endor.spool import Spool
-from target_s3_endor.streaming import (
-    MAX_STREAMING_OBJECTS,
-    BackgroundCompressor,
-    StreamingObject,
-)
+from target_s3_endor.pending import PendingObject, SpooledObject, batch_object
+from target_s3_endor.scans import OpenScan, ScanRegistry
+from target_s3_endor.streaming import BackgroundCompressor
 from target_s3_endor.validation import RecordInvalid, SchemaError, validator_for
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from typing import IO
 
     from target_s3_endor.target import TargetS3Endor
     from target_s3_endor.transport import S3Writer
@@ -55,7 +62,7 @@ FINDINGS_STREAM = "findings"
 
 @dataclass
 class ObjectPlan:
-    """What all sinks share: the key root, object format and batch id source."""
+    """What all sinks share: the key root, object formats, batch ids and the open scans."""
 
     root: str
     findings_format: ObjectFormat
@@ -65,21 +72,13 @@ class ObjectPlan:
     tool_version: str
     compression_level: int = DEFAULT_COMPRESSION_LEVEL
     compressor: BackgroundCompressor = field(default_factory=BackgroundCompressor)
+    scans: ScanRegistry = field(default_factory=ScanRegistry)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
     _sequence: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def next_batch_id(self) -> str:
         """Run id plus a sequence: unique across runs and processes, ordered within one."""
         return f"{self.run_id}-{next(self._sequence):06d}"
-
-
-@dataclass
-class OpenScan:
-    """A scan whose findings are still arriving."""
-
-    place: keys.ScanPlace
-    spool: Spool
-    uploaded_records: int = 0
 
 
 class S3EndorSink(Sink):
@@ -95,8 +94,7 @@ class S3EndorSink(Sink):
         self._target = target
         super().__init__(target, stream_name, schema, key_properties)
         self.plan: ObjectPlan = target.object_plan
-        self._partitions: dict[str, Spool | StreamingObject] = {}
-        self._scans: dict[str, OpenScan] = {}
+        self._partitions: dict[str, PendingObject] = {}
         self._batch_bytes = 0
         self._batch_started = datetime.now(UTC)
         self._fallback_records = 0
@@ -160,7 +158,7 @@ class S3EndorSink(Sink):
 
     @override
     def process_record(self, record: dict, context: dict) -> None:
-        """Spool the record into its scan's or its day partition's spool."""
+        """Add the record to its scan's or its day partition's object."""
         line = encode_record(record)
         self._batch_bytes += len(line)
         is_findings = self.stream_name == FINDINGS_STREAM
@@ -178,81 +176,81 @@ class S3EndorSink(Sink):
         )
         if partition.fallback:
             self._fallback_records += 1
-        spool = self._partitions.get(partition.folder)
-        if spool is None:
-            spool = self._new_partition(partition.moment)
-            self._partitions[partition.folder] = spool
-        spool.append(line)
+        pending = self._partitions.get(partition.folder)
+        if pending is None:
+            pending = self._new_partition(partition.moment)
+            self._partitions[partition.folder] = pending
+        pending.append(line)
 
-    def _new_partition(self, first_time: datetime) -> Spool | StreamingObject:
-        """A day partition's batch: compressed as it fills while the worker has room."""
+    def _new_partition(self, first_time: datetime) -> PendingObject:
+        """A day partition's batch object (streamed or spooled: ``pending.py`` decides)."""
         plan = self.plan
-        if plan.compressor.open_objects >= MAX_STREAMING_OBJECTS:
-            return Spool(first_time, plan.spool_dir)
-        return StreamingObject(
+        return batch_object(
             first_time,
             plan.other_format,
             plan.other_format.member_name(self.stream_name),
             compressor=plan.compressor,
             level=plan.compression_level,
             spool_dir=plan.spool_dir,
-            # A partition ends within one record of batch_max_bytes; leave room for that.
-            zip64=plan.max_bytes > ZIP64_ABOVE // 2,
+            max_bytes=plan.max_bytes,
         )
 
     def _add_finding(self, place: keys.ScanPlace, line: bytes, last: bool) -> None:
-        scan = self._scans.get(place.scan_uuid)
-        if scan is None:
-            # Scans arrive one after another: a new scan means any open one is over.
-            for other in list(self._scans.values()):
-                self.logger.warning(
-                    "Scan %s ended without a finding marked last; its object holds %d findings",
-                    other.place.scan_uuid,
-                    other.spool.records,
-                )
-                self._close_scan(other)
-            scan = OpenScan(place, Spool(datetime.now(UTC), self.plan.spool_dir))
-            self._scans[place.scan_uuid] = scan
-        scan.spool.append(line)
+        scans = self.plan.scans
+        scan = scans.get(place.scan_uuid) or self._open_scan(place)
+        scans.append(scan, line)
         if last:
-            self._close_scan(scan)
+            self._upload_scan(scan)
+            scans.finish(scan)
 
-    def _close_scan(self, scan: OpenScan) -> None:
-        """Write the scan's complete object (if it changed) and drop its spool."""
-        self._upload_scan(scan)
-        scan.spool.close()
-        del self._scans[scan.place.scan_uuid]
+    def _open_scan(self, place: keys.ScanPlace) -> OpenScan:
+        """A new scan object: at the scan's key, or a continuation if the scan finished."""
+        plan = self.plan
+        stem = place.key_stem
+        if plan.scans.was_finished(place.scan_uuid):
+            stem = keys.continuation_stem(stem, plan.next_batch_id())
+            self.logger.warning(
+                "A finding of scan %s arrived after the scan's last finding: the scan's "
+                "object stays as written and later findings go to %s",
+                place.scan_uuid,
+                stem,
+            )
+        fmt = plan.findings_format
+        pending = SpooledObject(
+            datetime.now(UTC),
+            fmt,
+            fmt.member_name(self.stream_name),
+            spool_dir=plan.spool_dir,
+            level=plan.compression_level,
+            sarif_options={"tool_version": plan.tool_version},
+            releasable=True,
+        )
+        # The SDK's latest STATE: the newest one that may be printed while this scan is open.
+        scan = OpenScan(place, stem, pending, state_before=self._target._latest_state)
+        plan.scans.open(scan)
+        return scan
 
     def _upload_scan(self, scan: OpenScan) -> None:
-        if scan.spool.records == scan.uploaded_records:
+        """Write the scan's object with every finding so far, if it changed."""
+        if not scan.changed:
             return
+        records = scan.pending.records
         fmt = self.plan.findings_format
-        self._upload(scan.spool, scan.place.key_stem + fmt.extension, fmt)
-        scan.uploaded_records = scan.spool.records
+        self._put(self.plan.scans.body(scan), scan.key_stem + fmt.extension, fmt, records)
+        scan.uploaded_records = records
 
-    def _upload(self, spool: Spool | StreamingObject, key: str, fmt: ObjectFormat) -> None:
-        if isinstance(spool, StreamingObject):
-            body = spool.finish()
-        else:
-            body = write_object(
-                spool,
-                fmt,
-                fmt.member_name(self.stream_name),
-                spool_dir=self.plan.spool_dir,
-                sarif_options={"tool_version": self.plan.tool_version},
-                level=self.plan.compression_level,
-            )
+    def _put(self, body: IO[bytes], key: str, fmt: ObjectFormat, records: int) -> None:
         try:
             uri = self.writer.put(key, body, fmt.content_type)
             size = body.seek(0, io.SEEK_END)
         finally:
             body.close()
-        self.logger.info("Wrote %d records to %s", spool.records, uri)
-        self._target.run_summary.wrote(self.stream_name, key, spool.records, size)
+        self.logger.info("Wrote %d records to %s", records, uri)
+        self._target.run_summary.wrote(self.stream_name, key, records, size)
 
     @override
     def process_batch(self, context: dict) -> None:
-        """Write every spooled partition and every open scan's records so far.
+        """Write every partition and every open scan's findings so far.
 
         Returns only once all uploads succeeded; an upload error propagates and
         stops the target before any STATE for these records is written.
@@ -260,13 +258,15 @@ class S3EndorSink(Sink):
         fmt = self.plan.other_format
         partitions, self._partitions = self._partitions, {}
         try:
-            for folder, spool in partitions.items():
-                stem = keys.batch_key_stem(folder, spool.first_time, self.plan.next_batch_id())
-                self._upload(spool, stem + fmt.extension, fmt)
+            for folder, pending in partitions.items():
+                stem = keys.batch_key_stem(folder, pending.first_time, self.plan.next_batch_id())
+                self._put(pending.finish(), stem + fmt.extension, fmt, pending.records)
         finally:
-            for spool in partitions.values():
-                spool.close()
-        for scan in list(self._scans.values()):
+            for pending in partitions.values():
+                pending.close()
+        # Every open scan, whichever sink its findings came through: the state the
+        # SDK prints after this drain must not cover a finding that is not in S3.
+        for scan in self.plan.scans.open_scans():
             self._upload_scan(scan)
         if self._fallback_records:
             self.logger.warning(
@@ -283,16 +283,8 @@ class S3EndorSink(Sink):
 
     @override
     def clean_up(self) -> None:
-        """Drop spools at the end of input (their records were written by the last drain)."""
-        for scan in self._scans.values():
-            self.logger.warning(
-                "Input ended before scan %s's last finding; its object holds %d findings",
-                scan.place.scan_uuid,
-                scan.spool.records,
-            )
-            scan.spool.close()
-        self._scans = {}
-        for spool in self._partitions.values():
-            spool.close()
+        """Drop this sink's partitions (written by the last drain); open scans are the run's."""
+        for pending in self._partitions.values():
+            pending.close()
         self._partitions = {}
         super().clean_up()

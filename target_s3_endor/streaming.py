@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import IO, Any
 
 from target_s3_endor.containers import open_member
-from target_s3_endor.encoding import ObjectFormat
+from target_s3_endor.encoding import ObjectFormat, framer_for
 
 CHUNK_BYTES = 256 << 10
 MAX_PENDING_CHUNKS = 8
@@ -69,9 +69,8 @@ class BackgroundCompressor:
 class StreamingObject:
     """A batch's object (framed, compressed) written as its records arrive.
 
-    Offers what the sink uses of a spool (``append``, ``records``,
-    ``first_time``, ``close``) plus ``finish``, which returns the complete
-    object as a rewound file.
+    A pending object (see ``pending.py``) that can be finished once: records
+    are compressed as they come, so nothing is left to re-encode a second time.
     """
 
     def __init__(
@@ -87,7 +86,7 @@ class StreamingObject:
     ) -> None:
         self.first_time = first_time
         self.records = 0
-        self._format = object_format.format
+        self._framer = framer_for(object_format.format)
         self._compressor = compressor
         self._pending: list[bytes] = []
         self._pending_bytes = 0
@@ -115,11 +114,7 @@ class StreamingObject:
         """Frame the collected lines and queue them for the worker."""
         if not self._pending:
             return
-        data = b"".join(self._pending)
-        if self._format == "json":
-            # Lines become array elements: "[" or "," before, newlines turned into commas.
-            first = self.records == len(self._pending)
-            data = (b"[" if first else b",") + data[:-1].replace(b"\n", b",")
+        data = self._framer.frame(b"".join(self._pending))
         self._pending, self._pending_bytes = [], 0
         self._queue(lambda: self._member.write(data))
 
@@ -143,8 +138,8 @@ class StreamingObject:
     def finish(self) -> IO[bytes]:
         """Complete the object and return it rewound; the caller closes it (see ``close``)."""
         self._hand_over()
-        if self._format == "json":
-            self._queue(lambda: self._member.write(b"]" if self.records else b"[]"))
+        if tail := self._framer.end():
+            self._queue(lambda: self._member.write(tail))
         self._queue(self._member.close)
         self._wait()
         self._out.flush()

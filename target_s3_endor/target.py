@@ -40,8 +40,8 @@ from target_s3_endor.encoding import (
 from target_s3_endor.errors import BadInputError, SettingsError, TargetS3EndorError
 from target_s3_endor.probe import exporter_root, run_probe
 from target_s3_endor.run_summary import RunSummary
-from target_s3_endor.settings_checks import check_endpoints, check_spool_dir
 from target_s3_endor.settings_hints import known_settings, misspelled, unset_hints, warning_text
+from target_s3_endor.settings_limits import check_limits
 from target_s3_endor.shutdown import GracefulStopTarget
 from target_s3_endor.sinks import ObjectPlan, S3EndorSink
 from target_s3_endor.transport import S3Writer
@@ -145,13 +145,7 @@ def check_settings(config: dict[str, Any]) -> None:
     if config.get("compression", "zip") not in COMPRESSIONS:
         raise SettingsError(f"compression must be one of {', '.join(COMPRESSIONS)}")
     compression_level(config)
-    for name in ("batch_max_records", "batch_max_bytes", "multipart_part_size_bytes"):
-        if name in config and int(config[name]) < 1:
-            raise SettingsError(f"{name} must be at least 1")
-    if not str(config.get("bucket") or "").strip():
-        raise SettingsError("bucket is required: the S3 bucket to write to")
-    check_endpoints(config)
-    check_spool_dir(config)
+    check_limits(config)  # each setting against the S3/STS limit it names
 
 
 def compression_level(config: Mapping[str, Any]) -> int:
@@ -176,27 +170,36 @@ class TargetS3Endor(GracefulStopTarget):
             "bucket",
             th.StringType,
             required=True,
-            description="The S3 bucket to write to (only s3:PutObject on prefix/* is needed).",
+            description=(
+                "The S3 bucket to write to, its name alone (3-63 lowercase letters, digits, dots "
+                "and hyphens); only s3:PutObject on prefix/* is needed."
+            ),
         ),
         th.Property(
             "region",
             th.StringType,
             description=(
-                "The bucket's AWS region, e.g. us-east-1; default: the credential chain's region."
+                "The bucket's AWS region, e.g. us-east-1 (with endpoint_url: the store's own "
+                "name, e.g. auto); default: the credential chain's region."
             ),
         ),
         th.Property(
             "endpoint_url",
             th.StringType,
             description=(
-                "URL of an S3-compatible endpoint (MinIO, a local server); leave unset for AWS."
+                "http(s) URL of an S3-compatible endpoint (MinIO, a local server); leave unset "
+                "for AWS."
             ),
         ),
         th.Property(
             "prefix",
             th.StringType,
             default="endor",
-            description="First segment of every key, as in Endor Labs' own exporter.",
+            description=(
+                "First segment(s) of every key, as in Endor Labs' own exporter. With the exporter "
+                f"segment at most {keys.MAX_ROOT_BYTES} bytes, so every key stays within S3's "
+                f"{keys.MAX_KEY_BYTES}."
+            ),
         ),
         th.Property(
             "exporter_name",
@@ -246,7 +249,7 @@ class TargetS3Endor(GracefulStopTarget):
             "batch_max_records",
             th.IntegerType,
             default=10_000,
-            description="Upload a stream's batch once it holds this many records.",
+            description="Upload a stream's batch once it holds this many records (at least 1).",
         ),
         th.Property(
             "batch_max_bytes",
@@ -254,7 +257,8 @@ class TargetS3Endor(GracefulStopTarget):
             default=64 * MIB,
             description=(
                 "Upload a stream's batch once its spooled (uncompressed) bytes reach this; "
-                "batches are spooled to disk, so memory does not grow with it."
+                "batches are spooled to disk, so memory does not grow with it. At most 5 TiB "
+                "(S3's largest object) and 10,000 multipart parts."
             ),
         ),
         th.Property(
@@ -263,7 +267,7 @@ class TargetS3Endor(GracefulStopTarget):
             default=300,
             description=(
                 "Upload every batch, and emit state, once the oldest buffered record is this many"
-                " seconds old (checked when a record arrives)."
+                " seconds old (checked when a record arrives; 0: after every record)."
             ),
         ),
         th.Property(
@@ -320,7 +324,10 @@ class TargetS3Endor(GracefulStopTarget):
             "role_duration_seconds",
             th.IntegerType,
             default=3600,
-            description="Lifetime of assumed-role sessions; they are refreshed before they expire.",
+            description=(
+                "Lifetime of assumed-role sessions, 900 to 43200 (STS; at most the role's maximum "
+                "session duration); they are refreshed before they expire."
+            ),
         ),
         th.Property(
             "server_side_encryption",
@@ -333,28 +340,35 @@ class TargetS3Endor(GracefulStopTarget):
         th.Property(
             "sse_kms_key_id",
             th.StringType,
-            description="KMS key id or ARN for aws:kms; default: the bucket's AWS-managed key.",
+            description=(
+                "KMS key id, key ARN, alias/name or alias ARN for aws:kms; default: the bucket's "
+                "AWS-managed key."
+            ),
         ),
         th.Property(
             "storage_class",
             th.StringType,
             description=(
-                "S3 storage class of every object, e.g. STANDARD_IA or GLACIER_IR; default: "
-                "STANDARD."
+                "S3 storage class of every object (one botocore's S3 model knows), e.g. "
+                "STANDARD_IA or GLACIER_IR; default: STANDARD."
             ),
         ),
         th.Property(
             "multipart_threshold_bytes",
             th.IntegerType,
             default=64 * MIB,
-            description="Objects larger than this many bytes go up as multipart uploads.",
+            description=(
+                "Objects larger than this many bytes go up as multipart uploads (at most 5 GiB, "
+                "S3's largest single PutObject)."
+            ),
         ),
         th.Property(
             "multipart_part_size_bytes",
             th.IntegerType,
             default=16 * MIB,
             description=(
-                "Bytes per multipart part (S3 needs at least 5 MiB except for the last part)."
+                "Bytes per multipart part: 5 MiB to 5 GiB (S3's limits; at most 10,000 parts, "
+                "so the largest object is 10,000 times this)."
             ),
         ),
         th.Property(
@@ -362,21 +376,21 @@ class TargetS3Endor(GracefulStopTarget):
             th.IntegerType,
             default=5,
             description=(
-                "Attempts per S3 request, with exponential backoff, before the target stops with "
-                "an error."
+                "Attempts per S3 request (at least 1), with exponential backoff, before the target"
+                " stops with an error."
             ),
         ),
         th.Property(
             "connect_timeout_seconds",
             th.NumberType,
             default=10,
-            description="Seconds to wait for a connection to S3.",
+            description="Seconds to wait for a connection to S3 (more than 0).",
         ),
         th.Property(
             "read_timeout_seconds",
             th.NumberType,
             default=120,
-            description="Seconds to wait for S3 to answer a request.",
+            description="Seconds to wait for S3 to answer a request (more than 0).",
         ),
         th.Property(
             "ssl_verify",
@@ -401,7 +415,8 @@ class TargetS3Endor(GracefulStopTarget):
             "spool_dir",
             th.StringType,
             description=(
-                "Directory for the batch spool files; default: the system temporary directory."
+                "Existing writable directory for the batch spool files; default: the system "
+                "temporary directory."
             ),
         ),
     ).to_dict()
@@ -462,22 +477,6 @@ class TargetS3Endor(GracefulStopTarget):
     #: Whether the input has ended, so the next state written is the last.
     _input_ended = False
 
-    @override
-    def _write_state_message(self, state: dict) -> None:
-        # The manifest goes up after the last object and before the final state
-        # (at the end of the input, or when a signal stops the target).
-        if self._input_ended or self._stop_signal is not None:
-            self._write_manifest(state)
-        super()._write_state_message(state)
-        self.run_summary.state = state
-
-    @override
-    def process_endofpipe(self) -> None:
-        self._input_ended = True
-        super().process_endofpipe()
-        self._write_manifest(self.run_summary.state)  # when no state came at all
-        self.run_summary.log(self.logger)
-
     def _write_manifest(self, state: dict | None) -> None:
         if self.config.get("run_manifest") and self.run_summary.manifest_key is None:
             self.run_summary.write_manifest(self.s3_writer.put, state)
@@ -486,6 +485,29 @@ class TargetS3Endor(GracefulStopTarget):
     def s3_writer(self) -> S3Writer:
         """One S3 client for all sinks (boto3 clients are thread-safe)."""
         return S3Writer(self.config)
+
+    @override
+    def _write_state_message(self, state: dict) -> None:
+        """Print the newest state that covers no finding of a scan still open (see sinks.py).
+
+        At the end of the input, or when a signal stops the target, the run
+        manifest goes up after the last object and before that final state.
+        """
+        printable = self.object_plan.scans.printable_state(state)
+        if printable is None:
+            return
+        if self._input_ended or self._stop_signal is not None:
+            self._write_manifest(printable)
+        super()._write_state_message(printable)
+        self.run_summary.state = printable
+
+    @override
+    def process_endofpipe(self) -> None:
+        self._input_ended = True
+        super().process_endofpipe()
+        self.object_plan.scans.close(self.logger)
+        self._write_manifest(self.run_summary.state)  # when no state was printed at the end
+        self.run_summary.log(self.logger)
 
     @classmethod
     @override

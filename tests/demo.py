@@ -56,7 +56,7 @@ def run_meltano(args: list[str], env: dict[str, str], log_name: str) -> float:
 
 
 def kind_of_key(key: str) -> str:
-    """What an object holds, read from its key: findings, audit-logs or a stream name."""
+    """What an object holds, read from its key: findings, or the stream's folder (audit-logs)."""
     segments = key.split("/")
     if len(segments) > 4 and segments[4] in {"schedule", "pr"}:
         return "findings"
@@ -74,14 +74,14 @@ def print_objects(objects: list[StoredObject], title: str) -> None:
         row[0] += 1
         row[1] += len(stored.records)
         row[2] += stored.size
-    print(f"\n  {'kind':<14}{'objects':>8}{'records':>9}{'bytes':>10}")
+    print(f"\n  {'kind':<20}{'objects':>8}{'records':>9}{'bytes':>10}")
     for kind, (count, records, size) in sorted(totals.items()):
-        print(f"  {kind:<14}{count:>8}{records:>9}{size:>10}")
+        print(f"  {kind:<20}{count:>8}{records:>9}{size:>10}")
 
 
 def advance_emulator(api_url: str) -> dict[str, int]:
-    """Let time pass on the emulator and new audit logs and scans arrive."""
-    body = {"seconds": 600, "audit_logs": 25, "scans": 2}
+    """Let time pass on the emulator and new audit logs, sign-ins and scans arrive."""
+    body = {"seconds": 600, "audit_logs": 25, "authentication_logs": 10, "scans": 2}
     call_json(api_url, "POST", "/_emulator/advance", body)
     return body
 
@@ -115,7 +115,10 @@ def main() -> None:
         print_objects(first, f"First run ({seconds:.1f} s) wrote")
 
         added = advance_emulator(emulator.url)
-        print(f"\nNew data arrives: {added['audit_logs']} audit logs, {added['scans']} scans.")
+        print(
+            f"\nNew data arrives: {added['audit_logs']} audit logs, "
+            f"{added['authentication_logs']} authentication logs, {added['scans']} scans."
+        )
         seconds = run_meltano(
             ["--environment=demo", "run", "tap-endorlabs", "target-s3-endor"], env, "run-2.log"
         )

@@ -14,7 +14,8 @@ Types: ``500`` (InternalError), ``503`` (SlowDown), ``403`` (AccessDenied),
 ``slow`` (answered after ``slow_delay`` seconds).  ``rate`` is a probability
 (seeded), ``times`` the next N matching requests; ``method`` and ``path``
 (a substring) narrow what matches.  ``DELETE /_proxy/faults`` clears the rules,
-``GET /_proxy/stats`` counts requests and injected faults.  Bucket names cannot
+``GET /_proxy/stats`` counts requests (by method, and by ``"METHOD /decoded/path"``
+under ``paths``) and injected faults.  Bucket names cannot
 contain ``_``, so the ``/_proxy/`` paths never shadow an S3 request.
 """
 
@@ -33,7 +34,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade"}
 S3_ERRORS = {
@@ -69,6 +70,7 @@ class FaultPlan:
     random: random.Random = field(default_factory=lambda: random.Random(0))
     slow_delay: float = 1.0
     requests: Counter[str] = field(default_factory=Counter)
+    paths: Counter[str] = field(default_factory=Counter)
     injected: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -83,6 +85,7 @@ class FaultPlan:
         """The fault to inject into this request, if any (first matching rule wins)."""
         with self.lock:
             self.requests[method] += 1
+            self.paths[f"{method} {unquote(urlsplit(path).path)}"] += 1
             for rule in self.rules:
                 if not rule.matches(method, path):
                     continue
@@ -149,7 +152,12 @@ class ProxyHandler(BaseHTTPRequestHandler):
         elif self.command != "GET" or self.path != "/_proxy/stats":
             self._reply(404, b'{"error": "unknown control path"}', "application/json")
             return
-        stats = {"requests": dict(plan.requests), "injected": dict(plan.injected)}
+        with plan.lock:
+            stats = {
+                "requests": dict(plan.requests),
+                "paths": dict(plan.paths),
+                "injected": dict(plan.injected),
+            }
         self._reply(200, json.dumps(stats).encode(), "application/json")
 
     def _reset(self) -> None:

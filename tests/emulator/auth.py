@@ -25,8 +25,17 @@ class _Token:
 class Tokens:
     """Issues tokens for the one accepted key pair and checks them on each call."""
 
-    def __init__(self, key: str, secret: str, ttl_seconds: float, clock: Clock) -> None:
+    def __init__(
+        self,
+        key: str,
+        secret: str,
+        ttl_seconds: float,
+        clock: Clock,
+        expiry_field: str = "expirationTime",
+    ) -> None:
         self._key = key
+        # Endor's clients read ``expirationTime``; the OpenAPI file names ``expiration_time``.
+        self._expiry_field = expiry_field
         self._secret = secret
         self._ttl_us = int(ttl_seconds * MICROS)
         self._clock = clock
@@ -53,7 +62,7 @@ class Tokens:
         expires = self._clock.now_us() + self._ttl_us
         with self._lock:
             self._tokens[token] = _Token(expires, self._generation)
-        return {"token": token, "expirationTime": format_us(expires)}
+        return {"token": token, self._expiry_field: format_us(expires)}
 
     def check(self, authorization: str | None) -> str:
         """The bearer token of a request, if it is known and unexpired; else 401."""

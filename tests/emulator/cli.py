@@ -17,7 +17,8 @@ from tests.emulator.clock import Clock, parse_rfc3339_us
 from tests.emulator.cost import CostModel
 from tests.emulator.data import DataConfig, Generator
 from tests.emulator.faults import FAULT_TYPES, FaultRule, Faults, RateLimiter, parse_fault_flag
-from tests.emulator.server import App, make_server
+from tests.emulator.listing import PAGING_MODES, TIMESTAMP_STYLES
+from tests.emulator.server import DATE_HEADER_STYLES, RETRY_AFTER_STYLES, App, make_server
 from tests.emulator.store import Store
 
 
@@ -105,6 +106,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--finding-logs", type=_nonneg_int, default=60, help="finding logs (default 60)")
     p.add_argument(
+        "--authentication-logs",
+        type=_nonneg_int,
+        default=300,
+        help="authentication logs, spread over the last --audit-days days (default 300)",
+    )
+    p.add_argument(
+        "--namespaces-without-full-name",
+        action="store_true",
+        help="serve namespaces without spec.full_name (clients use parent + '.' + meta.name)",
+    )
+    p.add_argument(
+        "--auth-expiry-field",
+        choices=("expirationTime", "expiration_time"),
+        default="expirationTime",
+        help="how the token exchange spells the expiry (default expirationTime)",
+    )
+    p.add_argument(
         "--row-cost-us",
         type=_nonneg_float,
         default=0.05,
@@ -174,6 +192,41 @@ def build_parser() -> argparse.ArgumentParser:
         help="live mode: audit logs per second; a scan every 50 of them (default 20)",
     )
     p.add_argument(
+        "--paging",
+        choices=PAGING_MODES,
+        default="normal",
+        help="how list pages link: normal; sorted-without-token (sorted pages carry "
+        "next_page_id, never next_page_token); non-advancing (every next cursor repeats "
+        "the one the request sent: a loop) (default normal)",
+    )
+    p.add_argument(
+        "--timestamps",
+        choices=TIMESTAMP_STYLES,
+        default="plain",
+        help="plain (UTC, 0 or 6 digits); mixed: every served time has 0, 3, 6 or 9 "
+        "fractional digits (cut, never rounded) and Z, +05:30 or -08:00 (default plain)",
+    )
+    p.add_argument(
+        "--ignore-request-timeout",
+        action="store_true",
+        help="never answer 504 for a slow query: answer after its whole latency, "
+        "however long (a server that ignores Request-Timeout)",
+    )
+    p.add_argument(
+        "--date-header",
+        choices=DATE_HEADER_STYLES,
+        default="normal",
+        help="the Date header of every response: normal, missing, repeated (two "
+        "lines, a second apart) or malformed (default normal)",
+    )
+    p.add_argument(
+        "--retry-after-header",
+        choices=RETRY_AFTER_STYLES,
+        default="seconds",
+        help="the Retry-After of a 429: seconds, http-date, missing, repeated (two "
+        "lines) or malformed (default seconds)",
+    )
+    p.add_argument(
         "--verbose", action="store_true", help="one access-log line per request on stderr"
     )
     return p
@@ -193,6 +246,8 @@ def build_app(args: argparse.Namespace) -> App:
         audit_logs=args.audit_logs,
         audit_days=args.audit_days,
         finding_logs=args.finding_logs,
+        authentication_logs=args.authentication_logs,
+        namespaces_without_full_name=args.namespaces_without_full_name,
         unknown_fields=args.unknown_fields,
         deny_namespace_list=args.deny_namespace_list,
     )
@@ -205,13 +260,18 @@ def build_app(args: argparse.Namespace) -> App:
         clock=clock,
         store=store,
         generator=generator,
-        tokens=Tokens(args.api_key, args.api_secret, args.token_ttl, clock),
+        tokens=Tokens(args.api_key, args.api_secret, args.token_ttl, clock, args.auth_expiry_field),
         faults=Faults(args.fault, args.fault_seed, args.retry_after, args.slow_delay),
         limiter=RateLimiter(args.rate_limit),
         cost=CostModel(
             args.row_cost_us, args.archive_cost_multiplier, args.default_deadline, args.base_latency
         ),
         verbose=args.verbose,
+        paging=args.paging,
+        timestamps=args.timestamps,
+        ignore_request_timeout=args.ignore_request_timeout,
+        date_header=args.date_header,
+        retry_after_style=args.retry_after_header,
     )
 
 

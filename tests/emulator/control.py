@@ -101,17 +101,30 @@ def _advance(app: App, data: dict[str, Any]) -> bytes:
         seconds = float(data.get("seconds", 0))
         audit_logs = int(data.get("audit_logs", 0))
         scans = int(data.get("scans", 0))
+        authentication_logs = int(data.get("authentication_logs", 0))
     except (TypeError, ValueError):
-        raise invalid("advance takes numbers: seconds, audit_logs, scans") from None
-    if seconds < 0 or audit_logs < 0 or scans < 0:
-        raise invalid("advance: seconds, audit_logs and scans must not be negative")
+        raise invalid(
+            "advance takes numbers: seconds, audit_logs, scans, authentication_logs"
+        ) from None
+    if min(seconds, audit_logs, scans, authentication_logs) < 0:
+        raise invalid(
+            "advance: seconds, audit_logs, scans and authentication_logs must not be negative"
+        )
     with app.store.lock:
         before = app.clock.now_us()
         app.clock.advance(seconds)
         after = app.clock.now_us()
         app.generator.add_audit_logs(audit_logs, before, after)
+        app.generator.add_authentication_logs(authentication_logs, before, after)
         app.generator.add_scans(scans, after)
-    return json.dumps({"now": format_us(after), "audit_logs": audit_logs, "scans": scans}).encode()
+    return json.dumps(
+        {
+            "now": format_us(after),
+            "audit_logs": audit_logs,
+            "scans": scans,
+            "authentication_logs": authentication_logs,
+        }
+    ).encode()
 
 
 def _add_namespace(app: App, data: dict[str, Any]) -> bytes:
@@ -126,10 +139,16 @@ def _add_namespace(app: App, data: dict[str, Any]) -> bytes:
         audit_logs = int(data.get("audit_logs", 0))
         scans = int(data.get("scans", 0))
         backdate_days = float(data.get("backdate_days", 0))
+        authentication_logs = int(data.get("authentication_logs", audit_logs))
     except (TypeError, ValueError):
-        raise invalid("add-namespace takes numbers: audit_logs, scans, backdate_days") from None
-    if audit_logs < 0 or scans < 0 or backdate_days < 0:
-        raise invalid("add-namespace: audit_logs, scans and backdate_days must not be negative")
+        raise invalid(
+            "add-namespace takes numbers: audit_logs, scans, backdate_days, authentication_logs"
+        ) from None
+    if min(audit_logs, scans, backdate_days, authentication_logs) < 0:
+        raise invalid(
+            "add-namespace: audit_logs, scans, backdate_days and authentication_logs "
+            "must not be negative"
+        )
     with app.store.lock:
         app.generator.add_namespace(
             name,
@@ -137,6 +156,7 @@ def _add_namespace(app: App, data: dict[str, Any]) -> bytes:
             scans=scans,
             backdate_days=backdate_days,
             now_us=app.clock.now_us(),
+            authentication_logs=authentication_logs,
         )
     return json.dumps(
         {
@@ -144,5 +164,6 @@ def _add_namespace(app: App, data: dict[str, Any]) -> bytes:
             "audit_logs": audit_logs,
             "scans": scans,
             "backdate_days": backdate_days,
+            "authentication_logs": authentication_logs,
         }
     ).encode()

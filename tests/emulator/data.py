@@ -5,11 +5,15 @@ time order and given ObjectId-style uuids (4 bytes of creation second, then
 a fixed 5-byte "machine" part, then a 3-byte counter) so that uuid order is
 creation order, which is the order the store and ``page_id`` paging rely on.
 
-Where a PR number lives on a PR scan (``CONTEXT_TYPE_CI_RUN``): the schema
-has no dedicated field, so it is written the way git names it, in
-``spec.refs`` (``refs/pull/<n>/head``, first entry) and ``spec.versions[0].ref``,
-and as plain data in ``spec.environment.config.pr_number``; ``context.id`` is
-the CI run's own id (a uuid), as endorctl sets it.
+PR scans (``CONTEXT_TYPE_CI_RUN``) hold only what the official models hold:
+``context.id`` is the PR run's UUID, and no field carries a PR number.  Half of
+them have a ``refs/pull/<n>/merge`` ref in ``spec.refs`` and
+``spec.versions[0].ref``, the other half only the PR's source branch, as CI
+systems differ.  ``spec.environment.config`` is endorctl's free-form
+configuration: CamelCase keys (``Command``), nothing invented.
+
+Timestamps are written by ``timestamp_text`` alone, with 0, 3 or 9 fractional
+digits as the API's protobuf JSON does.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.emulator.clock import MICROS, format_us, parse_rfc3339_us
-from tests.emulator.store import ARCHIVE_AFTER_US, DATA_RESOURCES, Record, Store
+from tests.emulator.store import ARCHIVE_AFTER_US, AUTH_LOGS, DATA_RESOURCES, Record, Store
 
 DAY_US = 86400 * MICROS
 LEVELS = (
@@ -72,6 +76,20 @@ MESSAGE_KINDS = (
     "internal.endor.ai.endor.v1.RepositoryVersion",
 )
 USERS = ("jane@x509", "bob@github", "ci-bot@api-key", "ops@google", "mallory@gitlab")
+# (uri, how the user signed in) of authentication logs.
+AUTH_METHODS = (
+    ("/v1/auth/api-key", "api-key"),
+    ("/v1/auth/github", "github"),
+    ("/v1/auth/google", "google"),
+    ("/v1/auth/gitlab", "gitlab"),
+    ("/v1/auth/sso", "sso"),
+)
+# (HTTP status, message) of refused sign-ins.
+AUTH_FAILURES = (
+    (401, "invalid API key credentials"),
+    (401, "token expired"),
+    (403, "user is not authorized for tenant"),
+)
 BRANCHES = ("develop", "release/1.x", "feature/login-ü", "hotfix/CVE-fix")
 # (context type, how many of each project's scans) pattern, repeated per project.
 CONTEXT_PATTERN = (
@@ -96,8 +114,11 @@ class DataConfig:
     audit_logs: int = 2000
     audit_days: int = 90
     finding_logs: int = 60
+    authentication_logs: int = 300
     unknown_fields: bool = False
     deny_namespace_list: bool = False
+    #: Serve namespaces without ``spec.full_name`` (clients fall back to parent + name).
+    namespaces_without_full_name: bool = False
 
     @property
     def readable(self) -> tuple[str, ...]:
@@ -132,6 +153,9 @@ class Generator:
         }
         # Namespaces draw from their own RNG, so adding them left the seeded data as it was.
         self._machine["namespaces"] = f"{random.Random(f'ns{config.seed}').getrandbits(40):010x}"
+        # Authentication logs too (ids and data), so they changed none of the seeded data.
+        self._auth_rng = random.Random(f"auth{config.seed}")
+        self._machine[AUTH_LOGS] = f"{self._auth_rng.getrandbits(40):010x}"
         self._namespace_uuids: dict[str, str] = {}
         self._counter = dict.fromkeys(self._machine, 0)
         self._scan_number = 0
@@ -197,6 +221,9 @@ class Generator:
         self._commit_scans(scans, findings)
         self._build_finding_logs(findings, now_us)
         self.add_audit_logs(cfg.audit_logs, now_us - cfg.audit_days * DAY_US, now_us - MICROS)
+        self.add_authentication_logs(
+            cfg.authentication_logs, now_us - cfg.audit_days * DAY_US, now_us - MICROS
+        )
 
     # namespaces -------------------------------------------------------------
     def _namespace_uuid(self, full_name: str, create_us: int) -> str:
@@ -208,20 +235,21 @@ class Generator:
     def _namespace(self, full_name: str, create_us: int) -> _Pending:
         """A Namespace object, stored under its parent's full name.
 
-        Shape as far as we know Endor's (unconfirmed, see README): leaf name in
-        ``meta.name``, parent in ``tenant_meta.namespace``, ``spec.full_name``.
+        Shape of the reference ``Namespace.json``: leaf name in ``meta.name``, parent
+        in ``tenant_meta.namespace``, ``spec.full_name`` (left out with
+        ``--namespaces-without-full-name``).
         """
         parent, _, leaf = full_name.rpartition(".")
         obj = {
             "meta": {
                 "name": leaf,
                 "kind": "Namespace",
-                "create_time": format_us(create_us),
-                "update_time": format_us(create_us),
+                "create_time": timestamp_text(create_us),
+                "update_time": timestamp_text(create_us),
                 "parent_uuid": self._namespace_uuid(parent, create_us),
             },
             "tenant_meta": {"namespace": parent},
-            "spec": {"full_name": full_name},
+            "spec": {} if self.config.namespaces_without_full_name else {"full_name": full_name},
         }
         return _Pending(create_us, parent, obj)
 
@@ -237,7 +265,14 @@ class Generator:
             self._namespace_uuids[name] = item.obj["uuid"]
 
     def add_namespace(
-        self, full_name: str, *, audit_logs: int, scans: int, backdate_days: float, now_us: int
+        self,
+        full_name: str,
+        *,
+        audit_logs: int,
+        scans: int,
+        backdate_days: float,
+        now_us: int,
+        authentication_logs: int = 0,
     ) -> None:
         """A child namespace that becomes readable now, holding data from ``backdate_days`` ago.
 
@@ -267,6 +302,10 @@ class Generator:
         step = max(1, span // max(1, audit_logs))
         for n in range(audit_logs):
             self.store.insert("audit-logs", self._audit_log(start + n * step, full_name))
+        step = max(1, span // max(1, authentication_logs))
+        for n in range(authentication_logs):
+            moment = start + n * step
+            self.store.insert(AUTH_LOGS, self._authentication_log(moment, full_name))
 
     def _backdated_project(self, namespace: str, create_us: int) -> dict[str, Any]:
         """One project of an added namespace (its scans need a parent)."""
@@ -275,8 +314,8 @@ class Generator:
             "meta": {
                 "name": name,
                 "kind": "Project",
-                "create_time": format_us(create_us),
-                "update_time": format_us(create_us),
+                "create_time": timestamp_text(create_us),
+                "update_time": timestamp_text(create_us),
                 "version": "v1",
                 "tags": [],
             },
@@ -318,8 +357,8 @@ class Generator:
                 "meta": {
                     "name": name,
                     "kind": "Project",
-                    "create_time": format_us(created),
-                    "update_time": format_us(created),
+                    "create_time": timestamp_text(created),
+                    "update_time": timestamp_text(created),
                     "version": "v1",
                     "tags": [],
                 },
@@ -381,7 +420,7 @@ class Generator:
         self._scan_number += 1
         namespace = project["tenant_meta"]["namespace"]
         sha = self._sha()
-        config: dict[str, Any] = {"ScanProfile": "default"}
+        config: dict[str, Any] = {"Command": "scan"}
         if context_type == "CONTEXT_TYPE_MAIN":
             context: dict[str, Any] = {"type": context_type, "id": "default"}
             refs = ["main"]
@@ -390,14 +429,16 @@ class Generator:
             context = {"type": context_type, "id": branch}
             refs = [branch]
         else:
-            pr_number = 100 + self._scan_number
             context = {
                 "type": context_type,
                 "id": self._uuid4(),
-                "will_be_deleted_at": format_us(start_us + 30 * DAY_US),
+                "will_be_deleted_at": timestamp_text(start_us + 30 * DAY_US),
             }
-            refs = [f"refs/pull/{pr_number}/head", "main"]
-            config.update({"pr_number": pr_number, "pr_baseline": "main"})
+            # Some CI systems check out the pull ref, others the source branch.
+            if self._scan_number % 2:
+                refs = [f"refs/pull/{100 + self._scan_number}/merge"]
+            else:
+                refs = [BRANCHES[self._scan_number % len(BRANCHES)]]
         roll = self.rng.random()
         if running:
             status = "STATUS_RUNNING"
@@ -411,7 +452,7 @@ class Generator:
         spec: dict[str, Any] = {
             "status": status,
             "type": "TYPE_ALL_SCANS",
-            "start_time": format_us(start_us),
+            "start_time": timestamp_text(start_us),
             "refs": refs,
             "versions": [{"ref": refs[0], "sha": sha}],
             "findings": [],
@@ -427,7 +468,7 @@ class Generator:
             },
         }
         if not running:
-            spec["end_time"] = format_us(end_us)
+            spec["end_time"] = timestamp_text(end_us)
             spec["exit_code"] = (
                 "ENDORCTL_RC_ERROR" if status == "STATUS_FAILURE" else "ENDORCTL_RC_SUCCESS"
             )
@@ -438,8 +479,8 @@ class Generator:
                 "kind": "ScanResult",
                 "parent_uuid": project["uuid"],
                 "parent_kind": "Project",
-                "create_time": format_us(created),
-                "update_time": format_us(end_us if not running else created),
+                "create_time": timestamp_text(created),
+                "update_time": timestamp_text(end_us if not running else created),
             },
             "tenant_meta": {"namespace": namespace},
             "context": context,
@@ -459,7 +500,9 @@ class Generator:
         for n in range(count):
             created = end_us - self.rng.randrange(0, 30) * MICROS
             out.append(
-                self._finding(scan, project, n, created, spec.get("end_time") or format_us(end_us))
+                self._finding(
+                    scan, project, n, created, spec.get("end_time") or timestamp_text(end_us)
+                )
             )
         scan.links.extend(out)
         return out
@@ -504,7 +547,7 @@ class Generator:
                     "spec": {
                         "aliases": [cve],
                         "summary": f"{cve} in {package}",
-                        "published": format_us(created - 400 * DAY_US),
+                        "published": timestamp_text(created - 400 * DAY_US),
                         "cvss_v3_severity": {
                             "score": score,
                             "level": cvss_level,
@@ -520,8 +563,8 @@ class Generator:
                 "kind": "Finding",
                 "parent_uuid": spec["target_uuid"],
                 "parent_kind": "RepositoryVersion",
-                "create_time": format_us(created),
-                "update_time": format_us(created),
+                "create_time": timestamp_text(created),
+                "update_time": timestamp_text(created),
             },
             "tenant_meta": {"namespace": scan.namespace},
             "context": context,
@@ -539,6 +582,11 @@ class Generator:
         spec["warning_findings"] = critical[1:]
 
     def _build_finding_logs(self, findings: list[_Pending], now_us: int) -> None:
+        """CREATE and DELETE (resolved) events, and UPDATEs of findings still open.
+
+        The UPDATEs (an eighth of the logs) replace the last events drawn and take
+        no randomness, so everything generated after is what the seed gave before.
+        """
         if not findings or self.config.finding_logs <= 0:
             return
         pending: list[_Pending] = []
@@ -554,7 +602,24 @@ class Generator:
                     finding.create_us + self.rng.randrange(DAY_US, 5 * DAY_US), now_us - MICROS
                 )
                 pending.append(self._finding_log(finding, "OPERATION_DELETE", resolved, resolved))
-        self._commit("finding-logs", pending)
+        updates = self.config.finding_logs // 8
+        kept = pending[: len(pending) - updates]
+        resolved_uuids = {
+            p.obj["spec"]["finding_uuid"]
+            for p in kept
+            if p.obj["spec"]["operation"] == "OPERATION_DELETE"
+        }
+        by_uuid = {f.obj["uuid"]: f for f in findings}
+        still_open = {p.obj["spec"]["finding_uuid"]: None for p in kept}.keys() - resolved_uuids
+        for finding_uuid in sorted(still_open)[:updates]:
+            finding = by_uuid[finding_uuid]
+            changed = min(finding.create_us + DAY_US // 4, now_us - MICROS)
+            update = self._finding_log(finding, "OPERATION_UPDATE", changed, None)
+            tags = update.obj["spec"]["finding_tags"]
+            if "FINDING_TAGS_FIX_AVAILABLE" not in tags:
+                tags.append("FINDING_TAGS_FIX_AVAILABLE")  # what changed: a fix appeared
+            kept.append(update)
+        self._commit("finding-logs", kept)
 
     def _finding_log(
         self, finding: _Pending, operation: str, created: int, resolved: int | None
@@ -575,7 +640,7 @@ class Generator:
             "target_uuid": fspec["target_uuid"],
         }
         if resolved is not None:
-            spec["resolved_at"] = format_us(resolved)
+            spec["resolved_at"] = timestamp_text(resolved)
             spec["days_unresolved"] = str((resolved - finding.create_us) // DAY_US)
         obj = {
             "meta": {
@@ -583,8 +648,8 @@ class Generator:
                 "kind": "FindingLog",
                 "parent_uuid": finding.obj["uuid"],
                 "parent_kind": "Finding",
-                "create_time": format_us(created),
-                "update_time": format_us(created),
+                "create_time": timestamp_text(created),
+                "update_time": timestamp_text(created),
             },
             "tenant_meta": {"namespace": finding.namespace},
             "context": dict(finding.obj["context"]),
@@ -612,6 +677,8 @@ class Generator:
             if rng.random() < 0.2:
                 moment -= moment % MICROS  # whole-second timestamps, written without a fraction
                 moment = max(moment, low_us)
+            else:
+                moment = _maybe_milliseconds(moment, low_us)
             burst = 1 + (int(rng.random() * 4) if rng.random() < 0.3 else 0)
             times.extend([moment] * min(burst, count - len(times)))
         times.sort()
@@ -633,7 +700,7 @@ class Generator:
         kind = MESSAGE_KINDS[int(pick() * len(MESSAGE_KINDS))]
         operation = OPERATIONS[int(pick() * len(OPERATIONS))]
         user = USERS[int(pick() * len(USERS))]
-        created = format_us(moment)
+        created = timestamp_text(moment)
         target = f"{rng.getrandbits(96):024x}"
         uuid = self.mint("audit-logs", moment)
         spec: dict[str, Any] = {
@@ -669,6 +736,72 @@ class Generator:
         self._add_unknown_fields(obj)
         return Record.frozen(uuid, namespace, moment, obj)
 
+    # authentication logs --------------------------------------------------------
+    def add_authentication_logs(self, count: int, low_us: int, high_us: int) -> None:
+        """``count`` authentication logs in ``[low_us, high_us]``, some sharing an instant.
+
+        Drawn from their own RNG, like their ids: the rest of the data is as the seed
+        made it before they existed.
+        """
+        if count <= 0:
+            return
+        table = self.store.tables[AUTH_LOGS]
+        if table.create_us:
+            low_us = max(low_us, table.create_us[-1])
+        high_us = max(high_us, low_us)
+        rng = self._auth_rng
+        times: list[int] = []
+        while len(times) < count:
+            moment = _maybe_milliseconds(low_us + int(rng.random() * (high_us - low_us)), low_us)
+            # A client retrying a refused sign-in logs several entries at one instant.
+            burst = 1 + (int(rng.random() * 3) if rng.random() < 0.2 else 0)
+            times.extend([moment] * min(burst, count - len(times)))
+        times.sort()
+        cfg = self.config
+        for moment in times:
+            roll = rng.random()
+            if roll < 0.75:
+                namespace = cfg.namespace
+            elif roll < 0.97:
+                namespace = cfg.readable[int(rng.random() * len(cfg.readable))]
+            else:
+                namespace = cfg.forbidden_namespace
+            self.store.add(AUTH_LOGS, self._authentication_log(moment, namespace))
+
+    def _authentication_log(self, moment: int, namespace: str) -> Record:
+        """One sign-in or token exchange, in the shape of ``AuthenticationLog.json``."""
+        rng = self._auth_rng
+        user = USERS[int(rng.random() * len(USERS))]
+        uri, method = AUTH_METHODS[int(rng.random() * len(AUTH_METHODS))]
+        tenant = namespace.split(".", maxsplit=1)[0]
+        created = timestamp_text(moment)
+        spec: dict[str, Any] = {
+            "success": True,
+            "status": 200,
+            "claims": [f"user={user}", f"tenant={tenant}", f"auth={method}"],
+            "remote_address": f"203.0.113.{1 + int(rng.random() * 254)}",
+            "uri": uri,
+            "authorized_tenants": [tenant],
+        }
+        if rng.random() < 0.1:
+            status, message = AUTH_FAILURES[int(rng.random() * len(AUTH_FAILURES))]
+            spec.update(success=False, status=status, error_message=message, authorized_tenants=[])
+        uuid = self.mint(AUTH_LOGS, moment)
+        obj: dict[str, Any] = {
+            "uuid": uuid,
+            "meta": {
+                "name": f"authentication-log-{method}",
+                "kind": "AuthenticationLog",
+                "create_time": created,
+                "update_time": created,
+                "created_by": user,
+            },
+            "tenant_meta": {"namespace": namespace},
+            "spec": spec,
+        }
+        self._add_unknown_fields(obj)
+        return Record.frozen(uuid, namespace, moment, obj)
+
     # later additions -------------------------------------------------------
     def add_scans(self, count: int, now_us: int) -> None:
         """New completed scans (with findings) that finished at ``now_us``."""
@@ -688,8 +821,8 @@ class Generator:
             scan = self._scan(project, context, start, now_us, create_us=max(now_us, floor))
             scan.obj["spec"]["status"] = "STATUS_SUCCESS"
             scan.obj["spec"]["exit_code"] = "ENDORCTL_RC_SUCCESS"
-            scan.obj["spec"]["end_time"] = format_us(now_us)
-            scan.obj["meta"]["update_time"] = format_us(now_us)
+            scan.obj["spec"]["end_time"] = timestamp_text(now_us)
+            scan.obj["meta"]["update_time"] = timestamp_text(now_us)
             scans.append(scan)
             findings.extend(self._new_findings(scan, project, now_us))
             self._set_scan_time(project, now_us)
@@ -697,7 +830,7 @@ class Generator:
 
     def _set_scan_time(self, project: dict[str, Any], now_us: int) -> None:
         """Record a project's latest scan and drop its cached JSON, so GETs serve the new time."""
-        project["processing_status"]["scan_time"] = format_us(now_us)
+        project["processing_status"]["scan_time"] = timestamp_text(now_us)
         self.store.tables["projects"].by_uuid[project["uuid"]].changed()
 
     def _new_findings(self, scan: _Pending, project: dict[str, Any], now_us: int) -> list[_Pending]:
@@ -705,7 +838,7 @@ class Generator:
         floor = table.create_us[-1] if table.create_us else 0
         created = max(now_us, floor)
         out = [
-            self._finding(scan, project, n, created, format_us(now_us))
+            self._finding(scan, project, n, created, timestamp_text(now_us))
             for n in range(self.config.findings_per_scan)
         ]
         scan.links.extend(out)
@@ -724,9 +857,9 @@ class Generator:
                 continue
             project = by_uuid[record.obj["meta"]["parent_uuid"]]
             spec["status"] = "STATUS_SUCCESS"
-            spec["end_time"] = format_us(now_us)
+            spec["end_time"] = timestamp_text(now_us)
             spec["exit_code"] = "ENDORCTL_RC_SUCCESS"
-            record.obj["meta"]["update_time"] = format_us(now_us)
+            record.obj["meta"]["update_time"] = timestamp_text(now_us)
             holder = _Pending(record.create_us, record.namespace, record.obj)
             findings.extend(self._new_findings(holder, project, now_us))
             done.append((record, holder))
@@ -739,6 +872,35 @@ class Generator:
             record.changed()
         self.store.touched()  # cached query results may filter or sort on the changed fields
         return completed
+
+
+def timestamp_text(us: int) -> str:
+    """The one place generated timestamps are written: RFC 3339 UTC, as the API does.
+
+    Protobuf's JSON mapping writes 0, 3, 6 or 9 fractional digits, as the value
+    needs; Endor's servers keep nanoseconds, so most times carry 9.  The emulator
+    keeps time in microseconds: whole seconds get no fraction, whole milliseconds
+    3 digits, anything else 9, the last three a function of the microsecond (so
+    objects at one microsecond share them, and every filter, index and sort that
+    works in microseconds agrees with the text).
+    """
+    text = format_us(us)
+    micros = us % MICROS
+    if micros == 0:
+        return text
+    if micros % 1000 == 0:
+        return f"{text[:23]}Z"
+    return f"{text[:26]}{(us * 7919) % 1000:03d}Z"
+
+
+def _maybe_milliseconds(moment: int, floor: int) -> int:
+    """A third of the instants at millisecond precision (some servers keep no finer).
+
+    Chosen by the instant itself, not the RNG, so the data drawn after is unchanged.
+    """
+    if (moment // MICROS) % 3:
+        return moment
+    return max(floor, moment - moment % 1000)
 
 
 def _label(category: str) -> str:

@@ -24,7 +24,10 @@ class ApiError(Exception):
     """A request the API refuses; rendered as a gRPC-gateway error body."""
 
     def __init__(
-        self, kind: tuple[int, int], message: str, headers: dict[str, str] | None = None
+        self,
+        kind: tuple[int, int],
+        message: str,
+        headers: dict[str, str | list[str]] | None = None,
     ) -> None:
         super().__init__(message)
         self.code, self.status = kind

@@ -10,12 +10,17 @@ query until the data changes.
 
 from __future__ import annotations
 
+import json
+import re
 import threading
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tests.emulator.clock import MICROS, parse_rfc3339_us
 from tests.emulator.errors import invalid
 from tests.emulator.filters import (
     compile_filter,
@@ -25,6 +30,7 @@ from tests.emulator.filters import (
     time_bounds,
     without_time_bounds,
 )
+from tests.emulator.paths import check_filter_paths
 from tests.emulator.store import Record, Store, Table, encode
 
 PREFIX = "list_parameters."
@@ -33,6 +39,48 @@ MAX_PAGE_SIZE = 500
 SORT_ORDERS = {"SORT_ENTRY_ORDER_ASC": False, "SORT_ENTRY_ORDER_DESC": True}
 _TRUE = {"true": True, "1": True, "false": False, "0": False}
 TIME_INDEX_PATH = "meta.create_time"
+PAGING_MODES = ("normal", "sorted-without-token", "non-advancing")
+TIMESTAMP_STYLES = ("plain", "mixed")
+_RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+# Offsets a "mixed" time may carry (minutes east of UTC): Z, India, US Pacific.
+_OFFSETS = (0, 330, -480)
+_WIDTHS = (0, 3, 6, 9)
+
+
+def mixed_timestamp(text: str, field: str, salt: str) -> str:
+    """``text`` (RFC 3339 UTC) with 0, 3, 6 or 9 fractional digits and Z or an offset.
+
+    The offset is picked from a hash of ``salt`` (uuid and field), so a record
+    always looks the same.  The width is picked per ``field`` and whole second,
+    and digits past it are cut: all times of a field within one second share a
+    precision, as on a server that stored them so, so cutting never reorders two
+    times (it may make them equal), and whole-second filters select the same rows.
+    """
+    us = parse_rfc3339_us(text)
+    seconds, micros = divmod(us, MICROS)
+    width = _WIDTHS[zlib.crc32(f"{field}:{seconds}".encode()) % len(_WIDTHS)]
+    offset_min = _OFFSETS[zlib.crc32(salt.encode()) % len(_OFFSETS)]
+    local = datetime.fromtimestamp(seconds, UTC) + timedelta(minutes=offset_min)
+    fraction = f"{micros:06d}000"[:width]
+    zone = "Z"
+    if offset_min:
+        sign = "+" if offset_min > 0 else "-"
+        hours, minutes = divmod(abs(offset_min), 60)
+        zone = f"{sign}{hours:02d}:{minutes:02d}"
+    return local.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if width else "") + zone
+
+
+def _mix_times(node: Any, uuid: str, path: str = "") -> Any:
+    if isinstance(node, dict):
+        return {key: _mix_times(value, uuid, f"{path}.{key}") for key, value in node.items()}
+    if isinstance(node, list):
+        return [_mix_times(value, uuid, path) for value in node]
+    if isinstance(node, str) and _RFC3339_UTC.match(node):
+        return mixed_timestamp(node, path, f"{uuid}{path}")
+    return node
+
+
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
 
 
 @dataclass(frozen=True)
@@ -140,6 +188,7 @@ def plan(
     message_kind = False
     if params.filter:
         node = parse(params.filter, now_us)
+        check_filter_paths(resource, node)
         residual = without_time_bounds(node, TIME_INDEX_PATH)
         predicate = None if residual is None else compile_filter(residual)
         message_kind = mentions(node, "spec.message_kind")
@@ -181,23 +230,46 @@ def plan(
 
 
 def _sort_key(path: str) -> Callable[[Record], tuple[Any, ...]]:
-    ranks = {bool: 1, int: 2, float: 2, str: 3}
+    ranks = {bool: 1, int: 2, float: 2, str: 4}
 
     def key(record: Record) -> tuple[Any, ...]:
         value = resolve(record.data(), path)
         if value is None:
             return (0, 0)
-        rank = ranks.get(type(value), 4)
-        return (rank, value if rank < 4 else encode(value))
+        if isinstance(value, str) and _TIMESTAMP.match(value):
+            # Timestamps sort by time: with 0, 3 or 9 digits their text order is not.
+            try:
+                return (3, parse_rfc3339_us(value))
+            except ValueError:
+                pass
+        rank = ranks.get(type(value), 5)
+        return (rank, value if rank < 5 else encode(value))
 
     return key
 
 
 class Lister:
-    """Executes planned list calls, caching full match lists per query."""
+    """Executes planned list calls, caching full match lists per query.
 
-    def __init__(self, store: Store, cache_size: int = 16) -> None:
+    ``paging`` plays how a server (or a proxy) may page: ``normal``;
+    ``sorted-without-token`` (sorted pages never carry ``next_page_token``, and
+    carry ``next_page_id`` while more follow); ``non-advancing`` (every
+    ``next_page_token`` / ``next_page_id`` repeats the cursor the request sent:
+    a loop).  ``timestamps`` ``mixed`` serves every time with 0/3/6/9 digits and
+    Z or an offset (``mixed_timestamp``).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        cache_size: int = 16,
+        *,
+        paging: str = "normal",
+        timestamps: str = "plain",
+    ) -> None:
         self.store = store
+        self.paging = paging
+        self.timestamps = timestamps
         self._cache: OrderedDict[tuple[Any, ...], list[Record]] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -243,6 +315,10 @@ class Lister:
                 response["next_page_token"] = start + size
                 if not params.sort_path:
                     response["next_page_id"] = page[-1].uuid
+                elif self.paging == "sorted-without-token":
+                    response = {"next_page_id": page[-1].uuid}
+                if self.paging == "non-advancing" and params.page_token:
+                    response["next_page_token"] = params.page_token
         else:
             page = self._scan(query, params.page_id, size + 1)
             if len(page) > size:
@@ -250,6 +326,8 @@ class Lister:
                 response["next_page_id"] = page[-1].uuid
                 if params.page_id is None:
                     response["next_page_token"] = size
+                elif self.paging == "non-advancing":
+                    response["next_page_id"] = params.page_id
         objects = [self._render(record, params.mask) for record in page]
         return b"".join(
             (
@@ -278,11 +356,16 @@ class Lister:
                         break
             return out
 
-    @staticmethod
-    def _render(record: Record, mask: tuple[str, ...]) -> bytes:
+    def _render(self, record: Record, mask: tuple[str, ...]) -> bytes:
+        if self.timestamps == "mixed":
+            data = _mix_times(record.data(), record.uuid)
+            return self._masked(data, mask) if mask else json.dumps(data).encode()
         if not mask:
             return record.json()
-        data = record.data()
+        return self._masked(record.data(), mask)
+
+    @staticmethod
+    def _masked(data: dict[str, Any], mask: tuple[str, ...]) -> bytes:
         masked: dict[str, Any] = {}
         for path in mask:
             value = resolve(data, path)

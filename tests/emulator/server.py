@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -37,6 +38,28 @@ from tests.emulator.errors import (
 from tests.emulator.faults import AUTH_PATH, Faults, RateLimiter, retry_after_header
 from tests.emulator.listing import Lister, parse_params, plan
 from tests.emulator.store import RESOURCES, Store
+
+DATE_HEADER_STYLES = ("normal", "missing", "repeated", "malformed")
+RETRY_AFTER_STYLES = ("seconds", "http-date", "missing", "repeated", "malformed")
+
+
+def retry_after_headers(seconds: float, style: str, now: float) -> dict[str, str | list[str]]:
+    """The ``Retry-After`` a 429 carries in each style (``now``: Unix time).
+
+    ``repeated`` sends the field twice (two header lines), ``malformed`` a value
+    no parser can read, ``missing`` none at all (nothing documents the header).
+    """
+    whole = retry_after_header(seconds)
+    if style == "missing":
+        return {}
+    if style == "http-date":
+        return {"Retry-After": formatdate(now + int(whole), usegmt=True)}
+    if style == "repeated":
+        return {"Retry-After": [whole, whole]}
+    if style == "malformed":
+        return {"Retry-After": "soon-ish"}
+    return {"Retry-After": whole}
+
 
 _API_PATH = re.compile(r"^/v1/namespaces/([^/]+)/(audit-logs/archived|[a-z-]+)(?:/([^/]+))?/?$")
 _STATUS_FAULTS = {
@@ -101,7 +124,7 @@ class Reply:
 
     status: int
     body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str | list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -117,11 +140,21 @@ class App:
     limiter: RateLimiter
     cost: CostModel
     verbose: bool = False
+    #: Modes that play the API's (or a proxy's) variations; see ``cli.py --help``.
+    paging: str = "normal"
+    timestamps: str = "plain"
+    ignore_request_timeout: bool = False
+    date_header: str = "normal"
+    retry_after_style: str = "seconds"
     stats: Stats = field(default_factory=Stats)
     lister: Lister = field(init=False)
 
     def __post_init__(self) -> None:
-        self.lister = Lister(self.store)
+        self.lister = Lister(self.store, paging=self.paging, timestamps=self.timestamps)
+
+    def retry_after(self, seconds: float) -> dict[str, str | list[str]]:
+        """The ``Retry-After`` header(s) of a 429, in the configured style."""
+        return retry_after_headers(seconds, self.retry_after_style, time.time())
 
     # namespaces -----------------------------------------------------------------
     def namespaces_for(self, namespace: str, traverse: bool) -> frozenset[str]:
@@ -161,7 +194,7 @@ class App:
             raise ApiError(
                 RESOURCE_EXHAUSTED,
                 "rate limit exceeded",
-                {"Retry-After": retry_after_header(max(wait, self.faults.retry_after))},
+                self.retry_after(max(wait, self.faults.retry_after)),
             )
         if uuid is not None:
             self.namespaces_for(namespace, False)
@@ -184,7 +217,7 @@ class App:
             query_plan.rows, archived_unfiltered=archived and not query_plan.filters_message_kind
         )
         started = time.monotonic()
-        if latency > deadline:
+        if latency > deadline and not self.ignore_request_timeout:
             time.sleep(deadline)
             raise ApiError(DEADLINE_EXCEEDED, "context deadline exceeded")
         body_out = self.lister.page(query_plan, params)
@@ -248,9 +281,9 @@ class Handler(BaseHTTPRequestHandler):
         app.stats.request(path)
         fault = app.faults.pick(path)
         if fault is not None and fault.type in _STATUS_FAULTS:
-            headers = {}
+            headers: dict[str, str | list[str]] = {}
             if fault.type == "429":
-                headers["Retry-After"] = retry_after_header(app.faults.retry_after)
+                headers = app.retry_after(app.faults.retry_after)
             error = ApiError(_STATUS_FAULTS[fault.type], _FAULT_MESSAGES[fault.type], headers)
             reply = Reply(error.status, error.body(), error.headers)
             app.stats.status(reply.status)
@@ -274,12 +307,26 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self._send(reply)
 
+    def send_response(self, code: int, message: str | None = None) -> None:
+        """As ``http.server``'s, with the ``Date`` header in the configured style."""
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Server", self.version_string())
+        style = self.app.date_header
+        if style in ("normal", "repeated"):
+            self.send_header("Date", self.date_time_string())
+        if style == "repeated":
+            self.send_header("Date", self.date_time_string(time.time() + 1))
+        elif style == "malformed":
+            self.send_header("Date", "Tuesday, the day after yesterday")
+
     def _head(self, reply: Reply, length: int) -> None:
         self.send_response(reply.status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(length))
         for name, value in reply.headers.items():
-            self.send_header(name, value)
+            for one in [value] if isinstance(value, str) else value:
+                self.send_header(name, one)
         self.end_headers()
 
     def _send(self, reply: Reply) -> None:

@@ -32,9 +32,11 @@ except ImportError:  # pragma: no cover
 
 # The resources generated from the seed (their order fixes the generator's RNG use).
 DATA_RESOURCES = ("audit-logs", "findings", "projects", "scan-results", "finding-logs")
+# Authentication logs came later and draw from their own RNG (not in DATA_RESOURCES).
+AUTH_LOGS = "authentication-logs"
 # ``namespaces``: a namespace object is stored under its parent's full name, so
 # listing a namespace's ``namespaces`` gives its children (descendants with traverse).
-RESOURCES = (*DATA_RESOURCES, "namespaces")
+RESOURCES = (*DATA_RESOURCES, "namespaces", AUTH_LOGS)
 ARCHIVE_AFTER_US = 30 * 86400 * 1_000_000
 
 

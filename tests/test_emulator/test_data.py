@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import re
 import subprocess
 import sys
 import time
+import uuid as uuidlib
 from collections.abc import Callable
 from typing import Any
 
@@ -15,8 +17,10 @@ import jsonschema
 import pytest
 
 from tap_endorlabs.schema_gen import DEFAULT_REFERENCE_DIR
+from tap_endorlabs.windows import normalize_timestamp
 from tests.emulator.cli import build_parser
 from tests.emulator.clock import parse_rfc3339_us
+from tests.emulator.data import timestamp_text
 from tests.support.servers import REPO_ROOT
 from tests.test_emulator.conftest import Api
 
@@ -26,7 +30,12 @@ SCHEMA_OF = {
     "projects": "Project.json",
     "scan-results": "ScanResult.json",
     "finding-logs": "FindingLog.json",
+    "authentication-logs": "AuthenticationLog.json",
+    "namespaces": "Namespace.json",
 }
+# Fewer of these exist than of the rest: two children of the tenant.
+FEW = {"namespaces": 2}
+_FRACTION = re.compile(r"T\d{2}:\d{2}:\d{2}(?:\.(\d+))?Z$")
 
 
 def _validator(resource: str) -> jsonschema.protocols.Validator:
@@ -50,6 +59,8 @@ def big(emulator_factory_module: Callable[..., Api]) -> Api:
         "5000",
         "--finding-logs",
         "300",
+        "--authentication-logs",
+        "400",
         "--unknown-fields",
     )
 
@@ -74,12 +85,74 @@ def emulator_factory_module() -> Any:
 @pytest.mark.parametrize("resource", sorted(SCHEMA_OF))
 def test_every_generated_object_validates(big: Api, resource: str) -> None:
     objects = big.truth(resource)
-    assert len(objects) >= 50
+    assert len(objects) >= FEW.get(resource, 50)
     validator = _validator(resource)
     for obj in objects:
         errors = list(validator.iter_errors(obj))
         assert not errors, f"{obj['uuid']}: {errors[0].message}"
         assert obj["x_emulator_extra"] and obj["spec"]["x_emulator_extra"]
+
+
+# Emulator modes that change the shape of what it serves.
+MODES = ("--namespaces-without-full-name", "--auth-expiry-field=expiration_time")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_objects_served_in_each_mode_validate(own_api: Callable[..., Api], mode: str) -> None:
+    api = own_api(mode)
+    for resource in SCHEMA_OF:
+        validator = _validator(resource)
+        served = api.all(resource, traverse="true")
+        assert len(served) >= 2, resource
+        for obj in served:
+            errors = list(validator.iter_errors(obj))
+            assert not errors, f"{resource} {obj['uuid']}: {errors[0].message}"
+
+
+def test_namespaces_without_full_name_name_their_parent(own_api: Callable[..., Api]) -> None:
+    api = own_api("--namespaces-without-full-name")
+    served = api.all("namespaces", traverse="true")
+    assert served and all("full_name" not in (n.get("spec") or {}) for n in served)
+    names = {f"{n['tenant_meta']['namespace']}.{n['meta']['name']}" for n in served}
+    assert names == {"acme.platform", "acme.security"}
+
+
+@pytest.mark.parametrize("field", ["expirationTime", "expiration_time"])
+def test_token_exchange_spells_the_expiry_as_asked(own_api: Callable[..., Api], field: str) -> None:
+    api = own_api(f"--auth-expiry-field={field}")
+    answer = api.login().json()
+    assert set(answer) == {"token", field}
+    assert parse_rfc3339_us(answer[field]) > 0
+
+
+def test_timestamp_text_is_exact_at_microseconds_and_orders_by_time() -> None:
+    """Whatever the width, the text parses back to the instant stored and indexed."""
+    rng = random.Random(3)
+    base = parse_rfc3339_us("2026-01-02T03:04:05Z")
+    offsets = {0, 1, 999, 1000, 1001, 999_000, 999_999, 1_000_000, 86_400 * 1_000_000 - 1}
+    offsets |= {rng.randrange(10**12) for _ in range(2000)}
+    offsets |= {rng.randrange(10**9) * 1000 for _ in range(200)}
+    values = sorted(base + offset for offset in offsets)
+    texts = [timestamp_text(value) for value in values]
+    for value, text in zip(values, texts, strict=True):
+        assert parse_rfc3339_us(text) == value, text
+        match = _FRACTION.search(text)
+        assert match and len(match.group(1) or "") in (0, 3, 9), text
+    # A tap that normalises to microseconds orders them as the emulator does.
+    assert [normalize_timestamp(t) for t in texts] == sorted(normalize_timestamp(t) for t in texts)
+
+
+def test_timestamps_carry_zero_three_and_nine_fraction_digits(big: Api) -> None:
+    """As protobuf's JSON writes them: what a client parses and orders must cope."""
+    widths: dict[str, set[int]] = {}
+    for resource in ("audit-logs", "authentication-logs", "scan-results", "findings"):
+        for obj in big.truth(resource):
+            match = _FRACTION.search(obj["meta"]["create_time"])
+            assert match, obj["meta"]["create_time"]
+            widths.setdefault(resource, set()).add(len(match.group(1) or ""))
+    assert widths["audit-logs"] == {0, 3, 9}
+    assert widths["authentication-logs"] >= {3, 9}
+    assert 9 in widths["scan-results"] and 9 in widths["findings"]
 
 
 def test_same_seed_and_now_same_data(own_api: Callable[..., Api]) -> None:
@@ -129,6 +202,7 @@ def test_projects_scans_findings_link_up(big: Api) -> None:
     assert any("../" in n for n in names)
     scans = big.truth("scan-results")
     findings = {f["uuid"]: f for f in big.truth("findings")}
+    pull_refs: list[bool] = []
     assert {s["context"]["type"] for s in scans} == {
         "CONTEXT_TYPE_MAIN",
         "CONTEXT_TYPE_REF",
@@ -140,13 +214,17 @@ def test_projects_scans_findings_link_up(big: Api) -> None:
         assert scan["meta"]["parent_uuid"] in projects
         if scan["spec"]["status"] == "STATUS_RUNNING":
             assert "end_time" not in scan["spec"] and not scan["spec"]["findings"]
+        config = scan["spec"]["environment"]["config"]
+        # endorctl's configuration keys are CamelCase; nothing the models lack.
+        assert config and all(key[0].isupper() for key in config), config
         if scan["context"]["type"] == "CONTEXT_TYPE_CI_RUN":
-            assert scan["spec"]["refs"][0].startswith("refs/pull/")
-            assert scan["spec"]["environment"]["config"]["pr_number"] > 0
+            uuidlib.UUID(scan["context"]["id"])  # the PR run's UUID
+            pull_refs.append(scan["spec"]["refs"][0].startswith("refs/pull/"))
         for uuid in scan["spec"]["findings"]:
             finding = findings[uuid]
             assert finding["context"] == scan["context"]
             assert finding["spec"]["project_uuid"] == scan["meta"]["parent_uuid"]
+    assert set(pull_refs) == {True, False}  # PR scans with and without a pull ref
     levels = {f["spec"]["level"] for f in findings.values()}
     assert len(levels) == 4
     categories = {c for f in findings.values() for c in f["spec"]["finding_categories"]}
@@ -160,9 +238,34 @@ def test_projects_scans_findings_link_up(big: Api) -> None:
     logs = big.truth("finding-logs")
     assert {entry["spec"]["operation"] for entry in logs} == {
         "OPERATION_CREATE",
+        "OPERATION_UPDATE",
         "OPERATION_DELETE",
     }
     assert all(entry["spec"]["finding_uuid"] in findings for entry in logs)
+    created = {e["spec"]["finding_uuid"]: e["uuid"] for e in reversed(logs)}
+    for entry in logs:
+        if entry["spec"]["operation"] == "OPERATION_UPDATE":
+            # An update follows the finding's creation, and the finding is still open.
+            assert created[entry["spec"]["finding_uuid"]] < entry["uuid"]
+            assert "resolved_at" not in entry["spec"]
+
+
+def test_authentication_logs_realism(big: Api) -> None:
+    logs = big.truth("authentication-logs")
+    spec = [o["spec"] for o in logs]
+    assert {s["success"] for s in spec} == {True, False}
+    assert all(s["error_message"] for s in spec if not s["success"])
+    assert {s["status"] for s in spec if not s["success"]} <= {401, 403}
+    assert all(s["uri"].startswith("/v1/auth/") for s in spec)
+    times = [o["meta"]["create_time"] for o in logs]
+    assert len(set(times)) < len(times)  # ties
+    assert {o["tenant_meta"]["namespace"] for o in logs} >= {"acme", "acme.platform", "other-corp"}
+    # Served like audit logs: per namespace, filtered, counted.
+    count = big.list("authentication-logs", count="true", filter="spec.success==false")
+    expected = [
+        o for o in logs if o["tenant_meta"]["namespace"] == "acme" and not o["spec"]["success"]
+    ]
+    assert count["count_response"]["count"] == len(expected) > 0
 
 
 def test_complete_running_scans_and_advance(own_api: Callable[..., Api]) -> None:

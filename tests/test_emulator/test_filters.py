@@ -177,3 +177,56 @@ def test_time_bounds_the_index_applies_are_not_checked_again_row_by_row() -> Non
     # Bounds under "or" or in parentheses are not index bounds: they stay.
     either = parse(f"{t} >= date(2026-01-01T00:00:00Z) or spec.operation == X", 0)
     assert without_time_bounds(either, t) == either
+
+
+@pytest.mark.parametrize(
+    ("resource", "path"),
+    [
+        ("finding-logs", "spec.project_uuid"),
+        ("finding-logs", "spec.summary"),
+        ("finding-logs", "spec.dismiss"),
+        ("audit-logs", "spec.level"),
+        ("authentication-logs", "spec.message_kind"),
+        ("scan-results", "spec.start_time.seconds"),
+    ],
+)
+def test_a_path_the_resource_lacks_is_400_invalid_path(api: Api, resource: str, path: str) -> None:
+    """As the API does (the official SDK parses "invalid path"), from the reference schemas."""
+    response = api.get(f"/v1/namespaces/acme/{resource}", filter=f"{path} exists")
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["code"] == 3 and "invalid path" in body["message"] and path in body["message"]
+
+
+@pytest.mark.parametrize(
+    ("resource", "path"),
+    [
+        ("findings", "spec.project_uuid"),
+        ("finding-logs", "spec.level"),
+        ("audit-logs", "spec.payload.meta.name"),  # free-form (protobuf Any): any path
+        ("scan-results", "spec.environment.config.Command"),  # free-form config
+        ("scan-results", "spec.versions.ref"),  # through an array
+        ("authentication-logs", "spec.success"),
+    ],
+)
+def test_a_path_the_resource_has_is_accepted(api: Api, resource: str, path: str) -> None:
+    response = api.get(f"/v1/namespaces/acme/{resource}", filter=f"{path} exists", page_size=1)
+    assert response.status_code == 200, response.text
+
+
+def test_sorting_on_a_timestamp_field_follows_time_not_text(api: Api) -> None:
+    """Texts of 0, 3 and 9 fraction digits do not sort as their instants do."""
+    body = api.list(
+        "scan-results", page_size=500, traverse="true", **{"sort.path": "spec.start_time"}
+    )
+    starts = [o["spec"]["start_time"] for o in body["list"]["objects"]]
+    assert len(starts) > 10
+    assert starts == sorted(starts, key=parse_rfc3339_us)
+    # Within one second the widths disagree with time: "05Z" sorts after "05.5Z" as text.
+    from tests.emulator.listing import _sort_key
+    from tests.emulator.store import Record
+
+    texts = ["2026-01-01T00:00:05.5Z", "2026-01-01T00:00:05Z", "2026-01-01T00:00:05.123456789Z"]
+    records = [Record(str(n), "acme", 0, {"spec": {"t": t}}) for n, t in enumerate(texts)]
+    ordered = [r.data()["spec"]["t"] for r in sorted(records, key=_sort_key("spec.t"))]
+    assert ordered == sorted(texts, key=parse_rfc3339_us) != sorted(texts)

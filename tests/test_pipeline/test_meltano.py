@@ -68,6 +68,10 @@ def test_meltano_run_exports_then_resumes_from_state(
     completed_scans = expected_export(pipeline_emulator, START_DATE).scan_findings
     assert len(scan_keys) == len(completed_scans)
     assert all(key.startswith("endor/") for key in scan_keys)
+    # meltano.yml selects every stream, whole: authentication logs too, every field kept.
+    sign_ins = [r for o in first if "/authentication-logs/" in o.key for r in o.records]
+    assert sign_ins and all(r["spec"]["uri"] and r["meta"]["create_time"] for r in sign_ins)
+    assert {r["spec"]["success"] for r in sign_ins} == {True, False}
 
     call_json(
         pipeline_emulator,

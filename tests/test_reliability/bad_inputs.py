@@ -106,6 +106,128 @@ STATE_AS_MESSAGE = json.dumps(
 )
 
 GOOD_AUDIT = _lines(AUDIT_SCHEMA, *(audit_record(n) for n in range(5)), state_message(5))
+MIB = 1 << 20
+GIB = 1 << 30
+
+
+def _limit(name: str, config: dict[str, Any], says: str, hides: str = "") -> BadInput:
+    """A setting outside the outside limit it names: one line at start, nothing read."""
+    return BadInput(f"target: {name}", "target", says, config=config, lines=GOOD_AUDIT, hides=hides)
+
+
+# Each setting against the S3 / STS / zlib limit it names (settings_limits.py).
+SETTING_LIMITS: list[BadInput] = [
+    _limit(
+        "multipart part below S3's 5 MiB",
+        {"multipart_part_size_bytes": MIB},
+        "multipart_part_size_bytes is 1048576: S3 takes parts of 5 MiB to 5 GiB; set it from "
+        "5242880 (5 MiB) to 5368709120 (5 GiB)",
+    ),
+    _limit(
+        "multipart part above S3's 5 GiB",
+        {"multipart_part_size_bytes": 6 * GIB},
+        "multipart_part_size_bytes is 6442450944: S3 takes parts of 5 MiB to 5 GiB",
+    ),
+    _limit(
+        "multipart threshold above one PutObject",
+        {"multipart_threshold_bytes": 6 * GIB},
+        "multipart_threshold_bytes is 6442450944: one S3 PutObject holds at most 5 GiB",
+    ),
+    _limit(
+        "batch larger than 10,000 parts",
+        {"batch_max_bytes": 60_000 * MIB, "multipart_part_size_bytes": 5 * MIB},
+        "S3 takes at most 10,000 parts of multipart_part_size_bytes 5242880: raise "
+        "multipart_part_size_bytes to at least",
+    ),
+    _limit(
+        "batch larger than an S3 object",
+        {"batch_max_bytes": 6 << 40},
+        "batch_max_bytes is 6597069766656: an S3 object holds at most 5 TiB",
+    ),
+    _limit(
+        "SDK batch_size_rows zero",
+        {"batch_size_rows": 0},
+        "batch_size_rows is 0: a batch holds at least one record; set it at least 1",
+    ),
+    _limit(
+        "negative batch age",
+        {"batch_max_age_seconds": -1},
+        "batch_max_age_seconds is -1: a batch's age cannot be negative",
+    ),
+    _limit(
+        "role session shorter than STS allows",
+        {"role_duration_seconds": 60},
+        "role_duration_seconds is 60: STS issues role sessions of 15 minutes to 12 hours",
+    ),
+    _limit("no attempts", {"max_attempts": 0}, "max_attempts is 0: each S3 request is tried"),
+    _limit(
+        "zero connect time-out",
+        {"connect_timeout_seconds": 0},
+        "connect_timeout_seconds is 0: a time-out must be positive",
+    ),
+    _limit(
+        "negative read time-out",
+        {"read_timeout_seconds": -5},
+        "read_timeout_seconds is -5: a time-out must be positive",
+    ),
+    _limit(
+        "compression level above zlib's 9",
+        {"compression_level": 12},
+        "compression_level must be a whole number from 1 (fastest) to 9 (smallest)",
+    ),
+    _limit(
+        "bucket given as a URL",
+        {"bucket": "s3://acme-exports/endor"},
+        "is not an S3 bucket name (3-63 lowercase letters, digits, dots and hyphens): give the "
+        "bucket's name alone, put any folder in prefix",
+    ),
+    _limit(
+        "region with spaces",
+        {"region": "us east 1"},
+        "region 'us east 1' is not an AWS region name such as us-east-1",
+    ),
+    _limit(
+        "endpoint without a scheme",
+        {"endpoint_url": "localhost:9000"},
+        "endpoint_url 'localhost:9000' is not an http(s) URL",
+    ),
+    _limit(
+        "sts endpoint not http",
+        {"sts_endpoint_url": "ftp://sts.example"},
+        "sts_endpoint_url 'ftp://sts.example' is not an http(s) URL",
+    ),
+    _limit(
+        "prefix too long for S3's 1024-byte keys",
+        {"prefix": "/".join(["exports"] * 80)},
+        "S3 keys hold at most 1024 bytes and the layout below the root needs up to",
+    ),
+    _limit(
+        "role_arn not an IAM role ARN",
+        {"role_arn": "endor-export"},
+        "role_arn 'endor-export' is not an IAM role ARN",
+    ),
+    _limit(
+        "external_id STS refuses",
+        {"role_arn": "arn:aws:iam::123456789012:role/x", "external_id": "hunter2 secret!"},
+        "external_id (15 characters) is not one STS accepts",
+        hides="hunter2 secret!",
+    ),
+    _limit(
+        "unknown storage class",
+        {"storage_class": "COLD"},
+        "storage_class 'COLD' is not an S3 storage class: use one of",
+    ),
+    _limit(
+        "KMS key that is not a key id",
+        {"server_side_encryption": "aws:kms", "sse_kms_key_id": "my key"},
+        "sse_kms_key_id 'my key' is not a KMS key id",
+    ),
+    _limit(
+        "spool_dir missing",
+        {"spool_dir": "/nonexistent/spool"},
+        "spool_dir '/nonexistent/spool' is not a directory this user can write",
+    ),
+]
 
 CATALOGUE: list[BadInput] = [
     # --- tap settings ---
@@ -355,27 +477,6 @@ CATALOGUE: list[BadInput] = [
         logs="Unknown setting 'compresion' is ignored: did you mean 'compression'?",
     ),
     BadInput(
-        "target: endpoint_url not a URL",
-        "target",
-        "endpoint_url 'not a url' is not a URL",
-        config={"endpoint_url": "not a url"},
-        lines=GOOD_AUDIT,
-    ),
-    BadInput(
-        "target: region not a region",
-        "target",
-        "region 'us east 1' is not an AWS region name",
-        config={"region": "us east 1"},
-        lines=GOOD_AUDIT,
-    ),
-    BadInput(
-        "target: role_arn not an ARN",
-        "target",
-        "role_arn 'EndorExportWriter' is not an IAM role ARN",
-        config={"role_arn": "EndorExportWriter"},
-        lines=GOOD_AUDIT,
-    ),
-    BadInput(
         "target: web_identity_token_file missing",
         "target",
         "web_identity_token_file /nonexistent/token cannot be read",
@@ -383,13 +484,6 @@ CATALOGUE: list[BadInput] = [
             "role_arn": "arn:aws:iam::123456789012:role/EndorExportWriter",
             "web_identity_token_file": "/nonexistent/token",
         },
-        lines=GOOD_AUDIT,
-    ),
-    BadInput(
-        "target: spool_dir missing",
-        "target",
-        "spool_dir '/nonexistent/spool' is not a writable directory",
-        config={"spool_dir": "/nonexistent/spool"},
         lines=GOOD_AUDIT,
     ),
     # --- target command line: every entry point and flag ---
@@ -432,6 +526,7 @@ CATALOGUE: list[BadInput] = [
         exit_code=2,
         args=("--about", "--format", "xml"),
     ),
+    *SETTING_LIMITS,
     # --- target input ---
     BadInput(
         "target: malformed Singer line",

@@ -79,12 +79,15 @@ class TargetProcess:
         """Wait until the target has read every line and blocks reading the next.
 
         The pipe is empty (FIONREAD) and the main thread sleeps in the kernel's
-        pipe read: every message sent so far has been handled.
+        pipe read: every message sent so far has been handled.  Returns at once
+        if the target has exited (its exit code and stderr then say why).
         """
         assert self.process.stdin is not None
         deadline = time.monotonic() + timeout
         wchan = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/wchan")
         while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                return
             pending = fcntl.ioctl(self.process.stdin.fileno(), termios.FIONREAD, b"\0\0\0\0")
             if int.from_bytes(pending, "little") == 0 and "pipe_read" in wchan.read_text():
                 return

@@ -17,9 +17,17 @@ from tests.conftest import EMULATOR_KEY, EMULATOR_NAMESPACE, EMULATOR_SECRET
 from tests.support.emulator_client import all_objects, call_json
 
 TAP = str(Path(sys.executable).parent / "tap-endorlabs")
-STREAMS = ("audit_logs", "projects", "scan_results", "findings", "finding_logs")
+STREAMS = (
+    "audit_logs",
+    "authentication_logs",
+    "projects",
+    "scan_results",
+    "findings",
+    "finding_logs",
+)
 RESOURCES = {
     "audit_logs": "audit-logs",
+    "authentication_logs": "authentication-logs",
     "projects": "projects",
     "scan_results": "scan-results",
     "findings": "findings",

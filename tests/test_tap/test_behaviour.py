@@ -9,8 +9,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import jsonschema
 import pytest
 
+from tap_endorlabs.schema_gen import DEFAULT_REFERENCE_DIR
 from tap_endorlabs.windows import normalize_timestamp
 from tests.support.servers import ServerProcess
 from tests.test_tap.tap_runner import (
@@ -112,17 +114,8 @@ def test_second_run_with_state_emits_only_new(emulator_factory: Factory) -> None
         new = set(second.uuids(stream))
         everything = {o["uuid"] for o in truth(server.url, stream)}
         assert old | new == everything, stream
-        # At-least-once: only objects sharing the bookmark's timestamp may repeat.
-        bookmark = first.final_state["bookmarks"][stream]["replication_key_value"]
-        repeated = [r for r in second.records[stream] if r["uuid"] in old]
-        assert len(repeated) <= 2, stream
-        assert all(
-            normalize_timestamp(
-                r["meta"]["create_time"] if stream != "scan_results" else r["spec"]["end_time"]
-            )
-            == bookmark
-            for r in repeated
-        )
+        # The state lists what was emitted at the bookmark's instant: nothing repeats.
+        assert not old & new, stream
     added = {o["uuid"] for o in truth(server.url, "audit_logs")} - set(first.uuids("audit_logs"))
     assert added, "advance should have added audit logs to acme"
     assert set(second.uuids("audit_logs")) - set(first.uuids("audit_logs")) == added
@@ -192,10 +185,20 @@ def test_retries_under_each_fault(emulator_factory: Factory, fault: str) -> None
     assert stats(server.url)["faults_injected"] > 0
 
 
-def test_token_expiry_mid_run_renews(emulator_factory: Factory) -> None:
+@pytest.mark.parametrize("expiry_field", ["expirationTime", "expiration_time"])
+def test_token_expiry_mid_run_renews(emulator_factory: Factory, expiry_field: str) -> None:
     # A 2 s token over a ~6 s run. Not 1 s: the tap measures the lifetime against
     # the whole-second Date header, so a 1 s token may be renewed only as it expires.
-    server = emulator_factory("--seed", "7", "--token-ttl", "2", "--base-latency", "0.01")
+    # Endor's clients spell the expiry expirationTime, the OpenAPI file expiration_time.
+    server = emulator_factory(
+        "--seed",
+        "7",
+        "--token-ttl",
+        "2",
+        "--base-latency",
+        "0.01",
+        f"--auth-expiry-field={expiry_field}",
+    )
     run = run_tap(tap_config(server.url, page_size=50))
     assert run.returncode == 0, run.stderr
     assert_exported_once(run.uuids("audit_logs"), truth(server.url, "audit_logs"))
@@ -261,6 +264,9 @@ def test_child_namespaces_are_included(emulator: ServerProcess) -> None:
         ({"namespace": "no-such-tenant"}, "namespace"),
         ({"namespace": "other-corp"}, "denied"),
         ({"audit_log_filter": "spec.operation === ("}, "audit_log_filter"),
+        # The API refuses a path the resource lacks: each filter names its own setting.
+        ({"finding_log_filter": "spec.project_uuid exists"}, "finding_log_filter"),
+        ({"finding_filter": "spec.no_such_field exists"}, "finding_filter"),
         ({"start_date": "last tuesday"}, "start_date"),
         ({"page_size": 5000}, "page_size"),
     ],
@@ -295,6 +301,7 @@ def test_about_lists_every_setting() -> None:
         "request_timeout",
         "audit_log_filter",
         "finding_filter",
+        "finding_log_filter",
     ):
         assert f"| {setting} |" in about
 
@@ -350,3 +357,67 @@ def test_sigterm_writes_the_state_reached_and_exits_non_zero(
     for stream in STREAMS:
         exported = set(first.uuids(stream)) | set(second.uuids(stream))
         assert exported >= {o["uuid"] for o in truth(server.url, stream)}, stream
+
+
+def _reference_validator(resource: str) -> jsonschema.protocols.Validator:
+    schema = json.loads((DEFAULT_REFERENCE_DIR / f"{resource}.json").read_text())
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def test_authentication_logs_validate_against_the_reference_and_resume(
+    emulator_factory: Factory,
+) -> None:
+    server = emulator_factory("--seed", "13", "--authentication-logs", "600")
+    config = tap_config(server.url, page_size=100)
+    first = run_tap(config)
+    assert first.returncode == 0, first.stderr
+    logs = first.records["authentication_logs"]
+    assert_exported_once(
+        first.uuids("authentication_logs"), truth(server.url, "authentication_logs")
+    )
+    validator = _reference_validator("AuthenticationLog")
+    for record in logs:
+        errors = list(validator.iter_errors(record))
+        assert not errors, f"{record['uuid']}: {errors[0].message}"
+    assert {r["spec"]["success"] for r in logs} == {True, False}  # nothing dropped or coerced
+    times = [normalize_timestamp(r["meta"]["create_time"]) for r in logs]
+    assert times == sorted(times)
+    bookmark = first.final_state["bookmarks"]["authentication_logs"]["replication_key_value"]
+    assert bookmark == times[-1]
+
+    control(server.url, "advance", {"seconds": 600, "authentication_logs": 30})
+    second = run_tap(config, first.final_state)
+    assert second.returncode == 0, second.stderr
+    everything = {o["uuid"] for o in truth(server.url, "authentication_logs")}
+    new = everything - set(first.uuids("authentication_logs"))
+    assert new and set(second.uuids("authentication_logs")) >= new
+    # At-least-once: only what sits at the bookmark instant may come again.
+    for record in second.records["authentication_logs"]:
+        if record["uuid"] not in new:
+            assert normalize_timestamp(record["meta"]["create_time"]) == bookmark
+
+
+def test_finding_filter_applies_to_findings_only(emulator: ServerProcess) -> None:
+    """A path finding logs lack (the API answers 400 "invalid path") stays out of their queries."""
+    critical = "spec.level==FINDING_LEVEL_CRITICAL and spec.project_uuid exists"
+    run = run_tap(tap_config(emulator.url, finding_filter=critical))
+    assert run.returncode == 0, run.stderr
+    expected = [
+        f for f in truth(emulator.url, "findings") if f["spec"]["level"] == "FINDING_LEVEL_CRITICAL"
+    ]
+    assert_exported_once(run.uuids("findings"), expected)
+    assert_exported_once(run.uuids("finding_logs"), truth(emulator.url, "finding_logs"))
+    assert {r["spec"]["level"] for r in run.records["finding_logs"]} > {"FINDING_LEVEL_CRITICAL"}
+
+
+def test_finding_log_filter_applies_to_finding_logs_only(emulator: ServerProcess) -> None:
+    run = run_tap(tap_config(emulator.url, finding_log_filter="spec.operation==OPERATION_UPDATE"))
+    assert run.returncode == 0, run.stderr
+    updates = [
+        log
+        for log in truth(emulator.url, "finding_logs")
+        if log["spec"]["operation"] == "OPERATION_UPDATE"
+    ]
+    assert_exported_once(run.uuids("finding_logs"), updates)
+    assert_exported_once(run.uuids("findings"), truth(emulator.url, "findings"))

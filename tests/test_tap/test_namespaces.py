@@ -47,7 +47,8 @@ def test_state_has_a_bookmark_per_namespace_and_a_second_run_emits_only_new(
         assert_exported_once(first.uuids(stream), truth(server.url, stream, NAMESPACES))
         partitions = first.final_state["bookmarks"][stream]["partitions"]
         assert [p["context"]["namespace"] for p in partitions] == list(NAMESPACES), stream
-        if stream in ("audit_logs", "scan_results"):  # bookmarks follow one record field
+        # Bookmarks follow one record field.
+        if stream in ("audit_logs", "authentication_logs", "scan_results"):
             bookmarks = _partitions(first.final_state, stream)
             for namespace in NAMESPACES:
                 times = [
@@ -65,10 +66,14 @@ def test_state_has_a_bookmark_per_namespace_and_a_second_run_emits_only_new(
         assert paths.get(f"/v1/namespaces/{namespace}/scan-results", 0) > 0, namespace
     assert paths.get("/v1/namespaces/acme/namespaces") == 1  # listed once per run
 
-    control(server.url, "advance", {"seconds": 600, "audit_logs": 40, "scans": 4})
+    control(
+        server.url,
+        "advance",
+        {"seconds": 600, "audit_logs": 40, "scans": 4, "authentication_logs": 40},
+    )
     second = run_tap(config, state=first.final_state)
     assert second.returncode == 0, second.stderr
-    for stream in ("audit_logs", "scan_results", "findings"):
+    for stream in ("audit_logs", "authentication_logs", "scan_results", "findings"):
         everything = {o["uuid"] for o in truth(server.url, stream, NAMESPACES)}
         new = everything - set(first.uuids(stream))
         assert new, stream
@@ -158,3 +163,15 @@ def test_a_key_that_cannot_list_namespaces_fails_in_one_line(emulator_factory: F
     plain = run_tap(tap_config(server.url))
     assert plain.returncode == 0, plain.stderr
     assert plain.records["audit_logs"]
+
+
+def test_namespaces_without_full_name_are_named_from_parent_and_name(
+    emulator_factory: Factory,
+) -> None:
+    """The official SDK's fallback: ``tenant_meta.namespace + "." + meta.name``."""
+    server = emulator_factory("--namespaces-without-full-name")
+    run = run_tap(tap_config(server.url, include_child_namespaces=True))
+    assert run.returncode == 0, run.stderr
+    for stream in STREAMS:
+        assert_exported_once(run.uuids(stream), truth(server.url, stream, NAMESPACES))
+        assert list(_partitions(run.final_state, stream)) == list(NAMESPACES), stream

@@ -11,7 +11,8 @@ import pytest
 
 from tap_endorlabs import filters
 from tap_endorlabs.errors import FatalTapError, redact
-from tap_endorlabs.pagination import ListQuery, clamp_page_size, next_page_token
+from tap_endorlabs.namespaces import full_name, partition_names
+from tap_endorlabs.pagination import Cursor, ListQuery, clamp_page_size, next_page_token
 from tap_endorlabs.scan_context import build_scan_context, scan_ref, scan_type
 from tap_endorlabs.schema_gen import STREAM_RESOURCES, build_stream_schema
 from tap_endorlabs.settings import check_settings, endorctl_env_fallbacks
@@ -80,8 +81,8 @@ def test_filters_wrap_dates_and_parenthesise_user_filters() -> None:
         "a==1 or b==2",
     )
     assert expr == (
-        "meta.create_time >= date(2025-01-01T00:00:00.000000Z) and "
-        "meta.create_time < date(2025-01-02T00:00:00.000000Z) and (a==1 or b==2)"
+        "meta.create_time >= date(2025-01-01T00:00:00Z) and "
+        "meta.create_time < date(2025-01-02T00:00:00Z) and (a==1 or b==2)"
     )
     assert filters.all_of("spec.message_kind exists", "x > 1") == (
         "spec.message_kind exists and x > 1"
@@ -92,7 +93,7 @@ def test_filters_wrap_dates_and_parenthesise_user_filters() -> None:
 
 def test_paging_uses_page_token_with_sort_never_page_id() -> None:
     query = ListQuery(path="/p", filter="f", page_size=9999, sort_path="meta.create_time")
-    params = query.params(500)
+    params = query.params(Cursor(page_token=500))
     assert params["list_parameters.page_token"] == 500
     assert params["list_parameters.page_size"] == 500
     assert params["list_parameters.sort.path"] == "meta.create_time"
@@ -120,8 +121,16 @@ def test_scan_context_for_pr_and_branch_scans() -> None:
     pr = _scan({"type": "CONTEXT_TYPE_CI_RUN", "id": "run-uuid"}, ["refs/pull/123/head", "main"])
     assert scan_type(pr) == "pr"
     assert scan_ref(pr) == "123"
-    pr_config = _scan({"type": "CONTEXT_TYPE_CI_RUN", "id": "r"}, [], {"pr_number": 7})
-    assert scan_ref(pr_config) == "7"
+    # No model field holds a PR number: endorctl's free-form config is not read, and a
+    # PR scan without a pull ref is filed under its run's UUID (context.id).
+    run_id = "0b6f3a52-6d7e-4a51-9b47-1c2f8e6c7a10"
+    pr_branch = _scan({"type": "CONTEXT_TYPE_CI_RUN", "id": run_id}, ["feature/x"], {"pr": 7})
+    assert scan_ref(pr_branch) == run_id
+    gitlab = _scan({"type": "CONTEXT_TYPE_CI_RUN", "id": run_id}, ["refs/merge-requests/9/head"])
+    assert scan_ref(gitlab) == "9"
+    versions_only = _scan({"type": "CONTEXT_TYPE_CI_RUN", "id": run_id}, [])
+    versions_only["spec"]["versions"] = [{"ref": "refs/pull/44/merge", "sha": "abc"}, {"sha": "x"}]
+    assert scan_ref(versions_only) == "44"
     main = _scan({"type": "CONTEXT_TYPE_MAIN", "id": "default"}, ["refs/heads/trunk"])
     assert (scan_type(main), scan_ref(main)) == ("schedule", "trunk")
     branch = _scan({"type": "CONTEXT_TYPE_REF", "id": "feature/x"}, ["feature/x"])
@@ -137,6 +146,15 @@ def test_scan_context_for_pr_and_branch_scans() -> None:
         "namespace": "acme.platform",
         "last": True,
     }
+
+
+def test_namespace_full_name_falls_back_to_parent_and_name_as_the_sdk_does() -> None:
+    child = {"meta": {"name": "platform"}, "tenant_meta": {"namespace": "acme"}}
+    assert full_name(child) == "acme.platform"
+    assert full_name({**child, "spec": {"full_name": "acme.other"}}) == "acme.other"
+    assert full_name({**child, "spec": {"full_name": None}}) == "acme.platform"
+    assert full_name({"spec": {}}) == ""
+    assert partition_names("acme", [full_name(child), full_name({})]) == ["acme", "acme.platform"]
 
 
 def test_settings_checks_and_env_fallbacks() -> None:

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from target_s3_endor.encoding import ObjectFormat, encode_record, write_object
-from target_s3_endor.spool import Spool
+from target_s3_endor.pending import SpooledObject
+from target_s3_endor.spool import COPY_CHUNK, Spool
 from target_s3_endor.streaming import (
     CHUNK_BYTES,
     MAX_STREAMING_OBJECTS,
@@ -128,3 +129,27 @@ def test_more_day_partitions_than_streaming_slots_lose_nothing(
         got = json.loads(open_with_tools(key, data, tmp_path))
         day = int(key.split("/")[-2])
         assert got == [r for r in recs if r["meta"]["create_time"][8:10] == f"{day:02d}"]
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_spooled_object_is_whole_at_every_finish_across_read_chunks_and_released_handles(
+    fmt: str, tmp_path: Path
+) -> None:
+    object_format = ObjectFormat(fmt, "zip")
+    member = object_format.member_name("audit_logs")
+    pending = SpooledObject(
+        FIRST_TIME, object_format, member, spool_dir=str(tmp_path), level=1, releasable=True
+    )
+    encoded = [encode_record(audit_log(n)) for n in range(12_000)]
+    assert sum(map(len, encoded)) > 2 * COPY_CHUNK  # framed across several spool reads
+    for part in (encoded[:5000], encoded[5000:]):
+        for line in part:
+            pending.append(line)
+        pending.spool.release()  # as the scan registry does with an idle scan
+        assert not pending.spool.holds_handle
+        body = pending.finish()
+        got = decode_member(member, member_bytes(body.read(), "zip"))
+        body.close()
+        assert [r["uuid"] for r in got] == [f"audit-{n:05d}" for n in range(pending.records)]
+    pending.close()
+    assert list(tmp_path.iterdir()) == []

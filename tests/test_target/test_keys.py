@@ -87,6 +87,17 @@ def test_time_partition_uses_namespace_and_create_time_day() -> None:
     assert not part.fallback
 
 
+def test_authentication_logs_are_filed_under_the_api_resource_name() -> None:
+    rec = {
+        "meta": {"create_time": "2025-03-04T05:06:07.123456789Z"},
+        "tenant_meta": {"namespace": "acme"},
+    }
+    part = keys.time_partition(rec, "authentication_logs", ROOT, datetime(2030, 1, 1, tzinfo=UTC))
+    assert part.folder == "endor/uuid-prod/acme/authentication-logs/2025/03/04"
+    assert keys.compact_time(part.moment) == "20250304T050607Z"
+    assert not part.fallback
+
+
 def test_records_missing_layout_fields_go_to_the_unpartitioned_folder() -> None:
     arrival = datetime(2030, 1, 1, tzinfo=UTC)
     part = keys.time_partition({"id": 1}, "users", ROOT, arrival)

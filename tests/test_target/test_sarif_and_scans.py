@@ -122,15 +122,3 @@ def test_one_object_per_scan_across_drains(
     assert by_scan["scan-a.zip"] == scan_a
     assert by_scan["scan-b.zip"] == scan_b
     assert run.states[-1] == {"at": 9}
-
-
-def test_scan_without_last_marker_is_written_complete_at_end_of_input(
-    config: dict, s3_client: Any, bucket: str, tmp_path: Path
-) -> None:
-    findings = [finding(n, "scan-open") for n in range(4)]
-    text = lines(schema("findings"), *(record("findings", f) for f in findings), state({"s": 1}))
-    run = run_target(config, text, tmp=tmp_path)
-    assert run.returncode == 0, run.stderr
-    [(key, data)] = all_objects(s3_client, bucket).items()
-    assert records_in(key, data, tmp_path) == findings
-    assert "scan-open" in run.stderr and run.states == [{"s": 1}]

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
-from tests.conftest import S3_TEST_CREDENTIALS
-from tests.support.servers import ServerProcess, start_local_s3
 from tests.test_target.conftest import (
     all_objects,
     audit_log,
@@ -65,36 +61,29 @@ def test_sse_and_storage_class_are_sent(
         assert str(head[name]).endswith(value), (name, head.get(name))
 
 
-@pytest.fixture(scope="module")
-def small_part_s3() -> Iterator[ServerProcess]:
-    """A local S3 that accepts 64 KiB parts, so multipart is testable with small data."""
-    with start_local_s3(env={"S3_UPLOAD_PART_MIN_SIZE": "65536"}) as server:
-        yield server
+PART = 5 << 20  # S3's smallest part, which the local S3 enforces as S3 does
 
 
 def test_large_objects_go_up_in_multipart_with_part_checksums(
-    small_part_s3: ServerProcess, tmp_path: Path
+    config: dict, s3_client: Any, bucket: str, tmp_path: Path
 ) -> None:
-    client = boto3.client("s3", endpoint_url=small_part_s3.url, **S3_TEST_CREDENTIALS)
-    client.create_bucket(Bucket="multipart-test")
-    recs = [audit_log(n) for n in range(1500)]  # ~360 KB uncompressed
+    recs = [{**audit_log(n), "blob": f"{n:08d}" * 128} for n in range(12_000)]  # ~14 MB
     text = lines(schema("audit_logs"), *(record("audit_logs", r) for r in recs))
-    config = {
-        "bucket": "multipart-test",
-        "endpoint_url": small_part_s3.url,
+    settings = {
         "compression": "none",
-        "multipart_threshold_bytes": 100_000,
-        "multipart_part_size_bytes": 65_536,
+        "batch_max_records": 20_000,
+        "multipart_threshold_bytes": 6 << 20,
+        "multipart_part_size_bytes": PART,
     }
-    run = run_target(config, text, tmp=tmp_path)
+    run = run_target({**config, **settings}, text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
-    [(key, data)] = all_objects(client, "multipart-test").items()
-    head = client.head_object(Bucket="multipart-test", Key=key, ChecksumMode="ENABLED")
-    parts = -(-len(data) // 65_536)
-    assert head["ETag"].strip('"').endswith(f"-{parts}") and parts >= 5
+    [(key, data)] = all_objects(s3_client, bucket).items()
+    head = s3_client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    parts = -(-len(data) // PART)
+    assert head["ETag"].strip('"').endswith(f"-{parts}") and parts >= 3
     # S3's checksum of a multipart object: SHA-256 over the parts' SHA-256 digests
     digests = b"".join(
-        hashlib.sha256(data[i : i + 65_536]).digest() for i in range(0, len(data), 65_536)
+        hashlib.sha256(data[i : i + PART]).digest() for i in range(0, len(data), PART)
     )
     assert head["ChecksumSHA256"].split("-")[0] == sha256_b64(digests)
     assert records_in(key, data, tmp_path) == recs

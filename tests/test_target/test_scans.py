@@ -1,0 +1,372 @@
+"""A scan's object holds every finding of the scan, however its findings arrive.
+
+Findings of one scan may come interleaved with other scans', split by SCHEMA
+messages (the SDK then retires the sink), by drains of every kind, or after the
+scan's ``last`` finding.  Every test runs the real target against the local S3
+with bucket versioning on, so every object ever written to a key is kept and
+"no key is ever rewritten with fewer records" is checked on all of them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import subprocess
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from target_s3_endor import keys
+from target_s3_endor.encoding import ObjectFormat, encode_record
+from target_s3_endor.pending import SpooledObject
+from target_s3_endor.scans import MAX_OPEN_HANDLES, OpenScan, ScanRegistry
+from tests.support.servers import REPO_ROOT
+from tests.test_target.conftest import (
+    TARGET_CMD,
+    finding,
+    lines,
+    record,
+    records_in,
+    run_target,
+    schema,
+    singer_file,
+    state,
+)
+
+Versions = dict[str, list[list[dict[str, Any]]]]
+
+
+@pytest.fixture
+def versioned(s3_client: Any, bucket: str) -> str:
+    """The test's bucket with versioning on: every PutObject stays readable."""
+    s3_client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    return bucket
+
+
+def key_history(s3_client: Any, bucket: str, tmp: Path) -> Versions:
+    """key -> the records of every object written to it, oldest first."""
+    found: dict[str, list[tuple[Any, str]]] = defaultdict(list)
+    for page in s3_client.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        for version in page.get("Versions", []):
+            found[version["Key"]].append((version["LastModified"], version["VersionId"]))
+    history: Versions = {}
+    for key, versions in found.items():
+        # Newest first as listed; sorted again by time, the listing order breaking ties.
+        ordered = [v for _, v in sorted(reversed(versions), key=lambda tv: tv[0])]
+        history[key] = [
+            records_in(
+                key, s3_client.get_object(Bucket=bucket, Key=key, VersionId=v)["Body"].read(), tmp
+            )
+            for v in ordered
+        ]
+    return history
+
+
+def assert_no_key_shrinks(history: Versions) -> None:
+    """Each object written to a key holds every record the one before it held, in order."""
+    for key, versions in history.items():
+        for before, after in itertools.pairwise(versions):
+            assert after[: len(before)] == before, f"{key} lost records"
+            assert len(after) > len(before), f"{key} rewritten without new records"
+
+
+def findings_sent(text: str) -> dict[str, list[dict[str, Any]]]:
+    """scan uuid -> its findings, in the order they were sent."""
+    by_scan: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for line in text.splitlines():
+        message = json.loads(line)
+        if message["type"] == "RECORD" and message["stream"] == "findings":
+            rec = message["record"]
+            by_scan[rec["scan_context"]["scan_uuid"]].append(rec)
+    return by_scan
+
+
+def scan_of(key: str) -> str:
+    """The scan uuid in a findings key ``.../<time>_<scan uuid>.zip``."""
+    return key.rsplit("/", 1)[1].split("_", 1)[1].removesuffix(".zip")
+
+
+def final_objects(history: Versions) -> dict[str, list[dict[str, Any]]]:
+    return {key: versions[-1] for key, versions in history.items()}
+
+
+def assert_each_scan_whole(text: str, history: Versions) -> None:
+    """One object per scan, holding exactly that scan's findings, in arrival order."""
+    assert_no_key_shrinks(history)
+    objects = {scan_of(key): recs for key, recs in final_objects(history).items()}
+    assert objects == findings_sent(text)
+
+
+def run_and_check(config: dict, text: str, s3_client: Any, bucket: str, tmp: Path) -> Versions:
+    run = run_target(config, text, tmp=tmp)
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    history = key_history(s3_client, bucket, tmp)
+    assert_each_scan_whole(text, history)
+    return history
+
+
+CASES = [
+    (case, batch)
+    for case in ("case_interleaved_scans.singer", "case_schema_change_mid_scan.singer")
+    for batch in (10_000, 1)
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: f"{case[0]}-{case[1]}")
+def test_shared_cases_write_each_scan_whole(
+    case: tuple[str, int], config: dict, s3_client: Any, versioned: str, tmp_path: Path
+) -> None:
+    name, batch_max_records = case
+    text = singer_file(name)
+    config = {**config, "batch_max_records": batch_max_records}
+    run = run_target(config, text, tmp=tmp_path)
+    assert run.returncode == 0, run.stderr
+    history = key_history(s3_client, versioned, tmp_path)
+    assert_each_scan_whole(text, history)
+    assert len(history) == len(findings_sent(text))
+    last_state = [json.loads(line) for line in text.splitlines()][-1]["value"]
+    assert run.states[-1] == last_state
+
+
+def test_drain_after_every_record_mid_scan(
+    config: dict, s3_client: Any, versioned: str, tmp_path: Path
+) -> None:
+    scan = [finding(n, "scan-a", last=n == 4) for n in range(5)]
+    text = lines(schema("findings"), *(record("findings", f) for f in scan))
+    history = run_and_check(
+        {**config, "batch_max_records": 1}, text, s3_client, versioned, tmp_path
+    )
+    [versions] = history.values()
+    assert [len(v) for v in versions] == [1, 2, 3, 4, 5]
+
+
+def test_three_scans_round_robin_with_drains_between(
+    config: dict, s3_client: Any, versioned: str, tmp_path: Path
+) -> None:
+    scans = {s: [finding(n, s, last=n == 5) for n in range(6)] for s in ("scan-a", "b", "c")}
+    interleaved = [scans[s][n] for n in range(6) for s in scans]
+    text = lines(
+        schema("findings"),
+        *(record("findings", f) for f in interleaved),
+        state({"done": True}),
+    )
+    history = run_and_check(
+        {**config, "batch_max_records": 2}, text, s3_client, versioned, tmp_path
+    )
+    assert len(history) == 3
+    assert all(len(versions) > 1 for versions in history.values())  # partial objects came first
+
+
+def changed_schema(extra_property: str) -> str:
+    """A findings SCHEMA that differs from any other by one optional property."""
+    body = {
+        "type": "object",
+        "properties": {"uuid": {"type": "string"}, extra_property: {"type": ["string", "null"]}},
+        "additionalProperties": True,
+    }
+    return json.dumps(
+        {"type": "SCHEMA", "stream": "findings", "schema": body, "key_properties": ["uuid"]}
+    )
+
+
+def test_schema_message_between_every_finding(
+    config: dict, s3_client: Any, versioned: str, tmp_path: Path
+) -> None:
+    # Every SCHEMA differs from the one before, so the SDK retires the findings
+    # sink and makes a new one before every record.
+    messages = []
+    for n in range(6):
+        for scan in ("scan-x", "scan-y"):
+            messages.append(changed_schema(f"{scan}-{n}"))
+            messages.append(record("findings", finding(n, scan, last=n == 5)))
+    messages.append(state({"n": 6}))
+    text = lines(*messages)
+    run_and_check(config, text, s3_client, versioned, tmp_path)
+
+
+def test_schema_change_and_age_drains_mid_scan(
+    config: dict, s3_client: Any, versioned: str, tmp_path: Path
+) -> None:
+    scan = [finding(n, "scan-s", last=n == 3) for n in range(4)]
+    text = lines(
+        schema("findings"),
+        record("findings", scan[0]),
+        record("findings", scan[1]),
+        changed_schema("context"),
+        record("findings", scan[2]),
+        record("findings", scan[3]),
+    )
+    history = run_and_check(
+        {**config, "batch_max_age_seconds": 0}, text, s3_client, versioned, tmp_path
+    )
+    [versions] = history.values()
+    assert [len(v) for v in versions] == [1, 2, 3, 4]
+
+
+def test_findings_after_last_go_to_a_continuation_object(
+    config: dict, s3_client: Any, versioned: str, tmp_path: Path
+) -> None:
+    first = [finding(n, "scan-r", last=n == 2) for n in range(3)]
+    # A tap that re-sends the scan, and one more finding marked last too early.
+    again = [finding(n, "scan-r", last=n == 2) for n in range(3)]
+    late = [finding(9, "scan-r")]
+    text = lines(
+        schema("findings"),
+        *(record("findings", f) for f in first + again + late),
+        state({"r": 1}),
+    )
+    run = run_target({**config, "batch_max_records": 2}, text, tmp=tmp_path)
+    assert run.returncode == 0, run.stderr
+    history = key_history(s3_client, versioned, tmp_path)
+    assert_no_key_shrinks(history)
+    objects = final_objects(history)
+    [main] = [key for key in objects if key.endswith("_scan-r.zip")]
+    assert objects.pop(main) == first
+    assert sorted(objects.values(), key=len) == [late, again]
+    assert all(key.startswith(main.removesuffix(".zip") + "_") for key in objects)
+    assert "after the scan's last finding" in run.stderr
+
+
+def test_more_open_scans_than_file_handles_kept(
+    config: dict, s3_client: Any, versioned: str, tmp_path: Path
+) -> None:
+    count = MAX_OPEN_HANDLES + 20
+    names = [f"scan-{n:03d}" for n in range(count)]
+    messages = [schema("findings")]
+    for n in range(3):
+        messages += [record("findings", finding(n, s, last=n == 2)) for s in names]
+    text = lines(*messages)
+    history = run_and_check(config, text, s3_client, versioned, tmp_path)
+    assert len(history) == count
+
+
+@pytest.mark.timeout(60)
+def test_state_received_mid_scan_is_printed_only_once_the_scan_is_whole(
+    config: dict, s3_client: Any, versioned: str, tmp_path: Path
+) -> None:
+    # batch_max_age_seconds 0: every record drains every sink and prints state.
+    scan = [finding(n, "scan-m", last=n == 3) for n in range(4)]
+    text = lines(
+        schema("findings"),
+        state({"at": "before"}),
+        record("findings", scan[0]),
+        record("findings", scan[1]),
+        state({"at": "mid-scan"}),
+        record("findings", scan[2]),
+        record("findings", scan[3]),
+    )
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps({**config, "batch_max_age_seconds": 0}))
+    process = subprocess.Popen(
+        [*TARGET_CMD, "--config", str(config_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+    assert process.stdin and process.stdout
+    process.stdin.write(text)
+    process.stdin.close()
+    printed = []
+    for line in process.stdout:
+        printed.append(json.loads(line)["at"])
+        if printed[-1] == "mid-scan":  # the scan's object must be whole by now
+            latest = final_objects(key_history(s3_client, versioned, tmp_path))
+            assert list(latest.values()) == [scan]
+    assert process.wait(timeout=60) == 0
+    # One state line per drain: after each record, then at the end of input.
+    assert printed == ["before", "before", "before", "mid-scan", "mid-scan"]
+
+
+def test_scan_open_at_end_of_input_keeps_the_state_from_before_it(
+    config: dict, s3_client: Any, versioned: str, tmp_path: Path
+) -> None:
+    scan = [finding(n, "scan-open") for n in range(4)]
+    text = lines(
+        schema("findings"),
+        state({"s": 0}),
+        *(record("findings", f) for f in scan[:2]),
+        state({"s": 1}),
+        *(record("findings", f) for f in scan[2:]),
+        state({"s": 2}),
+    )
+    run = run_target(config, text, tmp=tmp_path)
+    assert run.returncode == 0, run.stderr
+    history = key_history(s3_client, versioned, tmp_path)
+    assert_each_scan_whole(text, history)
+    assert run.states == [{"s": 0}]
+    assert "scan-open" in run.stderr
+
+
+def test_no_key_is_ever_rewritten_with_fewer_records(
+    config: dict, s3_client: Any, versioned: str, tmp_path: Path
+) -> None:
+    # Everything at once: three scans interleaved, a SCHEMA change, a finding
+    # after a scan's last one, drains after every record and a STATE mid-scan.
+    a = [finding(n, "scan-a", last=n == 3) for n in range(4)]
+    b = [finding(n, "scan-b", last=n == 2) for n in range(3)]
+    c = [finding(n, "scan-c", last=n == 1) for n in range(2)]
+    late = finding(7, "scan-b", last=True)
+    text = lines(
+        schema("findings"),
+        *(record("findings", f) for f in (a[0], b[0], c[0], a[1])),
+        state({"k": 1}),
+        changed_schema("context"),
+        *(record("findings", f) for f in (b[1], c[1], a[2], b[2], late, a[3])),
+        state({"k": 2}),
+    )
+    run = run_target(
+        {**config, "batch_max_records": 1, "batch_max_age_seconds": 0}, text, tmp=tmp_path
+    )
+    assert run.returncode == 0, run.stderr
+    history = key_history(s3_client, versioned, tmp_path)
+    assert_no_key_shrinks(history)
+    objects = {scan_of(key): recs for key, recs in final_objects(history).items()}
+    continuation = [recs for scan, recs in objects.items() if scan.startswith("scan-b_")]
+    assert continuation == [[late]]
+    assert {s: objects[s] for s in ("scan-a", "scan-b", "scan-c")} == {
+        "scan-a": a,
+        "scan-b": b,
+        "scan-c": c,
+    }
+    assert len(objects) == 4
+    # Every record drains and prints state, but no state came before the first
+    # scan opened, and {"k": 1} came while scan-a was open: nothing is printed
+    # until scan-a's last finding is in S3.
+    assert run.states == [{"k": 1}, {"k": 2}]
+
+
+def test_registry_keeps_at_most_its_handle_limit_open(tmp_path: Path) -> None:
+    registry = ScanRegistry(max_open_handles=4)
+    scans = []
+    for n in range(10):
+        place = keys.scan_place(finding(n, f"scan-{n}"), "root")
+        assert place is not None
+        pending = SpooledObject(
+            datetime.now(UTC),
+            ObjectFormat("json", "none"),
+            "findings.json",
+            spool_dir=str(tmp_path),
+            level=1,
+            releasable=True,
+        )
+        scan = OpenScan(place, place.key_stem, pending, state_before=None)
+        registry.open(scan)
+        scans.append(scan)
+    for round_ in range(3):
+        for scan in scans:
+            registry.append(scan, encode_record({"round": round_}))
+            assert sum(s.pending.spool.holds_handle for s in scans) <= 4
+    assert [json.loads(registry.body(scan).read()) for scan in scans] == [
+        [{"round": 0}, {"round": 1}, {"round": 2}]
+    ] * 10
+    registry.finish(scans[0])
+    assert registry.was_finished("scan-0") and registry.get("scan-0") is None
+    registry.close(logging.getLogger("test"))
+    assert list(tmp_path.iterdir()) == []
