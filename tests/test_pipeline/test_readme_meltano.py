@@ -1,12 +1,12 @@
 """Every Meltano command the README shows runs, as written, against this project.
 
 The project is copied to a temporary folder (``meltano config set`` writes to
-meltano.yml) with ``pip_url`` pointing back here, and the README's own
-``inherit_from`` example added, so the commands of "Splitting the work" exist
-too.  One real ``meltano run`` (the README's main job, configured through the
-environment variables the README exports); the other runs are ``--dry-run``,
-which parses and validates the same invocation.  The first-contact errors run
-under Meltano too: each ends in the tap's one line, no traceback.
+meltano.yml) with ``pip_url`` pointing back here, and any ``inherit_from``
+example of the README added, so the plugins it names exist too.  One real
+``meltano run`` (the README's main job, configured through the environment
+variables the README exports); the other runs are ``--dry-run``, which parses
+and validates the same invocation.  The first-contact errors run under Meltano
+too: each ends in the tap's one line, no traceback.
 """
 
 from __future__ import annotations
@@ -59,18 +59,14 @@ README_COMMANDS: dict[str, list[str] | str] = {
         "endorlabs-to-s3-every-12h",
         "--dry-run",
     ],
-    "meltano run tap-endorlabs--platform target-s3-endor": [
+    "meltano run --state-id-suffix=acme.platform tap-endorlabs target-s3-endor": [
         *DRY,
-        "tap-endorlabs--platform",
+        "--state-id-suffix=acme.platform",
+        "tap-endorlabs",
         "target-s3-endor",
     ],
-    "meltano run tap-endorlabs--security target-s3-endor": [
-        *DRY,
-        "tap-endorlabs--security",
-        "target-s3-endor",
-    ],
+    "meltano state list": ["state", "list"],
     "meltano add utility airflow": "downloads the utility from Meltano Hub (no network here)",
-    "meltano add utility dagster": "downloads the utility from Meltano Hub (no network here)",
 }
 
 
@@ -112,8 +108,8 @@ def _copy_project(root: Path) -> None:
         for plugin in project["plugins"][kind]:
             plugin["pip_url"] = f"-e {REPO_ROOT}"
     blocks = re.findall(r"```yaml\n(.*?)```", README, re.DOTALL)
-    example = next(yaml.safe_load(block) for block in blocks if "inherit_from" in block)
-    project["plugins"]["extractors"] += example["plugins"]["extractors"]
+    for example in (yaml.safe_load(block) for block in blocks if "inherit_from" in block):
+        project["plugins"]["extractors"] += example["plugins"]["extractors"]
     (root / "meltano.yml").write_text(yaml.safe_dump(project, sort_keys=False))
 
 
