@@ -13,6 +13,8 @@ expensive query.
 from __future__ import annotations
 
 import contextlib
+import logging
+import sys
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +26,13 @@ import backoff
 import msgspec
 import requests
 import urllib3
-from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk import metrics
+from singer_sdk.exceptions import (
+    AbortedSyncFailedException,
+    AbortedSyncPausedException,
+    MaxRecordsLimitException,
+    RetriableAPIError,
+)
 from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.helpers._typing import conform_record_data_types
 from singer_sdk.helpers._util import utc_now
@@ -50,7 +58,9 @@ from tap_endorlabs.errors import (
 )
 from tap_endorlabs.filters import all_of, time_range
 from tap_endorlabs.headers import retry_after_seconds as parse_retry_after
+from tap_endorlabs.metrics import partition_counter, partition_timer
 from tap_endorlabs.pagination import Cursor, CursorGuard, ListQuery, list_objects, next_cursor
+from tap_endorlabs.progress import ReadProgress
 from tap_endorlabs.timestamps import (
     format_timestamp,
     normalize_or,
@@ -146,6 +156,23 @@ class EndorStream(RESTStream[int | None]):
     _partition_namespace: str | None = None
 
     # --- SDK hooks -----------------------------------------------------------
+
+    @override
+    def get_record_counter(self, **kwargs: Any) -> metrics.Counter:
+        return partition_counter(super().get_record_counter(**kwargs))
+
+    @override
+    def get_sync_timer(self) -> metrics.Timer:
+        return partition_timer(super().get_sync_timer())
+
+    @override
+    def log(self, message: str, *args: Any, level: int = logging.INFO, **kwargs: Any) -> None:
+        # The SDK logs "An unhandled error occurred while syncing" from inside its
+        # ``except``: not for errors the CLI reports as its one line, nor for the
+        # record limit that ends each stream of ``--test``.
+        if level >= logging.ERROR and _reported_elsewhere(sys.exc_info()[1]):
+            return
+        super().log(message, *args, level=level, **kwargs)
 
     @property
     @override
@@ -780,15 +807,32 @@ class EndorStream(RESTStream[int | None]):
         start = self.start_time(context)
         self._emitted_at_start = frozenset(self.emitted_at_start(context, start))
         tap = self._tap
+        progress = self.read_progress(start)
+        progress.begin()
         try:
             for record in self.records_since(start):
                 # Between records: the previous one is written and in the state.
                 if tap.stop_signal is not None:  # type: ignore[attr-defined]
                     raise StopRequested(tap.stop_signal)  # type: ignore[attr-defined]
+                progress.record(record)
                 yield record
         finally:
             self._partition_namespace = None
             self._emitted_at_start = frozenset()
+
+    def read_progress(self, start: datetime) -> ReadProgress:
+        """Progress lines for this read (``progress_interval_seconds``; 0 turns them off)."""
+        replication_key = str(self.replication_key)
+        return ReadProgress(
+            stream=self.name,
+            namespace=self.namespace,
+            start=start,
+            end=datetime.now(UTC),
+            interval=float(self.config["progress_interval_seconds"]),
+            clock=time.monotonic,
+            logger=self.logger,
+            position_of=lambda record: dotted_get(record, replication_key),
+        )
 
     def records_since(self, start: datetime) -> Iterator[dict[str, Any]]:
         """The stream's records from ``start`` on, in ``namespace`` (the partition)."""
@@ -805,6 +849,15 @@ class EndorStream(RESTStream[int | None]):
         # objects as served (the namespace is already in tenant_meta.namespace).
         del partition_context
         super()._process_record(record, child_context=child_context, partition_context=None)
+
+
+def _reported_elsewhere(error: BaseException | None) -> bool:
+    """True for an error the CLI turns into its one line, or a ``--test`` record limit."""
+    if isinstance(error, FatalTapError | BrokenPipeError):
+        return True
+    return isinstance(
+        error, AbortedSyncPausedException | AbortedSyncFailedException
+    ) and isinstance(error.__cause__, MaxRecordsLimitException)
 
 
 def _split_reason(error: WindowTooBigError) -> str:

@@ -15,6 +15,10 @@ from datetime import datetime
 from tap_endorlabs.timestamps import filter_timestamp
 
 _OR = re.compile(r"\bor\b|\|\|", re.IGNORECASE)
+# A comparison with an unquoted ISO date that is not inside date(...).
+_BARE_DATE = re.compile(
+    r"(?:[<>]=?|==|!=)\s*(\d{4}-\d{2}-\d{2}(?:[T ][0-9:.]+(?:Z|[+-]\d{2}:?\d{2})?)?)"
+)
 COMPLETED_SCAN_STATUSES = ("STATUS_SUCCESS", "STATUS_PARTIAL_SUCCESS", "STATUS_FAILURE")
 
 
@@ -60,3 +64,17 @@ def all_of(*parts: str | None) -> str | None:
 
 def _has_or(expression: str) -> bool:
     return bool(_OR.search(expression))
+
+
+def bare_date(expression: str) -> tuple[str, str] | None:
+    """The first bare date compared in a filter, and how to write it; None if there is none.
+
+    The API compares a bare date as text and silently matches nothing, so a
+    filter like ``meta.create_time >= 2025-01-01`` would export nothing at all.
+    """
+    match = _BARE_DATE.search(expression)
+    if match is None:
+        return None
+    text = match.group(1)
+    moment = text if "T" in text or " " in text else f"{text}T00:00:00Z"
+    return text, f"date({moment.replace(' ', 'T')})"

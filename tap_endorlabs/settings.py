@@ -9,11 +9,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
+import requests
 from singer_sdk import typing as th
 
 from tap_endorlabs.errors import FatalTapError
-from tap_endorlabs.windows import parse_timestamp
+from tap_endorlabs.filters import bare_date
+from tap_endorlabs.timestamps import parse_timestamp
 
 DEFAULT_API_URL = "https://api.endorlabs.com"
 
@@ -122,7 +125,8 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
     ),
     th.Property(
         "window_hours",
-        th.NumberType(minimum=0),
+        # Above zero: a zero-hour window never advances (the read spun forever).
+        th.NumberType(exclusive_minimum=0),
         default=24,
         title="Initial time window",
         description=(
@@ -138,6 +142,17 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         description=(
             "Whether to verify the API's TLS certificate. Turn off only for a test server "
             "with a self-signed certificate. Default: true."
+        ),
+    ),
+    th.Property(
+        "progress_interval_seconds",
+        th.NumberType(minimum=0),
+        default=30,
+        title="Progress interval",
+        description=(
+            "How many seconds apart the tap logs the progress of each stream and namespace "
+            "(records so far, the time reached, the share of the time range done, the rate "
+            "and the time left); 0 turns progress lines off. Default: 30."
         ),
     ),
     th.Property(
@@ -207,6 +222,14 @@ def check_settings(config: Mapping[str, Any]) -> None:
             "_SECRET) or token (ENDOR_TOKEN)."
         )
         raise FatalTapError(msg)
+    for setting in ("audit_log_filter", "finding_filter"):
+        if found := bare_date(str(config.get(setting) or "")):
+            msg = (
+                f"{setting} compares with the bare date {found[0]}, which matches nothing: "
+                f"write {found[1]} (dates go inside date(...))."
+            )
+            raise FatalTapError(msg)
+    check_api_url(str(config.get("api_url") or DEFAULT_API_URL))
     start = config.get("start_date")
     if start is not None:
         try:
@@ -217,3 +240,22 @@ def check_settings(config: Mapping[str, Any]) -> None:
                 "for example 2025-01-01T00:00:00Z."
             )
             raise FatalTapError(msg) from None
+
+
+def check_api_url(url: str) -> None:
+    """Reject an api_url requests cannot use, before the token exchange meets it.
+
+    Raises:
+        FatalTapError: naming api_url and what a good one looks like.
+    """
+    try:
+        requests.Request("GET", url).prepare()
+        usable = urlsplit(url).scheme in {"http", "https"}
+    except (requests.RequestException, ValueError):
+        usable = False
+    if not usable:
+        msg = (
+            f"api_url {url[:100]!r} is not an http(s) URL: use {DEFAULT_API_URL} "
+            "(or ENDOR_API), or your Endor Labs API's base URL."
+        )
+        raise FatalTapError(msg)

@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from types import FrameType
-from typing import IO, Any, ClassVar, NoReturn
+from typing import IO, Any, ClassVar
 
 import click
 from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.plugin_base import PluginBase, _ConfigInput
+from singer_sdk.tap_base import CliTestOptionValue
 from typing_extensions import override
 
 from tap_endorlabs.auth import EndorAuthenticator
+from tap_endorlabs.cli_guard import OneLineCommand, exit_with, one_line_command
 from tap_endorlabs.client import EndorStream
-from tap_endorlabs.errors import FatalTapError, StopRequested, one_line, redact
+from tap_endorlabs.errors import FatalTapError, StopRequested
 from tap_endorlabs.filters import all_of, time_range
 from tap_endorlabs.namespaces import list_namespaces
 from tap_endorlabs.output import BufferedMsgSpecWriter
 from tap_endorlabs.pagination import ListQuery
+from tap_endorlabs.run_inputs import read_catalog, read_state
 from tap_endorlabs.settings import (
     CONFIG_SCHEMA,
     ENDORCTL_ENV,
@@ -30,6 +31,7 @@ from tap_endorlabs.settings import (
     check_settings,
     endorctl_env_fallbacks,
 )
+from tap_endorlabs.settings_hints import known_settings, misspelled, unset_hints, warning_text
 from tap_endorlabs.streams import STREAM_TYPES
 
 
@@ -47,8 +49,22 @@ class TapEndorLabs(Tap):
             # An explicit null means "not set": endorctl's variable or the default applies.
             given = {name: value for name, value in (config or {}).items() if value is not None}
             config = {**endorctl_env_fallbacks(), **given}
-        super().__init__(config=config, **kwargs)
-        check_settings(self.config)
+        hints = misspelled(config or {}, known_settings(type(self)))
+        for name, nearest in hints.items():
+            self.logger.warning("%s", warning_text(name, nearest))
+        try:
+            super().__init__(config=config, **kwargs)
+            check_settings(self.config)
+        except FatalTapError as exc:
+            if hint := unset_hints(hints, config or {}, str(exc)):
+                raise FatalTapError(f"{exc} ({hint})") from None
+            raise
+        except ConfigValidationError as exc:
+            if hint := unset_hints(hints, config or {}, " ".join(exc.errors)):
+                raise ConfigValidationError(
+                    str(exc), errors=[*exc.errors, hint], schema=exc.schema
+                ) from None
+            raise
         self._authenticator: EndorAuthenticator | None = None
         self._namespace_names: list[str] | None = None
 
@@ -156,9 +172,37 @@ class TapEndorLabs(Tap):
     ) -> _ConfigInput:
         """A ``--config`` file that is missing or not JSON: one line, not a traceback."""
         try:
-            return super().cb_config(ctx, param, value)
+            given = super().cb_config(ctx, param, value)
         except (OSError, ValueError) as exc:
-            _exit_with(f"--config could not be read ({exc}): pass a JSON file of settings", ())
+            exit_with(f"--config could not be read ({exc}): pass a JSON file of settings")
+        OneLineCommand.secrets = _secret_values(given.config or {})
+        return given
+
+    @classmethod
+    @override
+    def get_singer_command(cls) -> click.Command:
+        """The SDK's command, ending every expected failure in one line (cli_guard)."""
+        return one_line_command(super().get_singer_command())
+
+    @classmethod
+    @override
+    def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
+        """``--test``: the preflight checks, then one record of each stream.
+
+        The SDK's version ends each stream with an ERROR line (its record limit
+        aborts the stream) and says nothing when all is well.
+        """
+        if value == CliTestOptionValue.Disabled.value:
+            return
+        config: _ConfigInput = ctx.params.get("config", _ConfigInput())
+        tap = cls(config=config.config, parse_env_config=config.parse_env, validate_config=True)
+        if value == CliTestOptionValue.Schema.value:
+            tap.write_schemas()
+        else:
+            tap.preflight()
+            tap.run_connection_test()
+            cls.logger.info("Connection test passed: credentials, namespace and filters work")
+        ctx.exit()
 
     @classmethod
     @override
@@ -181,8 +225,8 @@ class TapEndorLabs(Tap):
         try:
             tap = cls(
                 config=config.config,
-                state=None if state is None else _state_object(state),
-                catalog=None if catalog is None else _json_object(catalog, "catalog"),
+                state=None if state is None else read_state(state),
+                catalog=None if catalog is None else read_catalog(catalog),
                 parse_env_config=config.parse_env,
                 validate_config=True,
             )
@@ -193,55 +237,10 @@ class TapEndorLabs(Tap):
         except StopRequested as stop:
             tap.stop_at_record_boundary(stop.signum)
         except FatalTapError as exc:
-            _exit_with(str(exc), secrets)
+            exit_with(str(exc), secrets)
         except ConfigValidationError as exc:
             problems = "; ".join(str(error) for error in exc.errors) or str(exc)
-            _exit_with(f"Invalid configuration: {problems}", secrets)
-
-
-def _json_object(stream: IO[str], what: str) -> dict[str, Any]:
-    """Read a ``--state``/``--catalog`` file that must hold one JSON object.
-
-    Raises:
-        FatalTapError: naming the file and what to pass instead.
-    """
-    name = getattr(stream, "name", what)
-    try:
-        value = json.loads(stream.read())
-    except ValueError as exc:
-        msg = (
-            f"The {what} file {name} is not JSON ({exc}): pass the last line the target "
-            f"printed, or no --{what} to start over."
-        )
-        raise FatalTapError(msg) from None
-    if not isinstance(value, dict):
-        msg = f"The {what} file {name} holds a JSON {type(value).__name__}, not an object."
-        raise FatalTapError(msg)
-    return value
-
-
-def _state_object(stream: IO[str]) -> dict[str, Any]:
-    """Read ``--state``, refusing one whose bookmarks all belong to other streams.
-
-    Such a file comes from another pipeline; taking it would silently export the
-    whole backfill again.
-
-    Raises:
-        FatalTapError: naming the file and the streams it holds.
-    """
-    name = getattr(stream, "name", "state")
-    value = _json_object(stream, "state")
-    bookmarks = value.get("bookmarks") or {}
-    # Every stream sets ``name`` on its class; the SDK declares it per instance.
-    ours = {stream_type.name for stream_type in STREAM_TYPES}  # type: ignore[misc]
-    if isinstance(bookmarks, dict) and bookmarks and not ours & set(bookmarks):
-        msg = (
-            f"The state file {name} holds bookmarks only for other streams "
-            f"({', '.join(sorted(bookmarks))}): pass the state of this tap's pipeline "
-            "(the last line target-s3-endor printed), or no --state to start from start_date."
-        )
-        raise FatalTapError(msg)
-    return value
+            exit_with(f"Invalid configuration: {problems}", secrets)
 
 
 def _secret_values(config: dict[str, Any]) -> list[str]:
@@ -253,10 +252,3 @@ def _secret_values(config: dict[str, Any]) -> list[str]:
     prefix = TapEndorLabs.name.upper().replace("-", "_")
     values += [os.environ.get(f"{prefix}_{name.upper()}", "") for name in SECRET_SETTINGS]
     return [value for value in values if value]
-
-
-def _exit_with(message: str, secrets: Iterable[str]) -> NoReturn:
-    """Print one scrubbed line on stderr and exit 1."""
-    sys.stderr.write(f"tap-endorlabs: error: {one_line(redact(message, secrets))}\n")
-    sys.stderr.flush()
-    sys.exit(1)

@@ -37,6 +37,7 @@ from urllib.parse import quote
 import msgspec
 
 from target_s3_endor.keys import dig, safe_segment
+from target_s3_endor.version import package_version
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 MAX_RESULTS_PER_RUN = 25_000
@@ -253,7 +254,7 @@ def _run_tail(
 def sarif_chunks(
     lines: Iterable[bytes],
     *,
-    tool_version: str = "0.1.0",
+    tool_version: str | None = None,
     max_results_per_run: int = MAX_RESULTS_PER_RUN,
 ) -> Iterator[bytes]:
     """Stream a SARIF log from JSON lines of findings.
@@ -263,6 +264,7 @@ def sarif_chunks(
     has no ``automationDetails``; when a scan needs several runs, each gets
     its own category (``endor-labs/part-N``), as GitHub requires.
     """
+    version = tool_version or package_version()
     yield b'{"$schema":"' + SARIF_SCHEMA_URI.encode() + b'","version":"2.1.0","runs":['
     rules: dict[str, bytes] = {}
     in_run = 0
@@ -271,7 +273,7 @@ def sarif_chunks(
     for line in lines:
         finding = _decoder.decode(line)
         if in_run == max_results_per_run:
-            yield from _run_tail(rules, tool_version, automation_id(runs, scan_uuid))
+            yield from _run_tail(rules, version, automation_id(runs, scan_uuid))
             rules, in_run = {}, 0
         if in_run == 0:
             yield (b"," if runs else b"") + b'{"results":['
@@ -287,5 +289,5 @@ def sarif_chunks(
     if runs == 0:
         yield b'{"results":['
     last_identity = automation_id(runs, scan_uuid) if runs > 1 else None
-    yield from _run_tail(rules, tool_version, last_identity)
+    yield from _run_tail(rules, version, last_identity)
     yield b"]}"

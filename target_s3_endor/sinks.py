@@ -32,6 +32,7 @@ input is written as it stands, and the state before it is the one printed.
 
 from __future__ import annotations
 
+import io
 import itertools
 import uuid
 from dataclasses import dataclass, field
@@ -245,9 +246,11 @@ class S3EndorSink(Sink):
     def _put(self, body: IO[bytes], key: str, fmt: ObjectFormat, records: int) -> None:
         try:
             uri = self.writer.put(key, body, fmt.content_type)
+            size = body.seek(0, io.SEEK_END)
         finally:
             body.close()
         self.logger.info("Wrote %d records to %s", records, uri)
+        self._target.run_summary.wrote(self.stream_name, key, records, size)
 
     @override
     def process_batch(self, context: dict) -> None:

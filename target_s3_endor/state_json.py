@@ -84,3 +84,10 @@ def write_state_line(state: ReceivedState) -> None:
         return
     binary.write(state.line)
     binary.flush()
+
+
+def state_text(state: Any) -> str:
+    """The JSON text of a state as the tap wrote it (for logs and the run manifest)."""
+    if isinstance(state, ReceivedState):
+        return state.line.decode().rstrip("\n")
+    return received_state(state).line.decode().rstrip("\n")

@@ -12,7 +12,6 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Mapping
 from functools import cached_property
-from importlib import metadata
 from typing import IO, Any
 
 import click
@@ -31,6 +30,7 @@ from singer_sdk.singerlib.exceptions import InvalidInputLine
 from typing_extensions import override
 
 from target_s3_endor import keys
+from target_s3_endor.cli_guard import one_line_command
 from target_s3_endor.encoding import (
     COMPRESSIONS,
     DEFAULT_COMPRESSION_LEVEL,
@@ -39,18 +39,21 @@ from target_s3_endor.encoding import (
 )
 from target_s3_endor.errors import BadInputError, SettingsError, TargetS3EndorError
 from target_s3_endor.probe import exporter_root, run_probe
+from target_s3_endor.run_summary import RunSummary
 from target_s3_endor.security_lake import (
     LAYOUTS,
     SECURITY_LAKE,
     SecurityLakeSink,
     check_security_lake_settings,
 )
+from target_s3_endor.settings_hints import known_settings, misspelled, unset_hints, warning_text
 from target_s3_endor.settings_limits import check_limits
 from target_s3_endor.shutdown import GracefulStopTarget
 from target_s3_endor.singer_input import SingerInputTarget
 from target_s3_endor.sinks import ObjectPlan, S3EndorSink
 from target_s3_endor.state_json import with_state_text
 from target_s3_endor.transport import S3Writer
+from target_s3_endor.version import DISTRIBUTION, package_version
 
 MIB = 1 << 20
 # Errors that end the run with one line and exit status 1, never a traceback.
@@ -80,7 +83,11 @@ class StrictLineReader(MsgSpecReader):
         records = 0
         decode = self.deserialize_json
         on_record = callbacks[SingerMessageType.RECORD]
-        for line in file_input or self.default_input:
+        source = file_input or self.default_input
+        if source is None:  # started with stdin closed (`<&-`)
+            msg = "standard input is closed: pipe a tap into target-s3-endor, or pass --input FILE"
+            raise BadInputError(msg)
+        for line in source:
             message = decode(line)
             kind = message.get("type")
             if kind == "RECORD":
@@ -133,13 +140,6 @@ class StrictLineReader(MsgSpecReader):
         return message
 
 
-def _version() -> str:
-    try:
-        return metadata.version("endorlabs-s3-export")
-    except metadata.PackageNotFoundError:
-        return "0.0.0"
-
-
 def check_settings(config: dict[str, Any]) -> None:
     """Reject setting combinations the schema cannot express, naming the setting."""
     if bool(config.get("aws_access_key_id")) != bool(config.get("aws_secret_access_key")):
@@ -173,7 +173,7 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
     """Writes Singer streams to S3 in Endor Labs' export layout."""
 
     name = "target-s3-endor"
-    package_name = "endorlabs-s3-export"  # the distribution that carries both plugins
+    package_name = DISTRIBUTION  # the distribution that carries both plugins
     default_sink_class = S3EndorSink
     message_reader_class = StrictLineReader
 
@@ -450,6 +450,16 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
             ),
         ),
         th.Property(
+            "run_manifest",
+            th.BooleanType,
+            default=False,
+            description=(
+                "Whether to write, at the end of each run and before its final state, a JSON "
+                "manifest listing every key the run wrote, under {prefix}/{exporter}/_manifests/ "
+                "(for downstream loaders that read manifests)."
+            ),
+        ),
+        th.Property(
             "spool_dir",
             th.StringType,
             description=(
@@ -460,8 +470,23 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
     ).to_dict()
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        check_settings(dict(self.config))
+        given = kwargs.get("config")
+        given = given if isinstance(given, dict) else {}
+        hints = misspelled(given, known_settings(type(self)))
+        for name, nearest in hints.items():
+            self.logger.warning("%s", warning_text(name, nearest))
+        try:
+            super().__init__(**kwargs)
+            check_settings(dict(self.config))
+        except SettingsError as exc:
+            if hint := unset_hints(hints, given, str(exc)):
+                raise SettingsError(f"{_one_line(exc)} ({hint})") from None
+            raise
+        except ConfigValidationError as exc:
+            if hint := unset_hints(hints, given, " ".join(exc.errors)):
+                errors = [*exc.errors, hint]
+                raise ConfigValidationError(str(exc), errors=errors, schema=exc.schema) from None
+            raise
         self._MAX_RECORD_AGE_IN_MINUTES = float(self.config.get("batch_max_age_seconds", 300)) / 60
         # Drain sinks one after another, not on the SDK's 8 threads: sinks share the
         # batch sequence and the compressor's bookkeeping, and when an upload fails
@@ -488,7 +513,7 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
             other_format=ObjectFormat("json" if fmt == "sarif" else fmt, compression),
             spool_dir=self.config.get("spool_dir") or None,
             max_bytes=int(self.config.get("batch_max_bytes") or 64 * MIB),
-            tool_version=_version(),
+            tool_version=package_version(),
             compression_level=compression_level(self.config),
         )
 
@@ -500,21 +525,44 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         return S3EndorSink
 
     @cached_property
+    def run_summary(self) -> RunSummary:
+        """What this run wrote, logged at the end of the input (run_summary.py)."""
+        return RunSummary(root=self.object_plan.root)
+
+    #: Whether the input has ended, so the next state written is the last.
+    _input_ended = False
+
+    def _write_manifest(self, state: dict | None) -> None:
+        if self.config.get("run_manifest") and self.run_summary.manifest_key is None:
+            self.run_summary.write_manifest(self.s3_writer.put, state)
+
+    @cached_property
     def s3_writer(self) -> S3Writer:
         """One S3 client for all sinks (boto3 clients are thread-safe)."""
         return S3Writer(self.config)
 
     @override
     def _write_state_message(self, state: dict) -> None:
-        """Print the newest state that covers no finding of a scan still open (see sinks.py)."""
+        """Print the newest state that covers no finding of a scan still open (see sinks.py).
+
+        At the end of the input, or when a signal stops the target, the run
+        manifest goes up after the last object and before that final state.
+        """
         printable = self.object_plan.scans.printable_state(state)
-        if printable is not None:
-            super()._write_state_message(printable)
+        if printable is None:
+            return
+        if self._input_ended or self._stop_signal is not None:
+            self._write_manifest(printable)
+        super()._write_state_message(printable)
+        self.run_summary.state = printable
 
     @override
     def process_endofpipe(self) -> None:
+        self._input_ended = True
         super().process_endofpipe()
         self.object_plan.scans.close(self.logger)
+        self._write_manifest(self.run_summary.state)  # when no state was printed at the end
+        self.run_summary.log(self.logger)
 
     @classmethod
     @override
@@ -567,7 +615,7 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
     @override
     def get_singer_command(cls) -> click.Command:
         """Add ``--test``: the connection test."""
-        command = super().get_singer_command()
+        command = one_line_command(super().get_singer_command())
         command.params.append(
             click.Option(
                 ["--test"],

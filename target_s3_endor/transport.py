@@ -55,12 +55,27 @@ def file_sha256_b64(stream: IO[bytes]) -> str:
     return base64.b64encode(digest.digest()).decode()
 
 
+class _WithoutTraceback(logging.Filter):
+    """Keep a log record but drop its traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
 def quiet_aws_debug_logs() -> None:
-    """Keep AWS libraries' DEBUG logs (which hold secrets) out, whatever LOGLEVEL says."""
+    """Keep AWS libraries' DEBUG logs (which hold secrets) out, whatever LOGLEVEL says.
+
+    botocore also logs a failed credential refresh (role trust, token file) with
+    its traceback before raising; the target reports that error as its one line.
+    """
     for name in AWS_LOGGERS:
         logger = logging.getLogger(name)
         if logger.getEffectiveLevel() < logging.INFO:
             logger.setLevel(logging.INFO)
+    credentials = logging.getLogger("botocore.credentials")
+    if not any(isinstance(f, _WithoutTraceback) for f in credentials.filters):
+        credentials.addFilter(_WithoutTraceback())
 
 
 def tls_verify(config: Mapping[str, Any]) -> bool:

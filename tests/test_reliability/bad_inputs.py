@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ class BadInput:
 
     name: str
     plugin: str  # "tap" or "target"
-    says: str  # a fragment of the one error line (empty: success expected)
+    says: str  # the one error line holds this ("..." stands for any text; empty: success)
     exit_code: int = 1
     config: dict[str, Any] = field(default_factory=dict)  # merged into the good config
     drop: tuple[str, ...] = ()  # settings removed from the good config
@@ -39,6 +40,13 @@ class BadInput:
     lines: bytes = b""  # target: raw input
     config_text: str | None = None  # the --config file's text instead of the good config
     hides: str = ""  # a value of the input that must not appear on stderr
+    args: tuple[str, ...] = ()  # command-line arguments after --config (a file name may
+    # start with "@", meaning a file of that name in the case's folder holding `files[name]`)
+    files: dict[str, str] = field(default_factory=dict)  # extra files for args
+    closed: str = ""  # "stdin" or "stdout": started with that stream closed;
+    # "pipe": stdout is a pipe the reader closes after the first bytes (a dead target)
+    no_config: bool = False  # run without --config
+    logs: str = ""  # a fragment stderr must hold (a warning, the bookmark a run starts from)
 
 
 def _lines(*messages: Any) -> bytes:
@@ -106,6 +114,21 @@ def _batch(*files: str, **fields: Any) -> dict[str, Any]:
 def _without(message: dict[str, Any], key: str) -> dict[str, Any]:
     return {name: value for name, value in message.items() if name != key}
 
+
+RECENT = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+STATE_AS_MESSAGE = json.dumps(
+    {
+        "type": "STATE",
+        "value": {
+            "bookmarks": {
+                "audit_logs": {
+                    "replication_key": "meta.create_time",
+                    "replication_key_value": RECENT,
+                }
+            }
+        },
+    }
+)
 
 GOOD_AUDIT = _lines(AUDIT_SCHEMA, *(audit_record(n) for n in range(5)), state_message(5))
 MIB = 1 << 20
@@ -247,33 +270,186 @@ CATALOGUE: list[BadInput] = [
     BadInput(
         "tap: token and key together", "tap", "mutually exclusive", config={"token": "abc.def"}
     ),
-    BadInput("tap: wrong api secret", "tap", "rejected the API key", config={"api_secret": "x1"}),
+    BadInput(
+        "tap: wrong api secret",
+        "tap",
+        "Endor Labs rejected the API key (HTTP 401)",
+        config={"api_secret": "x1"},
+    ),
     BadInput(
         "tap: expired or unknown token",
         "tap",
-        "refused the credentials",
+        "Endor Labs refused the credentials (HTTP 401)",
         config={"token": "expired-token-value"},
         drop=("api_key", "api_secret"),
     ),
-    BadInput("tap: unknown namespace", "tap", "was not found", config={"namespace": "nope"}),
-    BadInput("tap: forbidden namespace", "tap", "was denied", config={"namespace": "other-corp"}),
+    BadInput(
+        "tap: unknown namespace",
+        "tap",
+        "Namespace 'nope' was not found (HTTP 404: ...): check the namespace setting",
+        config={"namespace": "nope"},
+    ),
+    BadInput(
+        "tap: forbidden namespace",
+        "tap",
+        "Access to namespace 'other-corp' was denied (HTTP 403: ...): give the API key",
+        config={"namespace": "other-corp"},
+    ),
     BadInput(
         "tap: bad audit_log_filter",
         "tap",
-        "audit_log_filter",
+        "The Endor Labs API refused the audit_logs query (HTTP 400: ...): check audit_log_filter",
         config={"audit_log_filter": "spec.operation=="},
     ),
     BadInput("tap: bad finding_filter", "tap", "finding_filter", config={"finding_filter": "((("}),
     BadInput(
         "tap: unparseable start_date", "tap", "start_date", config={"start_date": "last tuesday"}
     ),
-    BadInput("tap: state file not JSON", "tap", "state file", state="{not json"),
+    BadInput(
+        "tap: state file not JSON", "tap", "The state file ... is not JSON", state="{not json"
+    ),
     BadInput("tap: state file a JSON list", "tap", "not an object", state="[1, 2]"),
     BadInput(
         "tap: state file of other streams",
         "tap",
-        "bookmarks only for other streams (github_issues)",
+        "The state file ... holds bookmarks only for other streams (github_issues)",
         state='{"bookmarks": {"github_issues": {"replication_key_value": "2024-01-01"}}}',
+    ),
+    # --- tap command line: every entry point and flag ---
+    BadInput(
+        "tap: --test with a wrong secret",
+        "tap",
+        "rejected the API key",
+        config={"api_secret": "wrong-x1"},
+        args=("--test",),
+        hides="wrong-x1",
+    ),
+    BadInput(
+        "tap: --test without a namespace", "tap", "namespace", drop=("namespace",), args=("--test",)
+    ),
+    BadInput(
+        "tap: --discover with a bad start_date",
+        "tap",
+        "start_date 'last tuesday' is not a date",
+        config={"start_date": "last tuesday"},
+        args=("--discover",),
+    ),
+    BadInput(
+        "tap: --discover without credentials",
+        "tap",
+        "Missing credentials",
+        drop=("api_key", "api_secret"),
+        args=("--discover",),
+    ),
+    BadInput(
+        "tap: --config file missing",
+        "tap",
+        "--config could not be read",
+        no_config=True,
+        args=("--config", "@missing.json"),
+    ),
+    BadInput(
+        "tap: --catalog file missing",
+        "tap",
+        "Invalid value for '--catalog'",
+        exit_code=2,
+        args=("--catalog", "@missing.json"),
+    ),
+    BadInput(
+        "tap: --catalog not JSON",
+        "tap",
+        "catalog file",
+        files={"catalog.json": "{streams"},
+        args=("--catalog", "@catalog.json"),
+    ),
+    BadInput(
+        "tap: --catalog not a catalog",
+        "tap",
+        "is not a Singer catalog",
+        files={"catalog.json": '{"streams": 5}'},
+        args=("--catalog", "@catalog.json"),
+    ),
+    BadInput(
+        "tap: --state file missing",
+        "tap",
+        "Invalid value for '--state'",
+        exit_code=2,
+        args=("--state", "@missing.json"),
+    ),
+    BadInput(
+        "tap: state bookmarks not objects",
+        "tap",
+        "is not a Singer state",
+        state='{"bookmarks": {"audit_logs": 5}}',
+    ),
+    BadInput(
+        "tap: unknown flag", "tap", "No such option '--bogus'", exit_code=2, args=("--bogus",)
+    ),
+    BadInput(
+        "tap: --about --format xml",
+        "tap",
+        "'xml' is not one of",
+        exit_code=2,
+        args=("--about", "--format", "xml"),
+    ),
+    BadInput("tap: stdout closed", "tap", "standard output is closed", closed="stdout"),
+    BadInput(
+        "tap: the target stops reading (broken pipe)",
+        "tap",
+        "tap-endorlabs: error: the target stopped reading the tap's output (broken pipe)",
+        closed="pipe",
+    ),
+    BadInput(
+        "tap: window_hours zero (never advanced)",
+        "tap",
+        "config['window_hours']",
+        config={"window_hours": 0},
+    ),
+    BadInput(
+        "tap: api_url not a URL",
+        "tap",
+        "api_url 'not a url' is not an http(s) URL",
+        config={"api_url": "not a url"},
+    ),
+    # --- mistakes that used to be accepted silently ---
+    BadInput(
+        "tap: api_secret misspelled",
+        "tap",
+        "'api_secert' is set instead of 'api_secret'",
+        config={"api_secert": "demo-secret"},
+        drop=("api_secret",),
+    ),
+    BadInput(
+        "tap: namespace misspelled",
+        "tap",
+        "'namspace' is set instead of 'namespace'",
+        config={"namspace": "acme"},
+        drop=("namespace",),
+    ),
+    BadInput(
+        "tap: start_date misspelled (warned, discovery goes on)",
+        "tap",
+        "",
+        exit_code=0,
+        config={"start_time": "2025-01-01T00:00:00Z"},
+        args=("--discover",),
+        logs="Unknown setting 'start_time' is ignored: did you mean 'start_date'?",
+    ),
+    BadInput(
+        "tap: bare date in a filter",
+        "tap",
+        "audit_log_filter compares with the bare date 2025-01-01, which matches nothing: "
+        "write date(2025-01-01T00:00:00Z)",
+        config={"audit_log_filter": "meta.create_time >= 2025-01-01"},
+    ),
+    BadInput(
+        "tap: state file holding a whole STATE message (accepted: its value)",
+        "tap",
+        "",
+        exit_code=0,
+        config={"include_child_namespaces": False},
+        state=STATE_AS_MESSAGE,
+        logs=f"Starting incremental sync of 'audit_logs' with bookmark value: {RECENT}",
     ),
     # --- target settings ---
     BadInput("target: bucket missing", "target", "bucket", drop=("bucket",), lines=GOOD_AUDIT),
@@ -308,12 +484,79 @@ CATALOGUE: list[BadInput] = [
         config={"endpoint_url": "http://127.0.0.1:9", "max_attempts": 1},
         lines=GOOD_AUDIT,
     ),
+    BadInput(
+        "target: bucket misspelled",
+        "target",
+        "'bucket_name' is set instead of 'bucket'",
+        config={"bucket_name": "b"},
+        drop=("bucket",),
+        lines=GOOD_AUDIT,
+    ),
+    BadInput(
+        "target: compression misspelled (warned, the run goes on)",
+        "target",
+        "",
+        exit_code=0,
+        config={"compresion": "gzip"},
+        lines=GOOD_AUDIT,
+        logs="Unknown setting 'compresion' is ignored: did you mean 'compression'?",
+    ),
+    BadInput(
+        "target: web_identity_token_file missing",
+        "target",
+        "web_identity_token_file /nonexistent/token cannot be read",
+        config={
+            "role_arn": "arn:aws:iam::123456789012:role/EndorExportWriter",
+            "web_identity_token_file": "/nonexistent/token",
+        },
+        lines=GOOD_AUDIT,
+    ),
+    # --- target command line: every entry point and flag ---
+    BadInput("target: stdin closed", "target", "standard input is closed", closed="stdin"),
+    BadInput(
+        "target: stdout closed",
+        "target",
+        "standard output is closed",
+        closed="stdout",
+        lines=GOOD_AUDIT,
+    ),
+    BadInput(
+        "target: --input file missing",
+        "target",
+        "Invalid value for '--input'",
+        exit_code=2,
+        args=("--input", "@missing.singer"),
+    ),
+    BadInput(
+        "target: --input not Singer",
+        "target",
+        "input line is not valid JSON",
+        files={"in.singer": "hello world\n"},
+        args=("--input", "@in.singer"),
+    ),
+    BadInput(
+        "target: --config file missing",
+        "target",
+        "--config could not be read",
+        no_config=True,
+        args=("--config", "@missing.json"),
+    ),
+    BadInput(
+        "target: unknown flag", "target", "No such option '--bogus'", exit_code=2, args=("--bogus",)
+    ),
+    BadInput(
+        "target: --about --format xml",
+        "target",
+        "'xml' is not one of",
+        exit_code=2,
+        args=("--about", "--format", "xml"),
+    ),
     *SETTING_LIMITS,
     # --- target input ---
     BadInput(
         "target: malformed Singer line",
         "target",
-        "not valid JSON",
+        "input line is not valid JSON",
         lines=_lines(AUDIT_SCHEMA, audit_record(1), b'{"type": "RECORD", "stream": '),
     ),
     BadInput(
@@ -363,7 +606,7 @@ CATALOGUE: list[BadInput] = [
     BadInput(
         "target: record does not match its schema",
         "target",
-        "does not match its SCHEMA",
+        "record 1 of stream 'audit_logs' does not match its SCHEMA (data.uuid must be string)",
         lines=_lines(AUDIT_SCHEMA, {**audit_record(1), "record": {"uuid": 12345}}),
     ),
     BadInput(

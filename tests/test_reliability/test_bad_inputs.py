@@ -31,11 +31,47 @@ def run_case(case: BadInput, workdir: Path, base: dict[str, Any]) -> subprocess.
     config = {k: v for k, v in base.items() if k not in case.drop} | case.config
     config_text = json.dumps(config) if case.config_text is None else case.config_text
     (workdir / "config.json").write_text(config_text)
-    command = [TAP if case.plugin == "tap" else TARGET, "--config", str(workdir / "config.json")]
+    command = [TAP if case.plugin == "tap" else TARGET]
+    if not case.no_config:
+        command += ["--config", str(workdir / "config.json")]
     if case.state is not None:
         (workdir / "state.json").write_text(case.state)
         command += ["--state", str(workdir / "state.json")]
+    for name, text in case.files.items():
+        (workdir / name).write_text(text)
+    command += [str(workdir / arg[1:]) if arg.startswith("@") else arg for arg in case.args]
+    if case.closed == "pipe":
+        return run_into_closed_pipe(command)
+    if case.closed:
+        # The shell starts the plugin with the stream closed, as `cmd <&-` does.
+        redirect = "<&-" if case.closed == "stdin" else ">&-"
+        command = ["sh", "-c", f'exec "$0" "$@" {redirect}', *command]
     return subprocess.run(command, input=case.lines, capture_output=True, timeout=120, check=False)
+
+
+def run_into_closed_pipe(command: list[str]) -> subprocess.CompletedProcess:
+    """Run with stdout a pipe whose reader stops after the first bytes, as a dead target."""
+    with subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        first = process.stdout.read(1)
+        process.stdout.close()
+        stderr = process.stderr.read()
+        code = process.wait(timeout=120)
+    assert first, "the tap wrote nothing before the pipe closed"
+    return subprocess.CompletedProcess(command, code, b"", stderr)
+
+
+def says_matches(says: str, line: str) -> bool:
+    """Whether ``line`` holds the parts of ``says`` between its "..." in order."""
+    position = 0
+    for part in says.split("..."):
+        found = line.find(part, position)
+        if found < 0:
+            return False
+        position = found + len(part)
+    return True
 
 
 def input_uuids(case: BadInput) -> list[str]:
@@ -75,10 +111,12 @@ def test_bad_input(  # noqa: PLR0917 - pytest fixtures
 
     assert result.returncode == case.exit_code, stderr[-2000:]
     assert "Traceback" not in stderr
+    assert case.logs in stderr
     if case.exit_code:
         errors = [line for line in lines if "ERROR" in line or line.startswith("tap-endorlabs:")]
+        assert errors and errors[0] == lines[-1], "the error line must be the last word"
         assert len(errors) == 1, errors
-        assert case.says in errors[0], errors[0]
+        assert says_matches(case.says, errors[0]), errors[0]
     if case.hides:
         assert case.hides not in stderr
         assert errors[0] == lines[-1]

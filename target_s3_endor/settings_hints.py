@@ -1,0 +1,47 @@
+"""Misspelled setting names: a warning with the nearest valid name.
+
+The SDK ignores settings it does not know, so ``start_time`` instead of
+``start_date`` silently exports everything.  Each unknown name is warned about
+with the nearest valid one (difflib), and when a run then fails for a setting
+that is missing, the error names the misspelling too.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
+
+
+def misspelled(given: Iterable[str], known: Collection[str]) -> dict[str, str | None]:
+    """Each unknown setting name -> the nearest known one, or None when none is near."""
+    hints: dict[str, str | None] = {}
+    for name in given:
+        if name not in known:
+            nearest = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+            hints[name] = nearest[0] if nearest else None
+    return hints
+
+
+def warning_text(name: str, nearest: str | None) -> str:
+    """One warning line for an unknown setting."""
+    if nearest is None:
+        return f"Unknown setting '{name}' is ignored (see --about for the settings)"
+    return f"Unknown setting '{name}' is ignored: did you mean '{nearest}'?"
+
+
+def unset_hints(hints: Mapping[str, str | None], config: Mapping[str, Any], error: str) -> str:
+    """The misspellings behind an ``error`` about a setting they leave unset."""
+    found = [
+        f"'{name}' is set instead of '{nearest}'"
+        for name, nearest in hints.items()
+        if nearest is not None and config.get(nearest) in (None, "") and nearest in error
+    ]
+    return f"{'; '.join(found)}: did you misspell it?" if found else ""
+
+
+def known_settings(plugin: Any) -> list[str]:
+    """Every setting name a plugin class accepts, the SDK's built-in ones included."""
+    schema = plugin.config_jsonschema
+    plugin.append_builtin_config(schema)
+    return list(schema.get("properties", {}))

@@ -1,0 +1,72 @@
+"""The package as users get it: the sdist and wheel build, and the wheel works on its own.
+
+The wheel is installed into a new virtual environment (no site packages, not
+this checkout), where both commands must answer ``--about`` and report the
+version ``pyproject.toml`` holds, the one place it is written.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tarfile
+import tomllib
+import venv
+import zipfile
+from pathlib import Path
+
+from tests.support.servers import REPO_ROOT
+
+PYPROJECT = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+VERSION = PYPROJECT["project"]["version"]
+
+
+def test_the_version_is_written_only_in_pyproject() -> None:
+    sources = [*REPO_ROOT.glob("tap_endorlabs/*.py"), *REPO_ROOT.glob("target_s3_endor/*.py")]
+    assert sources
+    pattern = re.compile(rf"['\"]{re.escape(VERSION)}['\"]")
+    assert [path.name for path in sources if pattern.search(path.read_text())] == []
+    assert f"## [{VERSION}]" in (REPO_ROOT / "CHANGELOG.md").read_text()
+    assert "Apache License" in (REPO_ROOT / "LICENSE").read_text()
+
+
+def test_sdist_and_wheel_build_and_the_wheel_installs_alone(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(dist), str(REPO_ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    stem = f"endorlabs_s3_export-{VERSION}"
+    wheel, sdist = dist / f"{stem}-py3-none-any.whl", dist / f"{stem}.tar.gz"
+    with tarfile.open(sdist) as archive:
+        names = set(archive.getnames())
+    assert {f"{stem}/LICENSE", f"{stem}/CHANGELOG.md", f"{stem}/README.md"} <= names
+    with zipfile.ZipFile(wheel) as archive:
+        members = set(archive.namelist())
+    assert f"{stem}.dist-info/licenses/LICENSE" in members
+    assert "tap_endorlabs/schemas/audit_logs.json" in members
+
+    clean = tmp_path / "venv"
+    venv.create(clean, with_pip=True, system_site_packages=False)
+    subprocess.run(
+        [str(clean / "bin" / "python"), "-m", "pip", "install", "--quiet", str(wheel)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    for plugin in ("tap-endorlabs", "target-s3-endor"):
+        about = subprocess.run(
+            [str(clean / "bin" / plugin), "--about", "--format=json"],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,  # not the checkout: nothing may come from it
+        )
+        info = json.loads(about.stdout)
+        assert info["name"] == plugin
+        assert info["version"] == VERSION
