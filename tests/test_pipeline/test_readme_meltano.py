@@ -66,6 +66,8 @@ README_COMMANDS: dict[str, list[str] | str] = {
         "target-s3-endor",
     ],
     "meltano state list": ["state", "list"],
+    # Security Lake: select only the streams with an OCSF class (audit_logs is selected already).
+    "meltano select tap-endorlabs audit_logs '*'": ["select", "tap-endorlabs", "audit_logs", "*"],
     "meltano add utility airflow": "downloads the utility from Meltano Hub (no network here)",
 }
 
