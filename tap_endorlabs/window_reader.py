@@ -1,0 +1,269 @@
+"""Reading a stream's time range window by window: plain functions over a page fetcher.
+
+Nothing here speaks HTTP.  The caller hands in ``fetch``: "the pages of this
+window of this store", raising ``WindowTooBigError`` (a 504, our read time-out)
+or ``SortedPagingUnavailableError`` (a sorted page that cannot say where the
+next starts).  The functions decide everything else:
+
+- planning: adaptive windows (``windows.WindowPlanner``), cut at the archive
+  seam's edges;
+- splitting: after a deadline the rest of a window is halved and re-read from
+  the last timestamp emitted, so a split costs neither a gap nor a duplicate;
+- the seam merge and client-side ordering: a window read from both audit-log
+  stores, or read unsorted, is held (bounded by ``SEAM_BUFFER_PAGES`` pages),
+  de-duplicated by uuid and ordered before anything of it is emitted;
+- de-duplication at split points and at the bookmark: what lies before the
+  last emitted instant, or at it under a uuid already emitted, is skipped.
+
+So every rule is unit-tested with a fake ``fetch`` in milliseconds
+(tests/test_tap/test_window_reader.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tap_endorlabs.errors import (
+    BufferedWindowTooBigError,
+    DeadlineExceededError,
+    FatalTapError,
+    SeamWindowTooBigError,
+    SortedPagingUnavailableError,
+    WindowTooBigError,
+)
+from tap_endorlabs.timestamps import format_timestamp, normalize_or, parse_timestamp
+from tap_endorlabs.windows import WindowPlanner
+
+#: Windows of at most this many pages count as cheap: the next one grows.
+CHEAP_WINDOW_PAGES = 4
+# A window read from both audit-log stores, or read unsorted (an API that does
+# not page sorted lists), is held in memory and ordered before it is emitted;
+# past this many pages' worth of records it is halved instead, so memory follows
+# page_size, not the size of the backfill.
+SEAM_BUFFER_PAGES = 20
+#: Tries of a minimum-size window that keeps timing out before giving up.
+MAX_STUCK_TRIES = 8
+BACKOFF_BASE_SECONDS = 0.1
+BACKOFF_CAP_SECONDS = 30.0
+
+Page = list[dict[str, Any]]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WindowQuery:
+    """One store's part of one window: what ``fetch`` is asked for."""
+
+    lo: datetime
+    hi: datetime | None
+    source: str
+    #: Read by ``page_id`` without sort (the caller orders the window).
+    unsorted: bool = False
+
+
+#: "The pages of this window of this store", in the API's order.
+FetchPages = Callable[[WindowQuery], Iterable[Page]]
+
+
+@dataclass
+class ReaderSettings:
+    """What a stream tells the reader about itself (no HTTP, no SDK)."""
+
+    #: Dotted path of the time field the windows, the order and the dedupe use.
+    time_field: str
+    #: Initial window length.
+    window_size: timedelta
+    page_size: int
+    #: Which stores a window ``(lo, hi)`` reads; one, except at the audit-log seam.
+    sources: Callable[[datetime, datetime | None], tuple[str, ...]] = lambda lo, hi: ("active",)
+    #: Times no window may cross (the seam margins), asked again per window.
+    edges: Callable[[], tuple[datetime, ...]] = tuple
+    #: Name used in log lines and errors.
+    name: str = "stream"
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    sleep: Callable[[float], None] = time.sleep
+    logger: Any = field(default=_log)
+
+
+@dataclass
+class PagingMode:
+    """Whether windows are read sorted by the API or unsorted and ordered here.
+
+    Shared by every window of a run: once the API shows it does not page sorted
+    lists, every later window is read by ``page_id`` without sort.
+    """
+
+    order_on_client: bool = False
+
+
+def dotted_get(record: dict[str, Any], path: str) -> Any:
+    """``record["a"]["b"]`` for ``path == "a.b"``; None when any step is missing."""
+    node: Any = record
+    for step in path.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(step)
+    return node
+
+
+def window_pages(
+    fetch: FetchPages,
+    lo: datetime,
+    hi: datetime | None,
+    settings: ReaderSettings,
+    mode: PagingMode,
+    *,
+    merge_limit: bool = True,
+) -> Iterator[Page]:
+    """Pages of one window, in time order.
+
+    Sorted by the API and streamed page by page where it can; held in memory
+    and ordered here when the window reads both audit-log stores (the seam) or
+    when the API does not page sorted lists (``mode.order_on_client``: read by
+    ``page_id`` without sort, as the official SDK advises).  With
+    ``merge_limit`` a held window that outgrows ``SEAM_BUFFER_PAGES`` pages
+    raises before anything of it is emitted; the caller halves it and reads it
+    again, so memory stays bounded by ``page_size``.
+
+    Raises:
+        BufferedWindowTooBigError: when a held window outgrows its buffer.
+    """
+    sources = settings.sources(lo, hi)
+    if len(sources) == 1 and not mode.order_on_client:
+        yield from fetch(WindowQuery(lo, hi, sources[0]))
+        return
+    limit = SEAM_BUFFER_PAGES * settings.page_size
+    merged: dict[str, dict[str, Any]] = {}
+    for source in sources:
+        for objects in fetch(WindowQuery(lo, hi, source, unsorted=mode.order_on_client)):
+            for obj in objects:
+                merged.setdefault(str(obj.get("uuid")), obj)
+            if merge_limit and len(merged) > limit:
+                if len(sources) > 1:
+                    raise SeamWindowTooBigError(f"more than {limit} records at the seam")
+                raise BufferedWindowTooBigError(f"more than {limit} records to order")
+    yield from ordered_pages(merged.values(), settings.time_field, settings.page_size)
+
+
+def ordered_pages(
+    objects: Iterable[dict[str, Any]], time_field: str, page_size: int
+) -> Iterator[Page]:
+    """``objects`` ordered by (time, uuid), handed on in pages of ``page_size``.
+
+    In pages, so the planner sizes held windows by what they hold.
+    """
+
+    def order(obj: dict[str, Any]) -> tuple[str, str]:
+        return (normalize_or(dotted_get(obj, time_field), ""), str(obj.get("uuid")))
+
+    ordered = sorted(objects, key=order)
+    size = max(1, page_size)
+    for begin in range(0, len(ordered), size):
+        yield ordered[begin : begin + size]
+
+
+def read_windows(
+    fetch: FetchPages,
+    start: datetime,
+    settings: ReaderSettings,
+    *,
+    emitted_at_start: Iterable[str] = (),
+    mode: PagingMode | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Every object from ``start`` on, ascending on the time field, each once.
+
+    ``last_time`` and ``seen_at_last`` say what is out: everything before
+    ``last_time``, and the uuids in ``seen_at_last`` at it.  They start at the
+    bookmark with the uuids the state lists for it (``emitted_at_start``), so a
+    run after a clean run emits nothing again.  Each window skips what lies
+    before where it began, which its whole-second lower bound may reach back into.
+
+    After a deadline (a 504, or no answer in time) the rest of the window is
+    halved and re-read from the last timestamp emitted.  After a sorted page
+    that cannot say where the next starts, the window is re-read from there by
+    ``page_id`` without sort and ordered here, and so is every later window.
+
+    Raises:
+        FatalTapError: when even the smallest window exceeds the deadline.
+    """
+    mode = mode if mode is not None else PagingMode()
+    planner = WindowPlanner(start=start, end=None, size=settings.window_size, now=settings.now())
+    # Normalised timestamps are fixed width: string order is time order, and
+    # comparing strings spares a datetime per record.
+    last_time = format_timestamp(start)
+    seen_at_last: set[str] = set(emitted_at_start)
+    stuck = 0
+    time_field = settings.time_field
+    while not planner.finished:
+        lo, hi = planner.current(settings.edges())
+        window_start = format_timestamp(lo)
+        # Everything before this is out already (or before start).
+        floor = min(last_time, window_start)
+        pages = 0
+        try:
+            for objects in window_pages(
+                fetch, lo, hi, settings, mode, merge_limit=not planner.at_minimum
+            ):
+                pages += 1
+                for obj in objects:
+                    moment = normalize_or(dotted_get(obj, time_field), window_start)
+                    if moment < floor:
+                        continue
+                    uid = str(obj.get("uuid"))
+                    if moment == last_time:
+                        if uid in seen_at_last:
+                            continue
+                        seen_at_last.add(uid)
+                    elif moment > last_time:
+                        last_time, seen_at_last = moment, {uid}
+                    yield obj
+        except SortedPagingUnavailableError as unsorted:
+            mode.order_on_client = True
+            settings.logger.warning(
+                "The API does not page sorted lists (%s): %s now reads its windows by "
+                "page_id without sort and orders them itself",
+                unsorted,
+                settings.name,
+            )
+            planner.restart(max(parse_timestamp(last_time), lo))
+            continue
+        except WindowTooBigError as too_big:
+            last_at = parse_timestamp(last_time)
+            resume = last_at if last_at > lo else lo
+            if planner.at_minimum:
+                # Nothing left to split: a plain retry, bounded like any other.
+                stuck += 1
+                if stuck >= MAX_STUCK_TRIES:
+                    msg = (
+                        f"The Endor Labs API timed out on {settings.name} even for a "
+                        f"{planner.size} window at {lo.isoformat()}: raise request_timeout."
+                    )
+                    raise FatalTapError(msg) from None
+                settings.sleep(min(BACKOFF_BASE_SECONDS * 2**stuck, BACKOFF_CAP_SECONDS))
+            planner.split(resume, tried=None if hi is None else hi - lo)
+            settings.logger.info(
+                "%s on %s: window now %s (%s)",
+                split_reason(too_big),
+                settings.name,
+                planner.size,
+                too_big,
+            )
+            continue
+        stuck = 0
+        # Windows of a few pages amortise each query's fixed cost; grow until then.
+        planner.done(hi, cheap=pages <= CHEAP_WINDOW_PAGES)
+
+
+def split_reason(error: WindowTooBigError) -> str:
+    """How the log names why a window was halved."""
+    if isinstance(error, DeadlineExceededError):
+        return "Deadline exceeded"
+    if isinstance(error, SeamWindowTooBigError):
+        return "Seam window over its buffer"
+    return "Window over its buffer"

@@ -1,0 +1,223 @@
+"""The window reader's rules, over a fake page fetcher: no server, no HTTP, milliseconds.
+
+The invariant: whatever the windows, splits, stores and paging mode, every
+object from ``start`` on comes out once, in ascending time order, and nothing
+before ``start`` or already emitted at it comes out.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tap_endorlabs.errors import (
+    DeadlineExceededError,
+    FatalTapError,
+    SortedPagingUnavailableError,
+)
+from tap_endorlabs.timestamps import floor_to_second, format_timestamp, parse_timestamp
+from tap_endorlabs.window_reader import (
+    SEAM_BUFFER_PAGES,
+    PagingMode,
+    ReaderSettings,
+    WindowQuery,
+    read_windows,
+)
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+NOW = START + timedelta(days=20)
+
+
+def obj(uid: str, at: datetime) -> dict[str, Any]:
+    return {"uuid": uid, "meta": {"create_time": format_timestamp(at)}}
+
+
+@dataclass
+class FakeApi:
+    """Serves ``objects`` per store as the API would: whole-second lower bounds, pages."""
+
+    stores: dict[str, list[dict[str, Any]]]
+    page_size: int = 3
+    #: Windows longer than this answer one page, then "deadline exceeded".
+    deadline_over: timedelta | None = None
+    #: Sorted queries answer one page, then cannot say where the next starts.
+    no_sorted_paging: bool = False
+    calls: list[WindowQuery] = field(default_factory=list)
+
+    def __call__(self, window: WindowQuery) -> Iterator[list[dict[str, Any]]]:
+        self.calls.append(window)
+        lo = floor_to_second(window.lo)
+        chosen = [
+            o
+            for o in self.stores[window.source]
+            if lo <= parse_timestamp(o["meta"]["create_time"])
+            and (window.hi is None or parse_timestamp(o["meta"]["create_time"]) < window.hi)
+        ]
+        if window.unsorted:
+            random.Random(len(self.calls)).shuffle(chosen)
+        else:
+            chosen.sort(key=lambda o: o["meta"]["create_time"])
+        span = (window.hi or NOW) - window.lo
+        for n, begin in enumerate(range(0, len(chosen), self.page_size)):
+            if n == 1 and self.deadline_over is not None and span > self.deadline_over:
+                raise DeadlineExceededError("deadline exceeded")
+            if n == 1 and self.no_sorted_paging and not window.unsorted:
+                raise SortedPagingUnavailableError("full page without a token")
+            yield chosen[begin : begin + self.page_size]
+
+
+def reader(**overrides: Any) -> ReaderSettings:
+    values: dict[str, Any] = {
+        "time_field": "meta.create_time",
+        "window_size": timedelta(days=2),
+        "page_size": 3,
+        "now": lambda: NOW,
+        "sleep": lambda seconds: None,
+    }
+    values.update(overrides)
+    return ReaderSettings(**values)
+
+
+def expected(objects: list[dict[str, Any]], start: datetime = START) -> list[str]:
+    """uuids from ``start`` on, in time order (ties in any order)."""
+    return [o["uuid"] for o in objects if parse_timestamp(o["meta"]["create_time"]) >= start]
+
+
+def in_time_order(out: list[dict[str, Any]]) -> bool:
+    times = [o["meta"]["create_time"] for o in out]
+    return times == sorted(times)
+
+
+moments = st.integers(min_value=-86_400, max_value=19 * 86_400 * 1_000_000 // 1_000_000).map(
+    lambda s: START + timedelta(seconds=s)
+)
+sub_second = st.integers(min_value=0, max_value=999_999).map(lambda us: timedelta(microseconds=us))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    times=st.lists(st.tuples(moments, sub_second), max_size=40),
+    deadline_hours=st.one_of(st.none(), st.integers(min_value=1, max_value=72)),
+    no_sorted_paging=st.booleans(),
+)
+def test_every_object_once_in_order_whatever_splits_and_paging(
+    times: list[tuple[datetime, timedelta]], deadline_hours: int | None, no_sorted_paging: bool
+) -> None:
+    objects = [obj(f"u{n:03}", at + frac) for n, (at, frac) in enumerate(times)]
+    api = FakeApi(
+        {"active": objects},
+        deadline_over=None if deadline_hours is None else timedelta(hours=deadline_hours),
+        no_sorted_paging=no_sorted_paging,
+    )
+    out = list(read_windows(api, START, reader()))
+    uuids = [o["uuid"] for o in out]
+    assert len(uuids) == len(set(uuids)), "an object came out twice"
+    assert sorted(uuids) == sorted(expected(objects))
+    assert in_time_order(out)
+
+
+def test_a_deadline_splits_the_rest_of_the_window_without_gap_or_duplicate() -> None:
+    objects = [obj(f"u{n:03}", START + timedelta(minutes=7 * n)) for n in range(200)]
+    api = FakeApi({"active": objects}, deadline_over=timedelta(hours=3))
+    out = [o["uuid"] for o in read_windows(api, START, reader())]
+    assert out == expected(objects)
+    spans = [(w.hi or NOW) - w.lo for w in api.calls]
+    assert min(spans) <= timedelta(hours=3), "the window was never halved"
+
+
+def test_objects_sharing_the_split_instant_are_emitted_once() -> None:
+    same = START + timedelta(hours=1, microseconds=5)
+    objects = [obj(f"u{n:03}", same) for n in range(7)]
+    objects.append(obj("later", START + timedelta(hours=30)))
+    api = FakeApi({"active": objects}, deadline_over=timedelta(hours=2))
+    out = [o["uuid"] for o in read_windows(api, START, reader())]
+    assert sorted(out) == sorted(o["uuid"] for o in objects)
+    assert len(out) == len(set(out))
+
+
+def test_uuids_already_emitted_at_the_bookmark_are_skipped() -> None:
+    objects = [obj("a", START), obj("b", START), obj("c", START + timedelta(seconds=1))]
+    api = FakeApi({"active": objects})
+    out = [o["uuid"] for o in read_windows(api, START, reader(), emitted_at_start={"a"})]
+    assert out == ["b", "c"]
+
+
+def test_the_whole_second_lower_bound_never_brings_back_earlier_objects() -> None:
+    start = START + timedelta(microseconds=500_000)
+    objects = [obj("before", START + timedelta(microseconds=100)), obj("after", start)]
+    out = [o["uuid"] for o in read_windows(FakeApi({"active": objects}), start, reader())]
+    assert out == ["after"]
+
+
+def test_the_seam_reads_both_stores_and_drops_the_duplicates() -> None:
+    active = [obj(f"a{n}", START + timedelta(hours=n)) for n in range(0, 100, 3)]
+    archive = [obj(f"r{n}", START + timedelta(hours=n)) for n in range(1, 100, 3)]
+    moving = obj("moving", START + timedelta(hours=50, minutes=1))
+    api = FakeApi({"active": [*active, moving], "archive": [*archive, moving]})
+    seam_lo, seam_hi = START + timedelta(hours=40), START + timedelta(hours=60)
+
+    def sources(lo: datetime, hi: datetime | None) -> tuple[str, ...]:
+        if hi is not None and hi <= seam_lo:
+            return ("archive",)
+        if lo >= seam_hi:
+            return ("active",)
+        return ("active", "archive")
+
+    settings = reader(sources=sources, edges=lambda: (seam_lo, seam_hi))
+    out = list(read_windows(api, START, settings))
+    uuids = [o["uuid"] for o in out]
+
+    def at(o: dict[str, Any]) -> datetime:
+        return parse_timestamp(o["meta"]["create_time"])
+
+    # The archive up to the seam's end, the active store from its start.
+    want = {o["uuid"] for o in [*archive, moving] if at(o) < seam_hi}
+    want |= {o["uuid"] for o in [*active, moving] if at(o) >= seam_lo}
+    assert sorted(uuids) == sorted(want)
+    assert uuids.count("moving") == 1
+    assert in_time_order(out)
+    assert {w.source for w in api.calls if w.lo >= seam_lo and w.lo < seam_hi} == {
+        "active",
+        "archive",
+    }
+
+
+def test_a_held_window_over_its_buffer_is_halved_before_anything_is_emitted() -> None:
+    dense = [
+        obj(f"d{n:04}", START + timedelta(seconds=n)) for n in range(SEAM_BUFFER_PAGES * 3 + 10)
+    ]
+    api = FakeApi({"active": dense, "archive": []})
+    settings = reader(sources=lambda lo, hi: ("active", "archive"))
+    out = [o["uuid"] for o in read_windows(api, START, settings)]
+    assert out == [o["uuid"] for o in dense]
+    assert any((w.hi or NOW) - w.lo < timedelta(days=2) for w in api.calls)
+
+
+def test_after_a_sorted_page_without_token_every_later_window_is_read_unsorted() -> None:
+    objects = [obj(f"u{n:03}", START + timedelta(hours=n)) for n in range(120)]
+    api = FakeApi({"active": objects}, no_sorted_paging=True)
+    mode = PagingMode()
+    out = [o["uuid"] for o in read_windows(api, START, reader(), mode=mode)]
+    assert out == expected(objects)
+    assert mode.order_on_client
+    first_unsorted = next(i for i, w in enumerate(api.calls) if w.unsorted)
+    assert all(w.unsorted for w in api.calls[first_unsorted:])
+
+
+def test_a_minimum_window_that_keeps_timing_out_fails_with_one_clear_line() -> None:
+    def always_late(window: WindowQuery) -> Iterator[list[dict[str, Any]]]:
+        raise DeadlineExceededError("deadline exceeded")
+        yield []  # pragma: no cover
+
+    waits: list[float] = []
+    with pytest.raises(FatalTapError, match="raise request_timeout") as failure:
+        list(read_windows(always_late, START, reader(name="audit_logs", sleep=waits.append)))
+    assert "audit_logs" in str(failure.value)
+    assert waits, "a stuck minimum window was retried without a pause"
