@@ -8,6 +8,7 @@ from several threads at once (windows read ahead, see ``window_reader``):
   concurrent request;
 - one ``EndorAuthenticator``: a renewal happens once, other threads wait for it,
   and a 401 seen by several threads invalidates only the token they sent;
+- one semaphore: at most ``max_concurrent_requests`` requests in flight;
 - one ``RetryGate``: a 429 (or 503) holds back every thread until the wait it
   asks for has passed, so all workers slow down together instead of each
   hammering the limit on its own schedule.
@@ -136,7 +137,7 @@ class EndorApi:
         request_timeout: int,
         user_agent: str,
         verify: bool = True,
-        pool_size: int = 1,
+        max_concurrent_requests: int = 1,
         logger: Any = None,
     ) -> None:
         self.url_base = api_url.rstrip("/")
@@ -146,10 +147,12 @@ class EndorApi:
         self.user_agent = user_agent
         self.logger = logger
         self.gate = RetryGate()
+        #: At most this many requests in flight, whichever threads send them.
+        self._slots = threading.BoundedSemaphore(max(1, max_concurrent_requests))
         self.session = requests.Session()
         # TLS verification stays on unless ssl_verify is explicitly false.
         self.session.verify = verify
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(2, pool_size + 1))
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(2, max_concurrent_requests))
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
 
@@ -241,7 +244,8 @@ class EndorApi:
         attempt = prepared.copy()
         attempt.headers["Authorization"] = f"Bearer {token}"
         try:
-            response = self.session.send(attempt, timeout=self.timeout, allow_redirects=True)
+            with self._slots:
+                response = self.session.send(attempt, timeout=self.timeout, allow_redirects=True)
         except requests.exceptions.RequestException as exc:
             if split_on_deadline and is_read_timeout(exc):
                 msg = f"no answer within {self.timeout}s"

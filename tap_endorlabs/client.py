@@ -428,6 +428,7 @@ class EndorStream(RESTStream[int | None]):
             self.reader_settings(),
             emitted_at_start=self._emitted_at_start,
             mode=self._paging_mode,
+            ahead=int(self.config["max_concurrent_requests"]),
         )
 
     @override
@@ -436,13 +437,19 @@ class EndorStream(RESTStream[int | None]):
         start = self.start_time(context)
         self._emitted_at_start = frozenset(self.emitted_at_start(context, start))
         tap = self._tap
+        records = self.records_since(start)
         try:
-            for record in self.records_since(start):
+            for record in records:
                 # Between records: the previous one is written and in the state.
                 if tap.stop_signal is not None:  # type: ignore[attr-defined]
                     raise StopRequested(tap.stop_signal)  # type: ignore[attr-defined]
                 yield record
         finally:
+            # Stops the windows read ahead now (not whenever the generator is
+            # collected), before the partition they read is forgotten.
+            close = getattr(records, "close", None)
+            if close is not None:
+                close()
             self._partition_namespace = None
             self._emitted_at_start = frozenset()
 

@@ -80,6 +80,7 @@ class TapEndorLabs(Tap):
                     self.config.get("user_agent") or f"{self.name}/{self.plugin_version}"
                 ),
                 verify=self.config.get("ssl_verify") is not False,
+                max_concurrent_requests=int(self.config["max_concurrent_requests"]),
                 logger=self.logger,
             )
         return self._api

@@ -17,13 +17,31 @@ next starts).  The functions decide everything else:
 
 So every rule is unit-tested with a fake ``fetch`` in milliseconds
 (tests/test_tap/test_window_reader.py).
+
+With ``ahead`` > 1 the next windows are read in parallel (``ReadAhead``) while
+the current one is emitted, and still emitted one after another, in order: the
+records, the bookmarks and the state are those of a one-at-a-time run.  As in
+Airbyte's concurrent CDK (``airbyte_cdk/sources/streams/concurrent/cursor.py``,
+``ConcurrentCursor.stream_slices``: the cursor range cut into slices planned up
+front; ``concurrent_source.py``: a bounded ``Queue`` the workers block on;
+``thread_pool_manager.py``: a cap on tasks in flight, worker errors handed to
+the main thread), windows are planned ahead of reading and memory is bounded
+by queues, not by data.  Unlike it, records are not emitted as they arrive
+(Airbyte then keeps state as a list of closed slice intervals): each window
+has its own small queue and is emitted only once every window before it is,
+so the Singer state stays one monotone bookmark that resumes anywhere.
+Memory: ``ahead`` windows x ``PAGES_AHEAD_PER_WINDOW`` pages (plus the held
+windows at the seam, ``SEAM_BUFFER_PAGES`` pages each).
 """
 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -46,6 +64,8 @@ CHEAP_WINDOW_PAGES = 4
 # past this many pages' worth of records it is halved instead, so memory follows
 # page_size, not the size of the backfill.
 SEAM_BUFFER_PAGES = 20
+#: Pages a window read ahead may hold before its reader waits for the emitter.
+PAGES_AHEAD_PER_WINDOW = 2
 #: Tries of a minimum-size window that keeps timing out before giving up.
 MAX_STUCK_TRIES = 8
 BACKOFF_BASE_SECONDS = 0.1
@@ -175,6 +195,7 @@ def read_windows(
     *,
     emitted_at_start: Iterable[str] = (),
     mode: PagingMode | None = None,
+    ahead: int = 1,
 ) -> Iterator[dict[str, Any]]:
     """Every object from ``start`` on, ascending on the time field, each once.
 
@@ -189,10 +210,32 @@ def read_windows(
     that cannot say where the next starts, the window is re-read from there by
     ``page_id`` without sort and ordered here, and so is every later window.
 
+    With ``ahead`` > 1 up to that many windows are read at once (``ReadAhead``);
+    a failure of a window read ahead is raised only when its turn comes, exactly
+    where a one-at-a-time run meets it, and the windows after it are dropped and
+    planned again.
+
     Raises:
         FatalTapError: when even the smallest window exceeds the deadline.
     """
     mode = mode if mode is not None else PagingMode()
+    reading = ReadAhead(fetch, settings, mode, ahead) if ahead > 1 else None
+    try:
+        yield from _read(fetch, start, settings, emitted_at_start, mode, reading)
+    finally:
+        if reading is not None:
+            reading.close()
+
+
+def _read(  # noqa: PLR0917 - read_windows' own arguments, passed on
+    fetch: FetchPages,
+    start: datetime,
+    settings: ReaderSettings,
+    emitted_at_start: Iterable[str],
+    mode: PagingMode,
+    reading: ReadAhead | None,
+) -> Iterator[dict[str, Any]]:
+    """``read_windows``' loop (``reading``: the windows read ahead, if any)."""
     planner = WindowPlanner(start=start, end=None, size=settings.window_size, now=settings.now())
     # Normalised timestamps are fixed width: string order is time order, and
     # comparing strings spares a datetime per record.
@@ -201,15 +244,19 @@ def read_windows(
     stuck = 0
     time_field = settings.time_field
     while not planner.finished:
-        lo, hi = planner.current(settings.edges())
+        if reading is None:
+            lo, hi = planner.current(settings.edges())
+            window: Iterable[Page] = window_pages(
+                fetch, lo, hi, settings, mode, merge_limit=not planner.at_minimum
+            )
+        else:
+            lo, hi, window = reading.next_window(planner)
         window_start = format_timestamp(lo)
         # Everything before this is out already (or before start).
         floor = min(last_time, window_start)
         pages = 0
         try:
-            for objects in window_pages(
-                fetch, lo, hi, settings, mode, merge_limit=not planner.at_minimum
-            ):
+            for objects in window:
                 pages += 1
                 for obj in objects:
                     moment = normalize_or(dotted_get(obj, time_field), window_start)
@@ -224,6 +271,8 @@ def read_windows(
                         last_time, seen_at_last = moment, {uid}
                     yield obj
         except SortedPagingUnavailableError as unsorted:
+            if reading is not None:
+                reading.drop_all()
             mode.order_on_client = True
             settings.logger.warning(
                 "The API does not page sorted lists (%s): %s now reads its windows by "
@@ -234,6 +283,8 @@ def read_windows(
             planner.restart(max(parse_timestamp(last_time), lo))
             continue
         except WindowTooBigError as too_big:
+            if reading is not None:
+                reading.drop_all()
             last_at = parse_timestamp(last_time)
             resume = last_at if last_at > lo else lo
             if planner.at_minimum:
@@ -267,3 +318,132 @@ def split_reason(error: WindowTooBigError) -> str:
     if isinstance(error, SeamWindowTooBigError):
         return "Seam window over its buffer"
     return "Window over its buffer"
+
+
+class _Failure:
+    """An exception a window's reader met, handed to the emitter in the window's turn."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+_END = object()
+
+
+class _WindowTask:
+    """One window read on a worker thread into a small bounded queue of pages."""
+
+    def __init__(self, lo: datetime, hi: datetime | None) -> None:
+        self.lo = lo
+        self.hi = hi
+        self.pages: queue.Queue[object] = queue.Queue(maxsize=PAGES_AHEAD_PER_WINDOW)
+        self.dropped = threading.Event()
+
+    def run(self, read: Callable[[], Iterable[Page]]) -> None:
+        """Read the window's pages into the queue; stop early once dropped."""
+        source = iter(read())
+        try:
+            for page in source:
+                if not self._put(page):
+                    return
+            self._put(_END)
+        except Exception as exc:  # raised again by the emitter, in order
+            self._put(_Failure(exc))
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()  # ends the page fetcher (its prefetch thread too)
+
+    def _put(self, item: object) -> bool:
+        """Queue ``item``, waiting for room; False once the window is dropped."""
+        while not self.dropped.is_set():
+            try:
+                self.pages.put(item, timeout=0.05)
+            except queue.Full:
+                continue
+            return True
+        return False
+
+    def drain(self) -> Iterator[Page]:
+        """The window's pages as they arrive; its reader's failure raised in place."""
+        while True:
+            item = self.pages.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item  # type: ignore[misc]
+
+
+class ReadAhead:
+    """Windows read in parallel on ``ahead`` worker threads, handed out in order.
+
+    The planner stays the emitter's: windows are planned here from where the
+    last one launched ends, at the planner's size of the moment, and the
+    planner moves on (``done``/``split``/``restart``) only as the emitter gets
+    through them.  When the emitter meets a failure (a deadline, a sorted page
+    without a token), every window launched after it is dropped and planned
+    again from where the planner resumes.
+    """
+
+    def __init__(
+        self, fetch: FetchPages, settings: ReaderSettings, mode: PagingMode, ahead: int
+    ) -> None:
+        self._fetch = fetch
+        self._settings = settings
+        self._mode = mode
+        self._ahead = ahead
+        self._tasks: list[_WindowTask] = []
+        #: The window handed out last (its reader may still be filling its queue).
+        self._current: _WindowTask | None = None
+        self._pool = ThreadPoolExecutor(ahead, thread_name_prefix="window-reader")
+
+    def next_window(
+        self, planner: WindowPlanner
+    ) -> tuple[datetime, datetime | None, Iterable[Page]]:
+        """The planner's current window and its pages (read, or being read, ahead)."""
+        if self._tasks and self._tasks[0].lo != planner.cursor:
+            self.drop_all()  # the planner moved elsewhere: what was read ahead is stale
+        self._fill(planner)
+        task = self._current = self._tasks.pop(0)
+        return task.lo, task.hi, task.drain()
+
+    def _fill(self, planner: WindowPlanner) -> None:
+        """Launch windows until ``ahead`` are in flight or the open-ended last one is."""
+        edges = self._settings.edges()
+        while len(self._tasks) < self._ahead:
+            if self._tasks and self._tasks[-1].hi is None:
+                return
+            begin = self._tasks[-1].hi if self._tasks else planner.cursor
+            assert begin is not None
+            held = planner.cursor
+            planner.cursor = begin
+            try:
+                lo, hi = planner.current(edges)
+            finally:
+                planner.cursor = held
+            task = _WindowTask(lo, hi)
+            merge_limit = not planner.at_minimum
+
+            def read(
+                lo: datetime = lo, hi: datetime | None = hi, merge_limit: bool = merge_limit
+            ) -> Iterable[Page]:
+                return window_pages(
+                    self._fetch, lo, hi, self._settings, self._mode, merge_limit=merge_limit
+                )
+
+            self._pool.submit(task.run, read)
+            self._tasks.append(task)
+
+    def drop_all(self) -> None:
+        """Forget every window launched and not handed out; their threads stop soon."""
+        for task in self._tasks:
+            task.dropped.set()
+        self._tasks.clear()
+
+    def close(self) -> None:
+        """Stop reading ahead (the emitter is done, failed or was stopped)."""
+        self.drop_all()
+        if self._current is not None:
+            self._current.dropped.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -33,6 +33,8 @@ RESOURCES = {
     "findings": "findings",
     "finding_logs": "finding-logs",
 }
+#: Environment variable that sets ``max_concurrent_requests`` in every ``tap_config``.
+CONCURRENCY_ENV = "TAP_TEST_MAX_CONCURRENT_REQUESTS"
 # The emulator's namespace and its children: what include_child_namespaces exports.
 NAMESPACES = ("acme", "acme.platform", "acme.security")
 
@@ -67,6 +69,10 @@ def tap_config(url: str, **overrides: Any) -> dict[str, Any]:
         # The emulator creates projects months back; a year keeps runs short yet complete.
         "start_date": (datetime.now(UTC) - timedelta(days=365)).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+    # The whole suite can run at another concurrency (1: one request at a time):
+    # TAP_TEST_MAX_CONCURRENT_REQUESTS=1 pytest tests/test_tap
+    if os.environ.get(CONCURRENCY_ENV):
+        config["max_concurrent_requests"] = int(os.environ[CONCURRENCY_ENV])
     config.update(overrides)
     return {key: value for key, value in config.items() if value is not None}
 

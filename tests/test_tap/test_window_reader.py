@@ -8,6 +8,7 @@ before ``start`` or already emitted at it comes out.
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -221,3 +222,62 @@ def test_a_minimum_window_that_keeps_timing_out_fails_with_one_clear_line() -> N
         list(read_windows(always_late, START, reader(name="audit_logs", sleep=waits.append)))
     assert "audit_logs" in str(failure.value)
     assert waits, "a stuck minimum window was retried without a pause"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    times=st.lists(st.tuples(moments, sub_second), max_size=40),
+    deadline_hours=st.one_of(st.none(), st.integers(min_value=1, max_value=72)),
+    no_sorted_paging=st.booleans(),
+    ahead=st.sampled_from([2, 4, 16]),
+)
+def test_reading_ahead_emits_exactly_what_one_at_a_time_does(
+    times: list[tuple[datetime, timedelta]],
+    deadline_hours: int | None,
+    no_sorted_paging: bool,
+    ahead: int,
+) -> None:
+    objects = [obj(f"u{n:03}", at + frac) for n, (at, frac) in enumerate(times)]
+
+    def run(ahead: int) -> list[dict[str, Any]]:
+        api = FakeApi(
+            {"active": objects},
+            deadline_over=None if deadline_hours is None else timedelta(hours=deadline_hours),
+            no_sorted_paging=no_sorted_paging,
+        )
+        return list(read_windows(api, START, reader(), ahead=ahead))
+
+    one = run(1)
+    assert run(ahead) == one
+    assert sorted(o["uuid"] for o in one) == sorted(expected(objects))
+
+
+def test_windows_are_read_in_parallel_and_handed_out_in_order() -> None:
+    # Each window's reader waits until every window of the batch has started:
+    # only parallel readers get past it (one at a time would time out).
+
+    ahead = 4
+    started = threading.Barrier(ahead, timeout=10)
+    objects = [obj(f"u{n:03}", START + timedelta(hours=n)) for n in range(24 * 4)]
+    api = FakeApi({"active": objects})
+
+    def fetch(window: WindowQuery) -> Iterator[list[dict[str, Any]]]:
+        if window.lo < START + timedelta(days=8):  # the first four 2-day windows
+            started.wait()
+        yield from api(window)
+
+    out = [o["uuid"] for o in read_windows(fetch, START, reader(), ahead=ahead)]
+    assert out == [o["uuid"] for o in objects]
+
+
+def test_a_reader_stopped_early_leaves_no_window_reader_blocked() -> None:
+
+    objects = [obj(f"u{n:04}", START + timedelta(minutes=10 * n)) for n in range(2000)]
+    reading = read_windows(FakeApi({"active": objects}), START, reader(), ahead=4)
+    first = [next(reading) for _ in range(5)]
+    assert [o["uuid"] for o in first] == [o["uuid"] for o in objects[:5]]
+    reading.close()  # as when SIGTERM stops the stream between two records
+    for thread in threading.enumerate():
+        if thread.name.startswith("window-reader"):
+            thread.join(timeout=10)
+            assert not thread.is_alive(), "a window reader kept running after the stop"
