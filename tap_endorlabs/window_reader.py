@@ -64,6 +64,10 @@ CHEAP_WINDOW_PAGES = 4
 # past this many pages' worth of records it is halved instead, so memory follows
 # page_size, not the size of the backfill.
 SEAM_BUFFER_PAGES = 20
+#: Reading ahead, a window whose first page says it holds more than this many
+#: pages is cut after that page: one window is paged one request after another,
+#: so a dense one would be read at the speed of one request at a time.
+DENSE_WINDOW_PAGES = 2 * CHEAP_WINDOW_PAGES
 #: Pages a window read ahead may hold before its reader waits for the emitter.
 PAGES_AHEAD_PER_WINDOW = 2
 #: Tries of a minimum-size window that keeps timing out before giving up.
@@ -255,9 +259,15 @@ def _read(  # noqa: PLR0917 - read_windows' own arguments, passed on
         # Everything before this is out already (or before start).
         floor = min(last_time, window_start)
         pages = 0
+        count = 0
         try:
             for objects in window:
                 pages += 1
+                count += len(objects)
+                if pages == 1 and reading is not None:
+                    narrower = dense_window_size(objects, lo, hi, settings, mode)
+                else:
+                    narrower = None
                 for obj in objects:
                     moment = normalize_or(dotted_get(obj, time_field), window_start)
                     if moment < floor:
@@ -270,6 +280,21 @@ def _read(  # noqa: PLR0917 - read_windows' own arguments, passed on
                     elif moment > last_time:
                         last_time, seen_at_last = moment, {uid}
                     yield obj
+                # Cut only where the emitted records moved on: a page of records
+                # at one instant, or already out, would be read again and again.
+                if (
+                    narrower is not None
+                    and not planner.at_minimum
+                    and parse_timestamp(last_time) > lo
+                ):
+                    raise _DenseWindow(narrower)
+        except _DenseWindow as dense:
+            # The first page is out; the rest of the window is planned again in
+            # windows of a few pages each, read in parallel.
+            assert reading is not None
+            reading.drop_all()
+            planner.narrow(max(parse_timestamp(last_time), lo), dense.size)
+            continue
         except SortedPagingUnavailableError as unsorted:
             if reading is not None:
                 reading.drop_all()
@@ -308,7 +333,51 @@ def _read(  # noqa: PLR0917 - read_windows' own arguments, passed on
             continue
         stuck = 0
         # Windows of a few pages amortise each query's fixed cost; grow until then.
-        planner.done(hi, cheap=pages <= CHEAP_WINDOW_PAGES)
+        # Reading ahead, windows stay nearer two pages: more of them to read at once.
+        cheap_pages = CHEAP_WINDOW_PAGES if reading is None else CHEAP_WINDOW_PAGES // 2
+        planner.done(hi, cheap=pages <= cheap_pages)
+        if reading is not None and hi is not None and count:
+            # Sized by the density just seen (about two pages), not only doubled:
+            # the windows launched next are read at once, so their size matters now.
+            planner.resize((hi - lo) * (2 * settings.page_size) / count)
+
+
+class _DenseWindow(Exception):  # a signal inside _read, never raised out of it
+    """The window being emitted holds many pages: cut it, continue in windows of ``size``."""
+
+    def __init__(self, size: timedelta) -> None:
+        super().__init__(str(size))
+        self.size = size
+
+
+def dense_window_size(
+    first_page: Page,
+    lo: datetime,
+    hi: datetime | None,
+    settings: ReaderSettings,
+    mode: PagingMode,
+) -> timedelta | None:
+    """A window length of about ``CHEAP_WINDOW_PAGES`` pages, if this window holds far more.
+
+    Judged from its first page (full, sorted): the time from its first to its
+    last record is what one page covers here (the data may begin well after
+    ``lo``).  None for a window that looks small, or one held whole anyway (the
+    seam, client-side ordering): there is nothing left to gain.
+    """
+    if len(first_page) < settings.page_size or mode.order_on_client:
+        return None
+    if len(settings.sources(lo, hi)) != 1:
+        return None
+    first = normalize_or(dotted_get(first_page[0], settings.time_field), "")
+    last = normalize_or(dotted_get(first_page[-1], settings.time_field), "")
+    if not first or not last:
+        return None
+    begins = max(parse_timestamp(first), lo)
+    per_page = max(parse_timestamp(last) - begins, timedelta(0))
+    end = hi if hi is not None else settings.now()
+    if per_page * DENSE_WINDOW_PAGES >= end - begins:
+        return None
+    return per_page * CHEAP_WINDOW_PAGES
 
 
 def split_reason(error: WindowTooBigError) -> str:
@@ -436,14 +505,14 @@ class ReadAhead:
             self._tasks.append(task)
 
     def drop_all(self) -> None:
-        """Forget every window launched and not handed out; their threads stop soon."""
+        """Forget every window launched (the one being emitted too); their threads stop soon."""
         for task in self._tasks:
             task.dropped.set()
         self._tasks.clear()
+        if self._current is not None:
+            self._current.dropped.set()
 
     def close(self) -> None:
         """Stop reading ahead (the emitter is done, failed or was stopped)."""
         self.drop_all()
-        if self._current is not None:
-            self._current.dropped.set()
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -258,7 +258,8 @@ def test_windows_are_read_in_parallel_and_handed_out_in_order() -> None:
 
     ahead = 4
     started = threading.Barrier(ahead, timeout=10)
-    objects = [obj(f"u{n:03}", START + timedelta(hours=n)) for n in range(24 * 4)]
+    # Sparse (two a day): no window is cut for being dense.
+    objects = [obj(f"u{n:03}", START + timedelta(hours=12 * n)) for n in range(36)]
     api = FakeApi({"active": objects})
 
     def fetch(window: WindowQuery) -> Iterator[list[dict[str, Any]]]:
@@ -281,3 +282,23 @@ def test_a_reader_stopped_early_leaves_no_window_reader_blocked() -> None:
         if thread.name.startswith("window-reader"):
             thread.join(timeout=10)
             assert not thread.is_alive(), "a window reader kept running after the stop"
+
+
+def test_reading_ahead_cuts_a_dense_window_into_windows_read_at_once() -> None:
+    objects = [obj(f"u{n:04}", START + timedelta(minutes=5 * n)) for n in range(600)]
+    one, many = FakeApi({"active": objects}), FakeApi({"active": objects})
+    assert list(read_windows(many, START, reader(), ahead=4)) == list(
+        read_windows(one, START, reader())
+    )
+    # 288 objects a day, 3 a page: the first 2-day window is cut after a page and
+    # the next windows hold a few pages each.
+    shortest = min((w.hi or NOW) - w.lo for w in many.calls)
+    assert shortest < timedelta(hours=2), "the windows after a dense one were not narrowed"
+    assert len(many.calls) > len(one.calls)
+
+
+def test_a_burst_at_one_instant_is_read_once_when_reading_ahead() -> None:
+    same = START + timedelta(hours=3)
+    objects = [obj(f"u{n:03}", same) for n in range(30)] + [obj("next", same + timedelta(1))]
+    out = [o["uuid"] for o in read_windows(FakeApi({"active": objects}), START, reader(), ahead=4)]
+    assert sorted(out) == sorted(o["uuid"] for o in objects)
