@@ -322,7 +322,11 @@ def _read(  # noqa: PLR0917 - read_windows' own arguments, passed on
                     )
                     raise FatalTapError(msg) from None
                 settings.sleep(min(BACKOFF_BASE_SECONDS * 2**stuck, BACKOFF_CAP_SECONDS))
-            planner.split(resume, tried=None if hi is None else hi - lo)
+            # A window read ahead was planned at the size of its launch, maybe
+            # long before: halve what is planned now, or the lagging sizes of
+            # older windows would drag every later window down to the minimum.
+            tried = None if hi is None or reading is not None else hi - lo
+            planner.split(resume, tried=tried)
             settings.logger.info(
                 "%s on %s: window now %s (%s)",
                 split_reason(too_big),
