@@ -167,18 +167,33 @@ def run_tap(url: str, concurrency: int, catalog: Path | None) -> tuple[Any, list
     return run, uuids, catalog
 
 
-def archive_filter_cost(url: str) -> tuple[float, float]:
-    """Seconds of one archived query over everything, with and without spec.message_kind."""
+def archive_filter_cost(url: str) -> dict[str, float]:
+    """Seconds of one archived query over everything, per form of its filter (best of two).
+
+    The emulator charges ``--archive-cost-multiplier`` times the row cost unless
+    the filter constrains ``spec.message_kind`` with ``==``/``in``; the tap sends
+    ``spec.message_kind exists`` (all kinds), which the emulator does not count.
+    """
     session = login(url)
     path = "/v1/namespaces/acme/audit-logs/archived"
     since = f"meta.create_time >= date({c.START_DATE})"
-    times = []
-    for query in (f"spec.message_kind exists and {since}", since):
+    forms = {
+        "no spec.message_kind": since,
+        "spec.message_kind exists (the tap's)": f"spec.message_kind exists and {since}",
+        "spec.message_kind == one kind": (
+            f"spec.message_kind=='internal.endor.ai.endor.v1.Policy' and {since}"
+        ),
+    }
+    seconds = {}
+    for name, query in forms.items():
         params = {"list_parameters.filter": query, "list_parameters.page_size": "500"}
-        started = time.perf_counter()
-        session.get(url + path, params=params, timeout=300).raise_for_status()
-        times.append(time.perf_counter() - started)
-    return times[0], times[1]
+        best = float("inf")
+        for _ in range(2):
+            started = time.perf_counter()
+            session.get(url + path, params=params, timeout=300).raise_for_status()
+            best = min(best, time.perf_counter() - started)
+        seconds[name] = best
+    return seconds
 
 
 def bench(latency: float, audit_logs: int, say: Callable[[str], None]) -> list[Row]:
@@ -194,11 +209,8 @@ def bench(latency: float, audit_logs: int, say: Callable[[str], None]) -> list[R
             for o in all_objects(server.url, "audit-logs")
             if o["tenant_meta"]["namespace"] == "acme"
         )
-        with_kind, without_kind = archive_filter_cost(server.url)
-        say(
-            f"latency {latency}s: one archived query over the year took {with_kind:.2f}s with "
-            f"spec.message_kind in the filter, {without_kind:.2f}s without"
-        )
+        for form, seconds in archive_filter_cost(server.url).items():
+            say(f"latency {latency}s: one archived query over everything, {form}: {seconds:.2f}s")
         catalog = None
         reference: list[str] = []
         windows: list[tuple[str, dict[str, str]]] = []

@@ -99,7 +99,9 @@ class WindowPlanner:
         self.cursor = hi
         self._good_streak += 1
         if self.ceiling is not None and self._good_streak >= self.relax_after:
-            self.ceiling *= 2
+            # Never past max_size: after a long run of good windows an unbounded
+            # ceiling overflowed timedelta (days > 999999999) and stopped the stream.
+            self.ceiling = min(self.ceiling * 2, self.max_size)
             self._good_streak = 0
         if cheap:
             limit = min(self.max_size, self.ceiling or self.max_size)

@@ -302,3 +302,14 @@ def test_a_burst_at_one_instant_is_read_once_when_reading_ahead() -> None:
     objects = [obj(f"u{n:03}", same) for n in range(30)] + [obj("next", same + timedelta(1))]
     out = [o["uuid"] for o in read_windows(FakeApi({"active": objects}), START, reader(), ahead=4)]
     assert sorted(out) == sorted(o["uuid"] for o in objects)
+
+
+def test_the_ceiling_never_outgrows_the_largest_window() -> None:
+    from tap_endorlabs.windows import WindowPlanner
+
+    planner = WindowPlanner(start=START, end=None, size=timedelta(hours=1), now=NOW)
+    planner.split(START)
+    for _ in range(400):  # a long run of good windows after one deadline
+        planner.done(planner.cursor + timedelta(seconds=1), cheap=True)
+    assert planner.ceiling is not None
+    assert planner.ceiling <= planner.max_size
