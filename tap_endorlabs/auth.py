@@ -69,10 +69,17 @@ class EndorAuthenticator(requests.auth.AuthBase):
             assert self._token is not None
             return self._token
 
-    def invalidate(self) -> None:
-        """Forget the token after a 401 so the next request exchanges the key again."""
+    def invalidate(self, rejected: str | None = None) -> None:
+        """Forget the token after a 401 so the next request exchanges the key again.
+
+        With ``rejected`` (the token the refused request carried), only that
+        token is forgotten: when several threads see the same 401, the first
+        renews and the others take the new token instead of renewing again.
+        """
         with self._lock:
-            if not self._fixed:
+            if self._fixed:
+                return
+            if rejected is None or rejected == self._token:
                 self._token = None
 
     def _exchange(self) -> None:

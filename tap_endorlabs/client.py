@@ -1,13 +1,11 @@
-"""The one REST stream base class for every Endor Labs resource.
+"""The SDK adaptor: one ``RESTStream`` subclass for every Endor Labs resource.
 
-Each stream reads ``[start, ...)`` on its time field in adaptive windows
-(``windows.WindowPlanner``), each window a sorted list query paged by
-``page_token`` (``pagination``), or, once the API shows it does not page sorted
-lists, by ``page_id`` without sort and ordered here.  Requests retry with backoff
-on 429 (honouring ``Retry-After``), 5xx, connection resets and truncated bodies;
-a 401 triggers one token renewal; a 504 "deadline exceeded", or our own read
-time-out on a window query, halves the window instead of retrying the same
-expensive query.
+Only what the Singer SDK needs lives here: partitions, records, bookmarks and
+state.  HTTP (session, token, retries, error wording, paging) is the tap's one
+``api.EndorApi``; the window walk (planning, splits, the archive seam, ordering
+and de-duplication) is ``window_reader``, plain functions over a page fetcher.
+The SDK's private names this class and the tap still rely on are listed in
+``SDK_PRIVATE_HOOKS`` and checked against the installed SDK by a test.
 """
 
 from __future__ import annotations
@@ -16,22 +14,16 @@ import contextlib
 import logging
 import sys
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any, ClassVar
 
-import backoff
-import msgspec
-import requests
-import urllib3
 from singer_sdk import metrics
 from singer_sdk.exceptions import (
     AbortedSyncFailedException,
     AbortedSyncPausedException,
     MaxRecordsLimitException,
-    RetriableAPIError,
 )
 from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.helpers._typing import conform_record_data_types
@@ -42,83 +34,64 @@ from singer_sdk.singerlib import RecordMessage
 from singer_sdk.streams import RESTStream
 from typing_extensions import override
 
-from tap_endorlabs.auth import EndorAuthenticator
-from tap_endorlabs.errors import (
-    AccessDeniedError,
-    BufferedWindowTooBigError,
-    DeadlineExceededError,
-    FatalTapError,
-    PagingLoopError,
-    SeamWindowTooBigError,
-    SortedPagingUnavailableError,
-    StopRequested,
-    UnauthenticatedError,
-    WindowTooBigError,
-    one_line,
-)
+from tap_endorlabs.api import EndorApi, Subject
+from tap_endorlabs.errors import FatalTapError, StopRequested
 from tap_endorlabs.filters import all_of, time_range
-from tap_endorlabs.headers import retry_after_seconds as parse_retry_after
 from tap_endorlabs.metrics import partition_counter, partition_timer
-from tap_endorlabs.pagination import Cursor, CursorGuard, ListQuery, list_objects, next_cursor
+from tap_endorlabs.pagination import ListQuery
 from tap_endorlabs.progress import ReadProgress
-from tap_endorlabs.timestamps import (
-    format_timestamp,
-    normalize_or,
-    normalize_timestamp,
-    parse_timestamp,
+from tap_endorlabs.timestamps import normalize_or, normalize_timestamp, parse_timestamp
+from tap_endorlabs.window_reader import (
+    Page,
+    PagingMode,
+    ReaderSettings,
+    WindowQuery,
+    dotted_get,
+    read_windows,
 )
-from tap_endorlabs.windows import WindowPlanner
 
-MAX_TRIES = 8
-CHEAP_WINDOW_PAGES = 4
-# A window read from both audit-log stores, or read unsorted (an API that does
-# not page sorted lists), is held in memory and ordered before it is emitted;
-# past this many pages' worth of records it is halved instead, so memory follows
-# page_size, not the size of the backfill.
-SEAM_BUFFER_PAGES = 20
 # The uuids emitted at the bookmark's instant that the state keeps, per stream
 # and namespace, so the next run does not emit them again (see save_bookmark).
 # Past this many (a burst within one microsecond) the rest may be emitted twice.
 MAX_EMITTED_AT_BOOKMARK = 200
 #: State key (beside ``replication_key_value``) of those uuids.
 EMITTED_KEY = "emitted_at_bookmark"
-MAX_RETRY_SECONDS = 300.0
-BACKOFF_BASE_SECONDS = 0.1
-BACKOFF_CAP_SECONDS = 30.0
-MAX_RETRY_AFTER_SECONDS = 120.0
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-GRPC_DEADLINE_EXCEEDED = 4
 
-_decode = msgspec.json.Decoder().decode
-
-
-def dotted_get(record: dict[str, Any], path: str) -> Any:
-    """``record["a"]["b"]`` for ``path == "a.b"``; None when any step is missing."""
-    node: Any = record
-    for step in path.split("."):
-        if not isinstance(node, dict):
-            return None
-        node = node.get(step)
-    return node
-
-
-def retry_after_seconds(response: requests.Response | None) -> float | None:
-    """The wait a 429/503 asks for (``Retry-After`` in seconds or as an HTTP date), or None."""
-    if response is None:
-        return None
-    return parse_retry_after(
-        response.headers.get("Retry-After"), datetime.now(UTC), MAX_RETRY_AFTER_SECONDS
-    )
-
-
-def _is_read_timeout(exc: BaseException) -> bool:
-    """True for our own read time-out, however ``requests`` wraps it."""
-    if isinstance(exc, requests.exceptions.ReadTimeout):
-        return True
-    reason = exc.args[0] if exc.args else None
-    return isinstance(exc, requests.exceptions.ConnectionError) and isinstance(
-        reason, urllib3.exceptions.ReadTimeoutError
-    )
+#: The SDK's private names this module and ``tap.py`` override or call, with the
+#: parameters relied on (None: only the name).  ``tests/test_tap/test_sdk_hooks.py``
+#: checks each against the installed singer-sdk, so an upgrade that renames or
+#: reshapes one fails with this list rather than misbehaving quietly.
+SDK_PRIVATE_HOOKS: dict[str, tuple[str, ...] | None] = {
+    "singer_sdk.streams.core.Stream._generate_record_messages": ("self", "record"),
+    "singer_sdk.streams.core.Stream._increment_stream_state": (
+        "self",
+        "latest_record",
+        "context",
+    ),
+    "singer_sdk.streams.core.Stream._write_state_message": ("self",),
+    "singer_sdk.streams.core.Stream._finalize_state": ("self", "state"),
+    "singer_sdk.streams.core.Stream._process_record": (
+        "self",
+        "record",
+        "child_context",
+        "partition_context",
+    ),
+    "singer_sdk.streams.core.Stream._tap": None,
+    "singer_sdk.streams.core.Stream._stream_version": None,
+    "singer_sdk.tap_base.Tap._handle_termination": ("self", "signum", "frame"),
+    "singer_sdk.tap_base.Tap._state_writer": None,
+    "singer_sdk.helpers._catalog.pop_deselected_record_properties": ("record", "schema", "mask"),
+    "singer_sdk.helpers._typing.conform_record_data_types": (
+        "stream_name",
+        "record",
+        "schema",
+        "level",
+        "logger",
+    ),
+    "singer_sdk.helpers._util.utc_now": (),
+    "singer_sdk.plugin_base._ConfigInput": None,
+}
 
 
 class EndorStream(RESTStream[int | None]):
@@ -138,22 +111,19 @@ class EndorStream(RESTStream[int | None]):
     # Sorted streams resume from their last STATE: a tight interval bounds what an
     # interrupted run exports twice (the SDK's default is every 10,000 records).
     STATE_MSG_FREQUENCY = 1000
-    #: Whether window pages are fetched one ahead (``iter_pages``): only for streams
-    #: that send no other request while they go through a page.
-    prefetch_pages: ClassVar[bool] = True
     # Records are the API's JSON as is: no per-record conformance (it would cost
     # time and could only drop or coerce fields the contract says to keep).
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
-    _split_on_deadline = False
     #: The last record's bookmark value, partition and the identities (uuids)
     #: completed at that value, not yet in the state.
     _unsaved_bookmark: tuple[str, Mapping[str, Any] | None, list[str]] | None = None
-    #: Set once the API answers a sorted window without a page token: from then
-    #: on windows are read by ``page_id`` without sort and ordered here.
-    _order_on_client = False
     #: The partition being read (with include_child_namespaces), else None.
     _partition_namespace: str | None = None
+    #: Whether windows are read sorted by the API or ordered here; shared by
+    #: every window (and partition) of the run once the API shows it cannot page
+    #: sorted lists.
+    _paging_mode: PagingMode | None = None
 
     # --- SDK hooks -----------------------------------------------------------
 
@@ -177,39 +147,22 @@ class EndorStream(RESTStream[int | None]):
     @property
     @override
     def url_base(self) -> str:
-        return str(self.config["api_url"]).rstrip("/")
+        return self.api.url_base
 
     @property
-    @override
-    def authenticator(self) -> EndorAuthenticator:
-        return self._tap.authenticator  # type: ignore[attr-defined]
+    def api(self) -> EndorApi:
+        """The tap's one API client (shared by every stream)."""
+        return self._tap.api  # type: ignore[attr-defined]
 
     @property
-    @override
-    def http_headers(self) -> dict[str, str]:
-        return {
-            "Accept": "application/json",
-            "Request-Timeout": str(self.request_timeout),
-            "User-Agent": self.user_agent,
-        }
+    def subject(self) -> Subject:
+        """What this stream reads now, for the API client's error messages."""
+        return Subject(self.name, self.namespace, self.refused_filter_setting)
 
     @property
     def refused_filter_setting(self) -> str | None:
         """The setting a 400 on this stream's queries points the user to."""
         return self.extra_filter_setting
-
-    @property
-    def request_timeout(self) -> int:
-        """The deadline the API is asked to honour (seconds)."""
-        return int(self.config["request_timeout"])
-
-    @property
-    @override
-    def timeout(self) -> int:
-        # A little longer than the server-side deadline, so the server's 504
-        # arrives before our own time-out; a server that ignores Request-Timeout
-        # meets ours instead, and a window query then shrinks just the same.
-        return self.request_timeout + min(10, max(1, self.request_timeout // 2))
 
     @property
     def tenant(self) -> str:
@@ -238,14 +191,6 @@ class EndorStream(RESTStream[int | None]):
             return None
         names: list[str] = self._tap.namespace_names()  # type: ignore[attr-defined]
         return [{"namespace": name} for name in names]
-
-    @property
-    @override
-    def requests_session(self) -> requests.Session:
-        session = super().requests_session
-        # TLS verification stays on unless ssl_verify is explicitly false.
-        session.verify = self.config.get("ssl_verify") is not False
-        return session
 
     @property
     @override
@@ -403,204 +348,23 @@ class EndorStream(RESTStream[int | None]):
         self.save_bookmark()
         super()._finalize_state(state)
 
-    @override
-    def validate_response(self, response: requests.Response) -> None:
-        status = response.status_code
-        if status < 400:
-            return
-        if status == 401:
-            raise UnauthenticatedError
-        message = _error_message(response)
-        if status == 504 and self._split_on_deadline and _is_deadline(response):
-            raise DeadlineExceededError(message)
-        if status == 429 or status >= 500:
-            raise RetriableAPIError(f"HTTP {status}: {message}", response)
-        if status == 403:
-            raise AccessDeniedError(self._client_error_text(status, message), message)
-        raise FatalTapError(self._client_error_text(status, message))
-
-    def _client_error_text(self, status: int, message: str) -> str:
-        """One actionable line for a 4xx the tap cannot recover from."""
-        if status == 403:
-            return (
-                f"Access to namespace '{self.namespace}' was denied (HTTP 403: {message}): "
-                "give the API key at least the Read-only role there, or fix namespace."
-            )
-        if status == 404:
-            return (
-                f"Namespace '{self.namespace}' was not found (HTTP 404: {message}): "
-                "check the namespace setting (ENDOR_NAMESPACE)."
-            )
-        if status == 400:
-            return (
-                f"The Endor Labs API refused the {self.name} query (HTTP 400: {message}): "
-                f"check {self.refused_filter_setting or 'the filter settings'}."
-            )
-        return f"The Endor Labs API answered HTTP {status} for {self.name}: {message}"
-
-    @override
-    def request_decorator(self, func: Callable) -> Callable:
-        return backoff.on_exception(
-            self.backoff_wait_generator,
-            (
-                RetriableAPIError,
-                requests.exceptions.ConnectionError,
-                requests.exceptions.Timeout,
-                requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError,
-                ConnectionResetError,
-                msgspec.DecodeError,
-            ),
-            max_tries=self.backoff_max_tries,
-            max_time=MAX_RETRY_SECONDS,
-            on_backoff=self.backoff_handler,
-            jitter=None,
-            logger=None,
-        )(func)
-
-    @override
-    def backoff_wait_generator(self) -> Generator[float, Any, None]:
-        def waits() -> Generator[float, Any, None]:
-            attempt = 0
-            exception = yield  # type: ignore[misc]
-            while True:
-                response = getattr(exception, "response", None)
-                asked = retry_after_seconds(response)
-                delay = min(BACKOFF_BASE_SECONDS * 2**attempt, BACKOFF_CAP_SECONDS)
-                attempt += 1
-                exception = yield asked if asked is not None else delay
-
-        return waits()
-
-    @override
-    def backoff_max_tries(self) -> int:
-        return MAX_TRIES
-
-    @override
-    def backoff_handler(self, details: Any) -> None:
-        # Name the failure, never the request (its headers carry the token).
-        exception = details.get("exception")
-        self.logger.warning(
-            "Retrying %s in %.2fs after attempt %d: %s",
-            self.name,
-            details.get("wait") or 0.0,
-            details.get("tries", 0),
-            type(exception).__name__ if exception else "error",
-        )
-
     # --- requests --------------------------------------------------------------
 
-    def _send_and_decode(self, prepared: requests.PreparedRequest) -> dict[str, Any]:
-        """Send once and decode; a truncated body raises ``msgspec.DecodeError`` (retried).
+    def iter_pages(self, query: ListQuery, *, prefetch: bool = False) -> Iterator[Page]:
+        """Every page of ``query`` through the tap's API client, errors naming this stream."""
+        return self.api.iter_pages(query, subject=self.subject, prefetch=prefetch)
 
-        Raises:
-            DeadlineExceededError: our read time-out on a window query: the
-                server may ignore ``Request-Timeout``, and the same query would
-                only time out again, so the window shrinks as after a 504.
+    def fetch_window(self, window: WindowQuery) -> Iterator[Page]:
+        """The pages of one window of one store: what ``window_reader`` reads through.
+
+        Sorted pages stream with the next one requested ahead; a 504 or our own
+        read time-out raises ``DeadlineExceededError`` so the reader halves the window.
         """
-        try:
-            response = self._request(prepared, None)
-        except requests.exceptions.RequestException as exc:
-            if self._split_on_deadline and _is_read_timeout(exc):
-                msg = f"no answer within {self.timeout}s"
-                raise DeadlineExceededError(msg) from None
-            raise
-        body = _decode(response.content)
-        if not isinstance(body, dict):
-            raise RetriableAPIError("response body is not a JSON object", response)
-        return body
-
-    def get_json(
-        self, path: str, params: dict[str, Any], *, split_on_deadline: bool = False
-    ) -> dict[str, Any]:
-        """GET ``path`` with retries and one token renewal on 401.
-
-        Raises:
-            FatalTapError: when the credentials are refused after a fresh token.
-            DeadlineExceededError: with ``split_on_deadline``, when the query timed out.
-        """
-        prepared = self.build_prepared_request(
-            method="GET", url=self.url_base + path, params=params, headers=self.http_headers
-        )
-        send = self.request_decorator(self._send_and_decode)
-        self._split_on_deadline = split_on_deadline
-        try:
-            for attempt in range(2):
-                try:
-                    return send(prepared)
-                except UnauthenticatedError:
-                    if attempt == 1 or not self.authenticator.can_renew:
-                        break
-                    self.authenticator.invalidate()
-        except RetriableAPIError as exc:
-            msg = f"The Endor Labs API kept failing for {self.name} ({exc}); try again later."
-            raise FatalTapError(msg) from None
-        except (requests.RequestException, msgspec.DecodeError) as exc:
-            msg = (
-                f"The Endor Labs API at {self.url_base} could not be read for {self.name} "
-                f"({type(exc).__name__}): check api_url and the network."
-            )
-            raise FatalTapError(msg) from None
-        finally:
-            self._split_on_deadline = False
-        msg = (
-            "Endor Labs refused the credentials (HTTP 401): check api_key/api_secret "
-            "or token (ENDOR_API_CREDENTIALS_KEY/_SECRET, ENDOR_TOKEN)."
-        )
-        raise FatalTapError(msg)
-
-    def iter_pages(
-        self, query: ListQuery, *, split_on_deadline: bool = False, prefetch: bool = False
-    ) -> Iterator[list]:
-        """Every page of a list query, in order (``pagination.next_cursor`` decides).
-
-        With ``prefetch`` the next page is requested while the caller works through
-        this one, so the API's answer time and the tap's own work overlap (the tap
-        took twice a plain paging loop's time without it).  One request is in flight
-        at a time, always from the same helper thread, so only streams that send no
-        other request meanwhile may prefetch (see ``prefetch_pages``).
-
-        Raises:
-            SortedPagingUnavailableError: a sorted page gave no way to the next one.
-            FatalTapError: the API handed out the same page cursor twice (a loop).
-        """
-
-        def fetch(cursor: Cursor | None) -> dict[str, Any]:
-            return self.get_json(
-                query.path, query.params(cursor), split_on_deadline=split_on_deadline
-            )
-
-        pool = ThreadPoolExecutor(1, thread_name_prefix="prefetch") if prefetch else None
-
-        def start(cursor: Cursor | None) -> Callable[[], dict[str, Any]]:
-            if pool is None:
-                return lambda: fetch(cursor)
-            return pool.submit(fetch, cursor).result
-
-        guard = CursorGuard()
-        try:
-            answer = start(None)
-            while True:
-                body = answer()
-                cursor = next_cursor(query, body)
-                if cursor is not None:
-                    try:
-                        guard.admit(cursor)
-                    except PagingLoopError as loop:
-                        raise FatalTapError(self._loop_message(loop)) from None
-                    answer = start(cursor)
-                yield list_objects(body)
-                if cursor is None:
-                    return
-        finally:
-            if pool is not None:
-                pool.shutdown(wait=True)
-
-    def _loop_message(self, loop: PagingLoopError) -> str:
-        return (
-            f"The Endor Labs API sent the same {loop.cursor} twice for {self.name} in "
-            f"namespace '{self.namespace}' (a paging loop): stopped before reading it "
-            "again; the state written so far resumes the export once the API pages again."
+        query = self.window_query(window.lo, window.hi, window.source)
+        if window.unsorted:
+            query = query.unsorted()
+        return self.api.iter_pages(
+            query, subject=self.subject, split_on_deadline=True, prefetch=not window.unsorted
         )
 
     # --- windows ---------------------------------------------------------------
@@ -666,140 +430,34 @@ class EndorStream(RESTStream[int | None]):
     #: The uuids to skip at the start instant of the partition being read.
     _emitted_at_start: frozenset[str] = frozenset()
 
+    def reader_settings(self) -> ReaderSettings:
+        """What the window reader needs to know about this stream."""
+        return ReaderSettings(
+            time_field=self.time_field,
+            window_size=timedelta(hours=float(self.config["window_hours"])),
+            page_size=int(self.config["page_size"]),
+            sources=self.window_sources,
+            edges=self.window_edges,
+            name=self.name,
+            logger=self.logger,
+        )
+
     def read_windows(self, start: datetime) -> Iterator[dict[str, Any]]:
         """Every object from ``start`` on, ascending on ``time_field``, each once.
 
-        ``last_time`` and ``seen_at_last`` say what is out: everything before
-        ``last_time``, and the uuids in ``seen_at_last`` at it.  They start at
-        the bookmark with the uuids the state lists for it, so a run after a clean
-        run emits nothing again.  Each window skips what lies before where it
-        began, which its whole-second lower bound may reach back into.
-
-        After a deadline (a 504, or no answer in time) the rest of the window is
-        halved and re-read from the last timestamp emitted, so a split costs
-        neither a gap nor a duplicate.  After a sorted page that cannot say where
-        the next starts, the window is re-read from there by ``page_id`` without
-        sort and ordered here, and so is every later window of the run.
-
-        Raises:
-            FatalTapError: when even the smallest window exceeds the deadline.
+        See ``window_reader.read_windows``: this stream supplies the fetcher
+        (``fetch_window``), its settings and the uuids already emitted at ``start``.
         """
-        planner = WindowPlanner(
-            start=start,
-            end=None,
-            size=timedelta(hours=float(self.config["window_hours"])),
-            now=datetime.now(UTC),
+        if self._paging_mode is None:
+            self._paging_mode = PagingMode()
+        return read_windows(
+            self.fetch_window,
+            start,
+            self.reader_settings(),
+            emitted_at_start=self._emitted_at_start,
+            mode=self._paging_mode,
+            ahead=int(self.config["max_concurrent_requests"]),
         )
-        # Normalised timestamps are fixed width: string order is time order, and
-        # comparing strings spares a datetime per record.
-        last_time = format_timestamp(start)
-        seen_at_last: set[str] = set(self._emitted_at_start)
-        stuck = 0
-        while not planner.finished:
-            lo, hi = planner.current(self.window_edges())
-            window_start = format_timestamp(lo)
-            # Everything before this is out already (or before start).
-            floor = min(last_time, window_start)
-            pages = 0
-            try:
-                for objects in self._window_pages(lo, hi, merge_limit=not planner.at_minimum):
-                    pages += 1
-                    for obj in objects:
-                        raw = dotted_get(obj, self.time_field)
-                        moment = normalize_or(raw, window_start)
-                        if moment < floor:
-                            continue
-                        uid = str(obj.get("uuid"))
-                        if moment == last_time:
-                            if uid in seen_at_last:
-                                continue
-                            seen_at_last.add(uid)
-                        elif moment > last_time:
-                            last_time, seen_at_last = moment, {uid}
-                        yield obj
-            except SortedPagingUnavailableError as unsorted:
-                self._order_on_client = True
-                self.logger.warning(
-                    "The API does not page sorted lists (%s): %s now reads its windows by "
-                    "page_id without sort and orders them itself",
-                    unsorted,
-                    self.name,
-                )
-                planner.restart(max(parse_timestamp(last_time), lo))
-                continue
-            except WindowTooBigError as too_big:
-                last_at = parse_timestamp(last_time)
-                resume = last_at if last_at > lo else lo
-                if planner.at_minimum:
-                    # Nothing left to split: a plain retry, bounded like any other.
-                    stuck += 1
-                    if stuck >= MAX_TRIES:
-                        msg = (
-                            f"The Endor Labs API timed out on {self.name} even for a "
-                            f"{planner.size} window at {lo.isoformat()}: raise request_timeout."
-                        )
-                        raise FatalTapError(msg) from None
-                    time.sleep(min(BACKOFF_BASE_SECONDS * 2**stuck, BACKOFF_CAP_SECONDS))
-                planner.split(resume, tried=None if hi is None else hi - lo)
-                self.logger.info(
-                    "%s on %s: window now %s (%s)",
-                    _split_reason(too_big),
-                    self.name,
-                    planner.size,
-                    too_big,
-                )
-                continue
-            stuck = 0
-            # Windows of a few pages amortise each query's fixed cost; grow until then.
-            planner.done(hi, cheap=pages <= CHEAP_WINDOW_PAGES)
-
-    def _window_pages(
-        self, lo: datetime, hi: datetime | None, *, merge_limit: bool = True
-    ) -> Iterator[list]:
-        """Pages of one window, in time order.
-
-        Sorted by the API and streamed page by page where it can; held in memory
-        and ordered here when the window reads both audit-log stores (the seam)
-        or when the API does not page sorted lists (``_order_on_client``: read by
-        ``page_id`` without sort, as the official SDK advises).  With
-        ``merge_limit`` a held window that outgrows ``SEAM_BUFFER_PAGES`` pages
-        raises before anything of it is emitted; the caller halves it and reads
-        it again, so memory stays bounded by ``page_size``.
-
-        Raises:
-            BufferedWindowTooBigError: when a held window outgrows its buffer.
-        """
-        sources = self.window_sources(lo, hi)
-        if len(sources) == 1 and not self._order_on_client:
-            yield from self.iter_pages(
-                self.window_query(lo, hi, sources[0]),
-                split_on_deadline=True,
-                prefetch=self.prefetch_pages,
-            )
-            return
-        limit = SEAM_BUFFER_PAGES * int(self.config["page_size"])
-        merged: dict[str, dict[str, Any]] = {}
-        for source in sources:
-            query = self.window_query(lo, hi, source)
-            if self._order_on_client:
-                query = query.unsorted()
-            for objects in self.iter_pages(query, split_on_deadline=True):
-                for obj in objects:
-                    merged.setdefault(str(obj.get("uuid")), obj)
-                if merge_limit and len(merged) > limit:
-                    if len(sources) > 1:
-                        raise SeamWindowTooBigError(f"more than {limit} records at the seam")
-                    raise BufferedWindowTooBigError(f"more than {limit} records to order")
-
-        def order(obj: dict[str, Any]) -> tuple[str, str]:
-            raw = dotted_get(obj, self.time_field)
-            return (normalize_or(raw, ""), str(obj.get("uuid")))
-
-        ordered = sorted(merged.values(), key=order)
-        # Handed on in pages, so the planner sizes held windows by what they hold.
-        size = max(1, int(self.config["page_size"]))
-        for begin in range(0, len(ordered), size):
-            yield ordered[begin : begin + size]
 
     @override
     def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
@@ -809,14 +467,20 @@ class EndorStream(RESTStream[int | None]):
         tap = self._tap
         progress = self.read_progress(start)
         progress.begin()
+        records = self.records_since(start)
         try:
-            for record in self.records_since(start):
+            for record in records:
                 # Between records: the previous one is written and in the state.
                 if tap.stop_signal is not None:  # type: ignore[attr-defined]
                     raise StopRequested(tap.stop_signal)  # type: ignore[attr-defined]
                 progress.record(record)
                 yield record
         finally:
+            # Stops the windows read ahead now (not whenever the generator is
+            # collected), before the partition they read is forgotten.
+            close = getattr(records, "close", None)
+            if close is not None:
+                close()
             self._partition_namespace = None
             self._emitted_at_start = frozenset()
 
@@ -860,15 +524,6 @@ def _reported_elsewhere(error: BaseException | None) -> bool:
     ) and isinstance(error.__cause__, MaxRecordsLimitException)
 
 
-def _split_reason(error: WindowTooBigError) -> str:
-    """How the log names why a window was halved."""
-    if isinstance(error, DeadlineExceededError):
-        return "Deadline exceeded"
-    if isinstance(error, SeamWindowTooBigError):
-        return "Seam window over its buffer"
-    return "Window over its buffer"
-
-
 def emitted_list(value: Any) -> list[str]:
     """The uuids a state lists under ``emitted_at_bookmark``; [] for anything else.
 
@@ -878,22 +533,3 @@ def emitted_list(value: Any) -> list[str]:
     if not isinstance(value, list):
         return []
     return [str(item) for item in value[:MAX_EMITTED_AT_BOOKMARK] if isinstance(item, str)]
-
-
-def _error_message(response: requests.Response) -> str:
-    """The API's own error text (gRPC-gateway body), short and on one line."""
-    try:
-        body = response.json()
-        text = str(body.get("message") or body)
-    except ValueError:
-        text = response.text or response.reason or ""
-    return one_line(text)[:300]
-
-
-def _is_deadline(response: requests.Response) -> bool:
-    """True for a 504 that means "deadline exceeded" (gRPC code 4)."""
-    try:
-        body = response.json()
-    except ValueError:
-        return True
-    return not isinstance(body, dict) or body.get("code") in (GRPC_DEADLINE_EXCEEDED, None)

@@ -53,6 +53,11 @@ class SeamWindowTooBigError(BufferedWindowTooBigError):
 class UnauthenticatedError(Exception):
     """The API answered 401: the token expired early or the credentials are wrong."""
 
+    def __init__(self, token: str | None = None) -> None:
+        super().__init__("HTTP 401")
+        #: The token the refused request carried (never printed): see ``invalidate``.
+        self.token = token
+
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:
     """Replace every secret value found in ``text`` with ``***``."""

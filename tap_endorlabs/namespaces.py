@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tap_endorlabs.api import Subject
 from tap_endorlabs.errors import AccessDeniedError, FatalTapError
 from tap_endorlabs.pagination import MAX_PAGE_SIZE, ListQuery
 
 if TYPE_CHECKING:
-    from tap_endorlabs.client import EndorStream
+    from tap_endorlabs.api import EndorApi
 
 
 def namespaces_query(tenant: str) -> ListQuery:
@@ -49,7 +50,7 @@ def full_name(namespace: dict[str, Any]) -> str:
     return f"{parent}.{name}" if parent else str(name)
 
 
-def list_namespaces(stream: EndorStream, tenant: str) -> list[str]:
+def list_namespaces(api: EndorApi, tenant: str) -> list[str]:
     """The tenant and the full name of every namespace under it.
 
     Raises:
@@ -57,7 +58,8 @@ def list_namespaces(stream: EndorStream, tenant: str) -> list[str]:
     """
     names: list[str] = []
     try:
-        for objects in stream.iter_pages(namespaces_query(tenant)):
+        subject = Subject("namespaces", tenant, None)
+        for objects in api.iter_pages(namespaces_query(tenant), subject=subject):
             names.extend(full_name(obj) for obj in objects)
     except AccessDeniedError as exc:
         msg = (

@@ -113,6 +113,18 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         description="How many objects to request per page, from 1 to 500. Default: 500.",
     ),
     th.Property(
+        "max_concurrent_requests",
+        th.IntegerType(minimum=1, maximum=16),
+        default=4,
+        title="Concurrent requests",
+        description=(
+            "How many API requests the tap may have in flight at once, from 1 to 16: the "
+            "time windows of a stream are read ahead in parallel and emitted in order, so "
+            "records and state are the same as one at a time. 1 reads one window at a "
+            "time. Default: 4."
+        ),
+    ),
+    th.Property(
         "request_timeout",
         th.IntegerType(minimum=1),
         default=60,

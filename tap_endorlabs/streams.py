@@ -141,8 +141,6 @@ class FindingsStream(EndorStream):
     name = "findings"
     resource = "scan-results"
     path = "/v1/namespaces/{namespace}/findings"
-    # Each scan page leads to finding requests: no second request in flight.
-    prefetch_pages = False
     time_field = "spec.end_time"
     replication_key = "scan_context.scan_time"
     base_filter = COMPLETED_FILTER

@@ -15,6 +15,7 @@ from singer_sdk.plugin_base import PluginBase, _ConfigInput
 from singer_sdk.tap_base import CliTestOptionValue
 from typing_extensions import override
 
+from tap_endorlabs.api import EndorApi
 from tap_endorlabs.auth import EndorAuthenticator
 from tap_endorlabs.cli_guard import OneLineCommand, exit_with, one_line_command
 from tap_endorlabs.client import EndorStream
@@ -66,6 +67,7 @@ class TapEndorLabs(Tap):
                 ) from None
             raise
         self._authenticator: EndorAuthenticator | None = None
+        self._api: EndorApi | None = None
         self._namespace_names: list[str] | None = None
 
     @property
@@ -82,6 +84,23 @@ class TapEndorLabs(Tap):
             )
         return self._authenticator
 
+    @property
+    def api(self) -> EndorApi:
+        """The one API client every stream, the preflight and the namespace listing share."""
+        if self._api is None:
+            self._api = EndorApi(
+                api_url=str(self.config["api_url"]),
+                authenticator=self.authenticator,
+                request_timeout=int(self.config["request_timeout"]),
+                user_agent=str(
+                    self.config.get("user_agent") or f"{self.name}/{self.plugin_version}"
+                ),
+                verify=self.config.get("ssl_verify") is not False,
+                max_concurrent_requests=int(self.config["max_concurrent_requests"]),
+                logger=self.logger,
+            )
+        return self._api
+
     def namespace_names(self) -> list[str]:
         """The tenant and every namespace under it, listed once per run.
 
@@ -89,9 +108,7 @@ class TapEndorLabs(Tap):
             FatalTapError: when the key may not list the namespaces.
         """
         if self._namespace_names is None:
-            stream = self.streams["audit_logs"]
-            assert isinstance(stream, EndorStream)
-            self._namespace_names = list_namespaces(stream, stream.tenant)
+            self._namespace_names = list_namespaces(self.api, str(self.config["namespace"]))
         return self._namespace_names
 
     @override
@@ -132,7 +149,7 @@ class TapEndorLabs(Tap):
                 filter=all_of(recent, extra),
                 page_size=1,
             )
-            stream.get_json(query.path, query.params(None))
+            self.api.get_json(query.path, query.params(None), subject=stream.subject)
         if self.config.get("include_child_namespaces"):
             self.namespace_names()
 

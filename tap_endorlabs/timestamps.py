@@ -8,7 +8,7 @@ digits, ``Z``.  Digits past the microsecond are cut, never rounded: the
 normalised value of a time is never later than the time itself, so an inclusive
 bookmark or lower bound taken from it can only include more, never skip.  Two
 times within one microsecond normalise alike and count as one instant (the
-uuids emitted at an instant tell them apart, see ``client.read_windows``).
+uuids emitted at an instant tell them apart, see ``window_reader.read_windows``).
 
 The state has held this six-digit form since the first release, and the SDK
 checks that bookmarks only grow by comparing them as strings: a wider form would
@@ -20,7 +20,7 @@ Inside ``date(...)`` the tap sends whole seconds in UTC with ``Z``
 ``%Y-%m-%dT%H:%M:%SZ`` for ``meta.create_time>=date(...)``) and as the API
 reference's examples do.  Whole seconds are cut towards the past, so a window's
 lower bound may reach back under a second into records already emitted; the
-window reader skips those (see ``client.read_windows``).
+window reader skips those (see ``window_reader.read_windows``).
 """
 
 from __future__ import annotations

@@ -99,7 +99,9 @@ class WindowPlanner:
         self.cursor = hi
         self._good_streak += 1
         if self.ceiling is not None and self._good_streak >= self.relax_after:
-            self.ceiling *= 2
+            # Never past max_size: after a long run of good windows an unbounded
+            # ceiling overflowed timedelta (days > 999999999) and stopped the stream.
+            self.ceiling = min(self.ceiling * 2, self.max_size)
             self._good_streak = 0
         if cheap:
             limit = min(self.max_size, self.ceiling or self.max_size)
@@ -113,6 +115,21 @@ class WindowPlanner:
     def restart(self, resume_at: datetime) -> None:
         """Read the current window again from ``resume_at``, at the same size."""
         self.cursor = max(self.cursor, resume_at)
+
+    def resize(self, size: timedelta) -> None:
+        """Aim the next windows at ``size``: at most four times longer, within the ceiling."""
+        limit = min(self.max_size, self.ceiling or self.max_size, self.size * 4)
+        self.size = max(min(size, limit), self.min_size)
+
+    def narrow(self, resume_at: datetime, size: timedelta) -> None:
+        """Continue from ``resume_at`` in windows of ``size`` (the last one was dense).
+
+        Unlike ``split`` no ceiling is set: the window was not too slow, only
+        too long to read in one sequence of pages; quiet windows grow again.
+        """
+        self.cursor = max(self.cursor, resume_at)
+        self.size = max(min(size, self.size), self.min_size)
+        self._good_streak = 0
 
     def split(self, resume_at: datetime, tried: timedelta | None = None) -> None:
         """Halve the window after a deadline; continue from ``resume_at``.

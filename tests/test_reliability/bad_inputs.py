@@ -260,6 +260,18 @@ CATALOGUE: list[BadInput] = [
     BadInput("tap: page_size not a number", "tap", "page_size", config={"page_size": "many"}),
     BadInput("tap: page_size above 500", "tap", "page_size", config={"page_size": 5000}),
     BadInput(
+        "tap: max_concurrent_requests above 16",
+        "tap",
+        "max_concurrent_requests",
+        config={"max_concurrent_requests": 17},
+    ),
+    BadInput(
+        "tap: max_concurrent_requests zero",
+        "tap",
+        "max_concurrent_requests",
+        config={"max_concurrent_requests": 0},
+    ),
+    BadInput(
         "tap: include_child_namespaces not a boolean",
         "tap",
         "include_child_namespaces",

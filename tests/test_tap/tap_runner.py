@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,8 @@ RESOURCES = {
     "findings": "findings",
     "finding_logs": "finding-logs",
 }
+#: Environment variable that sets ``max_concurrent_requests`` in every ``tap_config``.
+CONCURRENCY_ENV = "TAP_TEST_MAX_CONCURRENT_REQUESTS"
 # The emulator's namespace and its children: what include_child_namespaces exports.
 NAMESPACES = ("acme", "acme.platform", "acme.security")
 
@@ -67,6 +70,10 @@ def tap_config(url: str, **overrides: Any) -> dict[str, Any]:
         # The emulator creates projects months back; a year keeps runs short yet complete.
         "start_date": (datetime.now(UTC) - timedelta(days=365)).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+    # The whole suite can run at another concurrency (1: one request at a time):
+    # TAP_TEST_MAX_CONCURRENT_REQUESTS=1 pytest tests/test_tap
+    if os.environ.get(CONCURRENCY_ENV):
+        config["max_concurrent_requests"] = int(os.environ[CONCURRENCY_ENV])
     config.update(overrides)
     return {key: value for key, value in config.items() if value is not None}
 
@@ -93,6 +100,35 @@ def run_tap(
             command, capture_output=True, text=True, timeout=timeout, env=child_env, check=False
         )
     return parse_output(done.stdout, done.returncode, done.stderr)
+
+
+def run_tap_past_token_lifetime(config: dict[str, Any], lifetime_seconds: float) -> TapRun:
+    """Run the tap, leaving its output unread until its first token has outlived its lifetime.
+
+    The tap blocks on the full pipe mid-run, so its later requests come after the
+    first token's lifetime however fast the machine is (a run that merely lasted
+    longer than the token on a slow machine finished inside it with reading ahead).
+    The wait is the stimulus under test, time passing, not a synchronisation.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        config_path = Path(tmp) / "config.json"
+        config_path.write_text(json.dumps(config))
+        child_env = {k: v for k, v in os.environ.items() if not k.startswith("ENDOR_")}
+        with (Path(tmp) / "stderr.txt").open("w+") as stderr:
+            process = subprocess.Popen(
+                [TAP, "--config", str(config_path)],
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+                env=child_env,
+            )
+            assert process.stdout is not None
+            first = process.stdout.readline()
+            time.sleep(lifetime_seconds + 1)
+            rest = process.stdout.read()
+            process.wait(timeout=300)
+            stderr.seek(0)
+            return parse_output(first + rest, process.returncode, stderr.read())
 
 
 def parse_output(stdout: str, returncode: int, stderr: str) -> TapRun:

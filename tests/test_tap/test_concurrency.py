@@ -1,0 +1,170 @@
+"""max_concurrent_requests: windows read in parallel, emitted as one at a time would.
+
+Against one emulator (a little latency per call, so reads really overlap), the
+records of every stream, in order, and every STATE are the same at 1, 4 and 16
+concurrent requests; 429s, a token revoked mid-run and SIGTERM keep working.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.servers import ServerProcess
+from tests.test_tap.tap_runner import (
+    STREAMS,
+    TAP,
+    TapRun,
+    assert_exported_once,
+    control,
+    parse_output,
+    run_tap,
+    run_tap_past_token_lifetime,
+    stats,
+    tap_config,
+    truth,
+)
+
+Factory = Callable[..., ServerProcess]
+
+
+def what_was_emitted(run: TapRun) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+    """Records per stream in order, and every state (RECORD messages' times vary)."""
+    return {stream: run.records[stream] for stream in STREAMS}, run.states
+
+
+def test_records_and_state_are_identical_at_1_4_and_16(emulator_factory: Factory) -> None:
+    server = emulator_factory(
+        "--seed", "21", "--base-latency", "0.005", "--audit-logs", "2500", "--audit-days", "120"
+    )
+    # Small pages and windows: many windows, so several are read ahead at once.
+    # One start_date for all (the state carries it).
+    config = tap_config(server.url, page_size=40, window_hours=48)
+    runs = {n: run_tap({**config, "max_concurrent_requests": n}, timeout=240) for n in (1, 4, 16)}
+    for n, run in runs.items():
+        assert run.returncode == 0, (n, run.stderr[-2000:])
+    one = what_was_emitted(runs[1])
+    assert len(one[0]["audit_logs"]) > 1000
+    assert what_was_emitted(runs[4]) == one
+    assert what_was_emitted(runs[16]) == one
+    for stream in STREAMS:
+        assert_exported_once(runs[16].uuids(stream), truth(server.url, stream))
+    # The next run from that state reads nothing again, at any concurrency.
+    again = run_tap({**config, "max_concurrent_requests": 16}, runs[16].final_state)
+    assert again.returncode == 0, again.stderr
+    assert not any(again.records.values())
+
+
+def test_child_namespaces_read_concurrently_give_the_same_partitions(
+    emulator_factory: Factory,
+) -> None:
+    server = emulator_factory("--seed", "22", "--base-latency", "0.005", "--audit-logs", "600")
+    config = tap_config(server.url, page_size=30, window_hours=24, include_child_namespaces=True)
+    one = run_tap({**config, "max_concurrent_requests": 1})
+    many = run_tap({**config, "max_concurrent_requests": 8})
+    assert one.returncode == 0, one.stderr
+    assert many.returncode == 0, many.stderr
+    assert what_was_emitted(many) == what_was_emitted(one)
+
+
+def test_429s_under_concurrency_slow_every_worker_and_lose_nothing(
+    emulator_factory: Factory,
+) -> None:
+    server = emulator_factory(
+        "--seed", "23", "--base-latency", "0.005", "--fault", "429:0.05", "--retry-after", "1"
+    )
+    run = run_tap(tap_config(server.url, page_size=50, max_concurrent_requests=8), timeout=240)
+    assert run.returncode == 0, run.stderr[-2000:]
+    for stream in STREAMS:
+        assert_exported_once(run.uuids(stream), truth(server.url, stream))
+    assert stats(server.url)["by_status"].get("429", 0) > 0
+
+
+def test_a_token_revoked_under_concurrency_is_renewed_once(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    server = emulator_factory("--seed", "24", "--base-latency", "0.02", "--audit-logs", "2000")
+    concurrency = 8
+    config_path = tmp_path / "config.json"
+    config_path.write_text(
+        json.dumps(tap_config(server.url, page_size=20, max_concurrent_requests=concurrency))
+    )
+    with (tmp_path / "stderr.txt").open("w+") as stderr:
+        process = subprocess.Popen(
+            [TAP, "--config", str(config_path)], stdout=subprocess.PIPE, stderr=stderr, text=True
+        )
+        assert process.stdout is not None
+        lines = []
+        while line := process.stdout.readline():  # first record seen: revoke every token
+            lines.append(line)
+            if '"RECORD"' in line:
+                control(server.url, "expire-tokens")
+                break
+        lines.append(process.stdout.read())
+        process.wait(timeout=180)
+        stderr.seek(0)
+        run = parse_output("".join(lines), process.returncode, stderr.read())
+    assert run.returncode == 0, run.stderr
+    assert_exported_once(run.uuids("audit_logs"), truth(server.url, "audit_logs"))
+    counts = stats(server.url)
+    # Each request in flight may meet the revoked token once; one exchange renews it.
+    assert 1 <= counts["by_status"].get("401", 0) <= concurrency + 1, counts["by_status"]
+    assert counts["token_exchanges"] == 2
+
+
+def test_token_expiry_mid_run_under_concurrency_renews_before_it_runs_out(
+    emulator_factory: Factory,
+) -> None:
+    server = emulator_factory(
+        "--seed", "25", "--token-ttl", "2", "--base-latency", "0.01", "--audit-logs", "3000"
+    )
+    run = run_tap_past_token_lifetime(
+        tap_config(server.url, page_size=50, max_concurrent_requests=8), lifetime_seconds=2
+    )
+    assert run.returncode == 0, run.stderr
+    assert_exported_once(run.uuids("audit_logs"), truth(server.url, "audit_logs"))
+    counts = stats(server.url)
+    assert counts["token_exchanges"] > 1
+    assert counts["by_status"].get("401", 0) == 0, counts["by_status"]
+
+
+@pytest.mark.parametrize("concurrency", [16])
+def test_sigterm_under_concurrency_stops_at_a_record_boundary(
+    emulator_factory: Factory, tmp_path: Path, concurrency: int
+) -> None:
+    server = emulator_factory("--seed", "26", "--audit-logs", "20000", "--base-latency", "0.002")
+    config = tap_config(server.url, page_size=20, max_concurrent_requests=concurrency)
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with (tmp_path / "stderr.txt").open("w") as stderr_file:
+        process = subprocess.Popen(
+            [TAP, "--config", str(tmp_path / "config.json")],
+            stdout=subprocess.PIPE,
+            stderr=stderr_file,
+            text=True,
+        )
+        assert process.stdout is not None
+        head = [process.stdout.readline() for _ in range(300)]
+        assert all(head), "the tap ended before it could be stopped"
+        process.send_signal(signal.SIGTERM)
+        rest = process.stdout.read()
+        process.wait(timeout=60)
+    stderr = (tmp_path / "stderr.txt").read_text()
+    assert process.returncode == 128 + signal.SIGTERM, stderr[-2000:]
+    assert "stopped by SIGTERM" in stderr
+    assert "Traceback" not in stderr
+    lines = [line.strip() for line in head + rest.splitlines() if line.strip()]
+    messages = [json.loads(line) for line in lines]  # every line whole
+    assert messages[-1]["type"] == "STATE"
+    first = parse_output("\n".join(lines), process.returncode, stderr)
+
+    second = run_tap(config, first.final_state)
+    assert second.returncode == 0, second.stderr
+    for stream in STREAMS:
+        exported = set(first.uuids(stream)) | set(second.uuids(stream))
+        assert exported >= {o["uuid"] for o in truth(server.url, stream)}, stream
