@@ -20,6 +20,7 @@ from tests.test_tap.tap_runner import (
     TapRun,
     assert_exported_once,
     run_tap,
+    run_tap_past_token_lifetime,
     stats,
     tap_config,
     truth,
@@ -130,9 +131,18 @@ def test_timestamps_of_every_width_and_offset(emulator_factory: Factory) -> None
 def test_date_header_variations_never_crash(emulator_factory: Factory, style: str) -> None:
     """The token lifetime falls back to our clock; tokens are still renewed in time."""
     server = emulator_factory(
-        "--seed", "15", "--date-header", style, "--token-ttl", "3", "--base-latency", "0.01"
+        "--seed",
+        "15",
+        "--date-header",
+        style,
+        "--token-ttl",
+        "3",
+        "--base-latency",
+        "0.01",
+        "--audit-logs",
+        "3000",
     )
-    run = run_tap(tap_config(server.url, page_size=50))
+    run = run_tap_past_token_lifetime(tap_config(server.url, page_size=50), lifetime_seconds=3)
     assert_complete(run, server.url)
     assert stats(server.url)["token_exchanges"] > 1
 
