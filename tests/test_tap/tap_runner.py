@@ -9,6 +9,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -102,13 +103,14 @@ def run_tap(
     return parse_output(done.stdout, done.returncode, done.stderr)
 
 
-def run_tap_past_token_lifetime(config: dict[str, Any], lifetime_seconds: float) -> TapRun:
-    """Run the tap, leaving its output unread until its first token has outlived its lifetime.
+def run_tap_acting_at_first_record(
+    config: dict[str, Any], action: Callable[[], object], *, timeout: float = 180
+) -> TapRun:
+    """Run the tap and call ``action`` once its first RECORD is read, before reading on.
 
-    The tap blocks on the full pipe mid-run, so its later requests come after the
-    first token's lifetime however fast the machine is (a run that merely lasted
-    longer than the token on a slow machine finished inside it with reading ahead).
-    The wait is the stimulus under test, time passing, not a synchronisation.
+    Until ``action`` returns, the tap's output stays unread: the tap blocks on the
+    full pipe mid-run, so what ``action`` does (revoke tokens, let time pass) falls
+    in the middle of the run however fast the machine is.
     """
     with tempfile.TemporaryDirectory() as tmp:
         config_path = Path(tmp) / "config.json"
@@ -123,12 +125,26 @@ def run_tap_past_token_lifetime(config: dict[str, Any], lifetime_seconds: float)
                 env=child_env,
             )
             assert process.stdout is not None
-            first = process.stdout.readline()
-            time.sleep(lifetime_seconds + 1)
-            rest = process.stdout.read()
-            process.wait(timeout=300)
+            lines = []
+            while line := process.stdout.readline():
+                lines.append(line)
+                if '"RECORD"' in line:
+                    action()
+                    break
+            lines.append(process.stdout.read())
+            process.wait(timeout=timeout)
             stderr.seek(0)
-            return parse_output(first + rest, process.returncode, stderr.read())
+            return parse_output("".join(lines), process.returncode, stderr.read())
+
+
+def run_tap_past_token_lifetime(config: dict[str, Any], lifetime_seconds: float) -> TapRun:
+    """Run the tap with its output held unread, mid-run, until its first token has expired.
+
+    A run that merely lasted longer than the token finished inside it once windows
+    were read ahead.  The wait is the stimulus under test, time passing, not a
+    synchronisation.
+    """
+    return run_tap_acting_at_first_record(config, lambda: time.sleep(lifetime_seconds + 1))
 
 
 def parse_output(stdout: str, returncode: int, stderr: str) -> TapRun:

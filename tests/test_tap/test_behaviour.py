@@ -23,6 +23,7 @@ from tests.test_tap.tap_runner import (
     control,
     parse_output,
     run_tap,
+    run_tap_acting_at_first_record,
     run_tap_past_token_lifetime,
     stats,
     tap_config,
@@ -215,25 +216,12 @@ def test_token_expiry_mid_run_renews(emulator_factory: Factory, expiry_field: st
     assert counts["by_status"].get("401", 0) == 0, counts["by_status"]
 
 
-def test_revoked_tokens_reauthenticate_once(emulator_factory: Factory, tmp_path: Path) -> None:
+def test_revoked_tokens_reauthenticate_once(emulator_factory: Factory) -> None:
     server = emulator_factory("--seed", "8", "--base-latency", "0.02")
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps(tap_config(server.url, page_size=50)))
-    with (tmp_path / "stderr.txt").open("w+") as stderr:
-        process = subprocess.Popen(
-            [TAP, "--config", str(config_path)], stdout=subprocess.PIPE, stderr=stderr, text=True
-        )
-        assert process.stdout is not None
-        lines = []
-        while line := process.stdout.readline():  # first record seen: revoke every token
-            lines.append(line)
-            if '"RECORD"' in line:
-                control(server.url, "expire-tokens")
-                break
-        lines.append(process.stdout.read())
-        process.wait(timeout=120)
-        stderr.seek(0)
-        run = parse_output("".join(lines), process.returncode, stderr.read())
+    run = run_tap_acting_at_first_record(
+        tap_config(server.url, page_size=50, max_concurrent_requests=1),
+        lambda: control(server.url, "expire-tokens"),
+    )
     assert run.returncode == 0, run.stderr
     assert_exported_once(run.uuids("audit_logs"), truth(server.url, "audit_logs"))
     counts = stats(server.url)

@@ -25,6 +25,7 @@ from tests.test_tap.tap_runner import (
     control,
     parse_output,
     run_tap,
+    run_tap_acting_at_first_record,
     run_tap_past_token_lifetime,
     stats,
     tap_config,
@@ -86,30 +87,13 @@ def test_429s_under_concurrency_slow_every_worker_and_lose_nothing(
     assert stats(server.url)["by_status"].get("429", 0) > 0
 
 
-def test_a_token_revoked_under_concurrency_is_renewed_once(
-    emulator_factory: Factory, tmp_path: Path
-) -> None:
+def test_a_token_revoked_under_concurrency_is_renewed_once(emulator_factory: Factory) -> None:
     server = emulator_factory("--seed", "24", "--base-latency", "0.02", "--audit-logs", "2000")
     concurrency = 8
-    config_path = tmp_path / "config.json"
-    config_path.write_text(
-        json.dumps(tap_config(server.url, page_size=20, max_concurrent_requests=concurrency))
+    run = run_tap_acting_at_first_record(
+        tap_config(server.url, page_size=20, max_concurrent_requests=concurrency),
+        lambda: control(server.url, "expire-tokens"),
     )
-    with (tmp_path / "stderr.txt").open("w+") as stderr:
-        process = subprocess.Popen(
-            [TAP, "--config", str(config_path)], stdout=subprocess.PIPE, stderr=stderr, text=True
-        )
-        assert process.stdout is not None
-        lines = []
-        while line := process.stdout.readline():  # first record seen: revoke every token
-            lines.append(line)
-            if '"RECORD"' in line:
-                control(server.url, "expire-tokens")
-                break
-        lines.append(process.stdout.read())
-        process.wait(timeout=180)
-        stderr.seek(0)
-        run = parse_output("".join(lines), process.returncode, stderr.read())
     assert run.returncode == 0, run.stderr
     assert_exported_once(run.uuids("audit_logs"), truth(server.url, "audit_logs"))
     counts = stats(server.url)
