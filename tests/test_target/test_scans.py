@@ -33,7 +33,7 @@ from tests.test_target.conftest import (
     records_in,
     run_target,
     schema,
-    singer_file,
+    shared_case,
     state,
 )
 
@@ -112,7 +112,7 @@ def run_and_check(config: dict, text: str, s3_client: Any, bucket: str, tmp: Pat
 
 CASES = [
     (case, batch)
-    for case in ("case_interleaved_scans.singer", "case_schema_change_mid_scan.singer")
+    for case in ("target/interleaved-scans.singer", "target/schema-change-mid-scan.singer")
     for batch in (10_000, 1)
 ]
 
@@ -122,7 +122,7 @@ def test_shared_cases_write_each_scan_whole(
     case: tuple[str, int], config: dict, s3_client: Any, versioned: str, tmp_path: Path
 ) -> None:
     name, batch_max_records = case
-    text = singer_file(name)
+    text = shared_case(name)
     config = {**config, "batch_max_records": batch_max_records}
     run = run_target(config, text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr

@@ -30,7 +30,6 @@ from tests.support.servers import REPO_ROOT, ServerProcess
 from tests.test_pipeline.conftest import tap_config
 from tests.test_reliability.harness import TAP
 from tests.test_target.conftest import (
-    DATA_FILES,
     TARGET_CMD,
     TargetRun,
     audit_log,
@@ -39,6 +38,7 @@ from tests.test_target.conftest import (
     record,
     run_target,
     schema,
+    shared_case,
     state,
 )
 
@@ -298,7 +298,7 @@ def test_decimal_in_state_case_is_printed_back(
     config: dict, s3_client: Any, bucket: str, tmp_path: Path
 ) -> None:
     """shared/cases/target/decimal-in-state.singer: uploaded, then a traceback, no state."""
-    text = (DATA_FILES / "case_decimal_in_state.singer").read_text()
+    text = shared_case("target/decimal-in-state.singer")
     run = run_target(config, text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "Traceback" not in run.stderr
