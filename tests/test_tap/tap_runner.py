@@ -103,14 +103,25 @@ def run_tap(
     return parse_output(done.stdout, done.returncode, done.stderr)
 
 
-def run_tap_acting_at_first_record(
-    config: dict[str, Any], action: Callable[[], object], *, timeout: float = 180
-) -> TapRun:
-    """Run the tap and call ``action`` once its first RECORD is read, before reading on.
+def is_record(line: str) -> bool:
+    """The default moment to act: the tap's first RECORD has been read."""
+    return '"RECORD"' in line
 
-    Until ``action`` returns, the tap's output stays unread: the tap blocks on the
-    full pipe mid-run, so what ``action`` does (revoke tokens, let time pass) falls
-    in the middle of the run however fast the machine is.
+
+def run_tap_acting(
+    config: dict[str, Any],
+    action: Callable[[subprocess.Popen[str]], object],
+    *,
+    after: Callable[[str], bool] | int = is_record,
+    timeout: float = 180,
+) -> TapRun:
+    """Run the tap and call ``action(process)`` mid-run, before reading its output on.
+
+    ``after`` is when: the first line it accepts, or after that many lines.  Until
+    ``action`` returns the tap's output stays unread, so the tap blocks on the full
+    pipe and what ``action`` does (revoke tokens, let time pass, SIGTERM) falls in
+    the middle of the run however fast the machine is.  Every line must be whole
+    JSON (``parse_output`` reads each one).
     """
     with tempfile.TemporaryDirectory() as tmp:
         config_path = Path(tmp) / "config.json"
@@ -125,12 +136,14 @@ def run_tap_acting_at_first_record(
                 env=child_env,
             )
             assert process.stdout is not None
-            lines = []
+            lines: list[str] = []
             while line := process.stdout.readline():
                 lines.append(line)
-                if '"RECORD"' in line:
-                    action()
+                if after(line) if callable(after) else len(lines) == after:
+                    action(process)
                     break
+            else:
+                raise AssertionError("the tap ended before the moment to act came")
             lines.append(process.stdout.read())
             process.wait(timeout=timeout)
             stderr.seek(0)
@@ -144,7 +157,7 @@ def run_tap_past_token_lifetime(config: dict[str, Any], lifetime_seconds: float)
     were read ahead.  The wait is the stimulus under test, time passing, not a
     synchronisation.
     """
-    return run_tap_acting_at_first_record(config, lambda: time.sleep(lifetime_seconds + 1))
+    return run_tap_acting(config, lambda _: time.sleep(lifetime_seconds + 1))
 
 
 def parse_output(stdout: str, returncode: int, stderr: str) -> TapRun:

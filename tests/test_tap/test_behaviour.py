@@ -7,7 +7,6 @@ import signal
 import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -21,9 +20,8 @@ from tests.test_tap.tap_runner import (
     TAP,
     assert_exported_once,
     control,
-    parse_output,
     run_tap,
-    run_tap_acting_at_first_record,
+    run_tap_acting,
     run_tap_past_token_lifetime,
     stats,
     tap_config,
@@ -218,9 +216,9 @@ def test_token_expiry_mid_run_renews(emulator_factory: Factory, expiry_field: st
 
 def test_revoked_tokens_reauthenticate_once(emulator_factory: Factory) -> None:
     server = emulator_factory("--seed", "8", "--base-latency", "0.02")
-    run = run_tap_acting_at_first_record(
+    run = run_tap_acting(
         tap_config(server.url, page_size=50, max_concurrent_requests=1),
-        lambda: control(server.url, "expire-tokens"),
+        lambda _: control(server.url, "expire-tokens"),
     )
     assert run.returncode == 0, run.stderr
     assert_exported_once(run.uuids("audit_logs"), truth(server.url, "audit_logs"))
@@ -311,36 +309,18 @@ def test_about_lists_every_setting() -> None:
     ],
 )
 def test_sigterm_writes_the_state_reached_and_exits_non_zero(
-    emulator_factory: Factory, tmp_path: Path, flags: tuple[str, ...]
+    emulator_factory: Factory, flags: tuple[str, ...]
 ) -> None:
     """A stopped tap says so (exit 143), every line is whole, its state resumes the export."""
     server = emulator_factory("--seed", "9", *flags)
     config = tap_config(server.url, page_size=20)
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    # stderr to a file, and stdout read through one buffered stream to its end:
-    # communicate() after readline() would skip what the stream had buffered.
-    with (tmp_path / "stderr.txt").open("w") as stderr_file:
-        process = subprocess.Popen(
-            [TAP, "--config", str(tmp_path / "config.json")],
-            stdout=subprocess.PIPE,
-            stderr=stderr_file,
-            text=True,
-        )
-        assert process.stdout is not None
-        head = [process.stdout.readline() for _ in range(30)]
-        assert all(head), "the tap ended before it could be stopped"
-        process.send_signal(signal.SIGTERM)
-        rest = process.stdout.read()
-        process.wait(timeout=60)
-    stderr = (tmp_path / "stderr.txt").read_text()
-    assert process.returncode == 128 + signal.SIGTERM
-    assert "stopped by SIGTERM" in stderr
-    first = parse_output("".join(head) + rest, process.returncode, stderr)
-    assert json.loads((head + rest.splitlines())[-1])["type"] == "STATE"
+    first = run_tap_acting(config, lambda tap: tap.send_signal(signal.SIGTERM), after=30)
+    assert first.returncode == 128 + signal.SIGTERM
+    assert "stopped by SIGTERM" in first.stderr
+    assert first.messages[-1]["type"] == "STATE"  # and every line whole: each was parsed
     # The state is the one reached: its bookmark is the last record's time, not
     # one from a while back (bookmarks are saved lazily, see save_bookmark).
-    messages = [json.loads(line) for line in head + rest.splitlines() if line.strip()]
-    last = [m for m in messages if m["type"] == "RECORD"][-1]
+    last = [m for m in first.messages if m["type"] == "RECORD"][-1]
     if flags[0] == "--audit-logs":
         assert last["stream"] == "audit_logs"
         bookmark = first.final_state["bookmarks"]["audit_logs"]["replication_key_value"]

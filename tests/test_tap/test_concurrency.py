@@ -7,11 +7,8 @@ concurrent requests; 429s, a token revoked mid-run and SIGTERM keep working.
 
 from __future__ import annotations
 
-import json
 import signal
-import subprocess
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,13 +16,11 @@ import pytest
 from tests.support.servers import ServerProcess
 from tests.test_tap.tap_runner import (
     STREAMS,
-    TAP,
     TapRun,
     assert_exported_once,
     control,
-    parse_output,
     run_tap,
-    run_tap_acting_at_first_record,
+    run_tap_acting,
     run_tap_past_token_lifetime,
     stats,
     tap_config,
@@ -90,9 +85,9 @@ def test_429s_under_concurrency_slow_every_worker_and_lose_nothing(
 def test_a_token_revoked_under_concurrency_is_renewed_once(emulator_factory: Factory) -> None:
     server = emulator_factory("--seed", "24", "--base-latency", "0.02", "--audit-logs", "2000")
     concurrency = 8
-    run = run_tap_acting_at_first_record(
+    run = run_tap_acting(
         tap_config(server.url, page_size=20, max_concurrent_requests=concurrency),
-        lambda: control(server.url, "expire-tokens"),
+        lambda _: control(server.url, "expire-tokens"),
     )
     assert run.returncode == 0, run.stderr
     assert_exported_once(run.uuids("audit_logs"), truth(server.url, "audit_logs"))
@@ -120,32 +115,15 @@ def test_token_expiry_mid_run_under_concurrency_renews_before_it_runs_out(
 
 @pytest.mark.parametrize("concurrency", [16])
 def test_sigterm_under_concurrency_stops_at_a_record_boundary(
-    emulator_factory: Factory, tmp_path: Path, concurrency: int
+    emulator_factory: Factory, concurrency: int
 ) -> None:
     server = emulator_factory("--seed", "26", "--audit-logs", "20000", "--base-latency", "0.002")
     config = tap_config(server.url, page_size=20, max_concurrent_requests=concurrency)
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    with (tmp_path / "stderr.txt").open("w") as stderr_file:
-        process = subprocess.Popen(
-            [TAP, "--config", str(tmp_path / "config.json")],
-            stdout=subprocess.PIPE,
-            stderr=stderr_file,
-            text=True,
-        )
-        assert process.stdout is not None
-        head = [process.stdout.readline() for _ in range(300)]
-        assert all(head), "the tap ended before it could be stopped"
-        process.send_signal(signal.SIGTERM)
-        rest = process.stdout.read()
-        process.wait(timeout=60)
-    stderr = (tmp_path / "stderr.txt").read_text()
-    assert process.returncode == 128 + signal.SIGTERM, stderr[-2000:]
-    assert "stopped by SIGTERM" in stderr
-    assert "Traceback" not in stderr
-    lines = [line.strip() for line in head + rest.splitlines() if line.strip()]
-    messages = [json.loads(line) for line in lines]  # every line whole
-    assert messages[-1]["type"] == "STATE"
-    first = parse_output("\n".join(lines), process.returncode, stderr)
+    first = run_tap_acting(config, lambda tap: tap.send_signal(signal.SIGTERM), after=300)
+    assert first.returncode == 128 + signal.SIGTERM, first.stderr[-2000:]
+    assert "stopped by SIGTERM" in first.stderr
+    assert "Traceback" not in first.stderr
+    assert first.messages[-1]["type"] == "STATE"  # and every line whole: each was parsed
 
     second = run_tap(config, first.final_state)
     assert second.returncode == 0, second.stderr
