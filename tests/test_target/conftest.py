@@ -61,6 +61,21 @@ def run_target(config: dict[str, Any], messages: str, *args: str, tmp: Path) -> 
     return TargetRun(done.returncode, done.stdout, done.stderr)
 
 
+def start_draining_target(config: dict, tmp_path: Path, *, stderr: int) -> subprocess.Popen[str]:
+    """A target fed by the test through a pipe, with batch age 0: every record drains
+    all sinks, so STATE is emitted as the run goes and can be read line by line."""
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps({**config, "batch_max_age_seconds": 0}))
+    return subprocess.Popen(
+        [*TARGET_CMD, "--config", str(config_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+
+
 def shared_case(name: str) -> str:
     """An input of ``../shared/cases/`` (``target/interleaved-scans.singer``)."""
     return (SHARED_CASES / name).read_text()

@@ -24,9 +24,7 @@ from target_s3_endor import keys
 from target_s3_endor.encoding import ObjectFormat, encode_record
 from target_s3_endor.pending import SpooledObject
 from target_s3_endor.scans import MAX_OPEN_HANDLES, OpenScan, ScanRegistry
-from tests.support.servers import REPO_ROOT
 from tests.test_target.conftest import (
-    TARGET_CMD,
     finding,
     lines,
     record,
@@ -34,6 +32,7 @@ from tests.test_target.conftest import (
     run_target,
     schema,
     shared_case,
+    start_draining_target,
     state,
 )
 
@@ -260,16 +259,7 @@ def test_state_received_mid_scan_is_printed_only_once_the_scan_is_whole(
         record("findings", scan[2]),
         record("findings", scan[3]),
     )
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps({**config, "batch_max_age_seconds": 0}))
-    process = subprocess.Popen(
-        [*TARGET_CMD, "--config", str(config_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=REPO_ROOT,
-    )
+    process = start_draining_target(config, tmp_path, stderr=subprocess.DEVNULL)
     assert process.stdin and process.stdout
     process.stdin.write(text)
     process.stdin.close()

@@ -30,7 +30,6 @@ from tests.support.servers import REPO_ROOT, ServerProcess
 from tests.test_pipeline.conftest import tap_config
 from tests.test_reliability.harness import TAP
 from tests.test_target.conftest import (
-    TARGET_CMD,
     TargetRun,
     audit_log,
     finding,
@@ -39,6 +38,7 @@ from tests.test_target.conftest import (
     run_target,
     schema,
     shared_case,
+    start_draining_target,
     state,
 )
 
@@ -420,16 +420,7 @@ def test_a_batch_file_is_read_as_a_stream(
     open, so it never waits for, or holds, the whole file."""
     fifo = tmp_path / "batch.jsonl"
     os.mkfifo(fifo)
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps({**config, "batch_max_age_seconds": 0}))
-    target = subprocess.Popen(
-        [*TARGET_CMD, "--config", str(config_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=REPO_ROOT,
-    )
+    target = start_draining_target(config, tmp_path, stderr=subprocess.DEVNULL)
     assert target.stdin and target.stdout
     target.stdin.write(
         lines(schema("audit_logs"), state({"n": 0}), batch("audit_logs", [fifo.as_uri()]))
@@ -459,18 +450,9 @@ def test_sigterm_inside_a_batch_writes_what_was_read_and_only_the_state_before_i
     printed is the one before the BATCH (the batch's own state never is), exit 143."""
     fifo = tmp_path / "batch.jsonl"
     os.mkfifo(fifo)
-    config_path = tmp_path / "config.json"
     # Batch age 0: the target prints the state after each record it has written, which
     # tells the test that record 1 is in S3 before it sends the signal.
-    config_path.write_text(json.dumps({**config, "batch_max_age_seconds": 0}))
-    target = subprocess.Popen(
-        [*TARGET_CMD, "--config", str(config_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO_ROOT,
-    )
+    target = start_draining_target(config, tmp_path, stderr=subprocess.PIPE)
     assert target.stdin and target.stdout and target.stderr
     target.stdin.write(
         lines(

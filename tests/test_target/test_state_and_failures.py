@@ -10,9 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.servers import REPO_ROOT
 from tests.test_target.conftest import (
-    TARGET_CMD,
     all_objects,
     assert_one_clear_line,
     audit_log,
@@ -22,23 +20,9 @@ from tests.test_target.conftest import (
     run_target,
     schema,
     singer_file,
+    start_draining_target,
     state,
 )
-
-
-def start_draining_target(config: dict, tmp_path: Path, *, stderr: int) -> subprocess.Popen[str]:
-    """A target fed by the test through a pipe, with batch age 0: every record drains
-    all sinks, so STATE is emitted as the run goes and can be read line by line."""
-    config_path = tmp_path / "config.json"
-    config_path.write_text(json.dumps({**config, "batch_max_age_seconds": 0}))
-    return subprocess.Popen(
-        [*TARGET_CMD, "--config", str(config_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=stderr,
-        text=True,
-        cwd=REPO_ROOT,
-    )
 
 
 @pytest.mark.timeout(60)
