@@ -15,6 +15,7 @@ from singer_sdk.plugin_base import PluginBase, _ConfigInput
 from singer_sdk.tap_base import CliTestOptionValue
 from typing_extensions import override
 
+from connector_common.settings_hints import known_settings, misspelled, unset_hints, warning_text
 from tap_endorlabs.api import EndorApi
 from tap_endorlabs.auth import EndorAuthenticator
 from tap_endorlabs.cli_guard import OneLineCommand, exit_with, one_line_command
@@ -32,7 +33,6 @@ from tap_endorlabs.settings import (
     check_settings,
     endorctl_env_fallbacks,
 )
-from tap_endorlabs.settings_hints import known_settings, misspelled, unset_hints, warning_text
 from tap_endorlabs.streams import STREAM_TYPES
 
 

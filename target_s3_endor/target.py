@@ -29,6 +29,7 @@ from singer_sdk.singerlib import SingerMessageType
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from typing_extensions import override
 
+from connector_common.settings_hints import known_settings, misspelled, unset_hints, warning_text
 from target_s3_endor import keys
 from target_s3_endor.cli_guard import one_line_command
 from target_s3_endor.encoding import (
@@ -46,7 +47,6 @@ from target_s3_endor.security_lake import (
     SecurityLakeSink,
     check_security_lake_settings,
 )
-from target_s3_endor.settings_hints import known_settings, misspelled, unset_hints, warning_text
 from target_s3_endor.settings_limits import check_limits
 from target_s3_endor.shutdown import GracefulStopTarget
 from target_s3_endor.singer_input import SingerInputTarget

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from connector_common.settings_hints import misspelled, unset_hints
 from tap_endorlabs.filters import bare_date, time_range
 from tap_endorlabs.run_inputs import read_state
 from tap_endorlabs.settings import CONFIG_SCHEMA
-from tap_endorlabs.settings_hints import misspelled, unset_hints
 from tests.support.servers import ServerProcess
 from tests.test_pipeline.conftest import tap_config
 from tests.test_tap.tap_runner import TAP

@@ -1,0 +1,1 @@
+"""What both plugins share, written once: they ship in one distribution."""
