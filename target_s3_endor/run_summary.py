@@ -24,7 +24,7 @@ import msgspec
 from target_s3_endor import keys
 from target_s3_endor.state_json import state_text
 
-MANIFEST_FOLDER = "_manifests"
+MANIFEST_FOLDER = keys.MANIFEST_FOLDER
 #: ``put(key, body, content_type) -> uri``: how the manifest reaches S3.
 Put = Callable[[str, IO[bytes], str], str]
 
