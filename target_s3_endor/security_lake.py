@@ -175,7 +175,7 @@ class SecurityLakeSink(S3EndorSink):
                 "only OCSF: deselect it in the tap (meltano select) or use layout: endor"
             )
             raise BadInputError(msg)
-        self._mapper = mapper
+        self._ocsf_mapper = mapper
         self._names = source_names(self.config)
         self._region = str(self.config["region"])
         self._account = str(self.config["security_lake_account_id"])
@@ -190,7 +190,7 @@ class SecurityLakeSink(S3EndorSink):
     @override
     def process_record(self, record: dict, context: dict) -> None:
         """Map the record and spool the event in its source's object for its event day."""
-        event = self._mapper(record, datetime.now(UTC), self.stream_name)
+        event = self._ocsf_mapper(record, datetime.now(UTC), self.stream_name)
         class_uid = int(event["class_uid"])
         source = self._names[(self.stream_name, class_uid)]
         day = event_day(event["time"])
