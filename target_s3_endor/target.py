@@ -53,7 +53,6 @@ from target_s3_endor.singer_input import SingerInputTarget
 from target_s3_endor.sinks import ObjectPlan, S3EndorSink
 from target_s3_endor.state_json import with_state_text
 from target_s3_endor.transport import S3Writer
-from target_s3_endor.verify import verify
 from target_s3_endor.version import DISTRIBUTION, package_version
 
 MIB = 1 << 20
@@ -621,6 +620,9 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
     @classmethod
     def _run_verify(cls, config: _ConfigInput) -> None:
         """Check the bucket against its completeness proof (target_s3_endor/verify/)."""
+        # Imported here: a plain run never loads the checker (nor its ijson dependency).
+        from target_s3_endor.verify import verify  # noqa: PLC0415
+
         target = cls(config=config.config, validate_config=True, parse_env_config=config.parse_env)
         sys.exit(verify(target.config, cls.logger))
 
