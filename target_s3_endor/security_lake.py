@@ -143,6 +143,17 @@ def event_day(time_ms: int) -> str:
     return f"{moment.year:04d}{moment.month:02d}{moment.day:02d}"
 
 
+def proof_root(config: Mapping[str, Any], stream: str) -> str:
+    """``ext/<source>``: where a stream's proofs go (reconciliation.py).
+
+    The stream's first source name, so the provider role of that source, which
+    may write only under ``ext/<source>/``, can write them.
+    """
+    names = source_names(config)
+    own = sorted(name for (name_stream, _), name in names.items() if name_stream == stream)
+    return keys.join_key("ext", (own or sorted(names.values()))[0])
+
+
 def object_key(
     source: str, *, region: str, account: str, day: str, first_time_ms: int, batch: str
 ) -> str:
@@ -201,6 +212,8 @@ class SecurityLakeSink(S3EndorSink):
         before = parquet.bytes
         parquet.append(event)
         self._spooled_bytes += parquet.bytes - before
+        namespace = keys.dig(record, "tenant_meta", "namespace")
+        self._count_for_proof(self.stream_name, namespace, (source, day))
 
     @override
     def process_batch(self, context: dict) -> None:
@@ -223,6 +236,9 @@ class SecurityLakeSink(S3EndorSink):
                 finally:
                     body.close()
                 self.logger.info("Wrote %d records to %s", parquet.records, uri)
+                self._target.proof_writer.wrote(
+                    self.stream_name, (source, day), key, parquet.records
+                )
         finally:
             for parquet in objects.values():
                 parquet.close()

@@ -99,6 +99,8 @@ class S3EndorSink(Sink):
         self.plan = plan_for_stream(self.plan, stream_name)
         self._encode_line = line_encoder(self.plan, stream_name)
         self._partitions: dict[str, PendingObject] = {}
+        # Every record is counted against its window and pending object (proof_writer.py).
+        self._count_for_proof = target.proof_writer.count
         self._batch_bytes = 0
         self._batch_started = datetime.now(UTC)
         self._fallback_records = 0
@@ -166,10 +168,12 @@ class S3EndorSink(Sink):
         line = self._encode_line(record)
         self._batch_bytes += len(line)
         is_findings = self.stream_name == FINDINGS_STREAM
+        namespace = keys.dig(record, "tenant_meta", "namespace")
         if is_findings:
             place = keys.scan_place(record, self.plan.root)
             if place is not None:
-                self._add_finding(place, line, record["scan_context"].get("last") is True)
+                last = record["scan_context"].get("last") is True
+                self._add_finding(place, line, namespace, last)
                 return
         partition = keys.time_partition(
             record,
@@ -185,6 +189,7 @@ class S3EndorSink(Sink):
             pending = self._new_partition(partition.moment)
             self._partitions[partition.folder] = pending
         pending.append(line)
+        self._count_for_proof(self.stream_name, namespace, partition.folder)
 
     def _new_partition(self, first_time: datetime) -> PendingObject:
         """A day partition's batch object (streamed or spooled: ``pending.py`` decides)."""
@@ -199,10 +204,13 @@ class S3EndorSink(Sink):
             max_bytes=plan.max_bytes,
         )
 
-    def _add_finding(self, place: keys.ScanPlace, line: bytes, last: bool) -> None:
+    def _add_finding(
+        self, place: keys.ScanPlace, line: bytes, namespace: object, last: bool
+    ) -> None:
         scans = self.plan.scans
         scan = scans.get(place.scan_uuid) or self._open_scan(place)
         scans.append(scan, line)
+        self._count_for_proof(self.stream_name, namespace, scan.key_stem)
         if last:
             self._upload_scan(scan)
             scans.finish(scan)
@@ -240,10 +248,14 @@ class S3EndorSink(Sink):
             return
         records = scan.pending.records
         fmt = self.plan.findings_format
-        self._put(self.plan.scans.body(scan), scan.key_stem + fmt.extension, fmt, records)
+        key = scan.key_stem + fmt.extension
+        self._put(self.plan.scans.body(scan), key, fmt, records, scan.key_stem)
         scan.uploaded_records = records
 
-    def _put(self, body: IO[bytes], key: str, fmt: ObjectFormat, records: int) -> None:
+    def _put(
+        self, body: IO[bytes], key: str, fmt: ObjectFormat, records: int, partition: str
+    ) -> None:
+        """Upload one object; then count it (run summary) and attribute it (proof)."""
         try:
             uri = self.writer.put(key, body, fmt.content_type)
             size = body.seek(0, io.SEEK_END)
@@ -251,6 +263,7 @@ class S3EndorSink(Sink):
             body.close()
         self.logger.info("Wrote %d records to %s", records, uri)
         self._target.run_summary.wrote(self.stream_name, key, records, size)
+        self._target.proof_writer.wrote(self.stream_name, partition, key, records)
 
     @override
     def process_batch(self, context: dict) -> None:
@@ -264,7 +277,7 @@ class S3EndorSink(Sink):
         try:
             for folder, pending in partitions.items():
                 stem = keys.batch_key_stem(folder, pending.first_time, self.plan.next_batch_id())
-                self._put(pending.finish(), stem + fmt.extension, fmt, pending.records)
+                self._put(pending.finish(), stem + fmt.extension, fmt, pending.records, folder)
         finally:
             for pending in partitions.values():
                 pending.close()

@@ -27,6 +27,7 @@ from singer_sdk.exceptions import (
 from singer_sdk.plugin_base import _ConfigInput
 from singer_sdk.singerlib import SingerMessageType
 from singer_sdk.singerlib.exceptions import InvalidInputLine
+from singer_sdk.sinks import Sink
 from typing_extensions import override
 
 from connector_common.settings_hints import known_settings, misspelled, unset_hints, warning_text
@@ -40,12 +41,16 @@ from target_s3_endor.encoding import (
 )
 from target_s3_endor.errors import BadInputError, SettingsError, TargetS3EndorError
 from target_s3_endor.probe import exporter_root, run_probe
+from target_s3_endor.proof_sink import ReconciliationSink
+from target_s3_endor.proof_writer import ProofWriter
+from target_s3_endor.reconciliation import RECONCILIATION_STREAM
 from target_s3_endor.run_summary import RunSummary
 from target_s3_endor.security_lake import (
     LAYOUTS,
     SECURITY_LAKE,
     SecurityLakeSink,
     check_security_lake_settings,
+    proof_root,
 )
 from target_s3_endor.settings_limits import check_limits
 from target_s3_endor.shutdown import GracefulStopTarget
@@ -517,9 +522,38 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
             compression_level=compression_level(self.config),
         )
 
+    @cached_property
+    def proof_writer(self) -> ProofWriter:
+        """The run's completeness proof: windows, the objects holding them (proof_writer.py)."""
+        config = self.config
+        if config.get("layout") == SECURITY_LAKE:
+
+            def root(stream: str) -> str:
+                return proof_root(config, stream)
+
+        else:
+
+            def root(stream: str) -> str:
+                return self.object_plan.root
+
+        return ProofWriter(self.s3_writer.put, root, self.object_plan.next_batch_id)
+
+    def _write_proofs(self) -> None:
+        """Put the proof of every window whose objects are all in S3 (before a STATE)."""
+        for key in self.proof_writer.flush():
+            self.logger.info(
+                "Wrote the reconciliation proof s3://%s/%s", self.config["bucket"], key
+            )
+
     @override
-    def get_sink_class(self, stream_name: str) -> type[S3EndorSink]:
-        """layout: security-lake has its own sink (Parquet per source and day)."""
+    def get_sink_class(self, stream_name: str) -> type[Sink]:
+        """The sink of a stream: by layout, or the proof's for ``reconciliations``.
+
+        layout: security-lake has its own sink (Parquet per source and day); a
+        tap's ``reconciliations`` close windows (proof_sink.py), they are not data.
+        """
+        if stream_name == RECONCILIATION_STREAM:
+            return ReconciliationSink
         if self.config.get("layout") == SECURITY_LAKE:
             return SecurityLakeSink
         return S3EndorSink
@@ -551,6 +585,7 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         printable = self.object_plan.scans.printable_state(state)
         if printable is None:
             return
+        self._write_proofs()  # the windows the state covers are proven before it goes out
         if self._input_ended or self._stop_signal is not None:
             self._write_manifest(printable)
         super()._write_state_message(printable)
@@ -561,6 +596,7 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         self._input_ended = True
         super().process_endofpipe()
         self.object_plan.scans.close(self.logger)
+        self._write_proofs()  # windows closed after the last state
         self._write_manifest(self.run_summary.state)  # when no state was printed at the end
         self.run_summary.log(self.logger)
 
