@@ -41,6 +41,9 @@ MAX_SEGMENT_LENGTH = 100
 MAX_KEY_BYTES = 1024
 UNPARTITIONED = "_unpartitioned"
 CONNECTION_TEST_FOLDER = "_connection-test"
+# The run manifests' and the completeness proofs' folders (run_summary.py, reconciliation.py).
+MANIFEST_FOLDER = "_manifests"
+PROOF_FOLDER = "_reconciliation"
 # Fixed namespace for the default exporter uuid: the same name gives the same
 # uuid on every machine and run, so keys stay put across re-runs.
 EXPORTER_UUID_NAMESPACE = uuid.UUID("6f1c7b1e-3f0a-5c3e-9a57-2b7e0c1d4e55")
@@ -49,7 +52,9 @@ EXPORTER_UUID_NAMESPACE = uuid.UUID("6f1c7b1e-3f0a-5c3e-9a57-2b7e0c1d4e55")
 STREAM_FOLDERS = {"audit_logs": "audit-logs", "authentication_logs": "authentication-logs"}
 # Folder names the target writes itself at the namespace and stream levels: a
 # namespace or stream with one of these names gets a hash, so it never shares them.
-RESERVED_NAMESPACES = frozenset({UNPARTITIONED, CONNECTION_TEST_FOLDER})
+RESERVED_NAMESPACES = frozenset(
+    {UNPARTITIONED, CONNECTION_TEST_FOLDER, MANIFEST_FOLDER, PROOF_FOLDER}
+)
 RESERVED_STREAM_FOLDERS = frozenset(STREAM_FOLDERS.values())
 
 HASH_LENGTH = 10

@@ -32,7 +32,7 @@ from target_s3_endor.state_json import state_text
 if TYPE_CHECKING:
     from target_s3_endor.run import ObjectWritten
 
-MANIFEST_FOLDER = "_manifests"
+MANIFEST_FOLDER = keys.MANIFEST_FOLDER
 #: ``put(key, body, content_type) -> uri``: how the manifest reaches S3.
 Put = Callable[[str, IO[bytes], str], str]
 #: key -> the folder its run manifest goes in.

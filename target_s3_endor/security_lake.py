@@ -161,4 +161,4 @@ def manifest_folder(key: str) -> str:
     ``ext/<source>/``, so each source's objects are listed in a manifest there
     (a ``_`` folder, which Hive-style readers skip), not under the Endor root.
     """
-    return keys.join_key("ext", source_of(key), "_manifests")  # as run_summary.MANIFEST_FOLDER
+    return keys.join_key("ext", source_of(key), keys.MANIFEST_FOLDER)

@@ -603,11 +603,17 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         config: _ConfigInput | None = None,
         file_input: IO[str] | None = None,
         test: bool = False,
+        verify: bool = False,
     ) -> None:
-        """Run the target (or the connection test); expected failures end in one line."""
+        """Run the target (or the connection test, or --verify); failures end in one line."""
         try:
+            if test and verify:
+                raise SettingsError("--test and --verify are two commands: pass one of them")
             if test:
                 cls._run_connection_test(config or _ConfigInput())
+                return
+            if verify:
+                cls._run_verify(config or _ConfigInput())
                 return
             super().invoke(
                 about=about, about_format=about_format, config=config, file_input=file_input
@@ -629,15 +635,35 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         sys.exit(0 if result.ok else 1)
 
     @classmethod
+    def _run_verify(cls, config: _ConfigInput) -> None:
+        """Check the bucket against its completeness proof (target_s3_endor/verify/)."""
+        # Imported here: a plain run never loads the checker (nor its ijson dependency).
+        from target_s3_endor.verify import verify  # noqa: PLC0415
+
+        target = cls(config=config.config, validate_config=True, parse_env_config=config.parse_env)
+        sys.exit(verify(target.config, cls.logger))
+
+    @classmethod
     @override
     def get_singer_command(cls) -> click.Command:
-        """Add ``--test``: the connection test."""
+        """Add ``--test`` (the connection test) and ``--verify`` (the completeness check)."""
         command = one_line_command(super().get_singer_command())
         command.params.append(
             click.Option(
                 ["--test"],
                 is_flag=True,
                 help="Write a small probe object and report whether S3 access works.",
+            )
+        )
+        command.params.append(
+            click.Option(
+                ["--verify"],
+                is_flag=True,
+                help=(
+                    "Check the bucket against the reconciliation proof the target wrote: print "
+                    "expected, found and missing records per stream, namespace and day; exit 1 "
+                    "on any gap. Needs only s3:ListBucket and s3:GetObject."
+                ),
             )
         )
         return command
