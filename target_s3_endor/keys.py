@@ -215,6 +215,15 @@ def exporter_segment(exporter_uuid: str, exporter_name: str) -> str:
     return safe_segment(f"{exporter_uuid}-{exporter_name}")
 
 
+def exporter_root(config: Mapping[str, Any]) -> str:
+    """``{prefix}/{exporter_uuid}-{exporter_name}``, the root of every Endor-layout key."""
+    name = str(config.get("exporter_name") or "s3-exporter")
+    exporter_uuid = str(config.get("exporter_uuid") or default_exporter_uuid(name))
+    return join_key(
+        prefix_path(config.get("prefix", "endor")), exporter_segment(exporter_uuid, name)
+    )
+
+
 def namespace_segment(namespace: object) -> str:
     """A namespace as a segment; never one of the target's own folders at that level."""
     return safe_segment(namespace, reserved=RESERVED_NAMESPACES)

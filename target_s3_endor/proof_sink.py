@@ -7,7 +7,7 @@ durable.  So a tap's reconciliation records never land among the data.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, cast
 
 from singer_sdk.sinks import Sink
 from typing_extensions import override
@@ -15,7 +15,17 @@ from typing_extensions import override
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from target_s3_endor.target import TargetS3Endor
+    from singer_sdk.target_base import Target
+
+    from target_s3_endor.proof_writer import ProofWriter
+
+
+class ProofHost(Protocol):
+    """What this sink needs of the target: the run's proof writer."""
+
+    @property
+    def proof_writer(self) -> ProofWriter:
+        """The run's completeness proof."""
 
 
 class ReconciliationSink(Sink):
@@ -23,13 +33,13 @@ class ReconciliationSink(Sink):
 
     def __init__(
         self,
-        target: TargetS3Endor,
+        target: Target,
         stream_name: str,
         schema: dict,
         key_properties: Sequence[str] | None,
     ) -> None:
         super().__init__(target, stream_name, schema, key_properties)
-        self._close = target.proof_writer.close
+        self._close = cast("ProofHost", target).proof_writer.close
 
     @override
     def _validate_and_parse(self, record: dict) -> dict:

@@ -4,11 +4,13 @@ The tap's rule (reconciliation.py): a reconciliation record covers exactly the
 records of its (stream, namespace) the tap emitted since the previous
 reconciliation record of that pair.  So this module keeps, per (stream,
 namespace), the *open window*: every data record the sinks receive is counted
-against the pending object it went into (``count``).  The sinks name that
-object by a *partition* token, stable until the object is uploaded (a day
-folder, a scan's key stem, a Security Lake (source, day)).  When a pending
-object becomes durable (``wrote``, from the upload path), the counts waiting on
-its partition become (key, records) entries of their windows.
+against the pending object it went into (``count``, via
+``RunContext.count_for_proof``).  The sinks name that object by what they know
+of its key before it is written: a scan's whole key (fixed from its first
+finding), or a batch's folder (its file name is given at upload; one pending
+object per folder and stream at a time).  When an object becomes durable
+(``wrote``, an observer of ``RunContext.upload``), the counts waiting on its
+key, or else on its folder, become (key, records) entries of their windows.
 
 A reconciliation record closes its window (``close``).  Its count of records
 received must equal the tap's ``emitted_count``, or the run stops with one line
@@ -27,20 +29,23 @@ the windows closed since the last flush; nothing per record.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import msgspec
 
 from target_s3_endor import reconciliation
 from target_s3_endor.errors import BadInputError, TargetS3EndorError
 
+if TYPE_CHECKING:
+    from target_s3_endor.run import ObjectWritten
+
 #: ``put(key, body, content_type) -> uri``: how a proof object reaches S3.
 Put = Callable[[str, IO[bytes], str], str]
-#: (stream, partition): the pending object a record went into.
-Partition = tuple[str, Hashable]
+#: (stream, a scan's key or a batch's folder): the pending object a record went into.
+Partition = tuple[str, str]
 Pair = tuple[str, Any]  # (stream, namespace)
 
 
@@ -88,8 +93,8 @@ class ProofWriter:
         self.keys: list[str] = []
         self.windows_written = 0
 
-    def count(self, stream: str, namespace: Any, partition: Hashable) -> None:
-        """One data record of ``stream`` for ``namespace`` went into ``partition``'s object."""
+    def count(self, stream: str, namespace: Any, partition: str) -> None:
+        """One record of ``stream`` for ``namespace`` went into the object at/in ``partition``."""
         window = self._open.get((stream, namespace))
         if window is None:
             window = self._open[(stream, namespace)] = Window()
@@ -102,10 +107,17 @@ class ProofWriter:
         else:
             window.waiting[token] = waiting + 1
 
-    def wrote(self, stream: str, partition: Hashable, key: str, records: int) -> None:
-        """``partition``'s pending object is durable at ``key`` with ``records`` records."""
-        for window in self._by_partition.pop((stream, partition), ()):
-            share = window.waiting.pop((stream, partition))
+    def wrote(self, written: ObjectWritten) -> None:
+        """An object is durable in S3: its waiting records join their windows' objects."""
+        self.attribute(written.stream, written.key, written.records)
+
+    def attribute(self, stream: str, key: str, records: int) -> None:
+        """The pending object at ``key`` (or in its folder) is durable, holding ``records``."""
+        partition = (stream, key)
+        if partition not in self._by_partition:
+            partition = (stream, key.rsplit("/", 1)[0])
+        for window in self._by_partition.pop(partition, ()):
+            share = window.waiting.pop(partition)
             entry = window.objects.setdefault(key, [0, records])
             entry[0] += share
             entry[1] = records  # a scan's object rewritten with more: the latest count

@@ -14,8 +14,7 @@ from typing import Any
 import msgspec
 
 from target_s3_endor import reconciliation
-from target_s3_endor.keys import join_key
-from target_s3_endor.probe import exporter_root
+from target_s3_endor.keys import exporter_root, join_key
 from target_s3_endor.security_lake import SECURITY_LAKE, source_names
 
 

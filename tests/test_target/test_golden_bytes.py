@@ -17,17 +17,14 @@ say why in the commit.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import re
 import struct
-from contextlib import redirect_stdout
 from typing import Any
 
 import pytest
 
-from target_s3_endor.target import TargetS3Endor
 from tests.test_target.conftest import (
     DATA_FILES,
     all_objects,
@@ -35,6 +32,7 @@ from tests.test_target.conftest import (
     finding,
     lines,
     record,
+    run_in_process,
     schema,
     state,
 )
@@ -79,13 +77,6 @@ def security_lake_input() -> str:
     messages += [record("findings", finding(n, "scan-1", last=n == 2)) for n in range(3)]
     messages.append(state({"done": True}))
     return lines(*messages)
-
-
-def run_in_process(config: dict[str, Any], text: str) -> None:
-    """The target over ``text`` in this process (states it prints are dropped)."""
-    target = TargetS3Endor(config=config, validate_config=True)
-    with redirect_stdout(io.StringIO()):
-        target.listen(file_input=io.StringIO(text))
 
 
 def without_zip_times(body: bytes) -> bytes:

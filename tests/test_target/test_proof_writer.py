@@ -45,19 +45,26 @@ def test_a_window_waits_for_the_object_still_pending_when_it_closes() -> None:
     bucket = Bucket()
     proof = writer(bucket)
     proof.count("audit_logs", "acme", "day-2")
-    proof.wrote("audit_logs", "day-2", "k1", 1)
+    proof.attribute("audit_logs", "day-2/k1", 1)
     proof.count("audit_logs", "acme", "day-3")
     proof.close(reconciliation("audit_logs", "acme", 2, window=("a", "b")))
     assert proof.flush() == [] and proof.waiting_windows == 1
     proof.count("audit_logs", "acme", "day-3")  # the next window's record, same object
-    proof.wrote("audit_logs", "day-3", "k2", 2)
+    proof.count("findings", "acme", "scan/key.zip")  # a scan's object: counted by its key
+    proof.attribute("audit_logs", "day-3/k2", 2)
     [key] = proof.flush()
     assert key.startswith("root/_reconciliation/") and key.endswith("_run-000001.jsonl")
     [written] = bucket.proofs()
     assert written["written_count"] == 2
     assert written["objects"] == [
-        {"key": "k1", "records": 1, "object_records": 1},
-        {"key": "k2", "records": 1, "object_records": 2},
+        {"key": "day-2/k1", "records": 1, "object_records": 1},
+        {"key": "day-3/k2", "records": 1, "object_records": 2},
+    ]
+    proof.close(reconciliation("findings", "acme", 1, scan_uuid="s"))
+    proof.attribute("findings", "scan/key.zip", 1)
+    proof.flush()
+    assert bucket.proofs()[-1]["objects"] == [
+        {"key": "scan/key.zip", "records": 1, "object_records": 1}
     ]
 
 
@@ -98,9 +105,9 @@ def test_every_record_is_in_exactly_one_window_and_object(events: list[tuple]) -
         nonlocal objects
         if pending.get(partition):
             objects += 1
-            key = f"obj-{objects}"
+            key = f"p{partition}/obj-{objects}"
             written[key] = pending.pop(partition)
-            proof.wrote("s", partition, key, written[key])
+            proof.attribute("s", key, written[key])
 
     def close(namespace: str) -> None:
         nonlocal windows
@@ -111,7 +118,7 @@ def test_every_record_is_in_exactly_one_window_and_object(events: list[tuple]) -
     for event in events:
         if event[0] == "record":
             all_records += 1
-            proof.count("s", event[1], event[2])
+            proof.count("s", event[1], f"p{event[2]}")
             received[event[1]] += 1
             pending[event[2]] = pending.get(event[2], 0) + 1
         elif event[0] == "drain":
