@@ -45,6 +45,7 @@ from tap_endorlabs.errors import (
     one_line,
 )
 from tap_endorlabs.headers import retry_after_seconds as parse_retry_after
+from tap_endorlabs.origins import SameOriginSession, shown_origin
 from tap_endorlabs.pagination import Cursor, CursorGuard, ListQuery, list_objects, next_cursor
 
 MAX_TRIES = 8
@@ -149,7 +150,8 @@ class EndorApi:
         self.gate = RetryGate()
         #: At most this many requests in flight, whichever threads send them.
         self._slots = threading.BoundedSemaphore(max(1, max_concurrent_requests))
-        self.session = requests.Session()
+        # Redirects are followed only within api_url's origin (origins.py).
+        self.session = SameOriginSession(api_url)
         # TLS verification stays on unless ssl_verify is explicitly false.
         self.session.verify = verify
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(2, max_concurrent_requests))
@@ -220,8 +222,8 @@ class EndorApi:
             raise FatalTapError(msg) from None
         except (requests.RequestException, msgspec.DecodeError) as exc:
             msg = (
-                f"The Endor Labs API at {self.url_base} could not be read for {subject.stream} "
-                f"({type(exc).__name__}): check api_url and the network."
+                f"The Endor Labs API at {shown_origin(self.url_base)} could not be read for "
+                f"{subject.stream} ({type(exc).__name__}): check api_url and the network."
             )
             raise FatalTapError(msg) from None
         msg = (
