@@ -41,20 +41,23 @@ from target_s3_endor.encoding import (
 )
 from target_s3_endor.errors import BadInputError, SettingsError, TargetS3EndorError
 from target_s3_endor.message_checks import line_shape
-from target_s3_endor.probe import exporter_root, run_probe
-from target_s3_endor.run_summary import RunSummary
+from target_s3_endor.parquet_sink import SecurityLakeSink
+from target_s3_endor.probe import run_probe
+from target_s3_endor.run import RunContext
+from target_s3_endor.run_summary import MANIFEST_FOLDER, RunSummary
 from target_s3_endor.security_lake import (
     LAYOUTS,
     SECURITY_LAKE,
-    SecurityLakeSink,
     check_security_lake_settings,
+    manifest_folder,
 )
 from target_s3_endor.settings_limits import check_limits
 from target_s3_endor.shutdown import GracefulStopTarget
 from target_s3_endor.singer_input import SingerInputTarget
-from target_s3_endor.sinks import ObjectPlan, S3EndorSink
+from target_s3_endor.sinks import S3EndorSink
 from target_s3_endor.state_json import with_state_text
 from target_s3_endor.transport import S3Writer
+from target_s3_endor.upload import UploadingSink
 from target_s3_endor.version import DISTRIBUTION, package_version
 
 MIB = 1 << 20
@@ -507,22 +510,29 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         return super()._validate_config(raise_errors=raise_errors)
 
     @cached_property
-    def object_plan(self) -> ObjectPlan:
-        """Key root and formats, shared by every sink."""
+    def run(self) -> RunContext:
+        """What every sink shares: key root, formats, scans, writer (SinkHost, run.py)."""
         fmt = str(self.config.get("format", "json"))
         compression = str(self.config.get("compression", "zip"))
-        return ObjectPlan(
-            root=exporter_root(self.config),
+        context = RunContext(
+            root=keys.exporter_root(self.config),
             findings_format=ObjectFormat(fmt, compression),
             other_format=ObjectFormat("json" if fmt == "sarif" else fmt, compression),
             spool_dir=self.config.get("spool_dir") or None,
             max_bytes=int(self.config.get("batch_max_bytes") or 64 * MIB),
             tool_version=package_version(),
+            writer=self.s3_writer,
             compression_level=compression_level(self.config),
         )
+        context.on_object_written(self.run_summary.wrote)
+        return context
+
+    def latest_state(self) -> Any:
+        """The newest STATE received (SinkHost): a scan opening keeps it as its state before."""
+        return self._latest_state
 
     @override
-    def get_sink_class(self, stream_name: str) -> type[S3EndorSink]:
+    def get_sink_class(self, stream_name: str) -> type[UploadingSink]:
         """layout: security-lake has its own sink (Parquet per source and day)."""
         if self.config.get("layout") == SECURITY_LAKE:
             return SecurityLakeSink
@@ -531,14 +541,21 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
     @cached_property
     def run_summary(self) -> RunSummary:
         """What this run wrote, logged at the end of the input (run_summary.py)."""
-        return RunSummary(root=self.object_plan.root)
+        return RunSummary(root=keys.exporter_root(self.config))
 
     #: Whether the input has ended, so the next state written is the last.
     _input_ended = False
 
     def _write_manifest(self, state: dict | None) -> None:
-        if self.config.get("run_manifest") and self.run_summary.manifest_key is None:
-            self.run_summary.write_manifest(self.s3_writer.put, state)
+        """The run manifest(s), once, where the layout's writer may put them."""
+        if not self.config.get("run_manifest") or self.run_summary.manifests_written:
+            return
+        if self.config.get("layout") == SECURITY_LAKE:
+            # One per source written, under ext/<source>/: a run that wrote nothing has none.
+            self.run_summary.write_manifests(self.s3_writer.put, state, manifest_folder, None)
+            return
+        folder = keys.join_key(self.run.root, MANIFEST_FOLDER)
+        self.run_summary.write_manifests(self.s3_writer.put, state, lambda _: folder, folder)
 
     @cached_property
     def s3_writer(self) -> S3Writer:
@@ -552,7 +569,7 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         At the end of the input, or when a signal stops the target, the run
         manifest goes up after the last object and before that final state.
         """
-        printable = self.object_plan.scans.printable_state(state)
+        printable = self.run.scans.printable_state(state)
         if printable is None:
             return
         if self._input_ended or self._stop_signal is not None:
@@ -564,7 +581,7 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
     def process_endofpipe(self) -> None:
         self._input_ended = True
         super().process_endofpipe()
-        self.object_plan.scans.close(self.logger)
+        self.run.scans.close(self.logger)
         self._write_manifest(self.run_summary.state)  # when no state was printed at the end
         self.run_summary.log(self.logger)
 
@@ -590,11 +607,17 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         config: _ConfigInput | None = None,
         file_input: IO[str] | None = None,
         test: bool = False,
+        verify: bool = False,
     ) -> None:
-        """Run the target (or the connection test); expected failures end in one line."""
+        """Run the target (or the connection test, or --verify); failures end in one line."""
         try:
+            if test and verify:
+                raise SettingsError("--test and --verify are two commands: pass one of them")
             if test:
                 cls._run_connection_test(config or _ConfigInput())
+                return
+            if verify:
+                cls._run_verify(config or _ConfigInput())
                 return
             super().invoke(
                 about=about, about_format=about_format, config=config, file_input=file_input
@@ -624,15 +647,35 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         sys.exit(0 if result.ok else 1)
 
     @classmethod
+    def _run_verify(cls, config: _ConfigInput) -> None:
+        """Check the bucket against its completeness proof (target_s3_endor/verify/)."""
+        # Imported here: a plain run never loads the checker (nor its ijson dependency).
+        from target_s3_endor.verify import verify  # noqa: PLC0415
+
+        target = cls(config=config.config, validate_config=True, parse_env_config=config.parse_env)
+        sys.exit(verify(target.config, cls.logger))
+
+    @classmethod
     @override
     def get_singer_command(cls) -> click.Command:
-        """Add ``--test``: the connection test."""
+        """Add ``--test`` (the connection test) and ``--verify`` (the completeness check)."""
         command = one_line_command(super().get_singer_command())
         command.params.append(
             click.Option(
                 ["--test"],
                 is_flag=True,
                 help="Write a small probe object and report whether S3 access works.",
+            )
+        )
+        command.params.append(
+            click.Option(
+                ["--verify"],
+                is_flag=True,
+                help=(
+                    "Check the bucket against the reconciliation proof the target wrote: print "
+                    "expected, found and missing records per stream, namespace and day; exit 1 "
+                    "on any gap. Needs only s3:ListBucket and s3:GetObject."
+                ),
             )
         )
         return command
