@@ -283,6 +283,14 @@ CATALOGUE: list[BadInput] = [
         "tap: token and key together", "tap", "mutually exclusive", config={"token": "abc.def"}
     ),
     BadInput(
+        "tap: api_url where nothing listens",
+        "tap",
+        "Could not obtain an Endor Labs token from http://127.0.0.1:9 (ConnectionError: "
+        "[Errno 111] Connection refused): ... attempts in ...s (retry_budget_seconds: 1); "
+        "check api_url and the network",
+        config={"api_url": "http://127.0.0.1:9", "retry_budget_seconds": 1},
+    ),
+    BadInput(
         "tap: wrong api secret",
         "tap",
         "Endor Labs rejected the API key (HTTP 401)",
