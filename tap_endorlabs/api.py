@@ -48,6 +48,7 @@ from tap_endorlabs.errors import (
     UnauthenticatedError,
     one_line,
 )
+from tap_endorlabs.origins import SameOriginSession, shown_origin
 from tap_endorlabs.pagination import Cursor, CursorGuard, ListQuery, list_objects, next_cursor
 from tap_endorlabs.retry import GaveUp, RetryPolicy, asked_wait, describe
 
@@ -182,7 +183,8 @@ class EndorApi:
         self.gate = RetryGate()
         #: At most this many requests in flight, whichever threads send them.
         self._slots = threading.BoundedSemaphore(max(1, max_concurrent_requests))
-        self.session = requests.Session()
+        # Redirects are followed only within api_url's origin (origins.py).
+        self.session = SameOriginSession(api_url)
         # TLS verification stays on unless ssl_verify is explicitly false.
         self.session.verify = verify
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(2, max_concurrent_requests))
@@ -270,9 +272,9 @@ class EndorApi:
                 f"{gave.text()}; try again later, or raise retry_budget_seconds."
             )
         return (
-            f"The Endor Labs API at {self.url_base} could not be read for {subject.describe()} "
-            f"({describe(error)}): {gave.text()}; check api_url and the network, or raise "
-            "retry_budget_seconds."
+            f"The Endor Labs API at {shown_origin(self.url_base)} could not be read for "
+            f"{subject.describe()} ({describe(error)}): {gave.text()}; check api_url and the "
+            "network, or raise retry_budget_seconds."
         )
 
     def _send_once(

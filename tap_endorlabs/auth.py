@@ -5,6 +5,8 @@ The API trades an API key and secret for a bearer token that lives a few hours
 every stream shares its token; it renews the token before it runs out and once
 more when the API answers 401 (tokens can be revoked early).  A fixed ``token``
 setting is used as is: it cannot be renewed, so a 401 with it is fatal.
+The exchange follows no redirect: the key and secret go to api_url only
+(``origins``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing_extensions import override
 
 from tap_endorlabs.errors import FatalTapError
 from tap_endorlabs.headers import server_now
+from tap_endorlabs.origins import redirect_refusal, shown_origin
 from tap_endorlabs.retry import GaveUp, RetryPolicy, describe
 from tap_endorlabs.timestamps import parse_timestamp
 
@@ -101,10 +104,23 @@ class EndorAuthenticator(requests.auth.AuthBase):
 
         def attempt() -> tuple[dict[str, Any], requests.Response]:
             try:
-                response = requests.post(url, json=body, timeout=self._timeout, verify=self._verify)
+                # No redirect: requests would re-send the key and secret to its Location.
+                response = requests.post(
+                    url,
+                    json=body,
+                    timeout=self._timeout,
+                    verify=self._verify,
+                    allow_redirects=False,
+                )
             except requests.exceptions.Timeout:
                 msg = f"no answer within {self._timeout:g}s"
                 raise requests.exceptions.Timeout(msg) from None
+            if response.is_redirect or 300 <= response.status_code < 400:
+                location = response.headers.get("Location")
+                what = "the token exchange"
+                raise FatalTapError(
+                    redirect_refusal(self._api_url, response.status_code, location, what)
+                )
             if response.status_code in (400, 401, 403):
                 msg = (
                     f"Endor Labs rejected the API key (HTTP {response.status_code}): "
@@ -124,7 +140,8 @@ class EndorAuthenticator(requests.auth.AuthBase):
 
         def give_up(error: BaseException, gave: GaveUp) -> None:
             msg = (
-                f"Could not obtain an Endor Labs token from {self._api_url} ({describe(error)}): "
+                f"Could not obtain an Endor Labs token from {shown_origin(self._api_url)} "
+                f"({describe(error)}): "
                 f"{gave.text()}; check api_url and the network, or raise retry_budget_seconds."
             )
             raise FatalTapError(msg) from None

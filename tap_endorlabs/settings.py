@@ -16,6 +16,7 @@ from singer_sdk import typing as th
 
 from tap_endorlabs.errors import FatalTapError
 from tap_endorlabs.filters import bare_date
+from tap_endorlabs.origins import check_api_url_reach
 from tap_endorlabs.retry import DEFAULT_BUDGET_SECONDS
 from tap_endorlabs.timestamps import parse_timestamp
 
@@ -282,7 +283,15 @@ def check_api_url(url: str) -> None:
         usable = False
     if not usable:
         msg = (
-            f"api_url {url[:100]!r} is not an http(s) URL: use {DEFAULT_API_URL} "
+            f"api_url {shown_text(url)!r} is not an http(s) URL: use {DEFAULT_API_URL} "
             "(or ENDOR_API), or your Endor Labs API's base URL."
         )
         raise FatalTapError(msg)
+    check_api_url_reach(url)
+
+
+def shown_text(url: str) -> str:
+    """A bad api_url for its error line: cut short, with anything before an ``@`` hidden."""
+    _, at, tail = url.rpartition("@")
+    text = f"***@{tail}" if at else url
+    return text[:100]

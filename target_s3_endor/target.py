@@ -30,6 +30,7 @@ from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.sinks import Sink
 from typing_extensions import override
 
+from connector_common.secret_values import scrubbed, secret_values
 from connector_common.settings_hints import known_settings, misspelled, unset_hints, warning_text
 from target_s3_endor import keys
 from target_s3_endor.cli_guard import one_line_command
@@ -40,6 +41,7 @@ from target_s3_endor.encoding import (
     ObjectFormat,
 )
 from target_s3_endor.errors import BadInputError, SettingsError, TargetS3EndorError
+from target_s3_endor.message_checks import line_shape
 from target_s3_endor.parquet_sink import SecurityLakeSink
 from target_s3_endor.probe import run_probe
 from target_s3_endor.proof_sink import ReconciliationSink
@@ -139,10 +141,12 @@ class StrictLineReader(MsgSpecReader):
         try:
             message = msgspec_decoder.decode(line)
         except msgspec.DecodeError as exc:
-            msg = f"input line is not valid JSON ({exc}): starts with {line[:40]!r}"
+            # Not even its first characters: a cut RECORD line holds record values.
+            msg = f"input line is not valid JSON ({exc}): {line_shape(line)}"
             raise BadInputError(msg) from None
         if not isinstance(message, dict):
-            msg = f"input line is not a Singer message object: starts with {line[:40]!r}"
+            kind = type(message).__name__
+            msg = f"input line is not a Singer message object but a JSON {kind}: fix the tap"
             raise BadInputError(msg)
         return message
 
@@ -655,13 +659,21 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
                 about=about, about_format=about_format, config=config, file_input=file_input
             )
         except PLAIN_ERRORS as exc:
-            cls.logger.error("%s", _one_line(exc))  # no traceback: the line says it all
+            secrets = cls._secrets_given(config)  # no traceback: the line says it all
+            cls.logger.error("%s", scrubbed(_one_line(exc), secrets))
             sys.exit(1)
         except ConfigValidationError as exc:
-            # One line naming every bad setting, not the SDK's closing "Config validation failed".
+            # One line naming every bad setting, not the SDK's closing "Config validation failed";
+            # the SDK's validator quotes the value it refused, which may be a secret.
             problems = "; ".join(str(error) for error in exc.errors) or str(exc)
-            cls.logger.error("Invalid configuration: %s", " ".join(problems.split()))
+            text = scrubbed(" ".join(problems.split()), cls._secrets_given(config))
+            cls.logger.error("Invalid configuration: %s", text)
             sys.exit(1)
+
+    @classmethod
+    def _secrets_given(cls, config: _ConfigInput | None) -> list[str]:
+        given = config.config if config is not None and config.config else {}
+        return secret_values(given, cls.config_jsonschema, "TARGET_S3_ENDOR")
 
     @classmethod
     def _run_connection_test(cls, config: _ConfigInput) -> None:
