@@ -14,9 +14,16 @@ from typing import TYPE_CHECKING
 from typing_extensions import override
 
 from target_s3_endor.errors import BadInputError
+from target_s3_endor.keys import dig
 from target_s3_endor.ocsf import mapper_for
 from target_s3_endor.parquet import CONTENT_TYPE, ParquetObject
-from target_s3_endor.security_lake import event_day, event_moment, object_key, source_names
+from target_s3_endor.security_lake import (
+    event_day,
+    event_moment,
+    object_folder,
+    object_key,
+    source_names,
+)
 from target_s3_endor.upload import UploadingSink
 
 if TYPE_CHECKING:
@@ -49,6 +56,8 @@ class SecurityLakeSink(UploadingSink):
         self._account = str(self.config["security_lake_account_id"])
         self._objects: dict[tuple[str, str], ParquetObject] = {}
         self._spooled_bytes = 0
+        # Each record is counted against its window and the folder of its object (proof_writer.py).
+        self._count_for_proof = self.run.count_for_proof
 
     @property
     @override
@@ -69,6 +78,8 @@ class SecurityLakeSink(UploadingSink):
         before = parquet.bytes
         parquet.append(event)
         self._spooled_bytes += parquet.bytes - before
+        folder = object_folder(source, region=self._region, account=self._account, day=day)
+        self._count_for_proof(self.stream_name, dig(record, "tenant_meta", "namespace"), folder)
 
     @override
     def process_batch(self, context: dict) -> None:

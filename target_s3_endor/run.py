@@ -71,6 +71,10 @@ class RunContext:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
     _sequence: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _observers: list[ObjectObserver] = field(default_factory=list)
+    #: ``(stream, namespace, pending)``: a record went into the pending object that will be
+    #: written at key ``pending`` (a scan's) or in folder ``pending`` (a batch's).  The
+    #: completeness proof (proof_writer.py) sets it; by default nothing is counted.
+    count_for_proof: Callable[[str, Any, str], None] = field(default=lambda *_: None)
 
     def next_batch_id(self) -> str:
         """Run id plus a sequence: unique across runs and processes, ordered within one."""

@@ -135,6 +135,11 @@ def event_day(time_ms: int) -> str:
     return f"{moment.year:04d}{moment.month:02d}{moment.day:02d}"
 
 
+def object_folder(source: str, *, region: str, account: str, day: str) -> str:
+    """``ext/<source>/region=<r>/accountId=<a>/eventDay=<YYYYMMDD>``: a (source, day)'s folder."""
+    return f"ext/{source}/region={region}/accountId={account}/eventDay={day}"
+
+
 def object_key(
     source: str, *, region: str, account: str, day: str, first_time_ms: int, batch: str
 ) -> str:
@@ -143,10 +148,19 @@ def object_key(
     The batch id makes the name unique, so no object replaces another's data.
     """
     first = event_moment(first_time_ms)
-    return (
-        f"ext/{source}/region={region}/accountId={account}/"
-        f"eventDay={day}/{keys.compact_time(first)}_{batch}.parquet"
-    )
+    folder = object_folder(source, region=region, account=account, day=day)
+    return f"{folder}/{keys.compact_time(first)}_{batch}.parquet"
+
+
+def proof_root(config: Mapping[str, Any], stream: str) -> str:
+    """``ext/<source>``: where a stream's proofs go (reconciliation.py).
+
+    The stream's first source name, so the provider role of that source, which
+    may write only under ``ext/<source>/``, can write them.
+    """
+    names = source_names(config)
+    own = sorted(name for (name_stream, _), name in names.items() if name_stream == stream)
+    return keys.join_key("ext", (own or sorted(names.values()))[0])
 
 
 def source_of(key: str) -> str:

@@ -81,6 +81,8 @@ class S3EndorSink(UploadingSink):
         self._batch_bytes = 0
         self._batch_started = datetime.now(UTC)
         self._fallback_records = 0
+        # Each record is counted against its window and pending object (proof_writer.py).
+        self._count_for_proof = self.run.count_for_proof
 
     # Batch limits: records (SDK), bytes, age (target).
 
@@ -96,11 +98,12 @@ class S3EndorSink(UploadingSink):
         line = self._encode_line(record)
         self._batch_bytes += len(line)
         is_findings = self.stream_name == FINDINGS_STREAM
+        namespace = keys.dig(record, "tenant_meta", "namespace")
         if is_findings:
             place = keys.scan_place(record, self.run.root)
             if place is not None:
                 last = record["scan_context"].get("last") is True
-                self._add_finding(place, line, keys.record_time(record), last)
+                self._add_finding(place, line, keys.record_time(record), namespace, last)
                 return
         partition = keys.time_partition(
             record,
@@ -118,6 +121,8 @@ class S3EndorSink(UploadingSink):
             self._spans[partition.folder] = TimeSpan()
         pending.append(line)
         self._spans[partition.folder].add(partition.moment)
+        # A batch's key is named at upload, in this folder (keys.batch_key_stem).
+        self._count_for_proof(self.stream_name, namespace, partition.folder)
 
     def _new_partition(self, first_time: datetime) -> PendingObject:
         """A day partition's batch object (streamed or spooled: ``pending.py`` decides)."""
@@ -133,12 +138,20 @@ class S3EndorSink(UploadingSink):
         )
 
     def _add_finding(
-        self, place: keys.ScanPlace, line: bytes, moment: datetime | None, last: bool
+        self,
+        place: keys.ScanPlace,
+        line: bytes,
+        moment: datetime | None,
+        namespace: object,
+        last: bool,
     ) -> None:
         scans = self.run.scans
         scan = scans.get(place.scan_uuid) or self._open_scan(place)
         scans.append(scan, line)
         scan.span.add(moment)
+        # A scan's key is fixed from its first finding.
+        key = scan.key_stem + self.run.findings_format.extension
+        self._count_for_proof(self.stream_name, namespace, key)
         if last:
             self._upload_scan(scan)
             scans.finish(scan)

@@ -27,8 +27,10 @@ from singer_sdk.exceptions import (
 from singer_sdk.plugin_base import _ConfigInput
 from singer_sdk.singerlib import SingerMessageType
 from singer_sdk.singerlib.exceptions import InvalidInputLine
+from singer_sdk.sinks import Sink
 from typing_extensions import override
 
+from connector_common.secret_values import scrubbed, secret_values
 from connector_common.settings_hints import known_settings, misspelled, unset_hints, warning_text
 from target_s3_endor import keys
 from target_s3_endor.cli_guard import one_line_command
@@ -39,8 +41,12 @@ from target_s3_endor.encoding import (
     ObjectFormat,
 )
 from target_s3_endor.errors import BadInputError, SettingsError, TargetS3EndorError
+from target_s3_endor.message_checks import line_shape
 from target_s3_endor.parquet_sink import SecurityLakeSink
 from target_s3_endor.probe import run_probe
+from target_s3_endor.proof_sink import ReconciliationSink
+from target_s3_endor.proof_writer import ProofWriter
+from target_s3_endor.reconciliation import RECONCILIATION_STREAM
 from target_s3_endor.run import RunContext
 from target_s3_endor.run_summary import MANIFEST_FOLDER, RunSummary
 from target_s3_endor.security_lake import (
@@ -48,6 +54,7 @@ from target_s3_endor.security_lake import (
     SECURITY_LAKE,
     check_security_lake_settings,
     manifest_folder,
+    proof_root,
 )
 from target_s3_endor.settings_limits import check_limits
 from target_s3_endor.shutdown import GracefulStopTarget
@@ -55,7 +62,6 @@ from target_s3_endor.singer_input import SingerInputTarget
 from target_s3_endor.sinks import S3EndorSink, write_open_scans
 from target_s3_endor.state_json import with_state_text
 from target_s3_endor.transport import S3Writer
-from target_s3_endor.upload import UploadingSink
 from target_s3_endor.version import DISTRIBUTION, package_version
 
 MIB = 1 << 20
@@ -135,10 +141,12 @@ class StrictLineReader(MsgSpecReader):
         try:
             message = msgspec_decoder.decode(line)
         except msgspec.DecodeError as exc:
-            msg = f"input line is not valid JSON ({exc}): starts with {line[:40]!r}"
+            # Not even its first characters: a cut RECORD line holds record values.
+            msg = f"input line is not valid JSON ({exc}): {line_shape(line)}"
             raise BadInputError(msg) from None
         if not isinstance(message, dict):
-            msg = f"input line is not a Singer message object: starts with {line[:40]!r}"
+            kind = type(message).__name__
+            msg = f"input line is not a Singer message object but a JSON {kind}: fix the tap"
             raise BadInputError(msg)
         return message
 
@@ -521,15 +529,45 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
             compression_level=compression_level(self.config),
         )
         context.on_object_written(self.run_summary.wrote)
+        # The completeness proof: told each record's pending object, and each object written.
+        self._proof_writer = ProofWriter(
+            self.s3_writer.put, self._proof_root, context.next_batch_id
+        )
+        context.count_for_proof = self._proof_writer.count
+        context.on_object_written(self._proof_writer.wrote)
         return context
+
+    @property
+    def proof_writer(self) -> ProofWriter:
+        """The run's completeness proof: windows and the objects holding them (proof_writer.py)."""
+        _ = self.run  # built with the run
+        return self._proof_writer
+
+    def _proof_root(self, stream: str) -> str:
+        """Where a stream's proofs go: the exporter root, or its Security Lake source."""
+        if self.config.get("layout") == SECURITY_LAKE:
+            return proof_root(self.config, stream)
+        return self.run.root
+
+    def _write_proofs(self) -> None:
+        """Put the proof of every window whose objects are all in S3 (before a STATE)."""
+        for key in self.proof_writer.flush():
+            bucket = self.config["bucket"]
+            self.logger.info("Wrote the reconciliation proof s3://%s/%s", bucket, key)
 
     def latest_state(self) -> Any:
         """The newest STATE received (SinkHost): a scan opening keeps it as its state before."""
         return self._latest_state
 
     @override
-    def get_sink_class(self, stream_name: str) -> type[UploadingSink]:
-        """layout: security-lake has its own sink (Parquet per source and day)."""
+    def get_sink_class(self, stream_name: str) -> type[Sink]:
+        """The sink of a stream: by layout, or the proof's for ``reconciliations``.
+
+        layout: security-lake has its own sink (Parquet per source and day); a
+        tap's ``reconciliations`` close windows (proof_sink.py), they are not data.
+        """
+        if stream_name == RECONCILIATION_STREAM:
+            return ReconciliationSink
         if self.config.get("layout") == SECURITY_LAKE:
             return SecurityLakeSink
         return S3EndorSink
@@ -568,6 +606,7 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         printable = self.run.scans.printable_state(state)
         if printable is None:
             return
+        self._write_proofs()  # the windows the state covers are proven before it goes out
         if self._input_ended or self._stop_signal is not None:
             self._write_manifest(printable)
         super()._write_state_message(printable)
@@ -584,6 +623,7 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         self.write_waiting_objects()
         super().process_endofpipe()
         self.run.scans.close(self.logger)
+        self._write_proofs()  # windows closed after the last state
         self._write_manifest(self.run_summary.state)  # when no state was printed at the end
         self.run_summary.log(self.logger)
 
@@ -625,13 +665,21 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
                 about=about, about_format=about_format, config=config, file_input=file_input
             )
         except PLAIN_ERRORS as exc:
-            cls.logger.error("%s", _one_line(exc))  # no traceback: the line says it all
+            secrets = cls._secrets_given(config)  # no traceback: the line says it all
+            cls.logger.error("%s", scrubbed(_one_line(exc), secrets))
             sys.exit(1)
         except ConfigValidationError as exc:
-            # One line naming every bad setting, not the SDK's closing "Config validation failed".
+            # One line naming every bad setting, not the SDK's closing "Config validation failed";
+            # the SDK's validator quotes the value it refused, which may be a secret.
             problems = "; ".join(str(error) for error in exc.errors) or str(exc)
-            cls.logger.error("Invalid configuration: %s", " ".join(problems.split()))
+            text = scrubbed(" ".join(problems.split()), cls._secrets_given(config))
+            cls.logger.error("Invalid configuration: %s", text)
             sys.exit(1)
+
+    @classmethod
+    def _secrets_given(cls, config: _ConfigInput | None) -> list[str]:
+        given = config.config if config is not None and config.config else {}
+        return secret_values(given, cls.config_jsonschema, "TARGET_S3_ENDOR")
 
     @classmethod
     def _run_connection_test(cls, config: _ConfigInput) -> None:

@@ -2,7 +2,9 @@
 
 Three passes, each streaming: list and read every proof object (the windows
 and the keys holding them) into the on-disk ledger; read every listed object
-once, counting its records (``counting.py``); then report per stream,
+once, counting its records (``counting.py``), ``READERS`` objects at a time
+(reading is bound by S3's latency, not by the CPU: boto3 clients are
+thread-safe, and at most ``READERS`` buffers are in memory); then report per stream,
 namespace and day how many records the windows promise, how many the bucket
 holds, and the key of every object that is missing or short.  The result is
 0 when nothing is missing, 1 otherwise.  Progress goes to the log every few
@@ -13,8 +15,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import IO, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -34,6 +38,7 @@ from target_s3_endor.verify.s3_read import (
 
 PROGRESS_SECONDS = 5.0
 MIB = 1 << 20
+READERS = 8
 
 
 class VerifyError(TargetS3EndorError):
@@ -154,10 +159,13 @@ class Verifier:
 
     def _read_objects(self, ledger: Ledger, total: int) -> None:
         progress = Progress(self.logger, total)
-        for key, _expected in ledger.objects_to_check():
-            records, size = self._count(key)
-            ledger.found(key, records)
-            progress.step(size)
+        keys: Iterator[str] = (key for key, _expected in ledger.objects_to_check())
+        with ThreadPoolExecutor(max_workers=READERS) as pool:
+            # A slice at a time, so the keys in flight stay bounded (the ledger is on disk).
+            while chunk := list(islice(keys, READERS * 16)):
+                for key, (records, size) in zip(chunk, pool.map(self._count, chunk), strict=True):
+                    ledger.found(key, records)
+                    progress.step(size)
 
     def _count(self, key: str) -> tuple[int | None, int]:
         """The records at ``key`` (None: absent) and the bytes read."""

@@ -24,6 +24,7 @@ from target_s3_endor.verify.check import Verifier
 from target_s3_endor.verify.counting import count_json_array, count_records, count_sarif
 from target_s3_endor.verify.ranged import RangedObject
 from tests.s3_listing import decode_object
+from tests.support.reconciled_stream import reconciled_stream
 from tests.test_target.conftest import (
     all_objects,
     audit_log,
@@ -260,3 +261,97 @@ def test_the_cli_flag_exit_status_and_one_line_errors(
 
     run = run_target(config, "", "--verify", "--test", tmp=tmp_path)
     assert run.returncode == 1 and "pass one of them" in run.stderr
+
+
+# --- the proof the target writes, checked by --verify --------------------------------------
+
+
+def proofs_in_bucket(s3_client: Any, bucket: str) -> list[dict[str, Any]]:
+    return [
+        json.loads(line)
+        for key, body in all_objects(s3_client, bucket).items()
+        if "/_reconciliation/" in key
+        for line in body.decode().splitlines()
+    ]
+
+
+@pytest.mark.parametrize("layout", ["endor", "security-lake"])
+def test_the_target_writes_the_proof_and_verify_names_a_deleted_object(
+    layout: str, config: dict, s3_client: Any, bucket: str, tmp_path: Path
+) -> None:
+    stream = reconciled_stream(7)
+    settings = {**config, "batch_max_records": 5}
+    if layout == "security-lake":
+        settings = lake_config(settings, batch_max_age_seconds=300)
+    run = run_target(settings, stream.text, tmp=tmp_path)
+    assert run.returncode == 0, run.stderr
+
+    proofs = proofs_in_bucket(s3_client, bucket)
+    assert {p["uuid"]: p["written_count"] for p in proofs} == stream.promised
+    data = {k: b for k, b in all_objects(s3_client, bucket).items() if "/_" not in k}
+    for proof in proofs:
+        assert sum(o["records"] for o in proof["objects"]) == proof["emitted_count"]
+        for entry in proof["objects"]:
+            assert (
+                len(decode_parquet_or_object(entry["key"], data[entry["key"]]))
+                == (entry["object_records"])
+            )
+    # Every data record is in exactly the windows' objects: the proof covers the bucket.
+    listed = {o["key"] for p in proofs for o in p["objects"]}
+    assert listed == set(data)
+
+    passed = run_target(settings, "", "--verify", tmp=tmp_path)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert "verify: complete" in passed.stdout
+
+    gone = sorted(data)[len(data) // 2]
+    s3_client.delete_object(Bucket=bucket, Key=gone)
+    failed = run_target(settings, "", "--verify", tmp=tmp_path)
+    assert failed.returncode == 1
+    assert f"MISSING  {gone}" in failed.stdout
+
+
+def decode_parquet_or_object(key: str, body: bytes) -> list[Any]:
+    if key.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        return pq.read_table(io.BytesIO(body)).to_pylist()
+    return decode_object(key, body)
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_verify_names_exactly_the_objects_deleted(
+    data: st.DataObject, config: dict, s3_client: Any
+) -> None:
+    """Invariant: whatever subset of a window's objects is gone (any window, duplicates in other
+    runs included), --verify fails exactly when one of them is gone and names each one."""
+    bucket = f"verify-{data.draw(st.uuids()).hex[:20]}"
+    s3_client.create_bucket(Bucket=bucket)
+    settings_ = {**config, "bucket": bucket}
+    root = exporter_root(settings_)
+    sizes = data.draw(st.lists(st.integers(1, 4), min_size=1, max_size=6))
+    keys = []
+    for n, size in enumerate(sizes):
+        key = f"{root}/acme/audit-logs/2025/01/02/object-{n}.jsonl"
+        body = "".join(json.dumps({"uuid": f"{n}-{i}"}) + "\n" for i in range(size))
+        s3_client.put_object(Bucket=bucket, Key=key, Body=body.encode())
+        keys.append(key)
+    split = data.draw(st.integers(0, len(keys)))
+    windows = [
+        proof_line("w1", [(k, s, s) for k, s in zip(keys[:split], sizes[:split], strict=True)]),
+        proof_line("w2", [(k, s, s) for k, s in zip(keys[split:], sizes[split:], strict=True)]),
+    ]
+    put_proof(s3_client, bucket, root, windows, "run1-000001")
+    put_proof(s3_client, bucket, root, windows[:1], "run2-000001")  # a re-run proved w1 again
+    deleted = set(data.draw(st.lists(st.sampled_from(keys), unique=True)))
+    for key in deleted:
+        s3_client.delete_object(Bucket=bucket, Key=key)
+    status, out = verify(settings_, s3_client)
+    named = {line.split()[1] for line in out if line.startswith("MISSING")}
+    assert named == deleted
+    assert status == (1 if deleted else 0)
+    missing = sum(size for key, size in zip(keys, sizes, strict=True) if key in deleted)
+    assert out[-1].startswith(f"verify: GAP: {missing} of" if deleted else "verify: complete")
