@@ -131,6 +131,21 @@ def test_a_schema_reference_outside_the_message_is_refused_and_never_fetched(
     assert list_objects(s3_client, target_conf["bucket"]) == []
 
 
+def test_the_reconciliations_schema_is_never_compiled_nor_fetched(
+    capture: ServerProcess, target_conf: dict[str, Any], tmp_path: Path
+) -> None:
+    """Its sink validates nothing: the SDK's default validator fetched and quoted the schema."""
+    body = {
+        "properties": {"x": {"$ref": f"{capture.url}/schemas/r.json"}, "y": {"type": AWS_SECRET}}
+    }
+    schema = {"type": "SCHEMA", "stream": "reconciliations", "schema": body, "key_properties": []}
+    done = run([TARGET], tmp_path, target_conf, json.dumps(schema) + "\n")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert AWS_SECRET not in done.stderr
+    assert captured_requests(capture) == []
+
+
 def test_a_schema_with_local_references_still_validates_and_writes(
     s3_endpoint: str, s3_client: Any, bucket: str, tmp_path: Path
 ) -> None:
