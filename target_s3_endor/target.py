@@ -60,7 +60,7 @@ from target_s3_endor.security_lake import (
 from target_s3_endor.settings_limits import check_limits
 from target_s3_endor.shutdown import GracefulStopTarget
 from target_s3_endor.singer_input import SingerInputTarget
-from target_s3_endor.sinks import S3EndorSink
+from target_s3_endor.sinks import S3EndorSink, write_open_scans
 from target_s3_endor.state_json import with_state_text
 from target_s3_endor.transport import S3Writer
 from target_s3_endor.version import DISTRIBUTION, package_version
@@ -615,8 +615,14 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         self.run_summary.state = printable
 
     @override
+    def write_waiting_objects(self) -> None:
+        """At the end of the input (or a stop): the scans still open, as they stand."""
+        write_open_scans(self.run, self.logger)
+
+    @override
     def process_endofpipe(self) -> None:
         self._input_ended = True
+        self.write_waiting_objects()
         super().process_endofpipe()
         self.run.scans.close(self.logger)
         self._write_proofs()  # windows closed after the last state
