@@ -40,6 +40,7 @@ from target_s3_endor.encoding import (
     FORMATS,
     ObjectFormat,
 )
+from target_s3_endor.endpoints import check_endpoints
 from target_s3_endor.errors import BadInputError, SettingsError, TargetS3EndorError
 from target_s3_endor.message_checks import line_shape
 from target_s3_endor.parquet_sink import SecurityLakeSink
@@ -168,6 +169,7 @@ def check_settings(config: dict[str, Any]) -> None:
         raise SettingsError(f"compression must be one of {', '.join(COMPRESSIONS)}")
     compression_level(config)
     check_limits(config)  # each setting against the S3/STS limit it names
+    check_endpoints(config)  # no userinfo, no plain-http STS (endpoints.py)
     check_security_lake_settings(config)  # layout: security-lake (security_lake.py)
 
 
