@@ -38,8 +38,8 @@ from singer_sdk.contrib.msgspec import decoder as msgspec_decoder
 from singer_sdk.helpers._batch import BatchFileFormat
 
 from target_s3_endor.errors import BadInputError
-from target_s3_endor.input_reach import batch_url_problem
-from target_s3_endor.message_checks import require_stream, stream_label
+from target_s3_endor.input.checks import require_stream, stream_label
+from target_s3_endor.input.reach import batch_url_problem
 
 FORMATS = {BatchFileFormat.JSONL.value, BatchFileFormat.PARQUET.value}
 COMPRESSIONS = {None, "none", "gzip"}
