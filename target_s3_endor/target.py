@@ -687,7 +687,7 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
     def _run_connection_test(cls, config: _ConfigInput) -> None:
         target = cls(config=config.config, validate_config=True, parse_env_config=config.parse_env)
         result = run_probe(target.config)
-        click.echo(result.message)
+        click.echo(scrubbed(result.message, cls._secrets_given(config)))
         sys.exit(0 if result.ok else 1)
 
     @classmethod

@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from tap_endorlabs.errors import FatalTapError
 from tap_endorlabs.origins import OffOriginRedirectError, SameOriginSession
 from tap_endorlabs.settings import check_settings
+from target_s3_endor.batch_messages import batch_records, batch_request
 from target_s3_endor.endpoints import check_endpoints
 from target_s3_endor.errors import BadInputError, SettingsError
 from target_s3_endor.target import StrictLineReader
@@ -204,6 +205,28 @@ def test_a_batch_manifest_url_outside_file_and_s3_is_refused_and_never_fetched(
     assert says in line and "BATCH file" in line, line
     assert captured_requests(capture) == []
     assert AWS_SECRET not in done.stderr
+
+
+@settings(max_examples=40, deadline=None)
+@given(secret=secrets_text, slash=st.booleans(), query=st.booleans())
+def test_a_batch_url_error_never_quotes_its_credentials(
+    secret: str, slash: bool, query: bool
+) -> None:
+    """s3://key:secret@bucket/... (an AWS secret key may hold a "/"), or a signed query."""
+    password = f"{secret[:6]}/{secret[6:]}" if slash else secret
+    url = f"s3://AKIAEXAMPLE:{password}@bucket/batch-1.jsonl"
+    if query:
+        url = f"s3://bucket/batch-1.jsonl?X-Amz-Signature={secret}"
+    message = {
+        "type": "BATCH",
+        "stream": "users",
+        "encoding": {"format": "jsonl", "compression": "none"},
+        "manifest": [url],
+    }
+    with pytest.raises(BadInputError) as refused:  # s3fs is not installed: the file is named
+        list(batch_records(batch_request(message)))
+    assert secret[:6] not in str(refused.value)
+    assert "s3://bucket/batch-1.jsonl of stream 'users'" in str(refused.value)
 
 
 # --- target: values in error lines --------------------------------------------------------
