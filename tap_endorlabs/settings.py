@@ -123,9 +123,9 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         title="Concurrent requests",
         description=(
             "How many API requests the tap may have in flight at once, from 1 to 16: the "
-            "time windows of a stream are read ahead in parallel and emitted in order, so "
-            "records and state are the same as one at a time. 1 reads one window at a "
-            "time. Default: 4."
+            "time windows of a stream, the next scans' findings and the next namespaces are "
+            "read ahead in parallel and emitted in order, so records and state are the same "
+            "as one at a time. 1 reads one thing at a time. Default: 4."
         ),
     ),
     th.Property(
