@@ -176,7 +176,7 @@ class FindingsStream(EndorStream):
         scans = in_order(
             self.read_windows(start),
             lambda scan: self.scan_pages(scan, namespace),
-            int(self.config["max_concurrent_requests"]),
+            self.reading_ahead,
             buffer=1,
             name="scan-findings",
         )
