@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--retry-after",
         type=_nonneg_float,
         default=1.0,
-        help="Retry-After seconds on 429s (default 1)",
+        help="Retry-After seconds on 429s (default 1; a fraction such as 0.05 is sent as such)",
     )
     p.add_argument(
         "--slow-delay",
