@@ -35,6 +35,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from singer_sdk.exceptions import RetriableAPIError
 
+from tap_endorlabs.api_clock import ApiClock
 from tap_endorlabs.auth import EndorAuthenticator
 from tap_endorlabs.errors import (
     AccessDeniedError,
@@ -45,7 +46,14 @@ from tap_endorlabs.errors import (
     one_line,
 )
 from tap_endorlabs.headers import retry_after_seconds as parse_retry_after
-from tap_endorlabs.pagination import Cursor, CursorGuard, ListQuery, list_objects, next_cursor
+from tap_endorlabs.pagination import (
+    Cursor,
+    CursorGuard,
+    ListQuery,
+    count_of,
+    list_objects,
+    next_cursor,
+)
 
 MAX_TRIES = 8
 MAX_RETRY_SECONDS = 300.0
@@ -147,6 +155,8 @@ class EndorApi:
         self.user_agent = user_agent
         self.logger = logger
         self.gate = RetryGate()
+        #: The API's clock, from the Date of every answer (see ``api_clock``).
+        self.clock = ApiClock(logger)
         #: At most this many requests in flight, whichever threads send them.
         self._slots = threading.BoundedSemaphore(max(1, max_concurrent_requests))
         self.session = requests.Session()
@@ -252,6 +262,7 @@ class EndorApi:
                 raise DeadlineExceededError(msg) from None
             raise
         self._check(response, subject, token, split_on_deadline=split_on_deadline)
+        self.clock.observe(response.headers.get("Date"))
         body = _decode(response.content)
         if not isinstance(body, dict):
             raise RetriableAPIError("response body is not a JSON object", response)
@@ -302,7 +313,27 @@ class EndorApi:
             type(exception).__name__ if exception else "error",
         )
 
-    # --- paging -----------------------------------------------------------------
+    # --- counting and paging ----------------------------------------------------
+
+    def count(self, query: ListQuery, *, subject: Subject, split_on_deadline: bool = False) -> int:
+        """How many objects ``query`` holds, by the API's own count (``list_parameters.count``).
+
+        Raises:
+            FatalTapError: the API answered a list instead of a count.
+            DeadlineExceededError: with ``split_on_deadline``, when the count timed out.
+        """
+        body = self.get_json(
+            query.path, query.count_params(), subject=subject, split_on_deadline=split_on_deadline
+        )
+        count = count_of(body)
+        if count is None:
+            msg = (
+                f"The Endor Labs API answered a list, not a count, to list_parameters.count "
+                f"for {subject.stream} in namespace '{subject.namespace}': the tap cannot "
+                "check that it read every record, so it stops."
+            )
+            raise FatalTapError(msg)
+        return count
 
     def iter_pages(
         self,

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from singer_sdk import SchemaDirectory, StreamSchema
 from typing_extensions import override
 
-from tap_endorlabs.client import EndorStream
+from tap_endorlabs.client import EndorStream, ReadItem
 from tap_endorlabs.filters import COMPLETED_SCAN_STATUSES, all_of, exists, one_of
 from tap_endorlabs.pagination import ListQuery
+from tap_endorlabs.reconciliation import ScanReconciliation, verified_objects
 from tap_endorlabs.scan_context import build_scan_context
+from tap_endorlabs.window_reader import Reconciliation
 from tap_endorlabs.windows import ACTIVE_RETENTION, seam_edges, sources_for
 
 # Each stream's schema is schemas/<stream name>.json (see schema_gen.py).
@@ -33,16 +35,19 @@ class AuditLogsStream(EndorStream):
     time_field = "meta.create_time"
     replication_key = "meta.create_time"
     extra_filter_setting = "audit_log_filter"
+    has_archive = True
     schema = StreamSchema(SCHEMAS)
 
     @property
     def archive_boundary(self) -> datetime:
-        """Where the active store begins now: 30 days before the current time.
+        """Where the active store begins now: 30 days before the API's current time.
 
-        Re-read for every window, because records keep moving into the archive
-        while a long backfill runs.
+        The API's clock (its Date header), not ours: it is the API that moves
+        records into the archive, and a local clock a day and a half off once
+        left records at the seam in the store the tap did not read.  Re-read for
+        every window, because records keep moving while a long backfill runs.
         """
-        return datetime.now(UTC) - ACTIVE_RETENTION
+        return self.api.clock.now() - ACTIVE_RETENTION
 
     @override
     def window_sources(self, lo: datetime, hi: datetime | None) -> tuple[str, ...]:
@@ -161,13 +166,22 @@ class FindingsStream(EndorStream):
         return str(context["scan_uuid"]) if context.get("last") else None
 
     @override
-    def records_since(self, start: datetime) -> Iterator[dict[str, Any]]:
+    def records_since(self, start: datetime) -> Iterator[ReadItem]:
         self._projects = {}
         for scan in self.read_windows(start):
+            if isinstance(scan, Reconciliation):
+                # The scans' windows are checked (a shortfall stops the run); this
+                # stream's records are findings, checked per scan below.
+                continue
             yield from self.findings_of(scan)
 
-    def findings_of(self, scan: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        """The scan's findings, contiguous, the final one marked ``last``."""
+    def findings_of(self, scan: dict[str, Any]) -> Iterator[dict[str, Any] | ScanReconciliation]:
+        """The scan's findings, contiguous, the final one marked ``last``, then their check.
+
+        Each query is checked against the API's count of the same query (not
+        against ``spec.findings``: a finding resolved since the scan has left
+        the list, and ``finding_filter`` narrows it), before any of it is emitted.
+        """
         uuids = [str(u) for u in ((scan.get("spec") or {}).get("findings") or []) if u]
         if not uuids:
             return
@@ -175,6 +189,8 @@ class FindingsStream(EndorStream):
         project = self._project(namespace, (scan.get("meta") or {}).get("parent_uuid"))
         # The same for every finding of the scan but ``last``: built once.
         context = build_scan_context(scan, project, last=False)
+        checked_at = self.api.clock.now()
+        api_count = read_count = 0
         held: dict[str, Any] | None = None
         for chunk_start in range(0, len(uuids), FINDINGS_CHUNK):
             chunk = uuids[chunk_start : chunk_start + FINDINGS_CHUNK]
@@ -183,15 +199,18 @@ class FindingsStream(EndorStream):
                 filter=all_of(one_of("uuid", chunk), self.config.get("finding_filter")),
                 page_size=len(chunk),
             )
-            for objects in self.iter_pages(query):
-                for finding in objects:
-                    if held is not None:
-                        held["scan_context"] = dict(context)
-                        yield held
-                    held = finding
+            verified = verified_objects(self.api, query, self.subject)
+            api_count += verified.api_count
+            read_count += len(verified.objects)
+            for finding in verified.objects:
+                if held is not None:
+                    held["scan_context"] = dict(context)
+                    yield held
+                held = finding
         if held is not None:
             held["scan_context"] = {**context, "last": True}
             yield held
+        yield ScanReconciliation(str(scan.get("uuid")), api_count, read_count, checked_at)
 
     def _project(self, namespace: str, project_uuid: str | None) -> dict[str, Any] | None:
         """The scan's project (cached per run); None if it is gone."""
@@ -204,7 +223,7 @@ class FindingsStream(EndorStream):
                 filter=one_of("uuid", [project_uuid]),
                 page_size=1,
             )
-            found = next(iter(self.iter_pages(query)), [])
+            found = verified_objects(self.api, query, self.subject).objects
             self._projects[key] = found[0] if found else None
         return self._projects[key]
 

@@ -87,9 +87,9 @@ def test_a_page_token_that_does_not_advance_stops_at_once(emulator_factory: Fact
     assert "audit_logs" in line
     assert "page token 20" in line
     assert "paging loop" in line
-    # Stopped before the repeated page: nothing emitted twice.
+    # Stopped before the repeated page, and before emitting the window it was
+    # reading (windows are verified whole before they go out): nothing twice.
     uuids = run.uuids("audit_logs")
-    assert uuids
     assert len(uuids) == len(set(uuids))
 
 
