@@ -52,6 +52,14 @@ class ScanReconciliation:
 
 
 @dataclass
+class FindingsTally:
+    """A scan's findings as its queries were checked: the API's counts and what was read."""
+
+    api_count: int = 0
+    read_count: int = 0
+
+
+@dataclass
 class EmittedSince:
     """The records a stream emitted since its last reconciliation record (per namespace)."""
 

@@ -60,10 +60,12 @@ from tap_endorlabs.errors import (
     DeadlineExceededError,
     FatalTapError,
     IncompleteWindowError,
+    RepeatedEarlyDeadlineError,
     SeamWindowTooBigError,
     SortedPagingUnavailableError,
     WindowTooBigError,
 )
+from tap_endorlabs.retry import DEFAULT_BUDGET_SECONDS, RetryPolicy
 from tap_endorlabs.timestamps import (
     floor_to_second,
     format_timestamp,
@@ -82,10 +84,9 @@ SEAM_BUFFER_PAGES = 20
 #: pages is planned again in smaller windows: one window is paged one request
 #: after another, so a dense one would be read at the speed of one request at a time.
 DENSE_WINDOW_PAGES = 2 * CHEAP_WINDOW_PAGES
-#: Tries of a minimum-size window that keeps timing out before giving up.
-MAX_STUCK_TRIES = 8
 BACKOFF_BASE_SECONDS = 0.1
-BACKOFF_CAP_SECONDS = 30.0
+#: The longest pause between two tries of a count that met a deadline.
+COUNT_BACKOFF_CAP_SECONDS = 5.0
 #: A window ending this close to the API's "now" may still receive records: its
 #: count is a floor ("at least"), taken before the read, not an exact figure.
 SETTLE_MARGIN = timedelta(minutes=15)
@@ -160,6 +161,10 @@ class ReaderSettings:
     #: The API's clock (its Date header), not necessarily ours.
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     sleep: Callable[[float], None] = time.sleep
+    #: How long a smallest window that keeps timing out is tried again, as any
+    #: other request is (``retry_budget_seconds``), and the clock that measures it.
+    retry_budget_seconds: float = DEFAULT_BUDGET_SECONDS
+    clock: Callable[[], float] = time.monotonic
     logger: Any = field(default=_log)
 
 
@@ -313,7 +318,9 @@ class WindowRead:
             except DeadlineExceededError:
                 if attempt + 1 >= COUNT_DEADLINE_TRIES:
                     raise
-                self.settings.sleep(min(BACKOFF_BASE_SECONDS * 2**attempt, BACKOFF_CAP_SECONDS))
+                self.settings.sleep(
+                    min(BACKOFF_BASE_SECONDS * 2**attempt, COUNT_BACKOFF_CAP_SECONDS)
+                )
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _verify(
@@ -494,6 +501,7 @@ def _read(
     last_time = format_timestamp(start)
     seen_at_last: set[str] = set(emitted_at_start)
     stuck = 0
+    stuck_since = 0.0
     time_field = settings.time_field
     while not planner.finished:
         try:
@@ -524,20 +532,31 @@ def _read(
                 reading.drop_all()
             lo, hi = planner.current(settings.edges())
             if planner.at_minimum:
-                # Nothing left to split: a plain retry, bounded like any other.
+                # Nothing left to split: a plain retry, for the retry budget like any other.
                 stuck += 1
-                if stuck >= MAX_STUCK_TRIES:
+                if stuck == 1:
+                    stuck_since = settings.clock()
+                spent = settings.clock() - stuck_since
+                budget = settings.retry_budget_seconds
+                if stuck > 1 and spent >= budget:
                     msg = (
                         f"The Endor Labs API timed out on {settings.name} even for a "
-                        f"{planner.size} window at {lo.isoformat()}: raise request_timeout."
+                        f"{planner.size} window at {lo.isoformat()} ({too_big}): {stuck} "
+                        f"attempts in {spent:.0f}s (retry_budget_seconds: {budget:g}); "
+                        "raise request_timeout."
                     )
                     raise FatalTapError(msg) from None
-                settings.sleep(min(BACKOFF_BASE_SECONDS * 2**stuck, BACKOFF_CAP_SECONDS))
+                cap = RetryPolicy(budget_seconds=budget).max_wait
+                settings.sleep(min(BACKOFF_BASE_SECONDS * 2**stuck, cap))
             # A window read ahead was planned at the size of its launch, maybe
             # long before: halve what is planned now, or the lagging sizes of
             # older windows would drag every later window down to the minimum.
             tried = None if hi is None or reading is not None else hi - lo
-            planner.split(planner.cursor, tried=tried)
+            planner.split(
+                planner.cursor,
+                tried=tried,
+                learn=not isinstance(too_big, RepeatedEarlyDeadlineError),
+            )
             settings.logger.info(
                 "%s on %s: window now %s (%s)",
                 split_reason(too_big),
@@ -606,6 +625,8 @@ def dense_window_size(
 
 def split_reason(error: WindowTooBigError) -> str:
     """How the log names why a window was halved."""
+    if isinstance(error, RepeatedEarlyDeadlineError):
+        return "Two early 504s in a row"
     if isinstance(error, DeadlineExceededError):
         return "Deadline exceeded"
     if isinstance(error, SeamWindowTooBigError):

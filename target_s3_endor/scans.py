@@ -4,8 +4,9 @@ The SDK replaces a stream's sink when a new SCHEMA arrives for it, and drains
 sinks whenever a batch is full, old, or a STATE must be written; findings of
 one scan may also arrive interleaved with other scans'.  So a scan's spool
 cannot live in a sink: it lives here, from the scan's first finding to its
-``last`` one, whatever sink each finding came through.  ``sinks.py`` decides
-when a scan's object is written; this module only keeps the scans.
+``last`` one, whatever sink each finding came through.  ``sinks.py`` writes a
+scan's object once, at its ``last`` finding or at the end of the input; this
+module only keeps the scans.
 
 Bounds: memory holds a few hundred bytes per open scan (its place and counts)
 and a scan uuid per scan finished in this run (to tell a late finding from a
@@ -18,11 +19,12 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from target_s3_endor import keys
 from target_s3_endor.pending import SpooledObject
+from target_s3_endor.spans import TimeSpan
 
 MAX_OPEN_HANDLES = 64
 
@@ -38,6 +40,8 @@ class OpenScan:
     # the newest state that may be printed while this scan is open.
     state_before: Any
     uploaded_records: int = 0
+    #: Earliest and latest finding time, reported with the object.
+    span: TimeSpan = field(default_factory=TimeSpan)
 
     @property
     def changed(self) -> bool:
