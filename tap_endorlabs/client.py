@@ -11,6 +11,7 @@ The SDK's private names this class and the tap still rely on are listed in
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import logging
 import sys
@@ -40,6 +41,7 @@ from tap_endorlabs.errors import FatalTapError, StopRequested
 from tap_endorlabs.filters import all_of, time_range
 from tap_endorlabs.metrics import partition_counter, partition_timer
 from tap_endorlabs.pagination import ListQuery
+from tap_endorlabs.partitions_ahead import PartitionPlan, PartitionsAhead, share_of
 from tap_endorlabs.progress import ReadProgress
 from tap_endorlabs.reconciliation import (
     STREAM_NAME as RECONCILIATIONS,
@@ -447,13 +449,105 @@ class EndorStream(RESTStream[int | None]):
         Only when ``start`` is the bookmark itself: a later ``start_date`` starts
         elsewhere, and an older state without the list knows none.
         """
-        state = self.get_context_state(context)
-        bookmark = state.get("replication_key_value")
-        try:
-            at_bookmark = bookmark is not None and parse_timestamp(str(bookmark)) == start
-        except ValueError:
-            at_bookmark = False
-        return set(emitted_list(state.get(EMITTED_KEY))) if at_bookmark else set()
+        return emitted_in(self.get_context_state(context), start)
+
+    def planned_start(self, state: Mapping[str, Any]) -> datetime:
+        """``start_time`` of a partition not begun yet, from its state as it stands.
+
+        As the SDK will compute its starting value (the bookmark if it is of this
+        replication key, the later of it and ``start_date``), without writing
+        anything into the state: a plan, checked against ``start_time`` when the
+        partition's turn comes.
+        """
+        value: Any
+        if self.start_date_applies:
+            value = None
+            bookmark = state.get("replication_key_value")
+            if bookmark and state.get("replication_key") == self.replication_key:
+                value = bookmark
+            if start_date := self.config.get("start_date"):
+                value = self.compare_start_date(value, start_date) if value else start_date
+        else:
+            value = state.get("replication_key_value")
+        return parse_timestamp(str(value)) if value else EPOCH
+
+    # --- namespaces read ahead ---------------------------------------------------
+
+    #: The partitions read ahead of the one being emitted (see ``partition_items``).
+    _partitions_ahead: PartitionsAhead | None = None
+    #: Windows (or scans) read at once, when a share of ``max_concurrent_requests``.
+    _reading_ahead: int | None = None
+
+    @property
+    def reading_ahead(self) -> int:
+        """Windows (or scans) read at once: the setting, or a share while namespaces are."""
+        return self._reading_ahead or int(self.config["max_concurrent_requests"])
+
+    def partition_items(
+        self, context: Mapping[str, Any] | None, start: datetime
+    ) -> Iterator[ReadItem]:
+        """``records_since(start)`` of the partition, read ahead with the next ones.
+
+        With several namespaces and ``max_concurrent_requests`` > 1 the next
+        partitions are read while this one is emitted (``partitions_ahead``);
+        what the SDK gets is what one partition after another gives.
+        """
+        total = int(self.config["max_concurrent_requests"])
+        contexts = self.partitions if context is not None else None
+        if context is None or not contexts or len(contexts) < 2 or total <= 1:
+            return self.records_since(start)
+        plan = PartitionPlan(dict(context), start, self._emitted_at_start)
+        if self._partitions_ahead is None:
+            if plan.context not in contexts:
+                return self.records_since(start)
+            rest = contexts[contexts.index(plan.context) :]
+            if self._paging_mode is None:
+                self._paging_mode = PagingMode()  # one for every partition, as one at a time
+            share = share_of(total, len(rest))
+            self._partitions_ahead = PartitionsAhead(
+                (self.plan_partition(each, share) for each in rest),
+                lambda planned: planned.reader.records_since(planned.start),
+                total,
+            )
+        items = self._partitions_ahead.take(plan)
+        if items is None:
+            self.close_partitions_ahead()
+            return self.records_since(start)
+        return items
+
+    def plan_partition(self, context: dict[str, Any], share: int) -> PartitionPlan:
+        """Where a partition not begun yet starts, and a reader of it (a copy of this stream).
+
+        Runs on the emitting thread, between records.  The state is only read
+        (a partition's own state changes only as its records are emitted), and
+        the copy carries the partition, so worker threads never look at this
+        stream's per-partition attributes.
+        """
+        state = self.partition_state_as_is(context)
+        start = self.planned_start(state)
+        emitted = frozenset(emitted_in(state, start))
+        reader = copy.copy(self)
+        reader._partition_namespace = context.get("namespace")
+        reader._emitted_at_start = emitted
+        reader._reading_ahead = share
+        reader._partitions_ahead = None
+        return PartitionPlan(dict(context), start, emitted, reader)
+
+    def partition_state_as_is(self, context: Mapping[str, Any]) -> Mapping[str, Any]:
+        """A partition's state in the tap's state, without creating it ({} if absent)."""
+        stream_state = (self.tap_state.get("bookmarks") or {}).get(self.name) or {}
+        for entry in stream_state.get("partitions") or []:
+            if isinstance(entry, dict) and entry.get("context") == context:
+                return entry
+        return {}
+
+    def close_partitions_ahead(self) -> None:
+        """Stop reading partitions ahead (the stream ended, failed or was stopped)."""
+        ahead, self._partitions_ahead = self._partitions_ahead, None
+        if ahead is not None:
+            ahead.close()
+
+    # --- reading ------------------------------------------------------------------
 
     #: The uuids to skip at the start instant of the partition being read.
     _emitted_at_start: frozenset[str] = frozenset()
@@ -491,7 +585,7 @@ class EndorStream(RESTStream[int | None]):
             self.reader_settings(),
             emitted_at_start=self._emitted_at_start,
             mode=self._paging_mode,
-            ahead=int(self.config["max_concurrent_requests"]),
+            ahead=self.reading_ahead,
             count=self.count_window,
         )
 
@@ -503,8 +597,9 @@ class EndorStream(RESTStream[int | None]):
         tap = self._tap
         progress = self.read_progress(start)
         progress.begin()
-        records = self.records_since(start)
+        records = self.partition_items(context, start)
         emitted = EmittedSince(str(self.replication_key or self.time_field))
+        finished = False
         try:
             for record in records:
                 # Between records: the previous one is written and in the state.
@@ -518,7 +613,10 @@ class EndorStream(RESTStream[int | None]):
                 progress.record(record)
                 emitted.add(record)
                 yield record
+            finished = True
         finally:
+            if not finished:
+                self.close_partitions_ahead()
             # Stops the windows read ahead now (not whenever the generator is
             # collected), before the partition they read is forgotten.
             close = getattr(records, "close", None)
@@ -597,3 +695,13 @@ def emitted_list(value: Any) -> list[str]:
     if not isinstance(value, list):
         return []
     return [str(item) for item in value[:MAX_EMITTED_AT_BOOKMARK] if isinstance(item, str)]
+
+
+def emitted_in(state: Mapping[str, Any], start: datetime) -> set[str]:
+    """The uuids a (partition's) state lists as emitted at ``start``, if that is its bookmark."""
+    bookmark = state.get("replication_key_value")
+    try:
+        at_bookmark = bookmark is not None and parse_timestamp(str(bookmark)) == start
+    except ValueError:
+        at_bookmark = False
+    return set(emitted_list(state.get(EMITTED_KEY))) if at_bookmark else set()

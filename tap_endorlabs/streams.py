@@ -184,7 +184,7 @@ class FindingsStream(EndorStream):
         scans = in_order(
             (scan for scan in self.read_windows(start) if not isinstance(scan, Reconciliation)),
             lambda scan: self.scan_pages(scan, namespace),
-            int(self.config["max_concurrent_requests"]),
+            self.reading_ahead,
             buffer=1,
             name="scan-findings",
         )

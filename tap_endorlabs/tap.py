@@ -179,6 +179,12 @@ class TapEndorLabs(Tap):
             sys.exit(128 + signum)
         self.stop_signal = signum
 
+    def stop_reading_ahead(self) -> None:
+        """Stop every stream's namespaces read ahead (see ``EndorStream.partition_items``)."""
+        for stream in self.streams.values():
+            if isinstance(stream, EndorStream):
+                stream.close_partitions_ahead()
+
     def stop_at_record_boundary(self, signum: int) -> None:
         """Write the state reached (a valid resume point), say so and exit 128+signal."""
         for stream in self.streams.values():
@@ -259,7 +265,12 @@ class TapEndorLabs(Tap):
                 validate_config=True,
             )
             tap.preflight()
-            tap.sync_all()
+            try:
+                tap.sync_all()
+            finally:
+                # Whatever ended the run (a failure between namespaces, a closed
+                # pipe), no namespace read ahead is left running.
+                tap.stop_reading_ahead()
             if tap.stop_signal is not None:  # it came after the last record
                 raise StopRequested(tap.stop_signal)
         except StopRequested as stop:

@@ -40,6 +40,7 @@ from target_s3_endor.encoding import (
     FORMATS,
     ObjectFormat,
 )
+from target_s3_endor.endpoints import check_endpoints
 from target_s3_endor.errors import BadInputError, SettingsError, TargetS3EndorError
 from target_s3_endor.message_checks import line_shape
 from target_s3_endor.parquet_sink import SecurityLakeSink
@@ -168,6 +169,7 @@ def check_settings(config: dict[str, Any]) -> None:
         raise SettingsError(f"compression must be one of {', '.join(COMPRESSIONS)}")
     compression_level(config)
     check_limits(config)  # each setting against the S3/STS limit it names
+    check_endpoints(config)  # no userinfo, no plain-http STS (endpoints.py)
     check_security_lake_settings(config)  # layout: security-lake (security_lake.py)
 
 
@@ -685,7 +687,7 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
     def _run_connection_test(cls, config: _ConfigInput) -> None:
         target = cls(config=config.config, validate_config=True, parse_env_config=config.parse_env)
         result = run_probe(target.config)
-        click.echo(result.message)
+        click.echo(scrubbed(result.message, cls._secrets_given(config)))
         sys.exit(0 if result.ok else 1)
 
     @classmethod
