@@ -52,7 +52,12 @@ from tap_endorlabs.reconciliation import (
     reconciliation_record,
 )
 from tap_endorlabs.retry import DEFAULT_BUDGET_SECONDS
-from tap_endorlabs.timestamps import normalize_or, normalize_timestamp, parse_timestamp
+from tap_endorlabs.timestamps import (
+    format_timestamp,
+    normalize_or,
+    normalize_timestamp,
+    parse_timestamp,
+)
 from tap_endorlabs.window_reader import (
     Page,
     PagingMode,
@@ -73,6 +78,8 @@ MAX_EMITTED_AT_BOOKMARK = 200
 #: State key (beside ``replication_key_value``) of those uuids.
 EMITTED_KEY = "emitted_at_bookmark"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: How far past this run's start a record's time may move the bookmark (clock skew).
+FUTURE_MARGIN = timedelta(days=1)
 
 #: The SDK's private names this module and ``tap.py`` override or call, with the
 #: parameters relied on (None: only the name).  ``tests/test_tap/test_sdk_hooks.py``
@@ -290,6 +297,11 @@ class EndorStream(RESTStream[int | None]):
         moment = normalize_or(value, "")
         if not moment:
             return  # an unreadable time never moves the bookmark
+        if moment > self.bookmark_horizon:
+            # Nor does one far in the future (9999-12-31): every later run would
+            # start there and never export another record. It is exported again
+            # by each run instead (at least once).
+            return
         done = self.completed_identity(latest_record)
         pending = self._unsaved_bookmark
         if pending is not None and pending[1] != context:
@@ -313,6 +325,15 @@ class EndorStream(RESTStream[int | None]):
         if done is not None and len(pending[2]) < MAX_EMITTED_AT_BOOKMARK:
             pending[2].append(done)
         self._unsaved_bookmark = pending
+
+    @cached_property
+    def bookmark_horizon(self) -> str:
+        """The latest time a bookmark may take: this run's start plus ``FUTURE_MARGIN``.
+
+        The margin leaves room for a server clock ahead of ours (the windows
+        never stop at our clock: see ``get_replication_key_signpost``).
+        """
+        return format_timestamp(datetime.now(UTC) + FUTURE_MARGIN)
 
     def completed_identity(self, record: Mapping[str, Any]) -> str | None:
         """What the reader must skip next run once ``record`` is safely out, else None.

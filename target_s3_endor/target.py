@@ -628,6 +628,13 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         self._write_proofs()  # windows closed after the last state
         self._write_manifest(self.run_summary.state)  # when no state was printed at the end
         self.run_summary.log(self.logger)
+        proof = self.proof_writer
+        if proof.windows_written:
+            self.logger.info(
+                "Reconciliation proof: %d windows in %d objects under _reconciliation/",
+                proof.windows_written,
+                len(proof.keys),
+            )
 
     @classmethod
     @override

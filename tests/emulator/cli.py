@@ -180,6 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="add x_emulator_extra (top level and in spec) to every object",
     )
     p.add_argument(
+        "--edge-times",
+        action="store_true",
+        help="two more tenant audit logs, at 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z "
+        "(not with --live or advance: their audit logs would come after the second)",
+    )
+    p.add_argument(
         "--cut-strings",
         action="store_true",
         help="every object's meta.annotations.note is 'cut emoji \\ud83d': a string cut "
@@ -269,6 +275,8 @@ def build_app(args: argparse.Namespace) -> App:
     store = Store()
     generator = Generator(data, store)
     generator.build(clock.anchor_us)
+    if args.edge_times:
+        generator.add_edge_audit_logs()
     return App(
         data=data,
         clock=clock,

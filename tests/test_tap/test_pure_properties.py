@@ -14,6 +14,7 @@ from tap_endorlabs.headers import http_date, retry_after_seconds, server_now
 from tap_endorlabs.pagination import Cursor, CursorGuard, ListQuery, next_cursor
 from tap_endorlabs.timestamps import (
     filter_timestamp,
+    format_timestamp,
     normalize_or,
     normalize_timestamp,
     parse_timestamp,
@@ -208,3 +209,22 @@ def test_a_cursor_seen_before_is_a_loop(cursors: list[int | str]) -> None:
             return
         guard.admit(cursor)
         seen.add(cursor)
+
+
+any_moment = st.datetimes(
+    min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59, 999999)
+).map(lambda moment: moment.replace(tzinfo=UTC))
+
+
+@given(any_moment, any_moment)
+def test_every_protobuf_time_is_written_fixed_width_and_sorts_as_the_instant(
+    first: datetime, second: datetime
+) -> None:
+    """Year 1 to 9999 (Go's zero time to the last protobuf second): ``strftime`` wrote year 1
+    as ``1-01-01``, which sorted after every later year."""
+    a, b = (format_timestamp(first), format_timestamp(second))
+    assert len(a) == len(b) == 27
+    assert (a < b) == (first < second)
+    assert normalize_timestamp(a) == a
+    assert parse_timestamp(a) == first
+    assert parse_timestamp(filter_timestamp(first)) == first.replace(microsecond=0)

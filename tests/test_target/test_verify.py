@@ -290,6 +290,7 @@ def test_the_target_writes_the_proof_and_verify_names_a_deleted_object(
         settings = lake_config(settings, batch_max_age_seconds=300)
     run = run_target(settings, stream.text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
+    assert f"Reconciliation proof: {len(stream.promised)} windows in" in run.stderr
 
     proofs = proofs_in_bucket(s3_client, bucket)
     assert {p["uuid"]: p["written_count"] for p in proofs} == stream.promised
