@@ -77,6 +77,20 @@ def test_the_target_uses_no_private_sdk_name_outside_the_list() -> None:
     assert not unlisted, f"private singer-sdk names not in sdk_hooks.py: {unlisted}"
 
 
+def test_private_sdk_names_live_in_two_files_of_the_input_package() -> None:
+    # Issue 20: one listed place for the coupling, not 16 overrides over 5 modules.
+    files = sorted(used_by_file())
+    assert files == ["input/handlers.py", "input/sink_hooks.py"], files
+
+
+def test_the_batch_encoding_names_are_the_sdks() -> None:
+    from singer_sdk.helpers._batch import BatchFileFormat
+
+    from target_s3_endor.input.batch_files import FORMATS
+
+    assert {f.value for f in BatchFileFormat} == FORMATS
+
+
 def test_the_scan_finds_a_private_name(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text("def f(t):\n    return t._latest_state\n")
