@@ -29,29 +29,10 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 from target_s3_endor.batching.scans import ScanRegistry
 from target_s3_endor.batching.streaming import BackgroundCompressor
 from target_s3_endor.formats.encoding import DEFAULT_COMPRESSION_LEVEL, ObjectFormat
+from target_s3_endor.storage.written import ObjectObserver, ObjectWritten
 
 if TYPE_CHECKING:
     from target_s3_endor.storage.transport import S3Writer
-
-
-@dataclass(frozen=True)
-class ObjectWritten:
-    """One object durably in S3: what it holds and where (for summaries and reconciliation)."""
-
-    key: str
-    stream: str
-    #: The namespace (layout: endor; ``_unpartitioned`` for the fallback folder)
-    #: or the Security Lake source name (layout: security-lake).
-    partition: str
-    records: int
-    #: Earliest and latest record time in the object (None when no record had one).
-    first_time: datetime | None
-    last_time: datetime | None
-    bytes: int
-
-
-#: Called once per object written; see the module docstring for when.
-ObjectObserver = Callable[[ObjectWritten], None]
 
 
 @dataclass
