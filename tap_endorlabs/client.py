@@ -485,12 +485,16 @@ class EndorStream(RESTStream[int | None]):
             self._emitted_at_start = frozenset()
 
     def read_progress(self, start: datetime) -> ReadProgress:
-        """Progress lines for this read (``progress_interval_seconds``; 0 turns them off)."""
+        """Progress lines for this read (``progress_interval_seconds``; 0 turns them off).
+
+        From 1970 (no start_date, no bookmark) the range is measured from the
+        first record instead (see ``ReadProgress``).
+        """
         replication_key = str(self.replication_key)
         return ReadProgress(
             stream=self.name,
             namespace=self.namespace,
-            start=start,
+            start=None if start <= EPOCH else start,
             end=datetime.now(UTC),
             interval=float(self.config["progress_interval_seconds"]),
             clock=time.monotonic,

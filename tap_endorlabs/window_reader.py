@@ -50,6 +50,7 @@ from tap_endorlabs.errors import (
     BufferedWindowTooBigError,
     DeadlineExceededError,
     FatalTapError,
+    RepeatedEarlyDeadlineError,
     SeamWindowTooBigError,
     SortedPagingUnavailableError,
     WindowTooBigError,
@@ -326,7 +327,9 @@ def _read(  # noqa: PLR0917 - read_windows' own arguments, passed on
             # long before: halve what is planned now, or the lagging sizes of
             # older windows would drag every later window down to the minimum.
             tried = None if hi is None or reading is not None else hi - lo
-            planner.split(resume, tried=tried)
+            planner.split(
+                resume, tried=tried, learn=not isinstance(too_big, RepeatedEarlyDeadlineError)
+            )
             settings.logger.info(
                 "%s on %s: window now %s (%s)",
                 split_reason(too_big),
@@ -386,6 +389,8 @@ def dense_window_size(
 
 def split_reason(error: WindowTooBigError) -> str:
     """How the log names why a window was halved."""
+    if isinstance(error, RepeatedEarlyDeadlineError):
+        return "Two early 504s in a row"
     if isinstance(error, DeadlineExceededError):
         return "Deadline exceeded"
     if isinstance(error, SeamWindowTooBigError):

@@ -199,6 +199,11 @@ class ParquetObject:
         if self.first_time_ms is None or moment < self.first_time_ms:
             self.first_time_ms = moment
 
+    @property
+    def last_time_ms(self) -> int | None:
+        """The latest event time (ms since the epoch), None while empty."""
+        return max(self._times) if self.records else None
+
     def _sorted_row_groups(self) -> Iterator[bytes]:
         """The spooled lines in time order, one buffer per row group (ties keep arrival order)."""
         self._file.flush()

@@ -11,6 +11,7 @@ Each object's JSON is encoded once and cached until the object changes.
 from __future__ import annotations
 
 import bisect
+import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,7 +23,6 @@ try:  # msgspec comes with singer-sdk[msgspec]; json is the fallback.
     _encode = msgspec.json.encode
     _decode = msgspec.json.decode
 except ImportError:  # pragma: no cover
-    import json
 
     def _encode(obj: Any) -> bytes:
         return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
@@ -41,8 +41,24 @@ ARCHIVE_AFTER_US = 30 * 86400 * 1_000_000
 
 
 def encode(obj: Any) -> bytes:
-    """Compact JSON, as the API sends it."""
-    return _encode(obj)
+    """Compact JSON, as the API sends it.
+
+    A string holding a lone UTF-16 surrogate (``--cut-strings``) has no UTF-8
+    form: it goes out as the ``\\ud83d`` escape, as a backend that cuts strings
+    by UTF-16 units serves it.
+    """
+    try:
+        return _encode(obj)
+    except UnicodeEncodeError:
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def decode(data: bytes) -> Any:
+    """An object's JSON read back (lone surrogate escapes too, see ``encode``)."""
+    try:
+        return _decode(data)
+    except ValueError:
+        return json.loads(data)
 
 
 @dataclass(slots=True)
@@ -75,7 +91,7 @@ class Record:
         """The object as a dict (decoded anew for JSON-only records: do not modify)."""
         if self.obj is not None:
             return self.obj
-        decoded: dict[str, Any] = _decode(self.json())
+        decoded: dict[str, Any] = decode(self.json())
         return decoded
 
     def changed(self) -> None:

@@ -8,15 +8,17 @@ and report the port the kernel gave them).
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
 import subprocess
 import sys
 import threading
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_PREFIX = "LISTENING "
@@ -120,3 +122,14 @@ def start_emulator(*args: str, env: dict[str, str] | None = None) -> ServerProce
 def start_s3_fault_proxy(upstream: str) -> ServerProcess:
     """Start the fault-injecting proxy (``tests/s3_fault_proxy.py``) in front of an S3 URL."""
     return start_server("S3 fault proxy", "tests.s3_fault_proxy", ["--upstream", upstream])
+
+
+def start_capture_server(*args: str) -> ServerProcess:
+    """Start the request recorder (``tests/capture_server.py``): the attacker's end."""
+    return start_server("capture server", "tests.capture_server", list(args))
+
+
+def captured_requests(server: ServerProcess) -> list[dict[str, Any]]:
+    """Every request the capture server received so far (method, path, headers, body)."""
+    with urllib.request.urlopen(f"{server.url}/_captured", timeout=10) as answer:
+        return list(json.loads(answer.read()))
