@@ -90,6 +90,21 @@ def test_sdist_and_wheel_build_and_the_wheel_installs_alone(tmp_path: Path) -> N
         timeout=120,
         cwd=tmp_path,
     )
+    # Without the orchestration extra, endor-meltano says what is missing, in one line.
+    alone = subprocess.run(
+        [str(clean / "bin" / "endor-meltano"), "run"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={"PATH": str(clean / "bin")},
+        check=False,
+    )
+    assert alone.returncode == 1
+    assert alone.stderr.splitlines() == [
+        "endor-meltano: error: meltano is not on PATH: "
+        "pip install 'endorlabs-s3-export[orchestration]'"
+    ]
     assert worker.stdout.split() == [
         "run",
         "--state-id-suffix=acme",

@@ -66,6 +66,7 @@ README_COMMANDS: dict[str, list[str] | str] = {
         "target-s3-endor",
     ],
     "meltano state list": ["state", "list"],
+    "meltano config print": ["config", "print", "target-s3-endor"],
     # Security Lake: select only the streams with an OCSF class (audit_logs is selected already).
     "meltano select tap-endorlabs audit_logs '*'": ["select", "tap-endorlabs", "audit_logs", "*"],
     "meltano add utility airflow": "downloads the utility from Meltano Hub (no network here)",
