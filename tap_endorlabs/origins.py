@@ -26,13 +26,13 @@ setting.  Paging never follows a URL from a response (``pagination`` sends
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
 from typing_extensions import override
 
+from connector_common.urls import has_userinfo, plain_http_elsewhere
 from tap_endorlabs.errors import FatalTapError
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -63,31 +63,19 @@ def shown_origin(url: str) -> str:
     return f"{scheme}://{host_text}" + ("" if port in (None, default) else f":{port}")
 
 
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_api_url_reach(url: str) -> None:
     """Refuse an api_url that would expose the credentials (see the module's docstring).
 
     Raises:
         FatalTapError: naming api_url (its origin only) and what to write instead.
     """
-    parts = urlsplit(url)
-    scheme, host, _ = origin_of(url)
-    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+    if has_userinfo(url):
         msg = (
             f"api_url for {shown_origin(url)} holds a user name or password (user:pw@host): "
             "remove it; the tap authenticates with api_key/api_secret or token only"
         )
         raise FatalTapError(msg)
-    if scheme == "http" and not is_loopback(host):
+    if plain_http_elsewhere(url):
         msg = (
             f"api_url {shown_origin(url)} is plain http to another machine: the API key and "
             "secret (or token) would cross the network unencrypted; use https:// (plain http "

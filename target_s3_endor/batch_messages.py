@@ -106,9 +106,16 @@ def batch_records(request: BatchRequest) -> Iterator[dict[str, Any]]:
 
 
 def shown_url(url: str) -> str:
-    """A manifest URL for an error line: no query string (it may hold a signature)."""
-    parts = urlsplit(url)
-    text = parts._replace(query="", fragment="").geturl() if parts.scheme else url
+    """A manifest URL for an error line: no query string (it may hold a signature), no userinfo."""
+    scheme, separator, rest = url.partition("://")
+    if separator:
+        rest = rest.split("?", 1)[0].split("#", 1)[0]
+        if not rest.startswith("/") and "@" in rest:
+            # s3://key:secret@bucket/...: the bucket on; a secret key may hold a "/".
+            rest = rest.rpartition("@")[2]
+        text = f"{scheme}://{rest}"
+    else:
+        text = url
     return text if len(text) <= 200 else text[:197] + "..."
 
 

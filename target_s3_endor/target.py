@@ -41,6 +41,7 @@ from target_s3_endor.encoding import (
     FORMATS,
     ObjectFormat,
 )
+from target_s3_endor.endpoints import check_endpoints
 from target_s3_endor.errors import BadInputError, SettingsError, TargetS3EndorError
 from target_s3_endor.message_checks import line_shape
 from target_s3_endor.parquet_sink import SecurityLakeSink
@@ -60,7 +61,7 @@ from target_s3_endor.security_lake import (
 from target_s3_endor.settings_limits import check_limits
 from target_s3_endor.shutdown import GracefulStopTarget
 from target_s3_endor.singer_input import SingerInputTarget
-from target_s3_endor.sinks import S3EndorSink
+from target_s3_endor.sinks import S3EndorSink, write_open_scans
 from target_s3_endor.state_json import with_state_text
 from target_s3_endor.transport import S3Writer
 from target_s3_endor.version import DISTRIBUTION, package_version
@@ -169,6 +170,7 @@ def check_settings(config: dict[str, Any]) -> None:
         raise SettingsError(f"compression must be one of {', '.join(COMPRESSIONS)}")
     compression_level(config)
     check_limits(config)  # each setting against the S3/STS limit it names
+    check_endpoints(config)  # no userinfo, no plain-http STS (endpoints.py)
     check_security_lake_settings(config)  # layout: security-lake (security_lake.py)
 
 
@@ -616,13 +618,26 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         self.run_summary.state = printable
 
     @override
+    def write_waiting_objects(self) -> None:
+        """At the end of the input (or a stop): the scans still open, as they stand."""
+        write_open_scans(self.run, self.logger)
+
+    @override
     def process_endofpipe(self) -> None:
         self._input_ended = True
+        self.write_waiting_objects()
         super().process_endofpipe()
         self.run.scans.close(self.logger)
         self._write_proofs()  # windows closed after the last state
         self._write_manifest(self.run_summary.state)  # when no state was printed at the end
         self.run_summary.log(self.logger)
+        proof = self.proof_writer
+        if proof.windows_written:
+            self.logger.info(
+                "Reconciliation proof: %d windows in %d objects under _reconciliation/",
+                proof.windows_written,
+                len(proof.keys),
+            )
 
     @classmethod
     @override
@@ -682,7 +697,7 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
     def _run_connection_test(cls, config: _ConfigInput) -> None:
         target = cls(config=config.config, validate_config=True, parse_env_config=config.parse_env)
         result = run_probe(target.config)
-        click.echo(result.message)
+        click.echo(scrubbed(result.message, cls._secrets_given(config)))
         sys.exit(0 if result.ok else 1)
 
     @classmethod

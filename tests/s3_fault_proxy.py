@@ -10,7 +10,8 @@ fault rule picks.  Rules are set with ``POST /_proxy/faults``:
      "seed": 7, "slow_delay": 1.5}
 
 Types: ``500`` (InternalError), ``503`` (SlowDown), ``403`` (AccessDenied),
-``404`` (NoSuchBucket), ``reset`` (the connection is reset before an answer),
+``404`` (NoSuchBucket), ``501`` (NotImplemented), ``reset`` (the connection is reset
+before an answer),
 ``slow`` (answered after ``slow_delay`` seconds).  ``rate`` is a probability
 (seeded), ``times`` the next N matching requests; ``method`` and ``path``
 (a substring) narrow what matches.  ``DELETE /_proxy/faults`` clears the rules,
@@ -42,6 +43,12 @@ S3_ERRORS = {
     "503": (503, "SlowDown", "Please reduce your request rate."),
     "403": (403, "AccessDenied", "Access Denied"),
     "404": (404, "NoSuchBucket", "The specified bucket does not exist"),
+    # A store without conditional writes (If-None-Match on PutObject).
+    "501": (
+        501,
+        "NotImplemented",
+        "A header you provided implies functionality that is not implemented",
+    ),
 }
 
 

@@ -28,7 +28,7 @@ from target_s3_endor.verify.counting import UnreadableObject, count_records
 from target_s3_endor.verify.ledger import Ledger
 from target_s3_endor.verify.proofs import list_proof_keys, parse_proof_line, proof_roots
 from target_s3_endor.verify.ranged import RangedObject
-from target_s3_endor.verify.report import missing_line, table
+from target_s3_endor.verify.report import hole_line, missing_line, table
 from target_s3_endor.verify.s3_read import (
     ABSENT_CODES,
     describe_read_error,
@@ -146,9 +146,11 @@ class Verifier:
                         day=window.day,
                         expected=window.expected,
                         api_count=window.api_count,
+                        read_count=window.read_count,
                         exact=window.exact,
                         source_key=key,
                         objects=window.objects,
+                        span=window.span,
                     )
         except (ClientError, BotoCoreError) as exc:
             where = f"s3://{self.bucket}/{roots[0]}/"
@@ -204,16 +206,20 @@ class Verifier:
         for missing in ledger.missing_objects():
             gaps += 1
             self.echo(missing_line(missing))
+        holes = 0
+        for hole in ledger.holes():
+            holes += 1
+            self.echo(hole_line(hole))
         for problem in self.problems:
             self.echo(problem)
         missing_records = sum(row.missing for row in rows)
         below_api = sum(row.api_short for row in rows)
         windows = sum(row.windows for row in rows)
-        if gaps or missing_records or below_api or self.problems:
+        if gaps or missing_records or below_api or holes or self.problems:
             self.echo(
                 f"verify: GAP: {missing_records} of {sum(r.expected for r in rows)} records "
                 f"missing, {gaps} objects missing or short, {below_api} windows below the API's "
-                f"count, {len(self.problems)} unreadable"
+                f"count, {holes} spans without a window, {len(self.problems)} unreadable"
             )
             return 1
         self.echo(

@@ -28,7 +28,8 @@ FETCH_ROWS = 1000
 SCHEMA = """
 CREATE TABLE proofs (
     id INTEGER PRIMARY KEY, uuid TEXT NOT NULL, stream TEXT NOT NULL, namespace TEXT NOT NULL,
-    day TEXT NOT NULL, expected INTEGER NOT NULL, api_count INTEGER, exact INTEGER NOT NULL,
+    day TEXT NOT NULL, expected INTEGER NOT NULL, api_count INTEGER, read_count INTEGER,
+    exact INTEGER NOT NULL,
     source_key TEXT NOT NULL
 );
 CREATE TABLE parts (
@@ -36,6 +37,10 @@ CREATE TABLE parts (
     object_records INTEGER NOT NULL
 );
 CREATE TABLE found (key TEXT PRIMARY KEY, present INTEGER NOT NULL, records INTEGER);
+CREATE TABLE spans (
+    uuid TEXT PRIMARY KEY, stream TEXT NOT NULL, namespace TEXT NOT NULL,
+    start TEXT NOT NULL, end TEXT NOT NULL
+);
 """
 
 
@@ -43,7 +48,8 @@ CREATE TABLE found (key TEXT PRIMARY KEY, present INTEGER NOT NULL, records INTE
 # (complete first, then the most found): a window exported twice counts once.
 BEST_PROOFS = """
         WITH proof_found AS (
-            SELECT p.id, p.uuid, p.stream, p.namespace, p.day, p.expected, p.api_count, p.exact,
+            SELECT p.id, p.uuid, p.stream, p.namespace, p.day, p.expected, p.api_count,
+                   coalesce(p.read_count, p.expected) AS read_count, p.exact,
                    coalesce(sum(CASE WHEN f.present = 1 AND f.records >= parts.object_records
                                      THEN parts.records ELSE 0 END), 0) AS found_records,
                    coalesce(sum(parts.records), 0) AS listed
@@ -73,12 +79,22 @@ class Row:
     windows: int
     expected: int
     found: int
-    api_short: int  # windows checked "exact" whose exported count is below the API's
+    api_short: int  # windows checked "exact" that read fewer records than the API counted
 
     @property
     def missing(self) -> int:
         """Records the proof promises that the bucket does not hold."""
         return self.expected - self.found
+
+
+@dataclass(frozen=True)
+class Hole:
+    """A span of a (stream, namespace)'s time line that no window proves."""
+
+    stream: str
+    namespace: str
+    start: str
+    end: str
 
 
 @dataclass(frozen=True)
@@ -120,14 +136,22 @@ class Ledger:
         expected: int,
         api_count: int | None,
         exact: bool,
+        read_count: int | None = None,
         source_key: str,
         objects: list[tuple[str, int, int]],
+        span: tuple[str, str] | None = None,
     ) -> None:
         """One proof record: a window and the (key, records, object_records) holding it."""
+        if span is not None:
+            self._db.execute(
+                "INSERT OR IGNORE INTO spans (uuid, stream, namespace, start, end)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (uuid, stream, namespace, *span),
+            )
         cursor = self._db.execute(
-            "INSERT INTO proofs (uuid, stream, namespace, day, expected, api_count, exact,"
-            " source_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (uuid, stream, namespace, day, expected, api_count, int(exact), source_key),
+            "INSERT INTO proofs (uuid, stream, namespace, day, expected, api_count, read_count,"
+            " exact, source_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (uuid, stream, namespace, day, expected, api_count, read_count, int(exact), source_key),
         )
         self._db.executemany(
             "INSERT INTO parts (proof_id, key, records, object_records) VALUES (?, ?, ?, ?)",
@@ -160,12 +184,33 @@ class Ledger:
         query = """
         SELECT stream, namespace, day, count(*), sum(expected),
                sum(min(found_records, expected, listed)),
-               sum(CASE WHEN exact = 1 AND api_count IS NOT NULL AND expected < api_count
+               sum(CASE WHEN exact = 1 AND api_count IS NOT NULL AND read_count < api_count
                         THEN 1 ELSE 0 END)
         FROM best
         GROUP BY stream, namespace, day ORDER BY stream, namespace, day
         """
         return [Row(*row) for row in self._db.execute(query)]
+
+    def holes(self) -> Iterator[Hole]:
+        """Spans between a (stream, namespace)'s first and last window that no window covers.
+
+        The tap's windows meet exactly (and a later run starts at or before where
+        the last one ended), so a hole is a window whose proof is gone, or a span
+        of time never exported.  Overlaps (re-runs) are fine.
+        """
+        cursor = self._db.execute(
+            "SELECT stream, namespace, start, end FROM spans ORDER BY stream, namespace, start"
+        )
+        pair: tuple[str, str] | None = None
+        covered = ""
+        while rows := cursor.fetchmany(FETCH_ROWS):
+            for stream, namespace, start, end in rows:
+                if (stream, namespace) != pair:
+                    pair, covered = (stream, namespace), end
+                    continue
+                if start > covered:
+                    yield Hole(stream, namespace, covered, start)
+                covered = max(covered, end)
 
     def missing_objects(self) -> Iterator[MissingObject]:
         """Objects listed by a window's best proof that are absent or hold fewer records."""

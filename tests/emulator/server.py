@@ -8,6 +8,7 @@ faults need (half a body then an RST, or a cut body).
 from __future__ import annotations
 
 import json
+import math
 import re
 import socket
 import struct
@@ -39,7 +40,7 @@ from tests.emulator.faults import AUTH_PATH, Faults, RateLimiter, retry_after_he
 from tests.emulator.listing import Lister, parse_params, plan
 from tests.emulator.store import RESOURCES, Store
 
-DATE_HEADER_STYLES = ("normal", "missing", "repeated", "malformed")
+DATE_HEADER_STYLES = ("normal", "missing", "repeated", "malformed", "clock")
 RETRY_AFTER_STYLES = ("seconds", "http-date", "missing", "repeated", "malformed")
 
 
@@ -53,7 +54,8 @@ def retry_after_headers(seconds: float, style: str, now: float) -> dict[str, str
     if style == "missing":
         return {}
     if style == "http-date":
-        return {"Retry-After": formatdate(now + int(whole), usegmt=True)}
+        # HTTP dates have whole seconds: the wait rounds up to the next one.
+        return {"Retry-After": formatdate(math.ceil(now + seconds), usegmt=True)}
     if style == "repeated":
         return {"Retry-After": [whole, whole]}
     if style == "malformed":
@@ -313,6 +315,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response_only(code, message)
         self.send_header("Server", self.version_string())
         style = self.app.date_header
+        if style == "clock":
+            # The emulator's own clock (--now, /advance): a server whose clock is not ours.
+            self.send_header("Date", formatdate(self.app.clock.now_us() / 1e6, usegmt=True))
         if style in ("normal", "repeated"):
             self.send_header("Date", self.date_time_string())
         if style == "repeated":

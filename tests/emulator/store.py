@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.emulator.filters import resolve
+
 try:  # msgspec comes with singer-sdk[msgspec]; json is the fallback.
     import msgspec
 
@@ -108,6 +110,8 @@ class Table:
     create_us: list[int] = field(default_factory=list)
     by_uuid: dict[str, Record] = field(default_factory=dict)
     namespace_times: dict[str, list[int]] = field(default_factory=dict)
+    #: Lazily built ``path -> value -> records`` (table order); dropped on any change.
+    _indexes: dict[str, dict[str, list[Record]]] = field(default_factory=dict)
 
     def append(self, record: Record) -> None:
         """Add a record; it must sort after every record already held."""
@@ -115,6 +119,7 @@ class Table:
             raise ValueError(f"uuid {record.uuid} out of order after {self.uuids[-1]}")
         if self.create_us and record.create_us < self.create_us[-1]:
             raise ValueError("create_time out of order")
+        self._indexes.clear()
         self.records.append(record)
         self.uuids.append(record.uuid)
         self.create_us.append(record.create_us)
@@ -138,11 +143,45 @@ class Table:
             if self.uuids[index - 1] < record.uuid:
                 break
             index -= 1
+        self._indexes.clear()
         self.records.insert(index, record)
         self.uuids.insert(index, record.uuid)
         self.create_us.insert(index, record.create_us)
         self.by_uuid[record.uuid] = record
         bisect.insort(self.namespace_times.setdefault(record.namespace, []), record.create_us)
+
+    def with_values(self, path: str, values: frozenset[str]) -> list[Record]:
+        """The records whose ``path`` (a string, or strings in a list) is one of ``values``.
+
+        In table order.  ``uuid`` is looked up directly; any other path is indexed
+        on first use (decoding JSON-only records once) until the table changes:
+        what the real API answers from its indexes costs the emulator no scan either.
+        """
+        if path == "uuid":
+            found = [self.by_uuid[value] for value in values if value in self.by_uuid]
+            return sorted(found, key=_table_order)
+        index = self._indexes.get(path)
+        if index is None:
+            index = self._indexes[path] = self._build_index(path)
+        if len(values) == 1:
+            return index.get(next(iter(values)), [])
+        hits = {id(r): r for value in values for r in index.get(value, ())}
+        return sorted(hits.values(), key=_table_order)
+
+    def _build_index(self, path: str) -> dict[str, list[Record]]:
+        index: dict[str, list[Record]] = {}
+        for record in self.records:
+            value = resolve(record.data(), path)
+            for one in value if isinstance(value, list) else [value]:
+                if isinstance(one, str):
+                    bucket = index.setdefault(one, [])
+                    if not bucket or bucket[-1] is not record:
+                        bucket.append(record)
+        return index
+
+    def clear_indexes(self) -> None:
+        """Forget the value indexes (an object changed in place)."""
+        self._indexes.clear()
 
     def index_after(self, uuid: str, lo: int, hi: int) -> int:
         """Where a ``page_id`` page resumes: just after the record ``uuid``.
@@ -201,5 +240,12 @@ class Store:
         self.version += 1
 
     def touched(self) -> None:
-        """Note an in-place change so cached query results are dropped."""
+        """Note an in-place change so cached query results and value indexes are dropped."""
         self.version += 1
+        for table in self.tables.values():
+            table.clear_indexes()
+
+
+def _table_order(record: Record) -> tuple[int, str]:
+    """Where a record stands in its table: creation time, then uuid."""
+    return (record.create_us, record.uuid)

@@ -114,9 +114,15 @@ def start_local_s3(*args: str, env: dict[str, str] | None = None) -> ServerProce
     return start_server("local S3", "tests.local_s3", list(args), env=env)
 
 
+#: The ``Retry-After`` of the emulators tests start (``--retry-after`` in ``args`` wins):
+#: a test meeting a 429 waits 50 ms, not the emulator's default whole second.
+TEST_RETRY_AFTER = "0.05"
+
+
 def start_emulator(*args: str, env: dict[str, str] | None = None) -> ServerProcess:
     """Start the Endor Labs API emulator (``tests/emulator``) on a free port."""
-    return start_server("Endor Labs emulator", "tests.emulator", ["--port", "0", *args], env=env)
+    flags = ["--port", "0", "--retry-after", TEST_RETRY_AFTER, *args]
+    return start_server("Endor Labs emulator", "tests.emulator", flags, env=env)
 
 
 def start_s3_fault_proxy(upstream: str) -> ServerProcess:

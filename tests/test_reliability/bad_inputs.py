@@ -804,6 +804,19 @@ CATALOGUE: list[BadInput] = [
         hides="hunter2-s",
     ),
     BadInput(
+        "target: endpoint_url with a user name and password",
+        "target",
+        "endpoint_url for http://127.0.0.1:9 holds a user name or password",
+        config={"endpoint_url": "http://admin:pw-hunter2@127.0.0.1:9"},
+        hides="pw-hunter2",
+    ),
+    BadInput(
+        "target: sts_endpoint_url plain http to another machine",
+        "target",
+        "sts_endpoint_url http://sts.example.com is plain http to another machine",
+        config={"sts_endpoint_url": "http://sts.example.com"},
+    ),
+    BadInput(
         "target: batch file on an http server",
         "target",
         "BATCH file http://127.0.0.1:9/b.jsonl of stream 'audit_logs' uses the http: scheme, "

@@ -213,6 +213,11 @@ def test_a_window_below_the_api_count_or_an_unreadable_proof_line_is_a_gap(
     counts = written_audit_logs(config, s3_client, bucket, tmp_path)
     root = exporter_root(config)
     objects = [(key, n, n) for key, n in sorted(counts.items())]
+    # A resumed run reads again, but does not emit again, what an earlier run sent: no gap.
+    resumed = {**proof_line("w0", [], emitted=0), "api_count": 3, "read_count": 3}
+    put_proof(s3_client, bucket, root, [resumed, proof_line("w1", objects)], "r-000000")
+    status, out = verify(config, s3_client)
+    assert status == 0, out
     put_proof(s3_client, bucket, root, [proof_line("w1", objects, api_count=31)], "r-000001")
     status, out = verify(config, s3_client)
     assert status == 1
@@ -285,6 +290,7 @@ def test_the_target_writes_the_proof_and_verify_names_a_deleted_object(
         settings = lake_config(settings, batch_max_age_seconds=300)
     run = run_target(settings, stream.text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
+    assert f"Reconciliation proof: {len(stream.promised)} windows in" in run.stderr
 
     proofs = proofs_in_bucket(s3_client, bucket)
     assert {p["uuid"]: p["written_count"] for p in proofs} == stream.promised
@@ -355,3 +361,29 @@ def test_verify_names_exactly_the_objects_deleted(
     assert status == (1 if deleted else 0)
     missing = sum(size for key, size in zip(keys, sizes, strict=True) if key in deleted)
     assert out[-1].startswith(f"verify: GAP: {missing} of" if deleted else "verify: complete")
+
+
+def test_a_deleted_proof_object_leaves_a_hole_in_the_time_line(
+    config: dict, s3_client: Any, bucket: str, tmp_path: Path
+) -> None:
+    counts = written_audit_logs(config, s3_client, bucket, tmp_path)
+    root = exporter_root(config)
+    proof_keys = []
+    for day, (key, n) in enumerate(sorted(counts.items()), start=2):
+        start, end = f"2025-01-{day:02d}T00:00:00Z", f"2025-01-{day + 1:02d}T00:00:00+00:00"
+        window = {**proof_line(f"w{day}", [(key, n, n)], window_start=start), "window_end": end}
+        proof_keys.append(put_proof(s3_client, bucket, root, [window], f"run1-{day:06d}"))
+    status, out = verify(config, s3_client)
+    assert status == 0, out  # windows meet exactly (any RFC 3339 form): no hole
+
+    s3_client.delete_object(Bucket=bucket, Key=proof_keys[1])
+    status, out = verify(config, s3_client)
+    assert status == 1
+    [hole] = [line for line in out if line.startswith("HOLE")]
+    assert hole.split()[1:6] == [
+        "audit_logs",
+        "acme",
+        "2025-01-03T00:00:00.000000Z",
+        "..",
+        "2025-01-04T00:00:00.000000Z:",
+    ]
