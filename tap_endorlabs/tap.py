@@ -25,6 +25,7 @@ from tap_endorlabs.filters import all_of, time_range
 from tap_endorlabs.namespaces import list_namespaces
 from tap_endorlabs.output import BufferedMsgSpecWriter
 from tap_endorlabs.pagination import ListQuery
+from tap_endorlabs.reconciliations_stream import ReconciliationsStream
 from tap_endorlabs.retry import DEFAULT_BUDGET_SECONDS, RetryPolicy
 from tap_endorlabs.run_inputs import read_catalog, read_state
 from tap_endorlabs.settings import (
@@ -122,7 +123,8 @@ class TapEndorLabs(Tap):
 
     @override
     def discover_streams(self) -> list[Stream]:
-        return [stream_type(tap=self) for stream_type in STREAM_TYPES]
+        streams: list[Stream] = [stream_type(tap=self) for stream_type in STREAM_TYPES]
+        return [*streams, ReconciliationsStream(tap=self)]
 
     def preflight(self) -> None:
         """Check credentials, namespace and filters with one-object queries.

@@ -47,7 +47,7 @@ class ReconciliationSink(Sink):
 
         The SDK's default would compile it with ``jsonschema``, whose errors quote
         the schema's values (and end in a traceback) and whose default registry
-        fetches a remote ``$ref`` (issue 24, ``input_reach``).
+        fetches a remote ``$ref`` (issue 24, ``input.reach``).
         """
         return
 

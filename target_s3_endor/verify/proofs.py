@@ -15,7 +15,7 @@ import msgspec
 
 from target_s3_endor import reconciliation
 from target_s3_endor.keys import exporter_root, join_key, parse_time
-from target_s3_endor.security_lake import SECURITY_LAKE, source_names
+from target_s3_endor.layouts.security_lake import SECURITY_LAKE, source_names
 
 SORTABLE = "%Y-%m-%dT%H:%M:%S.%fZ"
 
