@@ -121,6 +121,7 @@ RANGES = (
     Range("max_attempts", 1, None, "each S3 request is tried at least once"),
     Range("connect_timeout_seconds", 0.001, None, "a time-out must be positive"),
     Range("read_timeout_seconds", 0.001, None, "a time-out must be positive"),
+    Range("max_line_bytes", 1024, None, "a Singer message line needs room for its envelope"),
 )
 
 

@@ -15,10 +15,8 @@ from functools import cached_property
 from typing import IO, Any
 
 import click
-import msgspec
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecReader
-from singer_sdk.contrib.msgspec import decoder as msgspec_decoder
 from singer_sdk.exceptions import (
     ConfigValidationError,
     MissingKeyPropertiesError,
@@ -38,7 +36,16 @@ from target_s3_endor.encoding import (
     FORMATS,
     ObjectFormat,
 )
-from target_s3_endor.errors import BadInputError, SettingsError, TargetS3EndorError
+from target_s3_endor.errors import (
+    NO_ROOM_ERRNOS,
+    BadInputError,
+    SettingsError,
+    TargetS3EndorError,
+    no_room_line,
+)
+from target_s3_endor.input_lines import DEFAULT_MAX_LINE_BYTES, input_lines
+from target_s3_endor.message_text import decode_message, ended_mid_message
+from target_s3_endor.message_text import line_start as _start
 from target_s3_endor.probe import exporter_root, run_probe
 from target_s3_endor.run_summary import RunSummary
 from target_s3_endor.security_lake import (
@@ -66,7 +73,14 @@ PLAIN_ERRORS = (
 
 
 class StrictLineReader(MsgSpecReader):
-    """msgspec's fast reader, with a one-line error for a line that is not JSON."""
+    """msgspec's fast reader, with a one-line error for a line that is not JSON.
+
+    Lines are read as bytes of at most ``max_line_bytes`` (``input_lines.py``).
+    """
+
+    max_line_bytes = DEFAULT_MAX_LINE_BYTES
+    #: The one line to end with when the input stopped in the middle of a message.
+    ended_mid_message: str | None = None
 
     @override
     def process_lines(
@@ -87,8 +101,16 @@ class StrictLineReader(MsgSpecReader):
         if source is None:  # started with stdin closed (`<&-`)
             msg = "standard input is closed: pipe a tap into target-s3-endor, or pass --input FILE"
             raise BadInputError(msg)
-        for line in source:
-            message = decode(line)
+        for input_line in input_lines(source, self.max_line_bytes):
+            line = input_line.data
+            try:
+                message = decode(line)
+            except BadInputError:
+                if input_line.complete:
+                    raise
+                # The last line, cut off: say so at the end, after what came whole is written.
+                self.ended_mid_message = ended_mid_message(input_line)
+                break
             kind = message.get("type")
             if kind == "RECORD":
                 on_record(message)
@@ -127,15 +149,11 @@ class StrictLineReader(MsgSpecReader):
         raise BadInputError(msg)
 
     @override
-    def deserialize_json(self, line: str) -> dict:
+    def deserialize_json(self, line: str | bytes) -> dict:
         """Parse one line; name the problem without echoing the (possibly secret) line."""
-        try:
-            message = msgspec_decoder.decode(line)
-        except msgspec.DecodeError as exc:
-            msg = f"input line is not valid JSON ({exc}): starts with {line[:40]!r}"
-            raise BadInputError(msg) from None
+        message = decode_message(line)
         if not isinstance(message, dict):
-            msg = f"input line is not a Singer message object: starts with {line[:40]!r}"
+            msg = f"input line is not a Singer message object: starts with {_start(line)}"
             raise BadInputError(msg)
         return message
 
@@ -460,6 +478,16 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
             ),
         ),
         th.Property(
+            "max_line_bytes",
+            th.IntegerType,
+            default=DEFAULT_MAX_LINE_BYTES,
+            description=(
+                "Longest input line (one Singer message) accepted, in bytes; a longer one stops "
+                "the run with a line naming its stream. Memory for a line is about five times "
+                "its size."
+            ),
+        ),
+        th.Property(
             "spool_dir",
             th.StringType,
             description=(
@@ -488,6 +516,9 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
                 raise ConfigValidationError(str(exc), errors=errors, schema=exc.schema) from None
             raise
         self._MAX_RECORD_AGE_IN_MINUTES = float(self.config.get("batch_max_age_seconds", 300)) / 60
+        if isinstance(self.message_reader, StrictLineReader):
+            limit = self.config.get("max_line_bytes") or DEFAULT_MAX_LINE_BYTES
+            self.message_reader.max_line_bytes = int(limit)
         # Drain sinks one after another, not on the SDK's 8 threads: sinks share the
         # batch sequence and the compressor's bookkeeping, and when an upload fails
         # its error must be the last line, not followed by another sink's drain.
@@ -563,6 +594,9 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         self.object_plan.scans.close(self.logger)
         self._write_manifest(self.run_summary.state)  # when no state was printed at the end
         self.run_summary.log(self.logger)
+        ended_mid_message = getattr(self.message_reader, "ended_mid_message", None)
+        if ended_mid_message:  # everything whole is written and its state printed: now say it
+            raise BadInputError(ended_mid_message)
 
     @classmethod
     @override
@@ -597,6 +631,12 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
             )
         except PLAIN_ERRORS as exc:
             cls.logger.error("%s", _one_line(exc))  # no traceback: the line says it all
+            sys.exit(1)
+        except OSError as exc:
+            if exc.errno not in NO_ROOM_ERRNOS:
+                raise
+            spool_dir = config.config.get("spool_dir") if config and config.config else None
+            cls.logger.error("%s", no_room_line(exc, spool_dir))
             sys.exit(1)
         except ConfigValidationError as exc:
             # One line naming every bad setting, not the SDK's closing "Config validation failed".
