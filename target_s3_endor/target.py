@@ -48,6 +48,7 @@ from target_s3_endor.message_text import decode_message, ended_mid_message
 from target_s3_endor.message_text import line_start as _start
 from target_s3_endor.probe import exporter_root, run_probe
 from target_s3_endor.run_summary import RunSummary
+from target_s3_endor.s3_retry import DEFAULT_MAX_RETRY_SECONDS
 from target_s3_endor.security_lake import (
     LAYOUTS,
     SECURITY_LAKE,
@@ -410,6 +411,37 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
             description=(
                 "Attempts per S3 request (at least 1), with exponential backoff, before the target"
                 " stops with an error."
+            ),
+        ),
+        th.Property(
+            "max_retry_seconds",
+            th.IntegerType,
+            default=DEFAULT_MAX_RETRY_SECONDS,
+            description=(
+                "How long an upload that keeps failing for a passing reason (connection refused"
+                " or reset, time-out, HTTP 5xx, throttling, clock skew) is retried, pausing up to"
+                " 15 s between tries, before the target stops with one line (0: only the"
+                " max_attempts tries)."
+            ),
+        ),
+        th.Property(
+            "request_checksum_calculation",
+            th.StringType,
+            allowed_values=["when_supported", "when_required"],
+            description=(
+                "botocore's setting: when_supported sends a SHA-256 checksum with every upload; "
+                "when_required sends Content-MD5 instead, for S3-compatible stores that refuse "
+                "flexible checksums (older MinIO, Backblaze B2, Ceph RGW). Default: "
+                "when_supported on AWS, when_required with endpoint_url."
+            ),
+        ),
+        th.Property(
+            "response_checksum_validation",
+            th.StringType,
+            allowed_values=["when_supported", "when_required"],
+            description=(
+                "botocore's setting for checking checksums of S3's answers. Default: "
+                "when_supported on AWS, when_required with endpoint_url."
             ),
         ),
         th.Property(

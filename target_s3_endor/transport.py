@@ -12,10 +12,12 @@ import base64
 import contextlib
 import hashlib
 import logging
+import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import boto3
 import botocore.session
@@ -31,18 +33,41 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 
-from target_s3_endor.errors import CredentialsError, SettingsError, UploadError
+from target_s3_endor.errors import NO_ROOM_ERRNOS, CredentialsError, SettingsError, UploadError
+from target_s3_endor.s3_retry import (
+    DEFAULT_MAX_RETRY_SECONDS,
+    Failure,
+    classify,
+    pause_after,
+    skew_line,
+)
 
 HASH_CHUNK = 1 << 20
 # Their DEBUG records print request headers (x-amz-security-token) and STS
 # response bodies (SecretAccessKey), so they never go below INFO.
 AWS_LOGGERS = ("botocore", "boto3", "s3transfer", "urllib3")
 ROLE_SESSION_NAME = "target-s3-endor"
+logger = logging.getLogger("target-s3-endor")
 
 
 def sha256_b64(data: bytes) -> str:
     """Base64 SHA-256, the form S3's ``ChecksumSHA256`` takes."""
     return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def md5_b64(data: bytes) -> str:
+    """Base64 MD5, the form ``Content-MD5`` takes (every S3-compatible store checks it)."""
+    return base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+
+
+def file_digest_b64(stream: IO[bytes], algorithm: str) -> str:
+    """Base64 digest (``sha256`` or ``md5``) of a whole file, read in chunks; rewinds it after."""
+    digest = hashlib.new(algorithm, usedforsecurity=False)
+    stream.seek(0)
+    while chunk := stream.read(HASH_CHUNK):
+        digest.update(chunk)
+    stream.seek(0)
+    return base64.b64encode(digest.digest()).decode()
 
 
 def file_sha256_b64(stream: IO[bytes]) -> str:
@@ -199,6 +224,8 @@ class UploadSettings:
     storage_class: str | None = None
     multipart_threshold: int = 64 << 20
     multipart_part_size: int = 16 << 20
+    #: SHA-256 checksums (S3's flexible checksums) or, for stores that predate them, Content-MD5.
+    sha256_checksums: bool = True
 
     def extra_args(self) -> dict[str, Any]:
         """SSE and storage class, passed through as S3 takes them."""
@@ -213,10 +240,15 @@ class UploadSettings:
 
 
 class S3Writer:
-    """Writes whole objects to S3 with checksums, multipart above a threshold."""
+    """Writes whole objects to S3 with checksums, multipart above a threshold.
+
+    A failed upload is retried as ``s3_retry.py`` says, within ``max_retry_seconds``.
+    """
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         quiet_aws_debug_logs()
+        self._config = config
+        request_checksums, response_checksums = checksum_settings(config)
         self.settings = UploadSettings(
             bucket=str(config["bucket"]),
             server_side_encryption=config.get("server_side_encryption") or None,
@@ -224,21 +256,30 @@ class S3Writer:
             storage_class=config.get("storage_class") or None,
             multipart_threshold=int(config.get("multipart_threshold_bytes") or 64 << 20),
             multipart_part_size=int(config.get("multipart_part_size_bytes") or 16 << 20),
+            sha256_checksums=request_checksums == WHEN_SUPPORTED,
         )
-        botocore_config = Config(
+        self._botocore_config = Config(
             retries={"mode": "standard", "max_attempts": int(config.get("max_attempts") or 5)},
             connect_timeout=float(config.get("connect_timeout_seconds") or 10),
             read_timeout=float(config.get("read_timeout_seconds") or 120),
-            request_checksum_calculation="when_required",
+            request_checksum_calculation=request_checksums,
+            response_checksum_validation=response_checksums,
         )
-        self.session = build_session(config)
-        self.client = self.session.client(
+        budget = config.get("max_retry_seconds")
+        self.max_retry_seconds = float(DEFAULT_MAX_RETRY_SECONDS if budget is None else budget)
+        self.session, self.client = self._new_client()
+
+    def _new_client(self) -> tuple[boto3.Session, Any]:
+        """A session and S3 client; refreshable credentials are fetched on first use."""
+        session = build_session(self._config)
+        client = session.client(
             "s3",
-            region_name=config.get("region") or None,
-            endpoint_url=config.get("endpoint_url") or None,
-            config=botocore_config,
-            verify=tls_verify(config),
+            region_name=self._config.get("region") or None,
+            endpoint_url=self._config.get("endpoint_url") or None,
+            config=self._botocore_config,
+            verify=tls_verify(self._config),
         )
+        return session, client
 
     def put(self, key: str, body: IO[bytes], content_type: str) -> str:
         """Upload one object from a rewound file; returns ``s3://bucket/key``.
@@ -246,37 +287,85 @@ class S3Writer:
         Raises:
             UploadError: with a one-line reason once retries are exhausted.
         """
+        started = time.monotonic()
+        failures = 0
+        renewed = False
+        while True:
+            try:
+                self._put_once(key, body, content_type)
+            except CredentialsError as exc:
+                raise UploadError(str(exc)) from None
+            except OSError as exc:  # a credential file (web identity token) gone missing
+                if exc.errno in NO_ROOM_ERRNOS or exc.filename is None:
+                    raise
+                raise UploadError(describe_credential_file_error(exc)) from None
+            except (ClientError, BotoCoreError) as exc:
+                failure = classify(exc)
+                if failure is Failure.EXPIRED_CREDENTIALS and not renewed:
+                    # S3 says they expired, whatever their local expiry time says: renew them.
+                    logger.warning("S3 says the credentials expired: renewing them and retrying")
+                    renewed = True
+                    self.session, self.client = self._new_client()
+                    continue
+                failures += 1
+                pause = pause_after(failures)
+                waited = time.monotonic() - started
+                retryable = failure in {Failure.TRANSIENT, Failure.SKEWED_CLOCK}
+                if not retryable or waited + pause > self.max_retry_seconds:
+                    raise UploadError(self._final_line(exc, failure, key, waited)) from None
+                logger.warning(
+                    "Upload of %s failed (%s): retrying in %.0f s (%.0f s of max_retry_seconds "
+                    "%.0f used)",
+                    key,
+                    _short(exc),
+                    pause,
+                    waited,
+                    self.max_retry_seconds,
+                )
+                time.sleep(pause)
+            else:
+                return f"s3://{self.settings.bucket}/{key}"
+
+    def _final_line(self, exc: Exception, failure: Failure, key: str, waited: float) -> str:
+        if failure is Failure.SKEWED_CLOCK:
+            return skew_line(exc, waited)
+        line = describe_s3_error(exc, self.settings.bucket, key)
+        if failure is Failure.TRANSIENT and waited >= 1:
+            budget = self.max_retry_seconds
+            return f"{line}; S3 kept failing for {waited:.0f} s (max_retry_seconds: {budget:.0f})"
+        return line
+
+    def _put_once(self, key: str, body: IO[bytes], content_type: str) -> None:
         body.seek(0, 2)
         size = body.tell()
         body.seek(0)
-        try:
-            if size > self.settings.multipart_threshold:
-                self._put_multipart(key, body, content_type)
-            else:
-                self.client.put_object(
-                    Bucket=self.settings.bucket,
-                    Key=key,
-                    Body=body,
-                    ContentLength=size,
-                    ContentType=content_type,
-                    ChecksumAlgorithm="SHA256",
-                    ChecksumSHA256=file_sha256_b64(body),
-                    **self.settings.extra_args(),
-                )
-        except CredentialsError as exc:
-            raise UploadError(str(exc)) from None
-        except (ClientError, BotoCoreError) as exc:
-            raise UploadError(describe_s3_error(exc, self.settings.bucket, key)) from None
-        return f"s3://{self.settings.bucket}/{key}"
+        if size > self.settings.multipart_threshold:
+            self._put_multipart(key, body, content_type)
+            return
+        self.client.put_object(
+            Bucket=self.settings.bucket,
+            Key=key,
+            Body=body,
+            ContentLength=size,
+            ContentType=content_type,
+            **self._whole_checksum(body),
+            **self.settings.extra_args(),
+        )
+
+    def _whole_checksum(self, body: IO[bytes]) -> dict[str, str]:
+        if self.settings.sha256_checksums:
+            return {"ChecksumAlgorithm": "SHA256", "ChecksumSHA256": file_sha256_b64(body)}
+        return {"ContentMD5": file_digest_b64(body, "md5")}
 
     def _put_multipart(self, key: str, body: IO[bytes], content_type: str) -> None:
         """Multipart upload, one part in memory at a time; aborted on failure."""
         bucket = self.settings.bucket
+        sha256 = self.settings.sha256_checksums
         created = self.client.create_multipart_upload(
             Bucket=bucket,
             Key=key,
             ContentType=content_type,
-            ChecksumAlgorithm="SHA256",
+            **({"ChecksumAlgorithm": "SHA256"} if sha256 else {}),
             **self.settings.extra_args(),
         )
         upload_id = created["UploadId"]
@@ -284,19 +373,23 @@ class S3Writer:
         try:
             number = 1
             while chunk := body.read(self.settings.multipart_part_size):
-                checksum = sha256_b64(chunk)
+                checksum = (
+                    {"ChecksumAlgorithm": "SHA256", "ChecksumSHA256": sha256_b64(chunk)}
+                    if sha256
+                    else {"ContentMD5": md5_b64(chunk)}
+                )
                 response = self.client.upload_part(
                     Bucket=bucket,
                     Key=key,
                     UploadId=upload_id,
                     PartNumber=number,
                     Body=chunk,
-                    ChecksumAlgorithm="SHA256",
-                    ChecksumSHA256=checksum,
+                    **checksum,
                 )
-                parts.append(
-                    {"ETag": response["ETag"], "PartNumber": number, "ChecksumSHA256": checksum}
-                )
+                part = {"ETag": response["ETag"], "PartNumber": number}
+                if sha256:
+                    part["ChecksumSHA256"] = checksum["ChecksumSHA256"]
+                parts.append(part)
                 number += 1
             self.client.complete_multipart_upload(
                 Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
@@ -306,6 +399,52 @@ class S3Writer:
             with contextlib.suppress(ClientError, BotoCoreError):
                 self.client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
             raise
+
+
+ChecksumMode = Literal["when_supported", "when_required"]
+WHEN_SUPPORTED: ChecksumMode = "when_supported"
+WHEN_REQUIRED: ChecksumMode = "when_required"
+CHECKSUM_MODES = (WHEN_SUPPORTED, WHEN_REQUIRED)
+
+
+def checksum_settings(config: Mapping[str, Any]) -> tuple[ChecksumMode, ChecksumMode]:
+    """Botocore's ``request_checksum_calculation`` and ``response_checksum_validation``.
+
+    Since botocore 1.36 both default to ``when_supported``: every request carries
+    a CRC checksum (in a trailer on streamed bodies), which several S3-compatible
+    stores refuse (older MinIO, Backblaze B2, Ceph RGW).  So with ``endpoint_url``
+    both default to ``when_required``, and uploads carry ``Content-MD5`` (which
+    they all check) instead of a SHA-256 checksum; on AWS, SHA-256 as before.
+    """
+    default = WHEN_REQUIRED if config.get("endpoint_url") else WHEN_SUPPORTED
+    request = config.get("request_checksum_calculation") or default
+    response = config.get("response_checksum_validation") or default
+    return (
+        WHEN_REQUIRED if request == WHEN_REQUIRED else WHEN_SUPPORTED,
+        WHEN_REQUIRED if response == WHEN_REQUIRED else WHEN_SUPPORTED,
+    )
+
+
+def describe_credential_file_error(exc: OSError) -> str:
+    """A credential file named by the environment that cannot be read, as one line."""
+    path = exc.filename
+    if path and path == os.environ.get("AWS_WEB_IDENTITY_TOKEN_FILE"):
+        return (
+            f"the web identity token file {path} (AWS_WEB_IDENTITY_TOKEN_FILE) cannot be read "
+            f"({exc.strerror}): mount the OIDC token there (EKS: the pod's service account "
+            "token volume), or unset AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN"
+        )
+    return (
+        f"the AWS credentials could not be read from {path} ({exc.strerror}): check the "
+        "AWS_* environment variables and credential files"
+    )
+
+
+def _short(exc: Exception) -> str:
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return f"{error.get('Code', '')} {error.get('Message', '')}".strip()
+    return " ".join(str(exc).split())[:200]
 
 
 S3_CODE_HINTS = {

@@ -503,7 +503,7 @@ CATALOGUE: list[BadInput] = [
         "target: unreachable endpoint",
         "target",
         "unreachable",
-        config={"endpoint_url": "http://127.0.0.1:9", "max_attempts": 1},
+        config={"endpoint_url": "http://127.0.0.1:9", "max_attempts": 1, "max_retry_seconds": 0},
         lines=GOOD_AUDIT,
     ),
     BadInput(
