@@ -8,17 +8,18 @@ memory stays flat whatever the batch size.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import msgspec
 
 from target_s3_endor.containers import ZIP64_LIMIT, open_member
 from target_s3_endor.json_text import encode_with_surrogates
 from target_s3_endor.keys import member_file_name
-from target_s3_endor.spool import Spool, temporary_file
+from target_s3_endor.temp_files import temporary_file
 
 FORMATS = ("json", "jsonl", "sarif", "ocsf")
 COMPRESSIONS = ("zip", "gzip", "none")
@@ -39,6 +40,20 @@ ZIP64_ABOVE = ZIP64_LIMIT - (1 << 20)
 # bound by compression, while S3 bytes are cheap.  Users who want the smallest
 # objects set 6 to 9.
 DEFAULT_COMPRESSION_LEVEL = 3
+
+
+class LineSource(Protocol):
+    """Encoded records to write (``spool.Spool`` is one): read as often as needed."""
+
+    first_time: datetime
+    #: Bytes of JSON lines held.
+    bytes: int
+
+    def lines(self) -> Iterator[builtins.bytes]:
+        """Every line, in order."""
+
+    def line_chunks(self) -> Iterator[builtins.bytes]:
+        """Every line, in order, several whole lines a chunk."""
 
 
 def _enc_hook(value: Any) -> Any:
@@ -141,7 +156,7 @@ def framer_for(fmt: str) -> JsonArrayFramer | JsonLinesFramer:
     raise ValueError(msg)
 
 
-def framed_chunks(spool: Spool, fmt: str, sarif_options: dict[str, Any]) -> Iterator[bytes]:
+def framed_chunks(spool: LineSource, fmt: str, sarif_options: dict[str, Any]) -> Iterator[bytes]:
     """The member's bytes, in chunks."""
     if fmt == "sarif":
         from target_s3_endor.sarif import sarif_chunks  # noqa: PLC0415 - only for sarif
@@ -156,7 +171,7 @@ def framed_chunks(spool: Spool, fmt: str, sarif_options: dict[str, Any]) -> Iter
 
 
 def write_object(
-    spool: Spool,
+    spool: LineSource,
     object_format: ObjectFormat,
     member_name: str,
     *,

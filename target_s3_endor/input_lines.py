@@ -31,7 +31,7 @@ _STREAM_LOOKUP_BYTES = 1 << 16
 _STREAM_NAME = re.compile(rb'"stream"\s*:\s*"((?:[^"\\]|\\.){1,200})"')
 
 
-@dataclass
+@dataclass(slots=True)
 class InputLine:
     """One line of input: its bytes (newline included, BOM not), number and whether it ended."""
 

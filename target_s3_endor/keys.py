@@ -41,6 +41,9 @@ MAX_SEGMENT_LENGTH = 100
 MAX_KEY_BYTES = 1024
 UNPARTITIONED = "_unpartitioned"
 CONNECTION_TEST_FOLDER = "_connection-test"
+# The run manifests' and the completeness proofs' folders (run_summary.py, reconciliation.py).
+MANIFEST_FOLDER = "_manifests"
+PROOF_FOLDER = "_reconciliation"
 # Fixed namespace for the default exporter uuid: the same name gives the same
 # uuid on every machine and run, so keys stay put across re-runs.
 EXPORTER_UUID_NAMESPACE = uuid.UUID("6f1c7b1e-3f0a-5c3e-9a57-2b7e0c1d4e55")
@@ -49,7 +52,9 @@ EXPORTER_UUID_NAMESPACE = uuid.UUID("6f1c7b1e-3f0a-5c3e-9a57-2b7e0c1d4e55")
 STREAM_FOLDERS = {"audit_logs": "audit-logs", "authentication_logs": "authentication-logs"}
 # Folder names the target writes itself at the namespace and stream levels: a
 # namespace or stream with one of these names gets a hash, so it never shares them.
-RESERVED_NAMESPACES = frozenset({UNPARTITIONED, CONNECTION_TEST_FOLDER})
+RESERVED_NAMESPACES = frozenset(
+    {UNPARTITIONED, CONNECTION_TEST_FOLDER, MANIFEST_FOLDER, PROOF_FOLDER}
+)
 RESERVED_STREAM_FOLDERS = frozenset(STREAM_FOLDERS.values())
 
 HASH_LENGTH = 10
@@ -208,6 +213,15 @@ def default_exporter_uuid(exporter_name: str) -> str:
 def exporter_segment(exporter_uuid: str, exporter_name: str) -> str:
     """``{exporter_uuid}-{exporter_name}`` as one safe segment."""
     return safe_segment(f"{exporter_uuid}-{exporter_name}")
+
+
+def exporter_root(config: Mapping[str, Any]) -> str:
+    """``{prefix}/{exporter_uuid}-{exporter_name}``, the root of every Endor-layout key."""
+    name = str(config.get("exporter_name") or "s3-exporter")
+    exporter_uuid = str(config.get("exporter_uuid") or default_exporter_uuid(name))
+    return join_key(
+        prefix_path(config.get("prefix", "endor")), exporter_segment(exporter_uuid, name)
+    )
 
 
 def namespace_segment(namespace: object) -> str:

@@ -7,38 +7,32 @@ objects have and how a record becomes a line, and stays unaware of OCSF.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from target_s3_endor.encoding import ObjectFormat, encode_record
 from target_s3_endor.ocsf import mapper_for
-
-if TYPE_CHECKING:
-    from target_s3_endor.sinks import ObjectPlan
 
 OCSF = "ocsf"
 LineEncoder = Callable[[dict[str, Any]], bytes]
 
 
-def plan_for_stream(plan: ObjectPlan, stream_name: str) -> ObjectPlan:
-    """The plan a stream's sink uses: streams without an OCSF class keep plain JSON.
+def format_for(run_format: ObjectFormat, stream_name: str) -> ObjectFormat:
+    """The format of a stream's batch objects: streams without an OCSF class keep plain JSON.
 
-    A shallow copy: the compressor, run id, batch sequence and open scans stay
-    shared.  Only ``other_format`` changes: any sink's drain writes the run's
-    open scans, and their objects keep the findings format whichever sink drains.
+    Only batch objects change: a scan's object keeps the run's findings format,
+    whichever sink writes it.
     """
-    if plan.other_format.format != OCSF or mapper_for(stream_name) is not None:
-        return plan
-    plain = ObjectFormat("json", plan.other_format.compression)
-    return dataclasses.replace(plan, other_format=plain)
+    if run_format.format != OCSF or mapper_for(stream_name) is not None:
+        return run_format
+    return ObjectFormat("json", run_format.compression)
 
 
-def line_encoder(plan: ObjectPlan, stream_name: str) -> LineEncoder:
+def line_encoder(stream_format: ObjectFormat, stream_name: str) -> LineEncoder:
     """Record to one JSON line: the OCSF event under ``format: ocsf``, else the record."""
     mapper = mapper_for(stream_name)
-    if plan.other_format.format != OCSF or mapper is None:
+    if stream_format.format != OCSF or mapper is None:
         return encode_record
 
     def encode_event(record: dict[str, Any]) -> bytes:

@@ -38,7 +38,7 @@ from target_s3_endor.ocsf import (
     DETECTION_FINDING,
     VULNERABILITY_FINDING,
 )
-from target_s3_endor.spool import temporary_file
+from target_s3_endor.temp_files import temporary_file
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -201,6 +201,11 @@ class ParquetObject:
         self.bytes += len(line)
         if self.first_time_ms is None or moment < self.first_time_ms:
             self.first_time_ms = moment
+
+    @property
+    def last_time_ms(self) -> int | None:
+        """The latest event time (ms since the epoch), None while empty."""
+        return max(self._times) if self.records else None
 
     def _sorted_row_groups(self) -> Iterator[bytes]:
         """The spooled lines in time order, one buffer per row group (ties keep arrival order)."""

@@ -31,18 +31,9 @@ class ProbeResult:
 def probe_key(config: Mapping[str, Any], now: datetime) -> str:
     """``{prefix}/{exporter}/_connection-test/{time}_{uuid}.txt``: never a data key."""
     return keys.join_key(
-        exporter_root(config),
+        keys.exporter_root(config),
         "_connection-test",
         f"{keys.compact_time(now)}_{uuid.uuid4().hex}.txt",
-    )
-
-
-def exporter_root(config: Mapping[str, Any]) -> str:
-    """``{prefix}/{exporter_uuid}-{exporter_name}``, the root of every key."""
-    name = str(config.get("exporter_name") or "s3-exporter")
-    exporter_uuid = str(config.get("exporter_uuid") or keys.default_exporter_uuid(name))
-    return keys.join_key(
-        keys.prefix_path(config.get("prefix", "endor")), keys.exporter_segment(exporter_uuid, name)
     )
 
 

@@ -1,12 +1,17 @@
 """What one run of the target wrote: a summary table at the end, and an optional manifest.
 
 Every object the sinks upload is counted per stream and namespace (objects,
-records, bytes).  At the end of the input the target logs the table and the
+records, bytes): the summary observes the run's one upload path
+(``run.RunContext.on_object_written``), so both layouts' objects are counted.
+Under ``layout: security-lake`` the namespace column holds the Security Lake
+source.  At the end of the input the target logs the table and the
 state it handed back, so the operator sees what a run did without listing the
 bucket.  With ``run_manifest: true`` it also writes a small JSON object listing
 every key written in the run, for downstream loaders that read manifests; it
 goes up before the final state, so a state is never handed back for a run
-whose manifest is missing.
+whose manifest is missing.  Where it goes depends on the layout: under the
+Endor root's ``_manifests/``, or, for Security Lake, one per source written
+under ``ext/<source>/_manifests/``, where that source's provider role may write.
 """
 
 from __future__ import annotations
@@ -17,16 +22,21 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import msgspec
 
 from target_s3_endor import keys
 from target_s3_endor.state_json import state_text
 
-MANIFEST_FOLDER = "_manifests"
+if TYPE_CHECKING:
+    from target_s3_endor.run import ObjectWritten
+
+MANIFEST_FOLDER = keys.MANIFEST_FOLDER
 #: ``put(key, body, content_type) -> uri``: how the manifest reaches S3.
 Put = Callable[[str, IO[bytes], str], str]
+#: key -> the folder its run manifest goes in.
+ManifestFolder = Callable[[str], str]
 
 
 @dataclass
@@ -49,12 +59,18 @@ class RunSummary:
     objects: dict[str, tuple[str, str, int, int]] = field(default_factory=dict)
     #: The last state written to stdout, if any.
     state: dict[str, Any] | None = None
-    manifest_key: str | None = None
+    #: The manifests written (none until the end of the run).
+    manifest_keys: list[str] = field(default_factory=list)
+    manifests_written: bool = False
 
-    def wrote(self, stream: str, key: str, records: int, size: int) -> None:
+    def wrote(self, written: ObjectWritten) -> None:
         """Count one uploaded object (the latest upload of a key replaces earlier ones)."""
-        inside = key[len(self.root) + 1 :] if key.startswith(self.root + "/") else ""
-        self.objects[key] = (stream, inside.split("/", 1)[0], records, size)
+        self.objects[written.key] = (
+            written.stream,
+            written.partition,
+            written.records,
+            written.bytes,
+        )
 
     @property
     def keys(self) -> list[str]:
@@ -100,30 +116,47 @@ class RunSummary:
         logger.info("Run summary (what this run wrote to S3):")
         for text in self.table():
             logger.info("  %s", text)
-        if self.manifest_key:
-            logger.info("Run manifest: %s", self.manifest_key)
+        for key in self.manifest_keys:
+            logger.info("Run manifest: %s", key)
         state = "none" if self.state is None else state_text(self.state)
         logger.info("State handed back: %s", state)
 
-    def manifest(self, state: dict[str, Any] | None) -> bytes:
+    def manifest(self, state: dict[str, Any] | None, keys: list[str] | None = None) -> bytes:
         """The manifest document: the run, its keys and counts, and the state it ends with."""
+        listed = self.keys if keys is None else keys
         document = {
             "run_id": self.run_id,
             "started": self.started.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "finished": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "objects": len(self.keys),
-            "records": sum(w.records for w in self.rows.values()),
-            "keys": self.keys,
+            "objects": len(listed),
+            "records": sum(self.objects[key][2] for key in listed),
+            "keys": listed,
             # The state's own text: a tap's state may hold numbers json cannot write back.
             "state": msgspec.Raw(state_text(state).encode()) if state is not None else None,
         }
         return msgspec.json.format(msgspec.json.encode(document), indent=1)
 
-    def write_manifest(self, put: Put, state: dict[str, Any] | None) -> str:
-        """Upload the manifest under ``{root}/_manifests/``; returns its key."""
-        key = keys.join_key(
-            self.root, MANIFEST_FOLDER, f"{keys.compact_time(self.started)}_{self.run_id}.json"
-        )
-        put(key, io.BytesIO(self.manifest(state)), "application/json")
-        self.manifest_key = key
-        return key
+    def write_manifests(
+        self,
+        put: Put,
+        state: dict[str, Any] | None,
+        folder_of: ManifestFolder,
+        default_folder: str | None,
+    ) -> list[str]:
+        """Upload one manifest per folder the layout puts the run's keys' manifests in.
+
+        ``default_folder`` takes the manifest of a run that wrote nothing (None:
+        no manifest then).  Returns the manifests' keys.
+        """
+        by_folder: dict[str, list[str]] = {}
+        for key in self.keys:
+            by_folder.setdefault(folder_of(key), []).append(key)
+        if not by_folder and default_folder is not None:
+            by_folder[default_folder] = []
+        name = f"{keys.compact_time(self.started)}_{self.run_id}.json"
+        for folder, listed in by_folder.items():
+            key = keys.join_key(folder, name)
+            put(key, io.BytesIO(self.manifest(state, listed)), "application/json")
+            self.manifest_keys.append(key)
+        self.manifests_written = True
+        return self.manifest_keys

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 from target_s3_endor import keys
 from target_s3_endor.pending import SpooledObject
+from target_s3_endor.spans import TimeSpan
 
 MAX_OPEN_HANDLES = 64
 
@@ -38,6 +39,8 @@ class OpenScan:
     # the newest state that may be printed while this scan is open.
     state_before: Any
     uploaded_records: int = 0
+    #: Earliest and latest finding time, reported with the object.
+    span: TimeSpan = field(default_factory=TimeSpan)
 
     @property
     def changed(self) -> bool:

@@ -7,7 +7,8 @@ in its bucket (custom-sources.html, "Partitioning"), one OCSF class per source
 OCSF event class as a separate source").  So each (stream, class) pair has a
 source name (``security_lake_source_names``, with defaults below), and a batch
 is one Parquet object per (source, event day).  ``parquet.py`` writes the
-objects; this module holds the settings, the key and the sink.
+objects, ``parquet_sink.py`` decides which events go in which; this module holds
+the settings, the key and the manifest's place: data and rules, no sink.
 
 Frequency: the guide asks for objects every 5 minutes to one event day (more
 often only for objects over 256 MB).  A batch is written when it is full, when
@@ -21,27 +22,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
-
-from typing_extensions import override
+from typing import Any
 
 from target_s3_endor import keys
-from target_s3_endor.errors import BadInputError, SettingsError
+from target_s3_endor.errors import SettingsError
 from target_s3_endor.ocsf import (
     API_ACTIVITY,
     AUTHENTICATION,
     CLASS_NAMES,
     DETECTION_FINDING,
     VULNERABILITY_FINDING,
-    mapper_for,
 )
-from target_s3_endor.parquet import CONTENT_TYPE, ParquetObject, require_pyarrow
-from target_s3_endor.sinks import S3EndorSink
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-    from target_s3_endor.target import TargetS3Endor
+from target_s3_endor.parquet import require_pyarrow
 
 LAYOUTS = ("endor", "security-lake")
 SECURITY_LAKE = "security-lake"
@@ -143,6 +135,11 @@ def event_day(time_ms: int) -> str:
     return f"{moment.year:04d}{moment.month:02d}{moment.day:02d}"
 
 
+def object_folder(source: str, *, region: str, account: str, day: str) -> str:
+    """``ext/<source>/region=<r>/accountId=<a>/eventDay=<YYYYMMDD>``: a (source, day)'s folder."""
+    return f"ext/{source}/region={region}/accountId={account}/eventDay={day}"
+
+
 def object_key(
     source: str, *, region: str, account: str, day: str, first_time_ms: int, batch: str
 ) -> str:
@@ -151,86 +148,31 @@ def object_key(
     The batch id makes the name unique, so no object replaces another's data.
     """
     first = event_moment(first_time_ms)
-    return (
-        f"ext/{source}/region={region}/accountId={account}/"
-        f"eventDay={day}/{keys.compact_time(first)}_{batch}.parquet"
-    )
+    folder = object_folder(source, region=region, account=account, day=day)
+    return f"{folder}/{keys.compact_time(first)}_{batch}.parquet"
 
 
-class SecurityLakeSink(S3EndorSink):
-    """Maps records to OCSF and writes one Parquet object per (source, event day) and batch."""
+def proof_root(config: Mapping[str, Any], stream: str) -> str:
+    """``ext/<source>``: where a stream's proofs go (reconciliation.py).
 
-    def __init__(
-        self,
-        target: TargetS3Endor,
-        stream_name: str,
-        schema: dict,
-        key_properties: Sequence[str] | None,
-    ) -> None:
-        super().__init__(target, stream_name, schema, key_properties)
-        mapper = mapper_for(stream_name)
-        if mapper is None:
-            msg = (
-                f"stream '{stream_name}' has no OCSF class, and layout: security-lake writes "
-                "only OCSF: deselect it in the tap (meltano select) or use layout: endor"
-            )
-            raise BadInputError(msg)
-        self._mapper = mapper
-        self._names = source_names(self.config)
-        self._region = str(self.config["region"])
-        self._account = str(self.config["security_lake_account_id"])
-        self._objects: dict[tuple[str, str], ParquetObject] = {}
-        self._spooled_bytes = 0
+    The stream's first source name, so the provider role of that source, which
+    may write only under ``ext/<source>/``, can write them.
+    """
+    names = source_names(config)
+    own = sorted(name for (name_stream, _), name in names.items() if name_stream == stream)
+    return keys.join_key("ext", (own or sorted(names.values()))[0])
 
-    @property
-    @override
-    def is_full(self) -> bool:
-        return self.current_size >= self.max_size or self._spooled_bytes >= self.plan.max_bytes
 
-    @override
-    def process_record(self, record: dict, context: dict) -> None:
-        """Map the record and spool the event in its source's object for its event day."""
-        event = self._mapper(record, datetime.now(UTC), self.stream_name)
-        class_uid = int(event["class_uid"])
-        source = self._names[(self.stream_name, class_uid)]
-        day = event_day(event["time"])
-        parquet = self._objects.get((source, day))
-        if parquet is None:
-            parquet = ParquetObject(class_uid, self.plan.spool_dir)
-            self._objects[(source, day)] = parquet
-        before = parquet.bytes
-        parquet.append(event)
-        self._spooled_bytes += parquet.bytes - before
+def source_of(key: str) -> str:
+    """The source name of a key under ``ext/<source>/``."""
+    return key.split("/", 2)[1]
 
-    @override
-    def process_batch(self, context: dict) -> None:
-        """Write every object of the batch; returns only when all are in S3."""
-        objects, self._objects = self._objects, {}
-        try:
-            for (source, day), parquet in objects.items():
-                assert parquet.first_time_ms is not None
-                key = object_key(
-                    source,
-                    region=self._region,
-                    account=self._account,
-                    day=day,
-                    first_time_ms=parquet.first_time_ms,
-                    batch=self.plan.next_batch_id(),
-                )
-                body = parquet.finish()
-                try:
-                    uri = self.writer.put(key, body, CONTENT_TYPE)
-                finally:
-                    body.close()
-                self.logger.info("Wrote %d records to %s", parquet.records, uri)
-        finally:
-            for parquet in objects.values():
-                parquet.close()
-        self._spooled_bytes = 0
 
-    @override
-    def clean_up(self) -> None:
-        for parquet in self._objects.values():
-            parquet.close()
-        self._objects = {}
-        super().clean_up()
+def manifest_folder(key: str) -> str:
+    """``ext/<source>/_manifests``: where a run's manifest for that source's objects goes.
+
+    Security Lake's provider role for a custom source may write only under
+    ``ext/<source>/``, so each source's objects are listed in a manifest there
+    (a ``_`` folder, which Hive-style readers skip), not under the Endor root.
+    """
+    return keys.join_key("ext", source_of(key), keys.MANIFEST_FOLDER)

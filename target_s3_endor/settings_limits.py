@@ -35,7 +35,6 @@ from urllib.parse import urlsplit
 
 from target_s3_endor import keys
 from target_s3_endor.errors import SettingsError
-from target_s3_endor.probe import exporter_root
 
 KIB = 1 << 10
 MIB = 1 << 20
@@ -191,7 +190,7 @@ def _urls(config: Mapping[str, Any]) -> None:
 
 def _key_root(config: Mapping[str, Any]) -> None:
     """The root (prefix and exporter segment) leaves room for the deepest key."""
-    size = len(exporter_root(config).encode())
+    size = len(keys.exporter_root(config).encode())
     if size > keys.MAX_ROOT_BYTES:
         msg = (
             f"prefix and exporter_name make a key root of {size} bytes: S3 keys hold at most "

@@ -32,122 +32,49 @@ input is written as it stands, and the state before it is the one printed.
 
 from __future__ import annotations
 
-import io
-import itertools
-import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from singer_sdk.sinks import Sink
 from typing_extensions import override
 
 from target_s3_endor import keys
-from target_s3_endor.encoding import DEFAULT_COMPRESSION_LEVEL, ObjectFormat
-from target_s3_endor.errors import BadInputError
-from target_s3_endor.ocsf_output import line_encoder, plan_for_stream
+from target_s3_endor.ocsf_output import format_for, line_encoder
 from target_s3_endor.pending import PendingObject, SpooledObject, batch_object
-from target_s3_endor.scans import OpenScan, ScanRegistry
-from target_s3_endor.streaming import BackgroundCompressor
-from target_s3_endor.validation import RecordInvalid, SchemaError, validator_for
+from target_s3_endor.scans import OpenScan
+from target_s3_endor.spans import TimeSpan
+from target_s3_endor.upload import UploadingSink
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from typing import IO
 
-    from target_s3_endor.target import TargetS3Endor
-    from target_s3_endor.transport import S3Writer
+    from singer_sdk.target_base import Target
 
 FINDINGS_STREAM = "findings"
 
 
-@dataclass
-class ObjectPlan:
-    """What all sinks share: the key root, object formats, batch ids and the open scans."""
-
-    root: str
-    findings_format: ObjectFormat
-    other_format: ObjectFormat
-    spool_dir: str | None
-    max_bytes: int
-    tool_version: str
-    compression_level: int = DEFAULT_COMPRESSION_LEVEL
-    compressor: BackgroundCompressor = field(default_factory=BackgroundCompressor)
-    scans: ScanRegistry = field(default_factory=ScanRegistry)
-    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
-    _sequence: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-
-    def next_batch_id(self) -> str:
-        """Run id plus a sequence: unique across runs and processes, ordered within one."""
-        return f"{self.run_id}-{next(self._sequence):06d}"
-
-
-class S3EndorSink(Sink):
+class S3EndorSink(UploadingSink):
     """Spools a stream's records and writes them as Endor-layout objects."""
 
     def __init__(
         self,
-        target: TargetS3Endor,
+        target: Target,
         stream_name: str,
         schema: dict,
         key_properties: Sequence[str] | None,
     ) -> None:
-        self._target = target
         super().__init__(target, stream_name, schema, key_properties)
-        self.plan: ObjectPlan = target.object_plan
         # format: ocsf (ocsf_output.py): OCSF events for streams with a class, else JSON.
-        self.plan = plan_for_stream(self.plan, stream_name)
-        self._encode_line = line_encoder(self.plan, stream_name)
+        self.other_format = format_for(self.run.other_format, stream_name)
+        self._encode_line = line_encoder(self.other_format, stream_name)
         self._partitions: dict[str, PendingObject] = {}
+        self._spans: dict[str, TimeSpan] = {}
         self._batch_bytes = 0
         self._batch_started = datetime.now(UTC)
         self._fallback_records = 0
-        # Read once: is_full is asked after every record. The SDK's own
-        # batch_size_rows means the same; when both are set the smaller wins.
-        limits = (self.batch_size_rows, self.config.get("batch_max_records") or 10_000)
-        self._max_records = min(int(limit) for limit in limits if limit)
-        self._max_bytes = self.plan.max_bytes
-
-    # Validation: jsonschema-rs instead of the SDK's slower validator, and no
-    # datetime parsing: records are written back exactly as they came in.
-
-    @override
-    def get_validator(self) -> None:
-        """Validation is done by ``_validate_and_parse``; see ``validation.py`` for how."""
-        if not self.validate_schema:
-            self._compiled = None
-            return
-        try:
-            self._compiled = validator_for(self.schema)
-        except SchemaError as exc:
-            msg = (
-                f"the SCHEMA of stream '{self.stream_name}' is not a valid JSON Schema ({exc}): "
-                "fix the tap or set validate_records: false"
-            )
-            raise BadInputError(msg) from None
-
-    @override
-    def _validate_and_parse(self, record: dict) -> dict:
-        """Check the record against its schema; leave every value as it arrived."""
-        if self._compiled is not None:
-            try:
-                self._compiled(record)
-            except RecordInvalid as exc:
-                number = self._total_records_read + 1  # the SDK counts it after this check
-                msg = (
-                    f"record {number} of stream '{self.stream_name}' does not match "
-                    f"its SCHEMA ({exc}): fix the tap or set validate_records: false"
-                )
-                raise BadInputError(msg) from None
-        return record
+        # Each record is counted against its window and pending object (proof_writer.py).
+        self._count_for_proof = self.run.count_for_proof
 
     # Batch limits: records (SDK), bytes, age (target).
-
-    @property
-    @override
-    def max_size(self) -> int:
-        """Records per batch: ``batch_max_records`` (or the SDK's ``batch_size_rows``)."""
-        return self._max_records
 
     @property
     @override
@@ -155,26 +82,23 @@ class S3EndorSink(Sink):
         """Full by records or by spooled bytes."""
         return self.current_size >= self._max_records or self._batch_bytes >= self._max_bytes
 
-    @property
-    def writer(self) -> S3Writer:
-        """The shared S3 writer (created once, by the target)."""
-        return self._target.s3_writer
-
     @override
     def process_record(self, record: dict, context: dict) -> None:
         """Add the record to its scan's or its day partition's object."""
         line = self._encode_line(record)
         self._batch_bytes += len(line)
         is_findings = self.stream_name == FINDINGS_STREAM
+        namespace = keys.dig(record, "tenant_meta", "namespace")
         if is_findings:
-            place = keys.scan_place(record, self.plan.root)
+            place = keys.scan_place(record, self.run.root)
             if place is not None:
-                self._add_finding(place, line, record["scan_context"].get("last") is True)
+                last = record["scan_context"].get("last") is True
+                self._add_finding(place, line, keys.record_time(record), namespace, last)
                 return
         partition = keys.time_partition(
             record,
             self.stream_name,
-            self.plan.root,
+            self.run.root,
             self._batch_started,
             missing_fields=is_findings,
         )
@@ -184,54 +108,69 @@ class S3EndorSink(Sink):
         if pending is None:
             pending = self._new_partition(partition.moment)
             self._partitions[partition.folder] = pending
+            self._spans[partition.folder] = TimeSpan()
         pending.append(line)
+        self._spans[partition.folder].add(partition.moment)
+        # A batch's key is named at upload, in this folder (keys.batch_key_stem).
+        self._count_for_proof(self.stream_name, namespace, partition.folder)
 
     def _new_partition(self, first_time: datetime) -> PendingObject:
         """A day partition's batch object (streamed or spooled: ``pending.py`` decides)."""
-        plan = self.plan
+        run = self.run
         return batch_object(
             first_time,
-            plan.other_format,
-            plan.other_format.member_name(self.stream_name),
-            compressor=plan.compressor,
-            level=plan.compression_level,
-            spool_dir=plan.spool_dir,
-            max_bytes=plan.max_bytes,
+            self.other_format,
+            self.other_format.member_name(self.stream_name),
+            compressor=run.compressor,
+            level=run.compression_level,
+            spool_dir=run.spool_dir,
+            max_bytes=run.max_bytes,
         )
 
-    def _add_finding(self, place: keys.ScanPlace, line: bytes, last: bool) -> None:
-        scans = self.plan.scans
+    def _add_finding(
+        self,
+        place: keys.ScanPlace,
+        line: bytes,
+        moment: datetime | None,
+        namespace: object,
+        last: bool,
+    ) -> None:
+        scans = self.run.scans
         scan = scans.get(place.scan_uuid) or self._open_scan(place)
         scans.append(scan, line)
+        scan.span.add(moment)
+        # A scan's key is fixed from its first finding.
+        key = scan.key_stem + self.run.findings_format.extension
+        self._count_for_proof(self.stream_name, namespace, key)
         if last:
             self._upload_scan(scan)
             scans.finish(scan)
 
     def _open_scan(self, place: keys.ScanPlace) -> OpenScan:
         """A new scan object: at the scan's key, or a continuation if the scan finished."""
-        plan = self.plan
+        run = self.run
         stem = place.key_stem
-        if plan.scans.was_finished(place.scan_uuid):
-            stem = keys.continuation_stem(stem, plan.next_batch_id())
+        if run.scans.was_finished(place.scan_uuid):
+            stem = keys.continuation_stem(stem, run.next_batch_id())
             self.logger.warning(
                 "A finding of scan %s arrived after the scan's last finding: the scan's "
                 "object stays as written and later findings go to %s",
                 place.scan_uuid,
                 stem,
             )
-        fmt = plan.findings_format
+        fmt = run.findings_format
         pending = SpooledObject(
             datetime.now(UTC),
             fmt,
             fmt.member_name(self.stream_name),
-            spool_dir=plan.spool_dir,
-            level=plan.compression_level,
-            sarif_options={"tool_version": plan.tool_version},
+            spool_dir=run.spool_dir,
+            level=run.compression_level,
+            sarif_options={"tool_version": run.tool_version},
             releasable=True,
         )
-        # The SDK's latest STATE: the newest one that may be printed while this scan is open.
-        scan = OpenScan(place, stem, pending, state_before=self._target._latest_state)
-        plan.scans.open(scan)
+        # The latest STATE: the newest one that may be printed while this scan is open.
+        scan = OpenScan(place, stem, pending, state_before=self.host.latest_state())
+        run.scans.open(scan)
         return scan
 
     def _upload_scan(self, scan: OpenScan) -> None:
@@ -239,18 +178,22 @@ class S3EndorSink(Sink):
         if not scan.changed:
             return
         records = scan.pending.records
-        fmt = self.plan.findings_format
-        self._put(self.plan.scans.body(scan), scan.key_stem + fmt.extension, fmt, records)
+        fmt = self.run.findings_format
+        key = scan.key_stem + fmt.extension
+        self._put(
+            self.run.scans.body(scan),
+            key,
+            fmt.content_type,
+            partition=self._namespace_of(key),
+            records=records,
+            first_time=scan.span.first,
+            last_time=scan.span.last,
+        )
         scan.uploaded_records = records
 
-    def _put(self, body: IO[bytes], key: str, fmt: ObjectFormat, records: int) -> None:
-        try:
-            uri = self.writer.put(key, body, fmt.content_type)
-            size = body.seek(0, io.SEEK_END)
-        finally:
-            body.close()
-        self.logger.info("Wrote %d records to %s", records, uri)
-        self._target.run_summary.wrote(self.stream_name, key, records, size)
+    def _namespace_of(self, key: str) -> str:
+        """The key's namespace segment (``_unpartitioned`` for the fallback folder)."""
+        return key[len(self.run.root) + 1 :].split("/", 1)[0]
 
     @override
     def process_batch(self, context: dict) -> None:
@@ -259,18 +202,28 @@ class S3EndorSink(Sink):
         Returns only once all uploads succeeded; an upload error propagates and
         stops the target before any STATE for these records is written.
         """
-        fmt = self.plan.other_format
+        fmt = self.other_format
         partitions, self._partitions = self._partitions, {}
+        spans, self._spans = self._spans, {}
         try:
             for folder, pending in partitions.items():
-                stem = keys.batch_key_stem(folder, pending.first_time, self.plan.next_batch_id())
-                self._put(pending.finish(), stem + fmt.extension, fmt, pending.records)
+                stem = keys.batch_key_stem(folder, pending.first_time, self.run.next_batch_id())
+                key = stem + fmt.extension
+                self._put(
+                    pending.finish(),
+                    key,
+                    fmt.content_type,
+                    partition=self._namespace_of(key),
+                    records=pending.records,
+                    first_time=spans[folder].first,
+                    last_time=spans[folder].last,
+                )
         finally:
             for pending in partitions.values():
                 pending.close()
         # Every open scan, whichever sink its findings came through: the state the
         # SDK prints after this drain must not cover a finding that is not in S3.
-        for scan in self.plan.scans.open_scans():
+        for scan in self.run.scans.open_scans():
             self._upload_scan(scan)
         if self._fallback_records:
             self.logger.warning(
@@ -291,4 +244,5 @@ class S3EndorSink(Sink):
         for pending in self._partitions.values():
             pending.close()
         self._partitions = {}
+        self._spans = {}
         super().clean_up()

@@ -24,32 +24,18 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import IO
 
+from target_s3_endor.temp_files import closed_at_exit, temporary_file
+
 COPY_CHUNK = 1 << 20
 
 # Named spool files not deleted yet: deleted at exit, whatever ended the run.
 _NAMED_SPOOLS: weakref.WeakSet[Spool] = weakref.WeakSet()
-# Every temporary file still open: closed at exit.  A run that stops on an error
-# (a missing bucket) left them to the interpreter's shutdown, which printed one
-# "ResourceWarning: unclosed file" per open batch after the error line.
-_OPEN_FILES: weakref.WeakSet[IO[bytes]] = weakref.WeakSet()
 
 
 @atexit.register
 def _delete_named_spools() -> None:
     for spool in list(_NAMED_SPOOLS):
         spool.close()
-    for file in list(_OPEN_FILES):
-        with contextlib.suppress(OSError):
-            file.close()
-
-
-def temporary_file(spool_dir: str | None, prefix: str) -> IO[bytes]:
-    """An anonymous ``w+b`` temporary file in ``spool_dir``, closed at exit if still open."""
-    file: IO[bytes] = tempfile.TemporaryFile(  # noqa: SIM115 - closed by its owner or at exit
-        mode="w+b", dir=spool_dir, prefix=prefix
-    )
-    _OPEN_FILES.add(file)
-    return file
 
 
 class Spool:
@@ -66,7 +52,7 @@ class Spool:
         if releasable:
             handle, self._path = tempfile.mkstemp(prefix="target-s3-endor-scan-", dir=spool_dir)
             self._file = os.fdopen(handle, "w+b")
-            _OPEN_FILES.add(self._file)
+            closed_at_exit(self._file)
             _NAMED_SPOOLS.add(self)
         else:
             self._file = temporary_file(spool_dir, "target-s3-endor-")
@@ -78,7 +64,7 @@ class Spool:
                 msg = "spool used after close"
                 raise ValueError(msg)
             self._file = open(self._path, "r+b")  # noqa: SIM115, PTH123 - closed in release()
-            _OPEN_FILES.add(self._file)
+            closed_at_exit(self._file)
             self._file.seek(0, 2)
         return self._file
 

@@ -27,7 +27,7 @@ from typing import IO, Any
 
 from target_s3_endor.containers import open_member
 from target_s3_endor.encoding import ObjectFormat, framer_for
-from target_s3_endor.spool import temporary_file
+from target_s3_endor.temp_files import temporary_file
 
 CHUNK_BYTES = 256 << 10
 MAX_PENDING_CHUNKS = 8

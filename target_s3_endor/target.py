@@ -25,6 +25,7 @@ from singer_sdk.exceptions import (
 from singer_sdk.plugin_base import _ConfigInput
 from singer_sdk.singerlib import SingerMessageType
 from singer_sdk.singerlib.exceptions import InvalidInputLine
+from singer_sdk.sinks import Sink
 from typing_extensions import override
 
 from connector_common.settings_hints import known_settings, misspelled, unset_hints, warning_text
@@ -46,19 +47,25 @@ from target_s3_endor.errors import (
 from target_s3_endor.input_lines import DEFAULT_MAX_LINE_BYTES, input_lines
 from target_s3_endor.message_text import decode_message, ended_mid_message
 from target_s3_endor.message_text import line_start as _start
-from target_s3_endor.probe import exporter_root, run_probe
-from target_s3_endor.run_summary import RunSummary
+from target_s3_endor.parquet_sink import SecurityLakeSink
+from target_s3_endor.probe import run_probe
+from target_s3_endor.proof_sink import ReconciliationSink
+from target_s3_endor.proof_writer import ProofWriter
+from target_s3_endor.reconciliation import RECONCILIATION_STREAM
+from target_s3_endor.run import RunContext
+from target_s3_endor.run_summary import MANIFEST_FOLDER, RunSummary
 from target_s3_endor.s3_retry import DEFAULT_MAX_RETRY_SECONDS
 from target_s3_endor.security_lake import (
     LAYOUTS,
     SECURITY_LAKE,
-    SecurityLakeSink,
     check_security_lake_settings,
+    manifest_folder,
+    proof_root,
 )
 from target_s3_endor.settings_limits import check_limits
 from target_s3_endor.shutdown import GracefulStopTarget
 from target_s3_endor.singer_input import SingerInputTarget
-from target_s3_endor.sinks import ObjectPlan, S3EndorSink
+from target_s3_endor.sinks import S3EndorSink
 from target_s3_endor.state_json import with_state_text
 from target_s3_endor.transport import S3Writer
 from target_s3_endor.version import DISTRIBUTION, package_version
@@ -566,23 +573,60 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         return super()._validate_config(raise_errors=raise_errors)
 
     @cached_property
-    def object_plan(self) -> ObjectPlan:
-        """Key root and formats, shared by every sink."""
+    def run(self) -> RunContext:
+        """What every sink shares: key root, formats, scans, writer (SinkHost, run.py)."""
         fmt = str(self.config.get("format", "json"))
         compression = str(self.config.get("compression", "zip"))
-        return ObjectPlan(
-            root=exporter_root(self.config),
+        context = RunContext(
+            root=keys.exporter_root(self.config),
             findings_format=ObjectFormat(fmt, compression),
             other_format=ObjectFormat("json" if fmt == "sarif" else fmt, compression),
             spool_dir=self.config.get("spool_dir") or None,
             max_bytes=int(self.config.get("batch_max_bytes") or 64 * MIB),
             tool_version=package_version(),
+            writer=self.s3_writer,
             compression_level=compression_level(self.config),
         )
+        context.on_object_written(self.run_summary.wrote)
+        # The completeness proof: told each record's pending object, and each object written.
+        self._proof_writer = ProofWriter(
+            self.s3_writer.put, self._proof_root, context.next_batch_id
+        )
+        context.count_for_proof = self._proof_writer.count
+        context.on_object_written(self._proof_writer.wrote)
+        return context
+
+    @property
+    def proof_writer(self) -> ProofWriter:
+        """The run's completeness proof: windows and the objects holding them (proof_writer.py)."""
+        _ = self.run  # built with the run
+        return self._proof_writer
+
+    def _proof_root(self, stream: str) -> str:
+        """Where a stream's proofs go: the exporter root, or its Security Lake source."""
+        if self.config.get("layout") == SECURITY_LAKE:
+            return proof_root(self.config, stream)
+        return self.run.root
+
+    def _write_proofs(self) -> None:
+        """Put the proof of every window whose objects are all in S3 (before a STATE)."""
+        for key in self.proof_writer.flush():
+            bucket = self.config["bucket"]
+            self.logger.info("Wrote the reconciliation proof s3://%s/%s", bucket, key)
+
+    def latest_state(self) -> Any:
+        """The newest STATE received (SinkHost): a scan opening keeps it as its state before."""
+        return self._latest_state
 
     @override
-    def get_sink_class(self, stream_name: str) -> type[S3EndorSink]:
-        """layout: security-lake has its own sink (Parquet per source and day)."""
+    def get_sink_class(self, stream_name: str) -> type[Sink]:
+        """The sink of a stream: by layout, or the proof's for ``reconciliations``.
+
+        layout: security-lake has its own sink (Parquet per source and day); a
+        tap's ``reconciliations`` close windows (proof_sink.py), they are not data.
+        """
+        if stream_name == RECONCILIATION_STREAM:
+            return ReconciliationSink
         if self.config.get("layout") == SECURITY_LAKE:
             return SecurityLakeSink
         return S3EndorSink
@@ -590,14 +634,21 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
     @cached_property
     def run_summary(self) -> RunSummary:
         """What this run wrote, logged at the end of the input (run_summary.py)."""
-        return RunSummary(root=self.object_plan.root)
+        return RunSummary(root=keys.exporter_root(self.config))
 
     #: Whether the input has ended, so the next state written is the last.
     _input_ended = False
 
     def _write_manifest(self, state: dict | None) -> None:
-        if self.config.get("run_manifest") and self.run_summary.manifest_key is None:
-            self.run_summary.write_manifest(self.s3_writer.put, state)
+        """The run manifest(s), once, where the layout's writer may put them."""
+        if not self.config.get("run_manifest") or self.run_summary.manifests_written:
+            return
+        if self.config.get("layout") == SECURITY_LAKE:
+            # One per source written, under ext/<source>/: a run that wrote nothing has none.
+            self.run_summary.write_manifests(self.s3_writer.put, state, manifest_folder, None)
+            return
+        folder = keys.join_key(self.run.root, MANIFEST_FOLDER)
+        self.run_summary.write_manifests(self.s3_writer.put, state, lambda _: folder, folder)
 
     @cached_property
     def s3_writer(self) -> S3Writer:
@@ -611,9 +662,10 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         At the end of the input, or when a signal stops the target, the run
         manifest goes up after the last object and before that final state.
         """
-        printable = self.object_plan.scans.printable_state(state)
+        printable = self.run.scans.printable_state(state)
         if printable is None:
             return
+        self._write_proofs()  # the windows the state covers are proven before it goes out
         if self._input_ended or self._stop_signal is not None:
             self._write_manifest(printable)
         super()._write_state_message(printable)
@@ -623,7 +675,8 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
     def process_endofpipe(self) -> None:
         self._input_ended = True
         super().process_endofpipe()
-        self.object_plan.scans.close(self.logger)
+        self.run.scans.close(self.logger)
+        self._write_proofs()  # windows closed after the last state
         self._write_manifest(self.run_summary.state)  # when no state was printed at the end
         self.run_summary.log(self.logger)
         ended_mid_message = getattr(self.message_reader, "ended_mid_message", None)
@@ -652,11 +705,17 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         config: _ConfigInput | None = None,
         file_input: IO[str] | None = None,
         test: bool = False,
+        verify: bool = False,
     ) -> None:
-        """Run the target (or the connection test); expected failures end in one line."""
+        """Run the target (or the connection test, or --verify); failures end in one line."""
         try:
+            if test and verify:
+                raise SettingsError("--test and --verify are two commands: pass one of them")
             if test:
                 cls._run_connection_test(config or _ConfigInput())
+                return
+            if verify:
+                cls._run_verify(config or _ConfigInput())
                 return
             super().invoke(
                 about=about, about_format=about_format, config=config, file_input=file_input
@@ -684,15 +743,35 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         sys.exit(0 if result.ok else 1)
 
     @classmethod
+    def _run_verify(cls, config: _ConfigInput) -> None:
+        """Check the bucket against its completeness proof (target_s3_endor/verify/)."""
+        # Imported here: a plain run never loads the checker (nor its ijson dependency).
+        from target_s3_endor.verify import verify  # noqa: PLC0415
+
+        target = cls(config=config.config, validate_config=True, parse_env_config=config.parse_env)
+        sys.exit(verify(target.config, cls.logger))
+
+    @classmethod
     @override
     def get_singer_command(cls) -> click.Command:
-        """Add ``--test``: the connection test."""
+        """Add ``--test`` (the connection test) and ``--verify`` (the completeness check)."""
         command = one_line_command(super().get_singer_command())
         command.params.append(
             click.Option(
                 ["--test"],
                 is_flag=True,
                 help="Write a small probe object and report whether S3 access works.",
+            )
+        )
+        command.params.append(
+            click.Option(
+                ["--verify"],
+                is_flag=True,
+                help=(
+                    "Check the bucket against the reconciliation proof the target wrote: print "
+                    "expected, found and missing records per stream, namespace and day; exit 1 "
+                    "on any gap. Needs only s3:ListBucket and s3:GetObject."
+                ),
             )
         )
         return command

@@ -11,8 +11,8 @@ fault rule picks.  Rules are set with ``POST /_proxy/faults``:
 
 Types: ``500`` (InternalError), ``503`` (SlowDown), ``403`` (AccessDenied),
 ``404`` (NoSuchBucket), ``skew`` (403 RequestTimeTooSkewed, the request signed 20
-minutes behind), ``expired`` (400 ExpiredToken), ``reset`` (the connection is reset before an answer),
-``slow`` (answered after ``slow_delay`` seconds).  ``rate`` is a probability
+minutes behind), ``expired`` (400 ExpiredToken), ``reset`` (the connection is reset
+before an answer), ``slow`` (answered after ``slow_delay`` seconds).  ``rate`` is a probability
 (seeded), ``times`` the next N matching requests; ``method`` and ``path``
 (a substring) narrow what matches.  ``DELETE /_proxy/faults`` clears the rules,
 ``GET /_proxy/stats`` counts requests (by method, and by ``"METHOD /decoded/path"``

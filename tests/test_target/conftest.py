@@ -8,12 +8,15 @@ import json
 import subprocess
 import sys
 import zipfile
+from contextlib import redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from target_s3_endor.run import ObjectObserver
+from target_s3_endor.target import TargetS3Endor
 from tests.s3_listing import decode_member, member_name
 from tests.support.servers import REPO_ROOT
 
@@ -43,6 +46,19 @@ class TargetRun:
     @property
     def error_lines(self) -> list[str]:
         return [line for line in self.stderr.splitlines() if "| ERROR" in line]
+
+
+def run_in_process(
+    config: dict[str, Any], messages: str, observer: ObjectObserver | None = None
+) -> TargetS3Endor:
+    """The target over ``messages`` in this process (cheaper than a child where the CLI
+    proves nothing); ``observer`` sees every object written.  Printed states are dropped."""
+    target = TargetS3Endor(config=config, validate_config=True)
+    if observer is not None:
+        target.run.on_object_written(observer)
+    with redirect_stdout(io.StringIO()):
+        target.listen(file_input=io.StringIO(messages))
+    return target
 
 
 def run_target(config: dict[str, Any], messages: str, *args: str, tmp: Path) -> TargetRun:

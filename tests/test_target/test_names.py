@@ -173,7 +173,8 @@ def test_folders_the_target_names_itself_are_never_shared(namespace: str, stream
     assert keys.namespace_segment(namespace) not in keys.RESERVED_NAMESPACES
     if stream not in keys.STREAM_FOLDERS:
         assert keys.stream_folder(stream) not in keys.RESERVED_STREAM_FOLDERS
-    assert keys.namespace_segment(keys.UNPARTITIONED) != keys.UNPARTITIONED
+    for folder in (keys.UNPARTITIONED, keys.MANIFEST_FOLDER, keys.PROOF_FOLDER):
+        assert keys.namespace_segment(folder) != folder
     assert keys.stream_folder("audit-logs") != keys.stream_folder("audit_logs")
 
 

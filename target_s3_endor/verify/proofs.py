@@ -1,0 +1,94 @@
+"""Read the proof objects: list them under each proof root, parse their lines.
+
+A proof line that cannot be read as a reconciliation record is not skipped:
+it is reported, and makes the check fail, since a window it describes could be
+missing without trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from target_s3_endor import reconciliation
+from target_s3_endor.keys import exporter_root, join_key
+from target_s3_endor.security_lake import SECURITY_LAKE, source_names
+
+
+@dataclass(frozen=True)
+class ProofWindow:
+    """One proof record, as ``--verify`` needs it."""
+
+    uuid: str
+    stream: str
+    namespace: str
+    day: str
+    expected: int
+    api_count: int | None
+    exact: bool
+    objects: list[tuple[str, int, int]]  # key, the window's records in it, the object's records
+
+
+def proof_roots(config: Mapping[str, Any]) -> list[str]:
+    """Where the target writes proofs for this configuration (see reconciliation.py)."""
+    if config.get("layout") == SECURITY_LAKE:
+        return [join_key("ext", source) for source in sorted(set(source_names(config).values()))]
+    return [exporter_root(config)]
+
+
+def list_proof_keys(client: Any, bucket: str, roots: list[str]) -> Iterator[tuple[str, int]]:
+    """Every proof object's key and size, root by root, in key order (one page at a time)."""
+    paginator = client.get_paginator("list_objects_v2")
+    for root in roots:
+        prefix = reconciliation.proof_prefix(root)
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+            for entry in page.get("Contents", []):
+                if entry["Key"].endswith(reconciliation.PROOF_SUFFIX):
+                    yield entry["Key"], int(entry["Size"])
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def parse_proof_line(line: bytes) -> ProofWindow:
+    """One line of a proof object.
+
+    Raises:
+        ValueError: naming what is wrong with it.
+    """
+    try:
+        record = msgspec.json.decode(line)
+    except msgspec.DecodeError as exc:
+        raise ValueError(f"not JSON ({exc})") from None
+    if not isinstance(record, dict):
+        raise ValueError("not a JSON object")
+    uuid, stream = record.get("uuid"), record.get("stream")
+    expected = _count(record.get("emitted_count"))
+    if not isinstance(uuid, str) or not isinstance(stream, str) or expected is None:
+        raise ValueError("lacks uuid, stream or emitted_count")
+    objects = record.get(reconciliation.OBJECTS)
+    if not isinstance(objects, list):
+        raise ValueError(f"window {uuid} lacks its objects list")
+    parts = []
+    for entry in objects:
+        key = entry.get("key") if isinstance(entry, dict) else None
+        records = _count(entry.get("records")) if isinstance(entry, dict) else None
+        total = _count(entry.get("object_records")) if isinstance(entry, dict) else None
+        if not isinstance(key, str) or records is None:
+            raise ValueError(f"window {uuid} lists an object without key or records")
+        parts.append((key, records, records if total is None else total))
+    namespace = record.get("namespace")
+    return ProofWindow(
+        uuid=uuid,
+        stream=stream,
+        namespace=namespace if isinstance(namespace, str) else "",
+        day=reconciliation.window_day(record),
+        expected=expected,
+        api_count=_count(record.get("api_count")),
+        exact=record.get("check") == "exact",
+        objects=parts,
+    )

@@ -1,0 +1,46 @@
+"""The ``--verify`` report: one table row per stream, namespace and day, then the gaps."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from target_s3_endor.verify.ledger import MissingObject, Row
+
+HEADER = ("stream", "namespace", "day", "windows", "expected", "found", "missing")
+
+
+def table(rows: Iterable[Row]) -> list[str]:
+    """Aligned lines: the header, a row per (stream, namespace, day), the total."""
+    cells: list[tuple[str, ...]] = [
+        (
+            r.stream,
+            r.namespace or "-",
+            r.day,
+            str(r.windows),
+            str(r.expected),
+            str(r.found),
+            str(r.missing) + (f" ({r.api_short} below API count)" if r.api_short else ""),
+        )
+        for r in rows
+    ]
+    totals = [sum(int(c[i].split()[0]) for c in cells) for i in (3, 4, 5, 6)]
+    cells.append(("total", "", "", *(str(t) for t in totals)))
+    widths = [max(len(c[i]) for c in [HEADER, *cells]) for i in range(len(HEADER))]
+
+    def line(row: tuple[str, ...]) -> str:
+        left = [row[i].ljust(widths[i]) for i in (0, 1, 2)]
+        right = [row[i].rjust(widths[i]) for i in (3, 4, 5, 6)]
+        return "  ".join(left + right).rstrip()
+
+    return [line(HEADER), *(line(c) for c in cells)]
+
+
+def missing_line(missing: MissingObject) -> str:
+    """One missing (or short) object: its key, where it belongs, what it lacks."""
+    where = f"{missing.stream} {missing.namespace or '-'} {missing.day}"
+    if missing.found is None:
+        return f"MISSING  {missing.key}  ({where}: expected {missing.expected} records)"
+    return (
+        f"SHORT    {missing.key}  ({where}: expected {missing.expected} records, "
+        f"found {missing.found})"
+    )

@@ -1,0 +1,61 @@
+"""The read side of S3 for ``--verify``: a client with the target's credentials settings.
+
+Same auth as the writer (keys, profile, assumed role, web identity), so an
+auditor points ``--verify`` at a config naming a read role; only
+``s3:ListBucket`` and ``s3:GetObject`` are ever used.  Errors become one line
+naming the permission, like the writer's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from target_s3_endor.transport import build_session, quiet_aws_debug_logs, tls_verify
+
+ABSENT_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+DENIED_CODES = frozenset({"AccessDenied", "403", "Forbidden", "AllAccessDisabled"})
+
+
+def read_client(config: Mapping[str, Any]) -> Any:
+    """A boto3 S3 client for reading the bucket the config names."""
+    quiet_aws_debug_logs()
+    botocore_config = Config(
+        retries={"mode": "standard", "max_attempts": int(config.get("max_attempts") or 5)},
+        connect_timeout=float(config.get("connect_timeout_seconds") or 10),
+        read_timeout=float(config.get("read_timeout_seconds") or 120),
+    )
+    return build_session(config).client(
+        "s3",
+        region_name=config.get("region") or None,
+        endpoint_url=config.get("endpoint_url") or None,
+        config=botocore_config,
+        verify=tls_verify(config),
+    )
+
+
+def error_code(exc: ClientError) -> str:
+    """The S3 error code of a refused request."""
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def describe_read_error(exc: Exception, bucket: str, action: str, where: str) -> str:
+    """One line: which read permission is missing, or what else went wrong."""
+    if isinstance(exc, ClientError):
+        code = error_code(exc)
+        detail = str(exc.response.get("Error", {}).get("Message", ""))
+        if code in DENIED_CODES:
+            return (
+                f"{action} is denied on {where}: --verify needs s3:ListBucket on "
+                f"arn:aws:s3:::{bucket} and s3:GetObject on arn:aws:s3:::{bucket}/* "
+                f"(the README's read policy) (S3 said: {detail or code})"
+            )
+        if code == "NoSuchBucket":
+            return f"bucket {bucket} does not exist (check the bucket and region settings)"
+        return f"S3 refused {action} on {where}: {code} {detail}".strip()
+    if isinstance(exc, BotoCoreError):
+        return f"S3 could not be read ({action} on {where}): {exc}"
+    return f"{action} on {where} failed: {exc}"

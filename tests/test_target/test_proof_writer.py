@@ -1,0 +1,178 @@
+"""The proof writer's attribution: records -> windows -> the objects that hold them.
+
+In-process: the writer takes its ``put`` as an argument, and the invariant is
+about bookkeeping, not S3 (the CLI tests in test_verify.py cover the bucket).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from target_s3_endor.errors import BadInputError
+from target_s3_endor.proof_writer import ProofWriter
+from tests.support.reconciled_stream import message, reconciliation
+from tests.test_target.conftest import all_objects, audit_log, lines, record, run_target, schema
+
+
+class Bucket:
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+        self.batches = 0
+
+    def put(self, key: str, body: IO[bytes], content_type: str) -> str:
+        self.objects[key] = body.read()
+        return key
+
+    def batch_id(self) -> str:
+        self.batches += 1
+        return f"run-{self.batches:06d}"
+
+    def proofs(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for body in self.objects.values() for line in body.splitlines()]
+
+
+def writer(bucket: Bucket) -> ProofWriter:
+    return ProofWriter(bucket.put, lambda stream: "root", bucket.batch_id)
+
+
+def test_a_window_waits_for_the_object_still_pending_when_it_closes() -> None:
+    bucket = Bucket()
+    proof = writer(bucket)
+    proof.count("audit_logs", "acme", "day-2")
+    proof.attribute("audit_logs", "day-2/k1", 1)
+    proof.count("audit_logs", "acme", "day-3")
+    proof.close(reconciliation("audit_logs", "acme", 2, window=("a", "b")))
+    assert proof.flush() == [] and proof.waiting_windows == 1
+    proof.count("audit_logs", "acme", "day-3")  # the next window's record, same object
+    proof.count("findings", "acme", "scan/key.zip")  # a scan's object: counted by its key
+    proof.attribute("audit_logs", "day-3/k2", 2)
+    [key] = proof.flush()
+    assert key.startswith("root/_reconciliation/") and key.endswith("_run-000001.jsonl")
+    [written] = bucket.proofs()
+    assert written["written_count"] == 2
+    assert written["objects"] == [
+        {"key": "day-2/k1", "records": 1, "object_records": 1},
+        {"key": "day-3/k2", "records": 1, "object_records": 2},
+    ]
+    proof.close(reconciliation("findings", "acme", 1, scan_uuid="s"))
+    proof.attribute("findings", "scan/key.zip", 1)
+    proof.flush()
+    assert bucket.proofs()[-1]["objects"] == [
+        {"key": "scan/key.zip", "records": 1, "object_records": 1}
+    ]
+
+
+def test_a_count_the_target_did_not_receive_is_refused() -> None:
+    proof = writer(Bucket())
+    proof.count("audit_logs", "acme", "p")
+    with pytest.raises(BadInputError, match=r"emitted 2 records .* received 1"):
+        proof.close(reconciliation("audit_logs", "acme", 2, window=("a", "b")))
+
+
+EVENTS = st.lists(
+    st.one_of(
+        st.tuples(st.just("record"), st.sampled_from(["acme", "beta"]), st.integers(0, 2)),
+        st.tuples(st.just("drain"), st.integers(0, 2)),
+        st.tuples(st.just("close"), st.sampled_from(["acme", "beta"])),
+        st.tuples(st.just("flush")),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=200)
+@given(EVENTS)
+def test_every_record_is_in_exactly_one_window_and_object(events: list[tuple]) -> None:
+    """Invariant: a proof's object shares add up to its emitted count; across proofs, each
+    object's shares never exceed what the object holds; once everything is drained and
+    closed, every record received is in a proof."""
+    bucket = Bucket()
+    proof = writer(bucket)
+    received = {"acme": 0, "beta": 0}
+    pending: dict[int, int] = {}
+    written: dict[str, int] = {}
+    objects = 0
+    windows = 0
+    all_records = 0
+
+    def drain(partition: int) -> None:
+        nonlocal objects
+        if pending.get(partition):
+            objects += 1
+            key = f"p{partition}/obj-{objects}"
+            written[key] = pending.pop(partition)
+            proof.attribute("s", key, written[key])
+
+    def close(namespace: str) -> None:
+        nonlocal windows
+        windows += 1
+        proof.close(reconciliation("s", namespace, received[namespace], window=(str(windows), "")))
+        received[namespace] = 0
+
+    for event in events:
+        if event[0] == "record":
+            all_records += 1
+            proof.count("s", event[1], f"p{event[2]}")
+            received[event[1]] += 1
+            pending[event[2]] = pending.get(event[2], 0) + 1
+        elif event[0] == "drain":
+            drain(event[1])
+        elif event[0] == "close":
+            close(event[1])
+        else:
+            proof.flush()
+    for namespace in ("acme", "beta"):
+        close(namespace)
+    for partition in list(pending):
+        drain(partition)
+    proof.flush()
+    proofs = bucket.proofs()
+    assert proof.waiting_windows == 0
+    assert len(proofs) == windows
+    shares: dict[str, int] = {}
+    for p in proofs:
+        assert sum(o["records"] for o in p["objects"]) == p["emitted_count"] == p["written_count"]
+        for o in p["objects"]:
+            shares[o["key"]] = shares.get(o["key"], 0) + o["records"]
+            assert o["object_records"] == written[o["key"]]
+    assert shares == written  # every object's records are all attributed, none twice
+    assert sum(p["emitted_count"] for p in proofs) == all_records
+
+
+def test_a_tap_without_reconciliations_writes_no_proof(
+    config: dict, s3_client: Any, bucket: str, tmp_path: Path
+) -> None:
+    messages = lines(schema("audit_logs"), *(record("audit_logs", audit_log(n)) for n in range(3)))
+    run = run_target(config, messages, tmp=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert not [key for key in all_objects(s3_client, bucket) if "_reconciliation" in key]
+
+
+def test_a_wrong_emitted_count_stops_the_run_before_the_state(
+    config: dict, s3_client: Any, bucket: str, tmp_path: Path
+) -> None:
+    messages = lines(
+        schema("audit_logs"),
+        schema("reconciliations"),
+        *(record("audit_logs", audit_log(n)) for n in range(3)),
+        message("STATE", value={"before": 1}),
+        message(
+            "RECORD",
+            stream="reconciliations",
+            record=reconciliation("audit_logs", "acme", 4, window=("a", "b")),
+        ),
+        message("STATE", value={"after": 1}),
+    )
+    run = run_target(config, messages, tmp=tmp_path)
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    assert len(run.error_lines) == 1
+    assert "emitted 4 records since the previous one, but the target received 3" in run.stderr
+    assert {"after": 1} not in run.states
+    assert not [key for key in all_objects(s3_client, bucket) if "_reconciliation" in key]
