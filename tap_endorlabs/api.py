@@ -15,20 +15,23 @@ from several threads at once (windows read ahead, see ``window_reader``):
 
 What the caller is reading (``Subject``) only words the errors: a 504 or our own
 read time-out becomes ``DeadlineExceededError`` when the caller asked for it
-(``split_on_deadline``), per call, not through a flag on a shared object.
+(``split_on_deadline``), per call, not through a flag on a shared object; a 504
+that comes back long before the deadline is retried as it is (once).
+
+How long and how loudly every request is retried is ``retry.RetryPolicy``'s:
+one time budget (``retry_budget_seconds``) for every request kind.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-import backoff
 import msgspec
 import requests
 import urllib3
@@ -41,18 +44,22 @@ from tap_endorlabs.errors import (
     DeadlineExceededError,
     FatalTapError,
     PagingLoopError,
+    RepeatedEarlyDeadlineError,
     UnauthenticatedError,
     one_line,
 )
-from tap_endorlabs.headers import retry_after_seconds as parse_retry_after
+from tap_endorlabs.origins import SameOriginSession, shown_origin
 from tap_endorlabs.pagination import Cursor, CursorGuard, ListQuery, list_objects, next_cursor
+from tap_endorlabs.retry import GaveUp, RetryPolicy, asked_wait, describe
 
-MAX_TRIES = 8
-MAX_RETRY_SECONDS = 300.0
-BACKOFF_BASE_SECONDS = 0.1
-BACKOFF_CAP_SECONDS = 30.0
-MAX_RETRY_AFTER_SECONDS = 120.0
 GRPC_DEADLINE_EXCEEDED = 4
+#: A 504 "deadline exceeded" on a window query that comes back in less than this
+#: share of the deadline the tap asked for (and within ``EARLY_DEADLINE_SECONDS``)
+#: cannot mean the query ran out of it: it is a transient answer (a gateway, a
+#: backend restarting), retried as it is.  Taken for a deadline, 30% of requests
+#: answered 504 shrank the windows to a minute for good.
+EARLY_DEADLINE_SHARE = 0.5
+EARLY_DEADLINE_SECONDS = 5.0
 
 _decode = msgspec.json.Decoder().decode
 
@@ -64,8 +71,32 @@ RETRIABLE = (
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
     ConnectionResetError,
-    msgspec.DecodeError,
+    msgspec.DecodeError,  # a body cut short on the way (see ``decode_body``)
 )
+
+
+class EarlyDeadlineError(RetriableAPIError):
+    """A 504 "deadline exceeded" long before the deadline asked for: retried, not split."""
+
+
+def decode_body(content: bytes) -> Any:
+    r"""A response body as JSON, with what strict UTF-8 refuses still carried.
+
+    msgspec is fast but reads a lone UTF-16 surrogate escape (``"\ud83d"``,
+    served by backends that cut strings by UTF-16 units) as "truncated", which
+    made one such record look like a broken page on every try and stopped
+    every run.  JSON allows the escape, so a body msgspec refuses is read again
+    by the standard library, which keeps it as the same code point; a body
+    neither reads (really cut short) raises and is retried.
+    """
+    try:
+        return _decode(content)
+    except msgspec.DecodeError:
+        try:
+            return json.loads(content)
+        except ValueError:
+            pass
+        raise
 
 
 @dataclass(frozen=True)
@@ -77,14 +108,14 @@ class Subject:
     #: The setting a 400 on this query points the user to.
     filter_setting: str | None = None
 
+    def describe(self) -> str:
+        """``audit_logs in namespace 'acme'``: how log lines and errors name the request."""
+        return f"{self.stream} in namespace '{self.namespace}'"
+
 
 def retry_after_seconds(response: requests.Response | None) -> float | None:
     """The wait a 429/503 asks for (``Retry-After`` in seconds or as an HTTP date), or None."""
-    if response is None:
-        return None
-    return parse_retry_after(
-        response.headers.get("Retry-After"), datetime.now(UTC), MAX_RETRY_AFTER_SECONDS
-    )
+    return asked_wait(response)
 
 
 class RetryGate:
@@ -139,8 +170,11 @@ class EndorApi:
         verify: bool = True,
         max_concurrent_requests: int = 1,
         logger: Any = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.url_base = api_url.rstrip("/")
+        #: How long every request is retried, and how retries are logged.
+        self.retry = retry if retry is not None else RetryPolicy(logger=logger)
         self.authenticator = authenticator
         #: The deadline the API is asked to honour (seconds).
         self.request_timeout = int(request_timeout)
@@ -149,7 +183,8 @@ class EndorApi:
         self.gate = RetryGate()
         #: At most this many requests in flight, whichever threads send them.
         self._slots = threading.BoundedSemaphore(max(1, max_concurrent_requests))
-        self.session = requests.Session()
+        # Redirects are followed only within api_url's origin (origins.py).
+        self.session = SameOriginSession(api_url)
         # TLS verification stays on unless ssl_verify is explicitly false.
         self.session.verify = verify
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(2, max_concurrent_requests))
@@ -194,41 +229,53 @@ class EndorApi:
         """
         request = requests.Request("GET", self.url_base + path, params=params, headers=self.headers)
         prepared = self.session.prepare_request(request)
+        early_deadlines = 0
 
         def attempt() -> dict[str, Any]:
-            return self._send_once(prepared, subject, split_on_deadline=split_on_deadline)
+            nonlocal early_deadlines
+            try:
+                return self._send_once(prepared, subject, split_on_deadline=split_on_deadline)
+            except EarlyDeadlineError as early:
+                # Once is a transient answer; twice, the window is halved (a server
+                # whose own deadline is shorter than ours), but no ceiling is learnt.
+                early_deadlines += 1
+                if early_deadlines > 1:
+                    raise RepeatedEarlyDeadlineError(str(early)) from None
+                raise
 
-        send = backoff.on_exception(
-            self._waits,
-            RETRIABLE,
-            max_tries=MAX_TRIES,
-            max_time=MAX_RETRY_SECONDS,
-            on_backoff=lambda details: self._on_backoff(details, subject),
-            jitter=None,
-            logger=None,
-        )(attempt)
-        try:
-            for renewal in range(2):
-                try:
-                    return send()
-                except UnauthenticatedError as refused:
-                    if renewal == 1 or not self.authenticator.can_renew:
-                        break
-                    self.authenticator.invalidate(refused.token)
-        except RetriableAPIError as exc:
-            msg = f"The Endor Labs API kept failing for {subject.stream} ({exc}); try again later."
-            raise FatalTapError(msg) from None
-        except (requests.RequestException, msgspec.DecodeError) as exc:
-            msg = (
-                f"The Endor Labs API at {self.url_base} could not be read for {subject.stream} "
-                f"({type(exc).__name__}): check api_url and the network."
-            )
-            raise FatalTapError(msg) from None
+        def give_up(error: BaseException, gave: GaveUp) -> None:
+            raise FatalTapError(self._give_up_text(error, gave, subject)) from None
+
+        for renewal in range(2):
+            try:
+                return self.retry.run(
+                    attempt,
+                    retriable=RETRIABLE,
+                    what=subject.describe(),
+                    on_give_up=give_up,
+                )
+            except UnauthenticatedError as refused:
+                if renewal == 1 or not self.authenticator.can_renew:
+                    break
+                self.authenticator.invalidate(refused.token)
         msg = (
             "Endor Labs refused the credentials (HTTP 401): check api_key/api_secret "
             "or token (ENDOR_API_CREDENTIALS_KEY/_SECRET, ENDOR_TOKEN)."
         )
         raise FatalTapError(msg)
+
+    def _give_up_text(self, error: BaseException, gave: GaveUp, subject: Subject) -> str:
+        """The one line once the retry budget is spent: what kept failing, for how long."""
+        if isinstance(error, RetriableAPIError):
+            return (
+                f"The Endor Labs API kept failing for {subject.describe()} ({describe(error)}): "
+                f"{gave.text()}; try again later, or raise retry_budget_seconds."
+            )
+        return (
+            f"The Endor Labs API at {shown_origin(self.url_base)} could not be read for "
+            f"{subject.describe()} ({describe(error)}): {gave.text()}; check api_url and the "
+            "network, or raise retry_budget_seconds."
+        )
 
     def _send_once(
         self, prepared: requests.PreparedRequest, subject: Subject, *, split_on_deadline: bool
@@ -247,12 +294,14 @@ class EndorApi:
             with self._slots:
                 response = self.session.send(attempt, timeout=self.timeout, allow_redirects=True)
         except requests.exceptions.RequestException as exc:
-            if split_on_deadline and is_read_timeout(exc):
+            if is_read_timeout(exc):
                 msg = f"no answer within {self.timeout}s"
-                raise DeadlineExceededError(msg) from None
+                if split_on_deadline:
+                    raise DeadlineExceededError(msg) from None
+                raise requests.exceptions.ReadTimeout(msg) from None
             raise
         self._check(response, subject, token, split_on_deadline=split_on_deadline)
-        body = _decode(response.content)
+        body = decode_body(response.content)
         if not isinstance(body, dict):
             raise RetriableAPIError("response body is not a JSON object", response)
         return body
@@ -268,6 +317,10 @@ class EndorApi:
             raise UnauthenticatedError(token)
         message = _error_message(response)
         if status == 504 and split_on_deadline and _is_deadline(response):
+            took = response.elapsed.total_seconds()
+            if took < min(self.request_timeout * EARLY_DEADLINE_SHARE, EARLY_DEADLINE_SECONDS):
+                msg = f"HTTP 504: {message} after {took:.1f}s of a {self.request_timeout}s deadline"
+                raise EarlyDeadlineError(msg, response)
             raise DeadlineExceededError(message)
         if status == 429 or status >= 500:
             asked = retry_after_seconds(response)
@@ -277,30 +330,6 @@ class EndorApi:
         if status == 403:
             raise AccessDeniedError(_client_error_text(subject, status, message), message)
         raise FatalTapError(_client_error_text(subject, status, message))
-
-    @staticmethod
-    def _waits() -> Generator[float, Any, None]:
-        """Exponential waits; a ``Retry-After`` the answer carries wins (see ``RetryGate``)."""
-        attempt = 0
-        exception = yield  # type: ignore[misc]
-        while True:
-            asked = retry_after_seconds(getattr(exception, "response", None))
-            delay = min(BACKOFF_BASE_SECONDS * 2**attempt, BACKOFF_CAP_SECONDS)
-            attempt += 1
-            exception = yield asked if asked is not None else delay
-
-    def _on_backoff(self, details: Any, subject: Subject) -> None:
-        # Name the failure, never the request (its headers carry the token).
-        if self.logger is None:
-            return
-        exception = details.get("exception")
-        self.logger.warning(
-            "Retrying %s in %.2fs after attempt %d: %s",
-            subject.stream,
-            details.get("wait") or 0.0,
-            details.get("tries", 0),
-            type(exception).__name__ if exception else "error",
-        )
 
     # --- paging -----------------------------------------------------------------
 

@@ -5,6 +5,8 @@ The API trades an API key and secret for a bearer token that lives a few hours
 every stream shares its token; it renews the token before it runs out and once
 more when the API answers 401 (tokens can be revoked early).  A fixed ``token``
 setting is used as is: it cannot be renewed, so a 401 with it is fatal.
+The exchange follows no redirect: the key and secret go to api_url only
+(``origins``).
 """
 
 from __future__ import annotations
@@ -15,16 +17,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 import requests
+from singer_sdk.exceptions import RetriableAPIError
 from typing_extensions import override
 
 from tap_endorlabs.errors import FatalTapError
 from tap_endorlabs.headers import server_now
+from tap_endorlabs.origins import redirect_refusal, shown_origin
+from tap_endorlabs.retry import GaveUp, RetryPolicy, describe
 from tap_endorlabs.timestamps import parse_timestamp
 
 # Renew when less than this fraction of the token's life (or this many seconds) is left.
 REFRESH_FRACTION = 0.1
 REFRESH_MIN_SECONDS = 60.0
-EXCHANGE_ATTEMPTS = 4
 DEFAULT_TOKEN_LIFETIME = 4 * 3600.0
 
 
@@ -40,8 +44,10 @@ class EndorAuthenticator(requests.auth.AuthBase):
         token: str | None = None,
         timeout: float = 60.0,
         verify: bool = True,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self._api_url = api_url.rstrip("/")
+        self._retry = retry if retry is not None else RetryPolicy()
         self._verify = verify
         self._api_key = api_key
         self._api_secret = api_secret
@@ -83,22 +89,38 @@ class EndorAuthenticator(requests.auth.AuthBase):
                 self._token = None
 
     def _exchange(self) -> None:
-        """Trade the API key and secret for a token (retrying transient failures).
+        """Trade the API key and secret for a token, retrying transient failures.
+
+        Retried for the same time budget as every other request (``retry``):
+        a token exchange that gave up after 4 tries in about 2 s ended runs
+        that every data request would have ridden out.
 
         Raises:
-            FatalTapError: on rejected credentials or a server that never answers.
+            FatalTapError: on rejected credentials, or a server that keeps failing
+                for the whole retry budget.
         """
         url = f"{self._api_url}/v1/auth/api-key"
         body = {"key": self._api_key, "secret": self._api_secret}
-        last_problem = "no answer"
-        for attempt in range(EXCHANGE_ATTEMPTS):
-            if attempt:
-                time.sleep(min(2.0**attempt * 0.25, 5.0))
+
+        def attempt() -> tuple[dict[str, Any], requests.Response]:
             try:
-                response = requests.post(url, json=body, timeout=self._timeout, verify=self._verify)
-            except requests.RequestException as exc:
-                last_problem = type(exc).__name__
-                continue
+                # No redirect: requests would re-send the key and secret to its Location.
+                response = requests.post(
+                    url,
+                    json=body,
+                    timeout=self._timeout,
+                    verify=self._verify,
+                    allow_redirects=False,
+                )
+            except requests.exceptions.Timeout:
+                msg = f"no answer within {self._timeout:g}s"
+                raise requests.exceptions.Timeout(msg) from None
+            if response.is_redirect or 300 <= response.status_code < 400:
+                location = response.headers.get("Location")
+                what = "the token exchange"
+                raise FatalTapError(
+                    redirect_refusal(self._api_url, response.status_code, location, what)
+                )
             if response.status_code in (400, 401, 403):
                 msg = (
                     f"Endor Labs rejected the API key (HTTP {response.status_code}): "
@@ -106,21 +128,32 @@ class EndorAuthenticator(requests.auth.AuthBase):
                 )
                 raise FatalTapError(msg)
             if response.status_code != 200:
-                last_problem = f"HTTP {response.status_code}"
-                continue
+                msg = f"HTTP {response.status_code}"
+                raise RetriableAPIError(msg, response)
             try:
                 payload = response.json()
-                self._token = str(payload["token"])
+                str(payload["token"])
             except (ValueError, KeyError, TypeError):
-                last_problem = "an unreadable token response"
-                continue
-            self._renew_at = time.monotonic() + _renew_after(payload, response)
-            return
-        msg = (
-            f"Could not obtain an Endor Labs token from {self._api_url} "
-            f"after {EXCHANGE_ATTEMPTS} attempts ({last_problem}): check api_url."
+                msg = "an unreadable token response"
+                raise RetriableAPIError(msg, response) from None
+            return payload, response
+
+        def give_up(error: BaseException, gave: GaveUp) -> None:
+            msg = (
+                f"Could not obtain an Endor Labs token from {shown_origin(self._api_url)} "
+                f"({describe(error)}): "
+                f"{gave.text()}; check api_url and the network, or raise retry_budget_seconds."
+            )
+            raise FatalTapError(msg) from None
+
+        payload, response = self._retry.run(
+            attempt,
+            retriable=(RetriableAPIError, requests.RequestException),
+            what="the token exchange",
+            on_give_up=give_up,
         )
-        raise FatalTapError(msg)
+        self._token = str(payload["token"])
+        self._renew_at = time.monotonic() + _renew_after(payload, response)
 
 
 def _renew_after(payload: dict[str, Any], response: requests.Response) -> float:

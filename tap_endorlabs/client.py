@@ -40,6 +40,7 @@ from tap_endorlabs.filters import all_of, time_range
 from tap_endorlabs.metrics import partition_counter, partition_timer
 from tap_endorlabs.pagination import ListQuery
 from tap_endorlabs.progress import ReadProgress
+from tap_endorlabs.retry import DEFAULT_BUDGET_SECONDS
 from tap_endorlabs.timestamps import normalize_or, normalize_timestamp, parse_timestamp
 from tap_endorlabs.window_reader import (
     Page,
@@ -440,6 +441,9 @@ class EndorStream(RESTStream[int | None]):
             edges=self.window_edges,
             name=self.name,
             logger=self.logger,
+            retry_budget_seconds=float(
+                self.config.get("retry_budget_seconds") or DEFAULT_BUDGET_SECONDS
+            ),
         )
 
     def read_windows(self, start: datetime) -> Iterator[dict[str, Any]]:
@@ -485,12 +489,16 @@ class EndorStream(RESTStream[int | None]):
             self._emitted_at_start = frozenset()
 
     def read_progress(self, start: datetime) -> ReadProgress:
-        """Progress lines for this read (``progress_interval_seconds``; 0 turns them off)."""
+        """Progress lines for this read (``progress_interval_seconds``; 0 turns them off).
+
+        From 1970 (no start_date, no bookmark) the range is measured from the
+        first record instead (see ``ReadProgress``).
+        """
         replication_key = str(self.replication_key)
         return ReadProgress(
             stream=self.name,
             namespace=self.namespace,
-            start=start,
+            start=None if start <= EPOCH else start,
             end=datetime.now(UTC),
             interval=float(self.config["progress_interval_seconds"]),
             clock=time.monotonic,

@@ -42,6 +42,15 @@ class DeadlineExceededError(WindowTooBigError):
     """The API gave up on a query (HTTP 504, gRPC code 4): the time window was too big."""
 
 
+class RepeatedEarlyDeadlineError(DeadlineExceededError):
+    """A 504 "deadline exceeded" twice in a row, each long before the deadline asked for.
+
+    Once is a transient answer (retried); twice may be a server whose own
+    deadline is shorter than ours, so the window is halved, but no ceiling is
+    learnt from it: nothing showed that the size was slow.
+    """
+
+
 class BufferedWindowTooBigError(WindowTooBigError):
     """A window the tap orders itself (read unsorted) holds more than its buffer allows."""
 

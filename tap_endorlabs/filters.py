@@ -44,6 +44,11 @@ def one_of(field: str, values: Iterable[str]) -> str:
     return f"{field} in [{quoted}]"
 
 
+def equals(field: str, value: str) -> str:
+    """``field == "value"``; quoted like ``one_of``'s values."""
+    return f'{field} == "{value}"'
+
+
 def exists(field: str) -> str:
     """``field exists``."""
     return f"{field} exists"

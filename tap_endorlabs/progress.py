@@ -5,6 +5,10 @@ Every ``interval`` seconds (of the clock passed in, so tests need no sleeps)
 one line says how far the read is: records so far, the time position reached,
 the share of the time range done, the rate and an estimate of the time left.
 Under Meltano each line is one log line of ``meltano run``'s output.
+
+Without a start (no ``start_date``, no bookmark: "everything the API holds")
+the range begins at the first record read, not at 1970: measured from 1970, a
+read of the last year looked 99.7% done from its first record, "about 0s left".
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ class ReadProgress:
         *,
         stream: str,
         namespace: str,
-        start: datetime,
+        start: datetime | None,
         end: datetime,
         interval: float,
         clock: Callable[[], float],
@@ -58,6 +62,8 @@ class ReadProgress:
         self.records = 0
         #: The latest record's time position (normalised RFC 3339 text), if it has one.
         self.position: str | None = None
+        #: The first record's time, where the range begins when no start was given.
+        self.first: datetime | None = None
         self._last: Any = None
         self.started_at = clock()
         self._next_log = self.started_at + interval
@@ -69,8 +75,13 @@ class ReadProgress:
             "Reading %s in namespace %s from %s",
             self.stream,
             self.namespace,
-            _when(self.start),
+            _when(self.start) if self.start else "its oldest record (no start_date)",
         )
+
+    @property
+    def range_start(self) -> datetime | None:
+        """Where the range measured begins: the start, else the first record's time."""
+        return self.start if self.start is not None else self.first
 
     def record(self, record: Any) -> None:
         """Count one record; log a progress line when one is due.
@@ -79,17 +90,22 @@ class ReadProgress:
         """
         self.records += 1
         self._last = record
+        if self.records == 1 and self.start is None:
+            raw = self.position_of(record)
+            if raw:
+                self.first = parse_timestamp(normalize_timestamp(str(raw)))
         if self.interval > 0 and self.clock() >= self._next_log:
             self.log()
 
     def share_done(self) -> float | None:
         """The share of ``[start, end)`` the position has reached, from 0 to 1."""
-        if self.position is None:
+        begins = self.range_start
+        if self.position is None or begins is None:
             return None
-        total = (self.end - self.start).total_seconds()
+        total = (self.end - begins).total_seconds()
         if total <= 0:
             return None
-        done = (parse_timestamp(self.position) - self.start).total_seconds()
+        done = (parse_timestamp(self.position) - begins).total_seconds()
         return min(max(done / total, 0.0), 1.0)
 
     def line(self) -> str:
@@ -102,8 +118,9 @@ class ReadProgress:
             f"Progress {self.stream} [{self.namespace}]: {self.records:,} records",
             f"at {where}",
         ]
-        if share is not None:
-            parts.append(f"{share:.1%} of {_when(self.start)}..{_when(self.end)}")
+        begins = self.range_start
+        if share is not None and begins is not None:
+            parts.append(f"{share:.1%} of {_when(begins)}..{_when(self.end)}")
         parts.append(f"{rate:,.0f} records/s")
         if share:
             parts.append(f"about {_duration(elapsed * (1 - share) / share)} left")

@@ -16,6 +16,8 @@ from singer_sdk import typing as th
 
 from tap_endorlabs.errors import FatalTapError
 from tap_endorlabs.filters import bare_date
+from tap_endorlabs.origins import check_api_url_reach
+from tap_endorlabs.retry import DEFAULT_BUDGET_SECONDS
 from tap_endorlabs.timestamps import parse_timestamp
 
 DEFAULT_API_URL = "https://api.endorlabs.com"
@@ -133,6 +135,20 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
             "How many seconds the API may spend on one request before it gives up; "
             "sent as the Request-Timeout header. Falls back to ENDOR_API_TIMEOUT. "
             "Default: 60."
+        ),
+    ),
+    th.Property(
+        "retry_budget_seconds",
+        th.IntegerType(minimum=1),
+        default=DEFAULT_BUDGET_SECONDS,
+        title="Retry budget",
+        description=(
+            "How many seconds the tap keeps retrying a request that fails in a way that "
+            "may pass (HTTP 429, 500, 502, 503, a 504 that came back early, a reset or cut "
+            "connection, no answer in time): the same for the token exchange, the namespace "
+            "listing and every page. Waits grow from 0.1 s up to a tenth of the budget "
+            "(a Retry-After wins); when the budget is spent the run stops with one line "
+            "naming what kept failing. Default: 300."
         ),
     ),
     th.Property(
@@ -267,7 +283,15 @@ def check_api_url(url: str) -> None:
         usable = False
     if not usable:
         msg = (
-            f"api_url {url[:100]!r} is not an http(s) URL: use {DEFAULT_API_URL} "
+            f"api_url {shown_text(url)!r} is not an http(s) URL: use {DEFAULT_API_URL} "
             "(or ENDOR_API), or your Endor Labs API's base URL."
         )
         raise FatalTapError(msg)
+    check_api_url_reach(url)
+
+
+def shown_text(url: str) -> str:
+    """A bad api_url for its error line: cut short, with anything before an ``@`` hidden."""
+    _, at, tail = url.rpartition("@")
+    text = f"***@{tail}" if at else url
+    return text[:100]

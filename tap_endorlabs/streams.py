@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,16 +12,17 @@ from typing import Any
 from singer_sdk import SchemaDirectory, StreamSchema
 from typing_extensions import override
 
+from tap_endorlabs.api import Subject
 from tap_endorlabs.client import EndorStream
 from tap_endorlabs.filters import COMPLETED_SCAN_STATUSES, all_of, exists, one_of
 from tap_endorlabs.pagination import ListQuery
+from tap_endorlabs.read_ahead import in_order
 from tap_endorlabs.scan_context import build_scan_context
+from tap_endorlabs.scan_findings import reported_uuids, scan_findings
 from tap_endorlabs.windows import ACTIVE_RETENTION, seam_edges, sources_for
 
 # Each stream's schema is schemas/<stream name>.json (see schema_gen.py).
 SCHEMAS = SchemaDirectory(Path(__file__).parent / "schemas")
-# uuids per ``uuid in [...]`` query: ~100 x 40 characters keeps URLs near 4 KB.
-FINDINGS_CHUNK = 100
 COMPLETED_FILTER = one_of("spec.status", COMPLETED_SCAN_STATUSES)
 
 
@@ -132,10 +134,13 @@ class ScanResultsStream(EndorStream):
 class FindingsStream(EndorStream):
     """The findings each newly completed scan reported, with their ``scan_context``.
 
-    Walks completed scans like ``scan_results`` (own bookmark), fetches each
-    scan's ``spec.findings`` in chunks and emits them contiguously, the last one
-    flagged ``scan_context.last``.  The bookmark is the scan's completion time,
-    so an interrupted scan is re-emitted whole, never half.
+    Walks completed scans like ``scan_results`` (own bookmark) and emits each
+    scan's ``spec.findings`` contiguously, the last one flagged
+    ``scan_context.last``.  The bookmark is the scan's completion time, so an
+    interrupted scan is re-emitted whole, never half.  Which requests read a
+    scan's findings is ``scan_findings``; the next scans' findings are read
+    ahead in parallel (``read_ahead``, ``max_concurrent_requests`` of them) and
+    emitted one scan after another, as a one-at-a-time run would.
     """
 
     name = "findings"
@@ -147,6 +152,8 @@ class FindingsStream(EndorStream):
     schema = StreamSchema(SCHEMAS)
 
     _projects: dict[tuple[str, str], dict[str, Any] | None]
+    _project_locks: dict[tuple[str, str], threading.Lock]
+    _projects_lock: threading.Lock
 
     @property
     @override
@@ -163,50 +170,91 @@ class FindingsStream(EndorStream):
     @override
     def records_since(self, start: datetime) -> Iterator[dict[str, Any]]:
         self._projects = {}
-        for scan in self.read_windows(start):
-            yield from self.findings_of(scan)
-
-    def findings_of(self, scan: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        """The scan's findings, contiguous, the final one marked ``last``."""
-        uuids = [str(u) for u in ((scan.get("spec") or {}).get("findings") or []) if u]
-        if not uuids:
-            return
-        namespace = (scan.get("tenant_meta") or {}).get("namespace") or self.namespace
-        project = self._project(namespace, (scan.get("meta") or {}).get("parent_uuid"))
-        # The same for every finding of the scan but ``last``: built once.
-        context = build_scan_context(scan, project, last=False)
-        held: dict[str, Any] | None = None
-        for chunk_start in range(0, len(uuids), FINDINGS_CHUNK):
-            chunk = uuids[chunk_start : chunk_start + FINDINGS_CHUNK]
-            query = ListQuery(
-                path=f"/v1/namespaces/{namespace}/findings",
-                filter=all_of(one_of("uuid", chunk), self.config.get("finding_filter")),
-                page_size=len(chunk),
-            )
-            for objects in self.iter_pages(query):
-                for finding in objects:
+        self._project_locks = {}
+        self._projects_lock = threading.Lock()
+        namespace = self.namespace
+        scans = in_order(
+            self.read_windows(start),
+            lambda scan: self.scan_pages(scan, namespace),
+            int(self.config["max_concurrent_requests"]),
+            buffer=1,
+            name="scan-findings",
+        )
+        for _scan, pages in scans:
+            held: dict[str, Any] | None = None
+            for page in pages:
+                for finding in page:
                     if held is not None:
-                        held["scan_context"] = dict(context)
                         yield held
                     held = finding
-        if held is not None:
-            held["scan_context"] = {**context, "last": True}
-            yield held
+            if held is not None:
+                held["scan_context"] = {**held["scan_context"], "last": True}
+                yield held
 
-    def _project(self, namespace: str, project_uuid: str | None) -> dict[str, Any] | None:
-        """The scan's project (cached per run); None if it is gone."""
+    def scan_pages(self, scan: dict[str, Any], partition: str) -> Iterator[list[dict[str, Any]]]:
+        """One scan's findings, page by page, each with its ``scan_context`` (``last`` false).
+
+        Runs on a worker thread when read ahead: everything it needs is passed
+        in (``partition``: the namespace being read), nothing read from the
+        stream's per-partition attributes.
+        """
+        if not reported_uuids(scan):
+            return
+        namespace = (scan.get("tenant_meta") or {}).get("namespace") or partition
+        subject = Subject(self.name, namespace, self.refused_filter_setting)
+        project = self._project(namespace, (scan.get("meta") or {}).get("parent_uuid"), subject)
+        # The same for every finding of the scan but ``last``: built once.
+        context = build_scan_context(scan, project, last=False)
+        finding_filter = self.config.get("finding_filter")
+
+        def missing(uuids: list[str]) -> None:
+            why = (
+                "left out by finding_filter or resolved since"
+                if finding_filter
+                else ("resolved since")
+            )
+            self.logger.warning(
+                "findings: scan %s in namespace '%s' reported %d finding(s) the API no longer "
+                "lists (%s); they are not exported: %s",
+                scan.get("uuid"),
+                namespace,
+                len(uuids),
+                why,
+                ", ".join(uuids[:5]) + (", ..." if len(uuids) > 5 else ""),
+            )
+
+        pages = scan_findings(
+            scan,
+            lambda query: self.api.iter_pages(query, subject=subject),
+            path=f"/v1/namespaces/{namespace}/findings",
+            page_size=int(self.config["page_size"]),
+            finding_filter=finding_filter,
+            missing=missing,
+        )
+        for page in pages:
+            for finding in page:
+                finding["scan_context"] = dict(context)
+            yield page
+
+    def _project(
+        self, namespace: str, project_uuid: str | None, subject: Subject
+    ) -> dict[str, Any] | None:
+        """The scan's project (cached per run, fetched once for all its scans); None if gone."""
         if not project_uuid:
             return None
         key = (namespace, project_uuid)
-        if key not in self._projects:
-            query = ListQuery(
-                path=f"/v1/namespaces/{namespace}/projects",
-                filter=one_of("uuid", [project_uuid]),
-                page_size=1,
-            )
-            found = next(iter(self.iter_pages(query)), [])
-            self._projects[key] = found[0] if found else None
-        return self._projects[key]
+        with self._projects_lock:
+            lock = self._project_locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._projects:
+                query = ListQuery(
+                    path=f"/v1/namespaces/{namespace}/projects",
+                    filter=one_of("uuid", [project_uuid]),
+                    page_size=1,
+                )
+                found = next(iter(self.api.iter_pages(query, subject=subject)), [])
+                self._projects[key] = found[0] if found else None
+            return self._projects[key]
 
 
 STREAM_TYPES: tuple[type[EndorStream], ...] = (

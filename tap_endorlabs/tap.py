@@ -25,6 +25,7 @@ from tap_endorlabs.filters import all_of, time_range
 from tap_endorlabs.namespaces import list_namespaces
 from tap_endorlabs.output import BufferedMsgSpecWriter
 from tap_endorlabs.pagination import ListQuery
+from tap_endorlabs.retry import DEFAULT_BUDGET_SECONDS, RetryPolicy
 from tap_endorlabs.run_inputs import read_catalog, read_state
 from tap_endorlabs.settings import (
     CONFIG_SCHEMA,
@@ -81,6 +82,7 @@ class TapEndorLabs(Tap):
                 token=self.config.get("token"),
                 timeout=float(self.config["request_timeout"]),
                 verify=self.config.get("ssl_verify") is not False,
+                retry=self.retry_policy,
             )
         return self._authenticator
 
@@ -98,8 +100,15 @@ class TapEndorLabs(Tap):
                 verify=self.config.get("ssl_verify") is not False,
                 max_concurrent_requests=int(self.config["max_concurrent_requests"]),
                 logger=self.logger,
+                retry=self.retry_policy,
             )
         return self._api
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """How long every request kind is retried (``retry_budget_seconds``)."""
+        budget = self.config.get("retry_budget_seconds") or DEFAULT_BUDGET_SECONDS
+        return RetryPolicy(budget_seconds=float(budget), logger=self.logger)
 
     def namespace_names(self) -> list[str]:
         """The tenant and every namespace under it, listed once per run.

@@ -50,10 +50,12 @@ from tap_endorlabs.errors import (
     BufferedWindowTooBigError,
     DeadlineExceededError,
     FatalTapError,
+    RepeatedEarlyDeadlineError,
     SeamWindowTooBigError,
     SortedPagingUnavailableError,
     WindowTooBigError,
 )
+from tap_endorlabs.retry import DEFAULT_BUDGET_SECONDS, RetryPolicy
 from tap_endorlabs.timestamps import format_timestamp, normalize_or, parse_timestamp
 from tap_endorlabs.windows import WindowPlanner
 
@@ -70,10 +72,7 @@ SEAM_BUFFER_PAGES = 20
 DENSE_WINDOW_PAGES = 2 * CHEAP_WINDOW_PAGES
 #: Pages a window read ahead may hold before its reader waits for the emitter.
 PAGES_AHEAD_PER_WINDOW = 2
-#: Tries of a minimum-size window that keeps timing out before giving up.
-MAX_STUCK_TRIES = 8
 BACKOFF_BASE_SECONDS = 0.1
-BACKOFF_CAP_SECONDS = 30.0
 
 Page = list[dict[str, Any]]
 
@@ -112,6 +111,10 @@ class ReaderSettings:
     name: str = "stream"
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     sleep: Callable[[float], None] = time.sleep
+    #: How long a smallest window that keeps timing out is tried again, as any
+    #: other request is (``retry_budget_seconds``), and the clock that measures it.
+    retry_budget_seconds: float = DEFAULT_BUDGET_SECONDS
+    clock: Callable[[], float] = time.monotonic
     logger: Any = field(default=_log)
 
 
@@ -246,6 +249,7 @@ def _read(  # noqa: PLR0917 - read_windows' own arguments, passed on
     last_time = format_timestamp(start)
     seen_at_last: set[str] = set(emitted_at_start)
     stuck = 0
+    stuck_since = 0.0
     time_field = settings.time_field
     while not planner.finished:
         if reading is None:
@@ -313,20 +317,29 @@ def _read(  # noqa: PLR0917 - read_windows' own arguments, passed on
             last_at = parse_timestamp(last_time)
             resume = last_at if last_at > lo else lo
             if planner.at_minimum:
-                # Nothing left to split: a plain retry, bounded like any other.
+                # Nothing left to split: a plain retry, for the retry budget like any other.
                 stuck += 1
-                if stuck >= MAX_STUCK_TRIES:
+                if stuck == 1:
+                    stuck_since = settings.clock()
+                spent = settings.clock() - stuck_since
+                budget = settings.retry_budget_seconds
+                if stuck > 1 and spent >= budget:
                     msg = (
                         f"The Endor Labs API timed out on {settings.name} even for a "
-                        f"{planner.size} window at {lo.isoformat()}: raise request_timeout."
+                        f"{planner.size} window at {lo.isoformat()} ({too_big}): {stuck} "
+                        f"attempts in {spent:.0f}s (retry_budget_seconds: {budget:g}); "
+                        "raise request_timeout."
                     )
                     raise FatalTapError(msg) from None
-                settings.sleep(min(BACKOFF_BASE_SECONDS * 2**stuck, BACKOFF_CAP_SECONDS))
+                cap = RetryPolicy(budget_seconds=budget).max_wait
+                settings.sleep(min(BACKOFF_BASE_SECONDS * 2**stuck, cap))
             # A window read ahead was planned at the size of its launch, maybe
             # long before: halve what is planned now, or the lagging sizes of
             # older windows would drag every later window down to the minimum.
             tried = None if hi is None or reading is not None else hi - lo
-            planner.split(resume, tried=tried)
+            planner.split(
+                resume, tried=tried, learn=not isinstance(too_big, RepeatedEarlyDeadlineError)
+            )
             settings.logger.info(
                 "%s on %s: window now %s (%s)",
                 split_reason(too_big),
@@ -386,6 +399,8 @@ def dense_window_size(
 
 def split_reason(error: WindowTooBigError) -> str:
     """How the log names why a window was halved."""
+    if isinstance(error, RepeatedEarlyDeadlineError):
+        return "Two early 504s in a row"
     if isinstance(error, DeadlineExceededError):
         return "Deadline exceeded"
     if isinstance(error, SeamWindowTooBigError):

@@ -131,18 +131,23 @@ class WindowPlanner:
         self.size = max(min(size, self.size), self.min_size)
         self._good_streak = 0
 
-    def split(self, resume_at: datetime, tried: timedelta | None = None) -> None:
+    def split(
+        self, resume_at: datetime, tried: timedelta | None = None, *, learn: bool = True
+    ) -> None:
         """Halve the window after a deadline; continue from ``resume_at``.
 
         ``tried`` is the length of the window that failed, when an edge cut it
         shorter than ``size``: halving that, not ``size``, is what makes the next
-        attempt smaller.
+        attempt smaller.  With ``learn`` the halved size becomes the ceiling; a
+        failure that says nothing about the size (``learn=False``) leaves the
+        ceiling as it was, so the next good windows grow back at once.
         """
         base = min(self.size, tried) if tried is not None else self.size
         self.cursor = max(self.cursor, resume_at)
         self.size = max(base / 2, self.min_size)
-        self.ceiling = self.size
-        self._good_streak = 0
+        if learn:
+            self.ceiling = self.size
+            self._good_streak = 0
 
 
 def seam_edges(boundary: datetime, margin: timedelta = SEAM_MARGIN) -> tuple[datetime, datetime]:

@@ -22,6 +22,23 @@ def stream_label(stream: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def line_shape(line: str) -> str:
+    """What an unreadable input line looks like, without a character of its content.
+
+    A line cut short is usually a RECORD (values that may be secrets); a line
+    that does not start with ``{`` is usually another program's output on the pipe.
+    """
+    text = line.lstrip()
+    if not text:
+        return "it is blank: fix the tap"
+    if text[0] == "{":
+        return f"a JSON object cut short or malformed ({len(line)} characters): fix the tap"
+    return (
+        "it does not start with '{': is the tap (or a wrapper) printing logs "
+        "to stdout? Singer input holds only JSON messages"
+    )
+
+
 def require_stream(message: dict[str, Any], kind: str) -> str:
     """The message's stream name, which must be a string."""
     article = "an" if kind[0] in "AEIOU" else "a"

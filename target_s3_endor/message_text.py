@@ -18,6 +18,7 @@ from singer_sdk.contrib.msgspec import decoder as msgspec_decoder
 from target_s3_endor.errors import BadInputError
 from target_s3_endor.input_lines import InputLine, stream_named_in
 from target_s3_endor.json_text import decode_with_surrogates, has_surrogate_escape
+from target_s3_endor.message_checks import line_shape
 
 _TOO_DEEP = (
     "input line is nested deeper than the JSON reader goes (thousands of levels of "
@@ -25,10 +26,9 @@ _TOO_DEEP = (
 )
 
 
-def line_start(line: str | bytes) -> str:
-    """The first 40 characters of a line, quoted, for an error message."""
-    text = line if isinstance(line, str) else line[:160].decode("utf-8", "replace")
-    return repr(text[:40])
+def _shape(line: str | bytes) -> str:
+    """What the line looks like, without a character of its content (message_checks)."""
+    return line_shape(line if isinstance(line, str) else line.decode("utf-8", "replace"))
 
 
 def decode_message(line: str | bytes) -> Any:
@@ -54,11 +54,11 @@ def decode_message(line: str | bytes) -> Any:
             pass
     if "UTF-8" in problem:
         msg = (
-            f"input line is not UTF-8 text ({problem}): starts with {line_start(line)}; "
-            "Singer messages are UTF-8 JSON: fix the tap"
+            f"input line is not UTF-8 text ({problem}): Singer messages are UTF-8 JSON: fix the tap"
         )
     else:
-        msg = f"input line is not valid JSON ({problem}): starts with {line_start(line)}"
+        # Not even its first characters: a cut RECORD line holds record values.
+        msg = f"input line is not valid JSON ({problem}): {_shape(line)}"
     raise BadInputError(msg)
 
 

@@ -7,8 +7,8 @@ written; the object decides how its bytes are made.  Two kinds:
   core while records arrive, finished once.  Day partitions use it, because
   deflating at drain time measured slower (see ``streaming.py``).
 * ``SpooledObject`` (here): records spooled as JSON lines and encoded when
-  the object is written, as often as asked.  A scan's object uses it, because
-  each drain writes the scan's records so far and the spool keeps growing; so
+  the object is written.  A scan's object uses it, because any number of
+  scans may be open at once and each waits on disk for its last finding; so
   does a SARIF object (its results are re-shaped from whole records) and a
   day partition when every streaming slot is taken.
 

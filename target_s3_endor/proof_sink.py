@@ -42,6 +42,16 @@ class ReconciliationSink(Sink):
         self._close = cast("ProofHost", target).proof_writer.close
 
     @override
+    def get_validator(self) -> None:
+        """No validator: its records are not validated, so their schema is never compiled.
+
+        The SDK's default would compile it with ``jsonschema``, whose errors quote
+        the schema's values (and end in a traceback) and whose default registry
+        fetches a remote ``$ref`` (issue 24, ``input_reach``).
+        """
+        return
+
+    @override
     def _validate_and_parse(self, record: dict) -> dict:
         """Keep every value as the tap wrote it: the proof repeats the record's own text."""
         return record

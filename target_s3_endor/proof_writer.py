@@ -130,7 +130,14 @@ class ProofWriter:
         """
         stream, namespace = record.get("stream"), record.get("namespace")
         emitted = record.get("emitted_count")
-        window = self._open.pop((str(stream), namespace), None) or Window()
+        uuid = record.get("uuid")
+        if not (isinstance(stream, str) and isinstance(uuid, str) and _is_count(emitted)):
+            msg = (
+                f"a {reconciliation.RECONCILIATION_STREAM} record lacks a string uuid or stream "
+                "or a whole-number emitted_count: no proof can be written for it; fix the tap"
+            )
+            raise BadInputError(msg)
+        window = self._open.pop((stream, namespace), None) or Window()
         if window.received != emitted:
             msg = (
                 f"reconciliation {record.get('uuid')} of stream '{stream}' namespace "
@@ -175,6 +182,10 @@ class ProofWriter:
         self.keys.extend(written)
         self.windows_written += len(ready)
         return written
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def proof_record(

@@ -4,8 +4,9 @@ The SDK replaces a stream's sink when a new SCHEMA arrives for it, and drains
 sinks whenever a batch is full, old, or a STATE must be written; findings of
 one scan may also arrive interleaved with other scans'.  So a scan's spool
 cannot live in a sink: it lives here, from the scan's first finding to its
-``last`` one, whatever sink each finding came through.  ``sinks.py`` decides
-when a scan's object is written; this module only keeps the scans.
+``last`` one, whatever sink each finding came through.  ``sinks.py`` writes a
+scan's object once, at its ``last`` finding or at the end of the input; this
+module only keeps the scans.
 
 Bounds: memory holds a few hundred bytes per open scan (its place and counts)
 and a scan uuid per scan finished in this run (to tell a late finding from a

@@ -49,6 +49,7 @@ class GracefulStopTarget(DirectRecordTarget):
         name = signal.Signals(self._stop_signal).name
         self.logger.warning("Received %s: writing the records received so far", name)
         try:
+            self.write_waiting_objects()
             self.drain_all(is_endofpipe=True)
         except TargetS3EndorError as exc:
             self.logger.error(
@@ -62,6 +63,9 @@ class GracefulStopTarget(DirectRecordTarget):
             "Stopped by %s: every record received is in S3 and its state was written", name
         )
         sys.exit(128 + self._stop_signal)
+
+    def write_waiting_objects(self) -> None:
+        """Write what waits for the end of the input (open scans); called before the last drain."""
 
     def _guarded(self, handler: Callable[[Any], None], message: Any) -> None:
         """Handle one message as a unit; if a signal came meanwhile, stop after it.

@@ -3,15 +3,21 @@
 Two kinds of objects (both pending objects, see ``pending.py``):
 
 * a scan's findings object (records with a usable ``scan_context``), one per
-  scan at ``<time>_<scan-uuid>``.  Open scans are kept by the run's
-  ``ScanRegistry`` (``scans.py``), not by a sink, so any number of scans may
-  be open at once, their findings interleaved, split by SCHEMA messages (the
-  SDK then retires the sink and makes a new one) or by drains.  Every drain
-  (batch full by records or bytes, age, a STATE, end of input) writes every
-  open scan that got findings since its last upload: the object at the scan's
-  key then holds every finding received so far, and the next write replaces
-  it with a bigger one, so within a run no key holds fewer records than it
-  did.  ``last: true`` writes the complete object and finishes the scan.
+  scan at ``<time>_<scan-uuid>``, written once.  Open scans are kept by the
+  run's ``ScanRegistry`` (``scans.py``), not by a sink, so any number of scans
+  may be open at once, their findings interleaved, split by SCHEMA messages
+  (the SDK then retires the sink and makes a new one) or by drains.  A scan's
+  findings wait in its spool on disk (memory holds a few hundred bytes per
+  open scan) until its ``last: true`` finding, which writes the complete
+  object and finishes the scan, or until the end of the input (or a stop
+  signal), which writes every scan still open as it stands.  Drains (batch
+  full by records or bytes, age, a STATE) do not touch open scans: the state
+  printed after a drain is held back to before the oldest open scan (below),
+  so it covers none of their findings.  Each scan is encoded and uploaded
+  once, so its cost is linear in its findings whatever the batch size (it
+  was encoded and uploaded again at every drain: a 30,000-finding scan with
+  ``batch_max_records`` 1000 wrote its key 30 times, for 3.8x the CPU;
+  ``benchmarks/scan_drains.py``).
   A finding of a scan that already finished in this run (a tap that re-sends
   or marks ``last`` too early) never rewrites the complete object: it starts
   a continuation object at ``<time>_<scan-uuid>_<batch-id>``, kept like any
@@ -27,11 +33,13 @@ scan's first finding* (``ScanRegistry.printable_state``): a state received in
 the middle of a scan is held back until that scan's ``last`` finding is
 written, because a run resumed from it would send only the scan's later
 findings and write them alone at its key.  A scan still open at the end of
-input is written as it stands, and the state before it is the one printed.
+input is written as it stands (``write_open_scans``), and the state before it
+is the one printed.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -48,6 +56,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from singer_sdk.target_base import Target
+
+    from target_s3_endor.run import RunContext
 
 FINDINGS_STREAM = "findings"
 
@@ -174,26 +184,14 @@ class S3EndorSink(UploadingSink):
         return scan
 
     def _upload_scan(self, scan: OpenScan) -> None:
-        """Write the scan's object with every finding so far, if it changed."""
-        if not scan.changed:
-            return
-        records = scan.pending.records
-        fmt = self.run.findings_format
-        key = scan.key_stem + fmt.extension
-        self._put(
-            self.run.scans.body(scan),
-            key,
-            fmt.content_type,
-            partition=self._namespace_of(key),
-            records=records,
-            first_time=scan.span.first,
-            last_time=scan.span.last,
-        )
-        scan.uploaded_records = records
+        """Write the scan's object with every finding received (once per scan)."""
+        uri = upload_scan(self.run, scan)
+        if uri is not None:
+            self.logger.info("Wrote %d records to %s", scan.pending.records, uri)
 
     def _namespace_of(self, key: str) -> str:
         """The key's namespace segment (``_unpartitioned`` for the fallback folder)."""
-        return key[len(self.run.root) + 1 :].split("/", 1)[0]
+        return namespace_of(self.run.root, key)
 
     @override
     def process_batch(self, context: dict) -> None:
@@ -221,10 +219,8 @@ class S3EndorSink(UploadingSink):
         finally:
             for pending in partitions.values():
                 pending.close()
-        # Every open scan, whichever sink its findings came through: the state the
-        # SDK prints after this drain must not cover a finding that is not in S3.
-        for scan in self.run.scans.open_scans():
-            self._upload_scan(scan)
+        # Open scans wait for their last finding (or the end of the input): the
+        # state printed after this drain is held back to before the oldest of them.
         if self._fallback_records:
             self.logger.warning(
                 "%d records of stream '%s' lack layout fields (tenant_meta.namespace or "
@@ -246,3 +242,45 @@ class S3EndorSink(UploadingSink):
         self._partitions = {}
         self._spans = {}
         super().clean_up()
+
+
+def namespace_of(root: str, key: str) -> str:
+    """A key's namespace segment below ``root`` (``_unpartitioned`` for the fallback folder)."""
+    return key[len(root) + 1 :].split("/", 1)[0]
+
+
+def upload_scan(run: RunContext, scan: OpenScan) -> str | None:
+    """Write a scan's object with every finding received; None if nothing is new since.
+
+    Called once per scan: at its ``last`` finding, or for a scan still open at
+    the end of the input (or a stop), by ``write_open_scans``.
+    """
+    if not scan.changed:
+        return None
+    records = scan.pending.records
+    fmt = run.findings_format
+    key = scan.key_stem + fmt.extension
+    uri = run.upload(
+        run.scans.body(scan),
+        key,
+        fmt.content_type,
+        stream=FINDINGS_STREAM,
+        partition=namespace_of(run.root, key),
+        records=records,
+        first_time=scan.span.first,
+        last_time=scan.span.last,
+    )
+    scan.uploaded_records = records
+    return uri
+
+
+def write_open_scans(run: RunContext, logger: logging.Logger) -> None:
+    """At the end of the input (or a stop): write every scan still open, as it stands.
+
+    The scans stay open, so the state printed next is still the one from
+    before the oldest of them: the next run sends those scans again.
+    """
+    for scan in run.scans.open_scans():
+        uri = upload_scan(run, scan)
+        if uri is not None:
+            logger.info("Wrote %d records to %s", scan.pending.records, uri)

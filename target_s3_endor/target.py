@@ -28,6 +28,7 @@ from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.sinks import Sink
 from typing_extensions import override
 
+from connector_common.secret_values import scrubbed, secret_values
 from connector_common.settings_hints import known_settings, misspelled, unset_hints, warning_text
 from target_s3_endor import keys
 from target_s3_endor.cli_guard import one_line_command
@@ -37,6 +38,7 @@ from target_s3_endor.encoding import (
     FORMATS,
     ObjectFormat,
 )
+from target_s3_endor.endpoints import check_endpoints
 from target_s3_endor.errors import (
     NO_ROOM_ERRNOS,
     BadInputError,
@@ -46,7 +48,6 @@ from target_s3_endor.errors import (
 )
 from target_s3_endor.input_lines import DEFAULT_MAX_LINE_BYTES, input_lines
 from target_s3_endor.message_text import decode_message, ended_mid_message
-from target_s3_endor.message_text import line_start as _start
 from target_s3_endor.parquet_sink import SecurityLakeSink
 from target_s3_endor.probe import run_probe
 from target_s3_endor.proof_sink import ReconciliationSink
@@ -65,7 +66,7 @@ from target_s3_endor.security_lake import (
 from target_s3_endor.settings_limits import check_limits
 from target_s3_endor.shutdown import GracefulStopTarget
 from target_s3_endor.singer_input import SingerInputTarget
-from target_s3_endor.sinks import S3EndorSink
+from target_s3_endor.sinks import S3EndorSink, write_open_scans
 from target_s3_endor.state_json import with_state_text
 from target_s3_endor.transport import S3Writer
 from target_s3_endor.version import DISTRIBUTION, package_version
@@ -159,9 +160,10 @@ class StrictLineReader(MsgSpecReader):
     @override
     def deserialize_json(self, line: str | bytes) -> dict:
         """Parse one line; name the problem without echoing the (possibly secret) line."""
-        message = decode_message(line)
+        message = decode_message(line)  # one line for what is not JSON (message_text.py)
         if not isinstance(message, dict):
-            msg = f"input line is not a Singer message object: starts with {_start(line)}"
+            kind = type(message).__name__
+            msg = f"input line is not a Singer message object but a JSON {kind}: fix the tap"
             raise BadInputError(msg)
         return message
 
@@ -183,6 +185,7 @@ def check_settings(config: dict[str, Any]) -> None:
         raise SettingsError(f"compression must be one of {', '.join(COMPRESSIONS)}")
     compression_level(config)
     check_limits(config)  # each setting against the S3/STS limit it names
+    check_endpoints(config)  # no userinfo, no plain-http STS (endpoints.py)
     check_security_lake_settings(config)  # layout: security-lake (security_lake.py)
 
 
@@ -672,8 +675,14 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         self.run_summary.state = printable
 
     @override
+    def write_waiting_objects(self) -> None:
+        """At the end of the input (or a stop): the scans still open, as they stand."""
+        write_open_scans(self.run, self.logger)
+
+    @override
     def process_endofpipe(self) -> None:
         self._input_ended = True
+        self.write_waiting_objects()
         super().process_endofpipe()
         self.run.scans.close(self.logger)
         self._write_proofs()  # windows closed after the last state
@@ -721,7 +730,8 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
                 about=about, about_format=about_format, config=config, file_input=file_input
             )
         except PLAIN_ERRORS as exc:
-            cls.logger.error("%s", _one_line(exc))  # no traceback: the line says it all
+            secrets = cls._secrets_given(config)  # no traceback: the line says it all
+            cls.logger.error("%s", scrubbed(_one_line(exc), secrets))
             sys.exit(1)
         except OSError as exc:
             if exc.errno not in NO_ROOM_ERRNOS:
@@ -730,10 +740,17 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
             cls.logger.error("%s", no_room_line(exc, spool_dir))
             sys.exit(1)
         except ConfigValidationError as exc:
-            # One line naming every bad setting, not the SDK's closing "Config validation failed".
+            # One line naming every bad setting, not the SDK's closing "Config validation failed";
+            # the SDK's validator quotes the value it refused, which may be a secret.
             problems = "; ".join(str(error) for error in exc.errors) or str(exc)
-            cls.logger.error("Invalid configuration: %s", " ".join(problems.split()))
+            text = scrubbed(" ".join(problems.split()), cls._secrets_given(config))
+            cls.logger.error("Invalid configuration: %s", text)
             sys.exit(1)
+
+    @classmethod
+    def _secrets_given(cls, config: _ConfigInput | None) -> list[str]:
+        given = config.config if config is not None and config.config else {}
+        return secret_values(given, cls.config_jsonschema, "TARGET_S3_ENDOR")
 
     @classmethod
     def _run_connection_test(cls, config: _ConfigInput) -> None:

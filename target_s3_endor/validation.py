@@ -13,7 +13,13 @@ not dropped) and ``default`` values are never inserted into records.
 
 Error messages are composed here from the failing path and keyword rather than
 taken from the library: its messages quote the offending value, and a record
-value may be a secret or personal data that must not reach a log.
+value may be a secret or personal data that must not reach a log.  The same
+holds for a schema that is not valid: its values (a ``type`` that is not a
+type name) are named by place, never quoted.
+
+References are resolved only within the schema itself (``input_reach``): the
+library's default retriever would read ``file://`` and fetch ``http(s)://``
+documents a SCHEMA names.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from typing import Any
 
 import jsonschema_rs
 import msgspec
+
+from target_s3_endor.input_reach import NoRetrieval
 
 Validator = Callable[[Any], None]
 
@@ -39,14 +47,20 @@ class RecordInvalid(ValueError):
 
 def build_validator(schema: dict[str, Any]) -> Validator:
     """Compile ``schema``; the returned callable raises ``RecordInvalid`` for a bad record."""
+    retriever = NoRetrieval()
     try:
         if isinstance(schema, dict) and "$schema" in schema:
-            compiled = jsonschema_rs.validator_for(schema, validate_formats=False)
+            compiled = jsonschema_rs.validator_for(
+                schema, validate_formats=False, retriever=retriever
+            )
         else:
-            compiled = jsonschema_rs.Draft7Validator(schema, validate_formats=False)
-    except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError, ValueError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SchemaError(first_line) from None
+            compiled = jsonschema_rs.Draft7Validator(
+                schema, validate_formats=False, retriever=retriever
+            )
+    except jsonschema_rs.ValidationError as exc:
+        raise SchemaError(retriever.refusal or describe_schema_fault(exc)) from None
+    except (jsonschema_rs.ReferencingError, ValueError):
+        raise SchemaError(retriever.refusal or "a $ref in it cannot be resolved") from None
     is_valid = compiled.is_valid
 
     def validate(record: Any) -> None:
@@ -72,6 +86,22 @@ def describe(error: jsonschema_rs.ValidationError) -> str:
         return f"{where} must contain {kind.property!r}"
     keyword = error.schema_path[-1] if error.schema_path else "schema"
     return f"{where} fails the schema's {keyword!r} rule"
+
+
+def describe_schema_fault(error: jsonschema_rs.ValidationError) -> str:
+    """``schema.properties.x.type fails the meta-schema's 'anyOf' rule``: never the value."""
+    if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.Referencing):
+        return (
+            "a $ref or $schema in it names nothing within the message: only #/... "
+            "references and the standard meta-schemas are resolved"
+        )
+    where = "schema" + "".join(
+        f"[{step}]" if isinstance(step, int) else f".{step}" for step in error.instance_path
+    )
+    if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.Type):
+        return f"{where} must be {' or '.join(str(name) for name in error.kind.types)}"
+    keyword = error.schema_path[-1] if error.schema_path else "schema"
+    return f"{where} fails the meta-schema's {keyword!r} rule"
 
 
 # The cache key is the schema as canonical JSON, written and read back with the

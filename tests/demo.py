@@ -3,7 +3,9 @@
 Starts the Endor Labs emulator and the local S3 server, runs
 ``meltano --environment=demo run tap-endorlabs target-s3-endor``, prints the
 objects written, lets new audit logs and scans arrive, runs the job again to
-show that only new data is exported, and stops both servers.  Meltano's state
+show that only new data is exported, checks the bucket against the proof the
+pipeline wrote (``target-s3-endor --verify``), deletes one data object to show
+the check naming it, and stops both servers.  Meltano's state
 for the demo lives in ``.demo/`` and is wiped at the start, so the demo can be
 run any number of times in a row.
 """
@@ -17,6 +19,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import boto3
 
@@ -34,8 +37,9 @@ S3_CREDENTIALS = {
 }
 
 
-def run_meltano(args: list[str], env: dict[str, str], log_name: str) -> float:
-    """Run one meltano command, its output to a log file; stop the demo if it fails."""
+def run_meltano(args: list[str], env: dict[str, str], log_name: str, *, expect: int = 0) -> float:
+    """Run one meltano command, its output to a log file; stop the demo if its exit
+    status is not ``expect``."""
     log_path = DEMO_DIR / log_name
     started = time.monotonic()
     with log_path.open("w") as log:
@@ -47,7 +51,7 @@ def run_meltano(args: list[str], env: dict[str, str], log_name: str) -> float:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    if result.returncode != 0:
+    if result.returncode != expect:
         print(log_path.read_text()[-4000:])
         sys.exit(
             f"demo: `meltano {' '.join(args)}` failed (exit {result.returncode}); log: {log_path}"
@@ -84,6 +88,46 @@ def advance_emulator(api_url: str) -> dict[str, int]:
     body = {"seconds": 600, "audit_logs": 25, "authentication_logs": 10, "scans": 2}
     call_json(api_url, "POST", "/_emulator/advance", body)
     return body
+
+
+VERIFY = ["--environment=demo", "invoke", "target-s3-endor", "--verify"]
+
+
+def verify_report(log_name: str) -> list[str]:
+    """The --verify table and gap lines (not the log lines) from a meltano log."""
+    text = (DEMO_DIR / log_name).read_text().splitlines()
+    return [line for line in text if "|" not in line and line.strip()]
+
+
+def verify_bucket(client: Any, env: dict[str, str]) -> None:
+    """`target-s3-endor --verify` passes; with one data object deleted it fails, naming it."""
+    keys = [stored.key for stored in list_objects(client, BUCKET)]
+    proofs = [key for key in keys if "/_reconciliation/" in key]
+    print(f"\nThe proof in the bucket: {len(proofs)} reconciliation objects")
+    if not proofs and not tap_emits_reconciliations():
+        print("  (this tap does not emit the reconciliations stream: nothing to verify)")
+        return
+    run_meltano(VERIFY, env, "verify.log")
+    print("meltano --environment=demo invoke target-s3-endor --verify")
+    for line in verify_report("verify.log"):
+        print(f"  {line}")
+    data = [key for key in keys if "/_" not in key and "/audit-logs/" in key]
+    gone = data[len(data) // 2]
+    client.delete_object(Bucket=BUCKET, Key=gone)
+    run_meltano(VERIFY, env, "verify-after-delete.log", expect=1)
+    print(f"\nDeleted {gone}; --verify now exits 1:")
+    for line in verify_report("verify-after-delete.log"):
+        if line.startswith(("MISSING", "verify:")):
+            print(f"  {line}")
+
+
+def tap_emits_reconciliations() -> bool:
+    """Whether the installed tap has the reconciliations stream (issue 19)."""
+    try:
+        import tap_endorlabs.reconciliations_stream  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def main() -> None:
@@ -125,6 +169,7 @@ def main() -> None:
         first_keys = {stored.key for stored in first}
         new = [stored for stored in list_objects(client, BUCKET) if stored.key not in first_keys]
         print_objects(new, f"Second run ({seconds:.1f} s) resumed from state and added")
+        verify_bucket(client, env)
     print(f"\nDone. Logs and state: {DEMO_DIR.relative_to(REPO_ROOT)}/")
 
 

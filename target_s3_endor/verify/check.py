@@ -2,7 +2,9 @@
 
 Three passes, each streaming: list and read every proof object (the windows
 and the keys holding them) into the on-disk ledger; read every listed object
-once, counting its records (``counting.py``); then report per stream,
+once, counting its records (``counting.py``), ``READERS`` objects at a time
+(reading is bound by S3's latency, not by the CPU: boto3 clients are
+thread-safe, and at most ``READERS`` buffers are in memory); then report per stream,
 namespace and day how many records the windows promise, how many the bucket
 holds, and the key of every object that is missing or short.  The result is
 0 when nothing is missing, 1 otherwise.  Progress goes to the log every few
@@ -13,8 +15,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import IO, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -24,7 +28,7 @@ from target_s3_endor.verify.counting import UnreadableObject, count_records
 from target_s3_endor.verify.ledger import Ledger
 from target_s3_endor.verify.proofs import list_proof_keys, parse_proof_line, proof_roots
 from target_s3_endor.verify.ranged import RangedObject
-from target_s3_endor.verify.report import missing_line, table
+from target_s3_endor.verify.report import hole_line, missing_line, table
 from target_s3_endor.verify.s3_read import (
     ABSENT_CODES,
     describe_read_error,
@@ -34,6 +38,7 @@ from target_s3_endor.verify.s3_read import (
 
 PROGRESS_SECONDS = 5.0
 MIB = 1 << 20
+READERS = 8
 
 
 class VerifyError(TargetS3EndorError):
@@ -144,6 +149,7 @@ class Verifier:
                         exact=window.exact,
                         source_key=key,
                         objects=window.objects,
+                        span=window.span,
                     )
         except (ClientError, BotoCoreError) as exc:
             where = f"s3://{self.bucket}/{roots[0]}/"
@@ -154,10 +160,13 @@ class Verifier:
 
     def _read_objects(self, ledger: Ledger, total: int) -> None:
         progress = Progress(self.logger, total)
-        for key, _expected in ledger.objects_to_check():
-            records, size = self._count(key)
-            ledger.found(key, records)
-            progress.step(size)
+        keys: Iterator[str] = (key for key, _expected in ledger.objects_to_check())
+        with ThreadPoolExecutor(max_workers=READERS) as pool:
+            # A slice at a time, so the keys in flight stay bounded (the ledger is on disk).
+            while chunk := list(islice(keys, READERS * 16)):
+                for key, (records, size) in zip(chunk, pool.map(self._count, chunk), strict=True):
+                    ledger.found(key, records)
+                    progress.step(size)
 
     def _count(self, key: str) -> tuple[int | None, int]:
         """The records at ``key`` (None: absent) and the bytes read."""
@@ -196,16 +205,20 @@ class Verifier:
         for missing in ledger.missing_objects():
             gaps += 1
             self.echo(missing_line(missing))
+        holes = 0
+        for hole in ledger.holes():
+            holes += 1
+            self.echo(hole_line(hole))
         for problem in self.problems:
             self.echo(problem)
         missing_records = sum(row.missing for row in rows)
         below_api = sum(row.api_short for row in rows)
         windows = sum(row.windows for row in rows)
-        if gaps or missing_records or below_api or self.problems:
+        if gaps or missing_records or below_api or holes or self.problems:
             self.echo(
                 f"verify: GAP: {missing_records} of {sum(r.expected for r in rows)} records "
                 f"missing, {gaps} objects missing or short, {below_api} windows below the API's "
-                f"count, {len(self.problems)} unreadable"
+                f"count, {holes} spans without a window, {len(self.problems)} unreadable"
             )
             return 1
         self.echo(

@@ -36,6 +36,10 @@ CREATE TABLE parts (
     object_records INTEGER NOT NULL
 );
 CREATE TABLE found (key TEXT PRIMARY KEY, present INTEGER NOT NULL, records INTEGER);
+CREATE TABLE spans (
+    uuid TEXT PRIMARY KEY, stream TEXT NOT NULL, namespace TEXT NOT NULL,
+    start TEXT NOT NULL, end TEXT NOT NULL
+);
 """
 
 
@@ -82,6 +86,16 @@ class Row:
 
 
 @dataclass(frozen=True)
+class Hole:
+    """A span of a (stream, namespace)'s time line that no window proves."""
+
+    stream: str
+    namespace: str
+    start: str
+    end: str
+
+
+@dataclass(frozen=True)
 class MissingObject:
     """An object a complete-looking window needs but the bucket lacks (or holds short)."""
 
@@ -122,8 +136,15 @@ class Ledger:
         exact: bool,
         source_key: str,
         objects: list[tuple[str, int, int]],
+        span: tuple[str, str] | None = None,
     ) -> None:
         """One proof record: a window and the (key, records, object_records) holding it."""
+        if span is not None:
+            self._db.execute(
+                "INSERT OR IGNORE INTO spans (uuid, stream, namespace, start, end)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (uuid, stream, namespace, *span),
+            )
         cursor = self._db.execute(
             "INSERT INTO proofs (uuid, stream, namespace, day, expected, api_count, exact,"
             " source_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -166,6 +187,27 @@ class Ledger:
         GROUP BY stream, namespace, day ORDER BY stream, namespace, day
         """
         return [Row(*row) for row in self._db.execute(query)]
+
+    def holes(self) -> Iterator[Hole]:
+        """Spans between a (stream, namespace)'s first and last window that no window covers.
+
+        The tap's windows meet exactly (and a later run starts at or before where
+        the last one ended), so a hole is a window whose proof is gone, or a span
+        of time never exported.  Overlaps (re-runs) are fine.
+        """
+        cursor = self._db.execute(
+            "SELECT stream, namespace, start, end FROM spans ORDER BY stream, namespace, start"
+        )
+        pair: tuple[str, str] | None = None
+        covered = ""
+        while rows := cursor.fetchmany(FETCH_ROWS):
+            for stream, namespace, start, end in rows:
+                if (stream, namespace) != pair:
+                    pair, covered = (stream, namespace), end
+                    continue
+                if start > covered:
+                    yield Hole(stream, namespace, covered, start)
+                covered = max(covered, end)
 
     def missing_objects(self) -> Iterator[MissingObject]:
         """Objects listed by a window's best proof that are absent or hold fewer records."""

@@ -14,8 +14,10 @@ from typing import Any
 import msgspec
 
 from target_s3_endor import reconciliation
-from target_s3_endor.keys import exporter_root, join_key
+from target_s3_endor.keys import exporter_root, join_key, parse_time
 from target_s3_endor.security_lake import SECURITY_LAKE, source_names
+
+SORTABLE = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class ProofWindow:
     api_count: int | None
     exact: bool
     objects: list[tuple[str, int, int]]  # key, the window's records in it, the object's records
+    #: The window's [start, end) as sortable UTC text; None for a scan read.
+    span: tuple[str, str] | None = None
 
 
 def proof_roots(config: Mapping[str, Any]) -> list[str]:
@@ -91,4 +95,13 @@ def parse_proof_line(line: bytes) -> ProofWindow:
         api_count=_count(record.get("api_count")),
         exact=record.get("check") == "exact",
         objects=parts,
+        span=_span(record),
     )
+
+
+def _span(record: dict) -> tuple[str, str] | None:
+    """A time window's bounds in one sortable form (the tap may write any RFC 3339)."""
+    start, end = parse_time(record.get("window_start")), parse_time(record.get("window_end"))
+    if start is None or end is None:
+        return None
+    return start.strftime(SORTABLE), end.strftime(SORTABLE)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from target_s3_endor.verify.ledger import MissingObject, Row
+from target_s3_endor.verify.ledger import Hole, MissingObject, Row
 
 HEADER = ("stream", "namespace", "day", "windows", "expected", "found", "missing")
 
@@ -43,4 +43,12 @@ def missing_line(missing: MissingObject) -> str:
     return (
         f"SHORT    {missing.key}  ({where}: expected {missing.expected} records, "
         f"found {missing.found})"
+    )
+
+
+def hole_line(hole: Hole) -> str:
+    """A span no window proves: a proof object gone, or time never exported."""
+    return (
+        f"HOLE     {hole.stream} {hole.namespace or '-'} {hole.start} .. {hole.end}: no window "
+        "proves this span (a proof object deleted, or time never exported)"
     )

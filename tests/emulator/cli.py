@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--retry-after",
         type=_nonneg_float,
         default=1.0,
-        help="Retry-After seconds on 429s (default 1)",
+        help="Retry-After seconds on 429s (default 1; a fraction such as 0.05 is sent as such)",
     )
     p.add_argument(
         "--slow-delay",
@@ -178,6 +178,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--unknown-fields",
         action="store_true",
         help="add x_emulator_extra (top level and in spec) to every object",
+    )
+    p.add_argument(
+        "--cut-strings",
+        action="store_true",
+        help="every object's meta.annotations.note is 'cut emoji \\ud83d': a string cut "
+        "between the two UTF-16 halves of an emoji, a lone surrogate escape (valid JSON, "
+        "no UTF-8 form)",
     )
     p.add_argument(
         "--deny-namespace-list",
@@ -249,6 +256,7 @@ def build_app(args: argparse.Namespace) -> App:
         authentication_logs=args.authentication_logs,
         namespaces_without_full_name=args.namespaces_without_full_name,
         unknown_fields=args.unknown_fields,
+        cut_strings=args.cut_strings,
         deny_namespace_list=args.deny_namespace_list,
     )
     clock = Clock(args.now)

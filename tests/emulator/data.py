@@ -100,6 +100,10 @@ CONTEXT_PATTERN = (
 )
 
 
+#: "cut emoji " and the first UTF-16 half of U+1F600: a lone surrogate (``--cut-strings``).
+CUT_EMOJI = "cut emoji \ud83d"
+
+
 @dataclass
 class DataConfig:
     """Sizes and names of the generated data (the command line's data flags)."""
@@ -116,6 +120,8 @@ class DataConfig:
     finding_logs: int = 60
     authentication_logs: int = 300
     unknown_fields: bool = False
+    #: Every object carries a string cut inside an emoji: a lone UTF-16 surrogate.
+    cut_strings: bool = False
     deny_namespace_list: bool = False
     #: Serve namespaces without ``spec.full_name`` (clients fall back to parent + name).
     namespaces_without_full_name: bool = False
@@ -189,7 +195,14 @@ class Generator:
             store(resource, Record(item.obj["uuid"], item.namespace, item.create_us, item.obj))
 
     def _add_unknown_fields(self, obj: dict[str, Any]) -> None:
-        """With ``--unknown-fields``, fields no schema knows: at top level and in ``spec``."""
+        """With ``--unknown-fields``, fields no schema knows: at top level and in ``spec``.
+
+        With ``--cut-strings`` a ``meta.annotations`` string cut between the two
+        UTF-16 halves of an emoji, as a backend that cuts by UTF-16 units serves it.
+        """
+        if self.config.cut_strings:
+            meta = obj.setdefault("meta", {})
+            meta.setdefault("annotations", {})["note"] = CUT_EMOJI
         if self.config.unknown_fields:
             obj["x_emulator_extra"] = {"origin": "emulator", "note": "not in any schema"}
             obj.setdefault("spec", {})["x_emulator_extra"] = {"flag": True, "n": 1}

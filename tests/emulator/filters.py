@@ -366,11 +366,21 @@ def compile_filter(node: Node) -> Predicate:
         return compare
     if isinstance(node, Member):
         literals, negated = node.literals, node.negated
+        # A string equals a literal when it equals its text form (``_coerce``): one
+        # set lookup instead of a comparison per literal (``uuid in [100 uuids]``).
+        strings = _string_forms(literals)
 
         def member(obj: dict[str, Any]) -> bool:
             value = resolve(obj, path)
             values = value if isinstance(value, list) else ([] if value is None else [value])
-            hit = any(_compare_one(v, "==", lit) for v in values for lit in literals)
+            hit = False
+            for v in values:
+                if strings is not None and isinstance(v, str):
+                    hit = v in strings
+                else:
+                    hit = any(_compare_one(v, "==", lit) for lit in literals)
+                if hit:
+                    break
             return hit != negated
 
         return member
@@ -385,6 +395,55 @@ def compile_filter(node: Node) -> Predicate:
         return matches
     negated_exists = node.negated
     return lambda obj: (resolve(obj, path) is not None) != negated_exists
+
+
+def _string_forms(literals: list[Literal]) -> frozenset[str] | None:
+    """Every string value ``==`` one of ``literals`` (see ``_coerce``); None with a date.
+
+    A date literal compares a string by parsing it, which no set can stand for.
+    """
+    forms: set[str] = set()
+    for literal in literals:
+        if literal.kind == "str":
+            forms.add(literal.value)
+        elif literal.kind == "num":
+            forms.add(literal.text)
+        elif literal.kind == "bool":
+            forms.add("true" if literal.value else "false")
+        elif literal.kind != "never":
+            return None
+    return frozenset(forms)
+
+
+def equality_values(node: Node, path: str) -> frozenset[str] | None:
+    """The strings ``path`` must equal for ``node`` to hold, when a top-level AND says so.
+
+    ``path == 'x'`` or ``path in ['x', 'y']`` (string literals) directly under the
+    filter's top-level ``and``: an index on ``path`` then yields every candidate.
+    None when the filter does not pin ``path`` that way.
+    """
+    children = node.children if isinstance(node, BoolOp) and node.op == "and" else [node]
+    found: frozenset[str] | None = None
+    for child in children:
+        values: frozenset[str] | None = None
+        if (
+            isinstance(child, Compare)
+            and child.path == path
+            and child.op == "=="
+            and child.literal.kind == "str"
+        ):
+            values = frozenset({child.literal.value})
+        elif (
+            isinstance(child, Member)
+            and child.path == path
+            and child.op == "in"
+            and not child.negated
+            and all(literal.kind == "str" for literal in child.literals)
+        ):
+            values = frozenset(literal.value for literal in child.literals)
+        if values is not None:
+            found = values if found is None else found & values
+    return found
 
 
 def time_bounds(node: Node, path: str) -> tuple[int | None, bool, int | None, bool]:

@@ -24,6 +24,7 @@ from tests.emulator.clock import MICROS, parse_rfc3339_us
 from tests.emulator.errors import invalid
 from tests.emulator.filters import (
     compile_filter,
+    equality_values,
     mentions,
     parse,
     resolve,
@@ -39,6 +40,9 @@ MAX_PAGE_SIZE = 500
 SORT_ORDERS = {"SORT_ENTRY_ORDER_ASC": False, "SORT_ENTRY_ORDER_DESC": True}
 _TRUE = {"true": True, "1": True, "false": False, "0": False}
 TIME_INDEX_PATH = "meta.create_time"
+#: Paths a filter may pin with ``==`` / ``in`` that the emulator looks up instead of
+#: scanning: identities, never changed in place (``Table.with_values``).
+VALUE_INDEX_PATHS = ("uuid", "context.id", "spec.project_uuid", "meta.parent_uuid")
 PAGING_MODES = ("normal", "sorted-without-token", "non-advancing")
 TIMESTAMP_STYLES = ("plain", "mixed")
 _RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
@@ -171,6 +175,8 @@ class Plan:
     rows: int
     filters_message_kind: bool
     key: tuple[Any, ...]
+    #: Indexed paths the filter pins, with their values: every match has one of them.
+    pinned: tuple[tuple[str, frozenset[str]], ...] = ()
 
 
 def plan(
@@ -186,12 +192,17 @@ def plan(
     predicate = None
     low, high = window
     message_kind = False
+    pinned: list[tuple[str, frozenset[str]]] = []
     if params.filter:
         node = parse(params.filter, now_us)
         check_filter_paths(resource, node)
         residual = without_time_bounds(node, TIME_INDEX_PATH)
         predicate = None if residual is None else compile_filter(residual)
         message_kind = mentions(node, "spec.message_kind")
+        for path in VALUE_INDEX_PATHS:
+            values = equality_values(node, path)
+            if values is not None:
+                pinned.append((path, values))
         f_low, low_inc, f_high, high_inc = time_bounds(node, TIME_INDEX_PATH)
         if f_low is not None:
             f_low = f_low if low_inc else f_low + 1
@@ -209,6 +220,7 @@ def plan(
             return inner is None or inner(obj)
 
         predicate = in_run
+        pinned.append(("context.id", frozenset({run})))
     table = store.tables[resource]
     with store.lock:
         rows = table.count_in(namespaces, low, high)
@@ -226,7 +238,7 @@ def plan(
         params.sort_desc,
         version,
     )
-    return Plan(table, namespaces, predicate, low, high, rows, message_kind, key)
+    return Plan(table, namespaces, predicate, low, high, rows, message_kind, key, tuple(pinned))
 
 
 def _sort_key(path: str) -> Callable[[Record], tuple[Any, ...]]:
@@ -287,8 +299,10 @@ class Lister:
                 self._cache.move_to_end(query.key)
                 return cached
         with self.store.lock:
-            lo, hi = query.table.span(query.low_us, query.high_us)
-            records = query.table.records[lo:hi]
+            records = self._candidates(query)
+            if records is None:
+                lo, hi = query.table.span(query.low_us, query.high_us)
+                records = query.table.records[lo:hi]
         found = [r for r in records if self._matches(query, r)]
         # Tables are held in creation order with ties in uuid order, which is what a
         # stable ascending sort on meta.create_time gives: no need to decode and sort.
@@ -343,6 +357,9 @@ class Lister:
         """Matches in uuid order after ``after``, stopping at ``limit``."""
         table = query.table
         with self.store.lock:
+            candidates = self._candidates(query)
+            if candidates is not None:
+                return self._scan_candidates(query, candidates, after, limit)
             lo, hi = table.span(query.low_us, query.high_us)
             if after is not None:
                 lo = max(lo, table.index_after(after, lo, hi))
@@ -355,6 +372,48 @@ class Lister:
                     if len(out) >= limit:
                         break
             return out
+
+    @staticmethod
+    def _candidates(query: Plan) -> list[Record] | None:
+        """The fewest records the pinned paths allow, in table order and time range; None: scan.
+
+        Callers hold the store lock.
+        """
+        best: list[Record] | None = None
+        for path, values in query.pinned:
+            found = query.table.with_values(path, values)
+            if best is None or len(found) < len(best):
+                best = found
+        if best is None or (query.low_us is None and query.high_us is None):
+            return best
+        low = query.low_us if query.low_us is not None else -1
+        high = query.high_us
+        return [r for r in best if r.create_us >= low and (high is None or r.create_us < high)]
+
+    def _scan_candidates(
+        self, query: Plan, candidates: list[Record], after: str | None, limit: int
+    ) -> list[Record]:
+        """As ``_scan`` over pinned candidates: matches after ``after``, at most ``limit``."""
+        start = 0
+        if after is not None:
+            known = query.table.by_uuid.get(after)
+            if known is not None:
+                mark = (known.create_us, known.uuid)
+                start = next(
+                    (i for i, r in enumerate(candidates) if (r.create_us, r.uuid) > mark),
+                    len(candidates),
+                )
+            else:
+                start = next(
+                    (i for i, r in enumerate(candidates) if r.uuid > after), len(candidates)
+                )
+        out: list[Record] = []
+        for record in candidates[start:]:
+            if self._matches(query, record):
+                out.append(record)
+                if len(out) >= limit:
+                    break
+        return out
 
     def _render(self, record: Record, mask: tuple[str, ...]) -> bytes:
         if self.timestamps == "mixed":

@@ -8,6 +8,7 @@ faults need (half a body then an RST, or a cut body).
 from __future__ import annotations
 
 import json
+import math
 import re
 import socket
 import struct
@@ -53,7 +54,8 @@ def retry_after_headers(seconds: float, style: str, now: float) -> dict[str, str
     if style == "missing":
         return {}
     if style == "http-date":
-        return {"Retry-After": formatdate(now + int(whole), usegmt=True)}
+        # HTTP dates have whole seconds: the wait rounds up to the next one.
+        return {"Retry-After": formatdate(math.ceil(now + seconds), usegmt=True)}
     if style == "repeated":
         return {"Retry-After": [whole, whole]}
     if style == "malformed":

@@ -11,10 +11,13 @@ Each object's JSON is encoded once and cached until the object changes.
 from __future__ import annotations
 
 import bisect
+import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from tests.emulator.filters import resolve
 
 try:  # msgspec comes with singer-sdk[msgspec]; json is the fallback.
     import msgspec
@@ -22,7 +25,6 @@ try:  # msgspec comes with singer-sdk[msgspec]; json is the fallback.
     _encode = msgspec.json.encode
     _decode = msgspec.json.decode
 except ImportError:  # pragma: no cover
-    import json
 
     def _encode(obj: Any) -> bytes:
         return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
@@ -41,8 +43,24 @@ ARCHIVE_AFTER_US = 30 * 86400 * 1_000_000
 
 
 def encode(obj: Any) -> bytes:
-    """Compact JSON, as the API sends it."""
-    return _encode(obj)
+    """Compact JSON, as the API sends it.
+
+    A string holding a lone UTF-16 surrogate (``--cut-strings``) has no UTF-8
+    form: it goes out as the ``\\ud83d`` escape, as a backend that cuts strings
+    by UTF-16 units serves it.
+    """
+    try:
+        return _encode(obj)
+    except UnicodeEncodeError:
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=True).encode()
+
+
+def decode(data: bytes) -> Any:
+    """An object's JSON read back (lone surrogate escapes too, see ``encode``)."""
+    try:
+        return _decode(data)
+    except ValueError:
+        return json.loads(data)
 
 
 @dataclass(slots=True)
@@ -75,7 +93,7 @@ class Record:
         """The object as a dict (decoded anew for JSON-only records: do not modify)."""
         if self.obj is not None:
             return self.obj
-        decoded: dict[str, Any] = _decode(self.json())
+        decoded: dict[str, Any] = decode(self.json())
         return decoded
 
     def changed(self) -> None:
@@ -92,6 +110,8 @@ class Table:
     create_us: list[int] = field(default_factory=list)
     by_uuid: dict[str, Record] = field(default_factory=dict)
     namespace_times: dict[str, list[int]] = field(default_factory=dict)
+    #: Lazily built ``path -> value -> records`` (table order); dropped on any change.
+    _indexes: dict[str, dict[str, list[Record]]] = field(default_factory=dict)
 
     def append(self, record: Record) -> None:
         """Add a record; it must sort after every record already held."""
@@ -99,6 +119,7 @@ class Table:
             raise ValueError(f"uuid {record.uuid} out of order after {self.uuids[-1]}")
         if self.create_us and record.create_us < self.create_us[-1]:
             raise ValueError("create_time out of order")
+        self._indexes.clear()
         self.records.append(record)
         self.uuids.append(record.uuid)
         self.create_us.append(record.create_us)
@@ -122,11 +143,45 @@ class Table:
             if self.uuids[index - 1] < record.uuid:
                 break
             index -= 1
+        self._indexes.clear()
         self.records.insert(index, record)
         self.uuids.insert(index, record.uuid)
         self.create_us.insert(index, record.create_us)
         self.by_uuid[record.uuid] = record
         bisect.insort(self.namespace_times.setdefault(record.namespace, []), record.create_us)
+
+    def with_values(self, path: str, values: frozenset[str]) -> list[Record]:
+        """The records whose ``path`` (a string, or strings in a list) is one of ``values``.
+
+        In table order.  ``uuid`` is looked up directly; any other path is indexed
+        on first use (decoding JSON-only records once) until the table changes:
+        what the real API answers from its indexes costs the emulator no scan either.
+        """
+        if path == "uuid":
+            found = [self.by_uuid[value] for value in values if value in self.by_uuid]
+            return sorted(found, key=_table_order)
+        index = self._indexes.get(path)
+        if index is None:
+            index = self._indexes[path] = self._build_index(path)
+        if len(values) == 1:
+            return index.get(next(iter(values)), [])
+        hits = {id(r): r for value in values for r in index.get(value, ())}
+        return sorted(hits.values(), key=_table_order)
+
+    def _build_index(self, path: str) -> dict[str, list[Record]]:
+        index: dict[str, list[Record]] = {}
+        for record in self.records:
+            value = resolve(record.data(), path)
+            for one in value if isinstance(value, list) else [value]:
+                if isinstance(one, str):
+                    bucket = index.setdefault(one, [])
+                    if not bucket or bucket[-1] is not record:
+                        bucket.append(record)
+        return index
+
+    def clear_indexes(self) -> None:
+        """Forget the value indexes (an object changed in place)."""
+        self._indexes.clear()
 
     def index_after(self, uuid: str, lo: int, hi: int) -> int:
         """Where a ``page_id`` page resumes: just after the record ``uuid``.
@@ -185,5 +240,12 @@ class Store:
         self.version += 1
 
     def touched(self) -> None:
-        """Note an in-place change so cached query results are dropped."""
+        """Note an in-place change so cached query results and value indexes are dropped."""
         self.version += 1
+        for table in self.tables.values():
+            table.clear_indexes()
+
+
+def _table_order(record: Record) -> tuple[int, str]:
+    """Where a record stands in its table: creation time, then uuid."""
+    return (record.create_us, record.uuid)

@@ -8,6 +8,7 @@ and report the port the kernel gave them).
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import shutil
@@ -15,9 +16,10 @@ import signal
 import subprocess
 import sys
 import threading
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_PREFIX = "LISTENING "
@@ -125,9 +127,15 @@ def start_local_s3(*args: str, env: dict[str, str] | None = None) -> ServerProce
     return start_server("local S3", "tests.local_s3", list(args), env=env)
 
 
+#: The ``Retry-After`` of the emulators tests start (``--retry-after`` in ``args`` wins):
+#: a test meeting a 429 waits 50 ms, not the emulator's default whole second.
+TEST_RETRY_AFTER = "0.05"
+
+
 def start_emulator(*args: str, env: dict[str, str] | None = None) -> ServerProcess:
     """Start the Endor Labs API emulator (``tests/emulator``) on a free port."""
-    return start_server("Endor Labs emulator", "tests.emulator", ["--port", "0", *args], env=env)
+    flags = ["--port", "0", "--retry-after", TEST_RETRY_AFTER, *args]
+    return start_server("Endor Labs emulator", "tests.emulator", flags, env=env)
 
 
 def start_s3_fault_proxy(upstream: str) -> ServerProcess:
@@ -158,3 +166,14 @@ def start_s3rver(directory: Path) -> ServerProcess:
         raise ServerStartError(msg)
     script = REPO_ROOT / "tests" / "s3rver_server.js"
     return start_command("s3rver", [node_executable(), str(script), str(directory)])
+
+
+def start_capture_server(*args: str) -> ServerProcess:
+    """Start the request recorder (``tests/capture_server.py``): the attacker's end."""
+    return start_server("capture server", "tests.capture_server", list(args))
+
+
+def captured_requests(server: ServerProcess) -> list[dict[str, Any]]:
+    """Every request the capture server received so far (method, path, headers, body)."""
+    with urllib.request.urlopen(f"{server.url}/_captured", timeout=10) as answer:
+        return list(json.loads(answer.read()))

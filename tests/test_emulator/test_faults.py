@@ -7,11 +7,16 @@ import json
 import socket
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
 import requests
+from hypothesis import given
+from hypothesis import strategies as st
 
+from tap_endorlabs.headers import retry_after_seconds
+from tests.emulator.faults import retry_after_header
 from tests.test_emulator.conftest import Api
 
 PATH = "/v1/namespaces/acme/audit-logs"
@@ -100,7 +105,7 @@ def test_rate_limit_per_token(own_api: Callable[..., Api]) -> None:
     limited = [r for r in statuses if r.status_code == 429]
     assert limited
     assert limited[0].json()["code"] == 8
-    assert int(limited[0].headers["Retry-After"]) >= 2
+    assert float(limited[0].headers["Retry-After"]) >= 2
     other = Api(api.url, requests.Session())
     other.login()
     assert other.get("/v1/namespaces/acme/projects").status_code == 200  # its own bucket
@@ -128,3 +133,19 @@ def test_keep_alive_survives_many_requests(api: Api) -> None:
     sock = conn.sock
     assert isinstance(sock, socket.socket)
     conn.close()
+
+
+@given(st.floats(min_value=0, max_value=1000, allow_nan=False))
+def test_retry_after_header_keeps_fractions_the_tap_reads(seconds: float) -> None:
+    """Fractional waits are sent as fractions (rounded up to the millisecond), whole as ints."""
+    text = retry_after_header(seconds)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    read = retry_after_seconds(text, now, 10_000.0)
+    assert read is not None
+    assert seconds <= read < seconds + 0.001 + 1e-9
+    assert ("." in text) == (read != int(read))
+
+
+def test_a_fractional_retry_after_is_sent_as_such(own_api: Callable[..., Api]) -> None:
+    api = own_api("--fault", "429:x1", "--retry-after", "0.05")
+    assert api.get(PATH).headers["Retry-After"] == "0.05"

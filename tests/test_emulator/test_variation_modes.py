@@ -74,15 +74,15 @@ def test_date_header_styles(own_api: Start, style: str, count: int) -> None:
 @pytest.mark.parametrize(
     ("style", "pattern"),
     [
-        ("seconds", r"^1$"),
+        ("seconds", r"^0\.25$"),
         ("http-date", r"GMT$"),
         ("missing", None),
-        ("repeated", r"^1$"),
+        ("repeated", r"^0\.25$"),
         ("malformed", r"^[a-z-]+$"),
     ],
 )
 def test_retry_after_styles(own_api: Start, style: str, pattern: str | None) -> None:
-    api = own_api("--fault", "429:1.0", "--retry-after-header", style)
+    api = own_api("--fault", "429:1.0", "--retry-after", "0.25", "--retry-after-header", style)
     response = api.get("/v1/namespaces/acme/projects")
     assert response.status_code == 429
     values = response.raw.headers.getlist("Retry-After")

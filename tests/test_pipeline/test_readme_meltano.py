@@ -69,6 +69,10 @@ README_COMMANDS: dict[str, list[str] | str] = {
     # Security Lake: select only the streams with an OCSF class (audit_logs is selected already).
     "meltano select tap-endorlabs audit_logs '*'": ["select", "tap-endorlabs", "audit_logs", "*"],
     "meltano add utility airflow": "downloads the utility from Meltano Hub (no network here)",
+    "meltano invoke target-s3-endor --verify": (
+        "needs a bucket with a proof: tests/demo.py runs it after a real run, and "
+        "tests/test_target/test_verify.py runs the flag itself"
+    ),
 }
 
 

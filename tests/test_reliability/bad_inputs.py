@@ -293,6 +293,14 @@ CATALOGUE: list[BadInput] = [
         "tap: token and key together", "tap", "mutually exclusive", config={"token": "abc.def"}
     ),
     BadInput(
+        "tap: api_url where nothing listens",
+        "tap",
+        "Could not obtain an Endor Labs token from http://127.0.0.1:9 (ConnectionError: "
+        "[Errno 111] Connection refused): ... attempts in ...s (retry_budget_seconds: 1); "
+        "check api_url and the network",
+        config={"api_url": "http://127.0.0.1:9", "retry_budget_seconds": 1},
+    ),
+    BadInput(
         "tap: wrong api secret",
         "tap",
         "Endor Labs rejected the API key (HTTP 401)",
@@ -432,6 +440,19 @@ CATALOGUE: list[BadInput] = [
         "tap",
         "api_url 'not a url' is not an http(s) URL",
         config={"api_url": "not a url"},
+    ),
+    BadInput(
+        "tap: api_url plain http to another machine",
+        "tap",
+        "api_url http://api.example.com is plain http to another machine",
+        config={"api_url": "http://api.example.com"},
+    ),
+    BadInput(
+        "tap: api_url with a user name and password",
+        "tap",
+        "api_url for https://api.endorlabs.com holds a user name or password",
+        config={"api_url": "https://admin:pw-hunter2@api.endorlabs.com"},
+        hides="pw-hunter2",
     ),
     # --- mistakes that used to be accepted silently ---
     BadInput(
@@ -640,6 +661,17 @@ CATALOGUE: list[BadInput] = [
             audit_record(1),
         ),
     ),
+    BadInput(
+        "target: schema with a $ref to a local file",
+        "target",
+        "SCHEMA of stream 'audit_logs' is not a valid JSON Schema (a $ref or $schema names a "
+        "file: document outside the message",
+        lines=_lines(
+            {**AUDIT_SCHEMA, "schema": {"properties": {"x": {"$ref": "file:///etc/passwd#/a"}}}},
+            audit_record(1),
+        ),
+        hides="root:",
+    ),
     # --- every KeyError/TypeError path of singer-sdk's message handlers ---
     BadInput(
         "target: message type not a string",
@@ -780,6 +812,26 @@ CATALOGUE: list[BadInput] = [
         "cannot be read here: Install s3fs to access S3",
         lines=_lines(AUDIT_SCHEMA, _batch("s3://bucket/batch.jsonl.gz?X-Amz-Signature=hunter2-s")),
         hides="hunter2-s",
+    ),
+    BadInput(
+        "target: endpoint_url with a user name and password",
+        "target",
+        "endpoint_url for http://127.0.0.1:9 holds a user name or password",
+        config={"endpoint_url": "http://admin:pw-hunter2@127.0.0.1:9"},
+        hides="pw-hunter2",
+    ),
+    BadInput(
+        "target: sts_endpoint_url plain http to another machine",
+        "target",
+        "sts_endpoint_url http://sts.example.com is plain http to another machine",
+        config={"sts_endpoint_url": "http://sts.example.com"},
+    ),
+    BadInput(
+        "target: batch file on an http server",
+        "target",
+        "BATCH file http://127.0.0.1:9/b.jsonl of stream 'audit_logs' uses the http: scheme, "
+        "which the target does not open",
+        lines=_lines(AUDIT_SCHEMA, _batch("http://127.0.0.1:9/b.jsonl"), state_message(1)),
     ),
     BadInput(
         "target: batch file line that is not JSON",

@@ -50,6 +50,7 @@ class TapRun:
     records: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     states: list[dict[str, Any]] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)  # all of them, in order
+    stdout: str = ""  # as written, for what the lines look like
 
     @property
     def final_state(self) -> dict[str, Any]:
@@ -162,7 +163,7 @@ def run_tap_past_token_lifetime(config: dict[str, Any], lifetime_seconds: float)
 
 def parse_output(stdout: str, returncode: int, stderr: str) -> TapRun:
     """Split Singer output into records per stream and state values."""
-    run = TapRun(returncode=returncode, stderr=stderr)
+    run = TapRun(returncode=returncode, stderr=stderr, stdout=stdout)
     for line in stdout.splitlines():
         message = json.loads(line)
         run.messages.append(message)

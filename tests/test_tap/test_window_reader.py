@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from tap_endorlabs.errors import (
     DeadlineExceededError,
     FatalTapError,
+    RepeatedEarlyDeadlineError,
     SortedPagingUnavailableError,
 )
 from tap_endorlabs.timestamps import floor_to_second, format_timestamp, parse_timestamp
@@ -212,16 +213,48 @@ def test_after_a_sorted_page_without_token_every_later_window_is_read_unsorted()
     assert all(w.unsorted for w in api.calls[first_unsorted:])
 
 
+@pytest.mark.parametrize(
+    ("failure", "grows_back"),
+    [(DeadlineExceededError, False), (RepeatedEarlyDeadlineError, True)],
+)
+def test_only_a_real_deadline_holds_the_next_windows_at_the_halved_size(
+    failure: type[DeadlineExceededError], grows_back: bool
+) -> None:
+    """Two early 504s halve a window but teach no ceiling: the next good window grows back."""
+    spans: list[timedelta] = []
+
+    def fetch(window: WindowQuery) -> Iterator[list[dict[str, Any]]]:
+        spans.append((window.hi or NOW) - window.lo)
+        if len(spans) == 1:
+            raise failure("deadline exceeded")
+        yield []
+
+    list(read_windows(fetch, START, reader(window_size=timedelta(days=8))))
+    assert spans[:2] == [timedelta(days=8), timedelta(days=4)]
+    assert spans[2] == (timedelta(days=8) if grows_back else timedelta(days=4))
+
+
 def test_a_minimum_window_that_keeps_timing_out_fails_with_one_clear_line() -> None:
     def always_late(window: WindowQuery) -> Iterator[list[dict[str, Any]]]:
         raise DeadlineExceededError("deadline exceeded")
         yield []  # pragma: no cover
 
     waits: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the clock moves only by the waits
+        waits.append(seconds)
+
+    settings = reader(
+        name="audit_logs", sleep=sleep, clock=lambda: sum(waits), retry_budget_seconds=5
+    )
     with pytest.raises(FatalTapError, match="raise request_timeout") as failure:
-        list(read_windows(always_late, START, reader(name="audit_logs", sleep=waits.append)))
+        list(read_windows(always_late, START, settings))
     assert "audit_logs" in str(failure.value)
+    assert "(retry_budget_seconds: 5)" in str(failure.value)
     assert waits, "a stuck minimum window was retried without a pause"
+    # Tried again for the budget in time, each wait at most a tenth of it.
+    assert 5 <= sum(waits) < 5 + 0.5
+    assert max(waits) <= 0.5
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

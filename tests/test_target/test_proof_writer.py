@@ -75,6 +75,16 @@ def test_a_count_the_target_did_not_receive_is_refused() -> None:
         proof.close(reconciliation("audit_logs", "acme", 2, window=("a", "b")))
 
 
+@pytest.mark.parametrize(
+    "broken",
+    [{"emitted_count": None}, {"emitted_count": "3"}, {"stream": None}, {"uuid": 7}],
+)
+def test_a_reconciliation_without_its_fields_is_one_line(broken: dict) -> None:
+    proof = writer(Bucket())
+    with pytest.raises(BadInputError, match="lacks a string uuid or stream"):
+        proof.close({**reconciliation("audit_logs", "acme", 0, window=("a", "b")), **broken})
+
+
 EVENTS = st.lists(
     st.one_of(
         st.tuples(st.just("record"), st.sampled_from(["acme", "beta"]), st.integers(0, 2)),

@@ -317,3 +317,67 @@ def decode_parquet_or_object(key: str, body: bytes) -> list[Any]:
 
         return pq.read_table(io.BytesIO(body)).to_pylist()
     return decode_object(key, body)
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_verify_names_exactly_the_objects_deleted(
+    data: st.DataObject, config: dict, s3_client: Any
+) -> None:
+    """Invariant: whatever subset of a window's objects is gone (any window, duplicates in other
+    runs included), --verify fails exactly when one of them is gone and names each one."""
+    bucket = f"verify-{data.draw(st.uuids()).hex[:20]}"
+    s3_client.create_bucket(Bucket=bucket)
+    settings_ = {**config, "bucket": bucket}
+    root = exporter_root(settings_)
+    sizes = data.draw(st.lists(st.integers(1, 4), min_size=1, max_size=6))
+    keys = []
+    for n, size in enumerate(sizes):
+        key = f"{root}/acme/audit-logs/2025/01/02/object-{n}.jsonl"
+        body = "".join(json.dumps({"uuid": f"{n}-{i}"}) + "\n" for i in range(size))
+        s3_client.put_object(Bucket=bucket, Key=key, Body=body.encode())
+        keys.append(key)
+    split = data.draw(st.integers(0, len(keys)))
+    windows = [
+        proof_line("w1", [(k, s, s) for k, s in zip(keys[:split], sizes[:split], strict=True)]),
+        proof_line("w2", [(k, s, s) for k, s in zip(keys[split:], sizes[split:], strict=True)]),
+    ]
+    put_proof(s3_client, bucket, root, windows, "run1-000001")
+    put_proof(s3_client, bucket, root, windows[:1], "run2-000001")  # a re-run proved w1 again
+    deleted = set(data.draw(st.lists(st.sampled_from(keys), unique=True)))
+    for key in deleted:
+        s3_client.delete_object(Bucket=bucket, Key=key)
+    status, out = verify(settings_, s3_client)
+    named = {line.split()[1] for line in out if line.startswith("MISSING")}
+    assert named == deleted
+    assert status == (1 if deleted else 0)
+    missing = sum(size for key, size in zip(keys, sizes, strict=True) if key in deleted)
+    assert out[-1].startswith(f"verify: GAP: {missing} of" if deleted else "verify: complete")
+
+
+def test_a_deleted_proof_object_leaves_a_hole_in_the_time_line(
+    config: dict, s3_client: Any, bucket: str, tmp_path: Path
+) -> None:
+    counts = written_audit_logs(config, s3_client, bucket, tmp_path)
+    root = exporter_root(config)
+    proof_keys = []
+    for day, (key, n) in enumerate(sorted(counts.items()), start=2):
+        start, end = f"2025-01-{day:02d}T00:00:00Z", f"2025-01-{day + 1:02d}T00:00:00+00:00"
+        window = {**proof_line(f"w{day}", [(key, n, n)], window_start=start), "window_end": end}
+        proof_keys.append(put_proof(s3_client, bucket, root, [window], f"run1-{day:06d}"))
+    status, out = verify(config, s3_client)
+    assert status == 0, out  # windows meet exactly (any RFC 3339 form): no hole
+
+    s3_client.delete_object(Bucket=bucket, Key=proof_keys[1])
+    status, out = verify(config, s3_client)
+    assert status == 1
+    [hole] = [line for line in out if line.startswith("HOLE")]
+    assert hole.split()[1:6] == [
+        "audit_logs",
+        "acme",
+        "2025-01-03T00:00:00.000000Z",
+        "..",
+        "2025-01-04T00:00:00.000000Z:",
+    ]

@@ -1,0 +1,226 @@
+"""One retry policy for every request the tap sends: a budget in time, not a count of tries.
+
+A count of tries measures nothing a user can reason about: 8 quick tries ride
+out two seconds of trouble, and 4 token exchanges gave up after about two
+seconds while the data requests went on for longer.  Every request kind (the
+token exchange, the preflight probes, the namespace listing, every page of
+every window) therefore retries transient failures for the same
+``retry_budget_seconds``, with the same exponential waits, and says so in the
+same words:
+
+- waits grow from ``BASE_WAIT_SECONDS`` by doubling, each at most a tenth of the
+  budget (and at most ``MAX_WAIT_SECONDS``), so any budget buys about ten tries
+  or more; a ``Retry-After`` the answer carries wins;
+- waits are jittered (between half and all of the planned wait), so several
+  workers, or several taps on one key, do not retry in lock step;
+- the first ``QUIET_RETRIES`` retries of a request are logged at debug level
+  (a blip is not news); every later one, and every retry after a time-out or
+  an attempt that took ``SLOW_ATTEMPT_SECONDS`` or more (silence during a hang
+  misleads), as a warning that names the request, the error, the attempt and
+  the time left of the budget;
+- when the budget is spent the caller raises one line naming what kept failing.
+
+``backoff`` does the loop (a core dependency; its ``max_time`` clips the last
+wait to the budget); this module only says how long and how loudly.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import backoff
+import requests
+from backoff.types import Details
+
+from tap_endorlabs.headers import retry_after_seconds as parse_retry_after
+
+#: The default of ``retry_budget_seconds``.
+DEFAULT_BUDGET_SECONDS = 300
+BASE_WAIT_SECONDS = 0.1
+MAX_WAIT_SECONDS = 30.0
+#: No wait is longer than this share of the budget: a budget buys ~10 tries or more.
+WAIT_SHARE_OF_BUDGET = 0.1
+#: Retries of one request logged at debug level before they are logged as warnings.
+QUIET_RETRIES = 2
+#: The longest ``Retry-After`` honoured as asked.
+MAX_RETRY_AFTER_SECONDS = 120.0
+#: An attempt that took this long is always reported: silence during a hang misleads.
+SLOW_ATTEMPT_SECONDS = 5.0
+
+#: Failures that mean "no answer in time": always reported.
+TIMEOUTS = (requests.exceptions.Timeout, TimeoutError)
+
+T = TypeVar("T")
+#: What a wrapped connection error says underneath (``[Errno 111] Connection refused``).
+_SYSTEM_ERROR = re.compile(r"\[Errno -?\d+\] [^'\"()]+|Connection aborted")
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GaveUp:
+    """What a caller needs to word its one line once the budget is spent."""
+
+    attempts: int
+    elapsed: float
+    budget: float
+
+    def text(self) -> str:
+        """``12 attempts in 301s (retry_budget_seconds: 300)``."""
+        return (
+            f"{self.attempts} attempts in {self.elapsed:.0f}s "
+            f"(retry_budget_seconds: {self.budget:g})"
+        )
+
+
+def describe(error: BaseException) -> str:
+    """A failure in a few words, never the request (its headers carry the token).
+
+    ``requests`` wraps a refused or reset connection in a long text naming the
+    pool and the URL; its system error (``[Errno 111] Connection refused``) is
+    what a reader needs.
+    """
+    text = " ".join(str(error).split())
+    name = type(error).__name__
+    if "Authorization" in text:
+        return name
+    if len(text) > 200 or "Max retries exceeded" in text:
+        found = _SYSTEM_ERROR.search(text)
+        return f"{name}: {found.group(0)}" if found else name
+    if not text:
+        return name
+    return text if text.startswith("HTTP ") else f"{name}: {text}"
+
+
+def asked_wait(response: Any) -> float | None:
+    """The wait an answer asks for (``Retry-After`` of a 429/503), or None.
+
+    In seconds or as an HTTP date, at most ``MAX_RETRY_AFTER_SECONDS``.
+    """
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    return parse_retry_after(headers.get("Retry-After"), datetime.now(UTC), MAX_RETRY_AFTER_SECONDS)
+
+
+def retry_after_of(error: BaseException | None) -> float | None:
+    """The wait the answer a failure carries asks for (``RetriableAPIError.response``)."""
+    return asked_wait(getattr(error, "response", None))
+
+
+def _jitter(wait: float) -> float:
+    return wait * random.uniform(0.5, 1.0)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long and how loudly a request kind is retried (see the module docstring)."""
+
+    budget_seconds: float = DEFAULT_BUDGET_SECONDS
+    logger: Any = None
+
+    @property
+    def max_wait(self) -> float:
+        """The longest single wait between two tries."""
+        share = self.budget_seconds * WAIT_SHARE_OF_BUDGET
+        return max(BASE_WAIT_SECONDS, min(MAX_WAIT_SECONDS, share))
+
+    def waits(self) -> Callable[[], Generator[float, Any, None]]:
+        """Exponential waits; the failure's ``Retry-After`` wins when it has one."""
+        cap = self.max_wait
+
+        def generator() -> Generator[float, Any, None]:
+            attempt = 0
+            exception = yield  # type: ignore[misc]
+            while True:
+                wanted = retry_after_of(exception)
+                delay = min(BASE_WAIT_SECONDS * 2**attempt, cap)
+                attempt += 1
+                exception = yield wanted if wanted is not None else delay
+
+        return generator
+
+    def run(
+        self,
+        call: Callable[[], T],
+        *,
+        retriable: tuple[type[Exception], ...],
+        what: str,
+        on_give_up: Callable[[BaseException, GaveUp], None] | None = None,
+    ) -> T:
+        """``call()``, retried on ``retriable`` failures until the budget is spent.
+
+        ``what`` names the request in log lines (``audit_logs in namespace 'acme'``,
+        ``the token exchange``).  Once the budget is spent ``on_give_up`` is called
+        with the last failure (it raises the caller's one line); without it, or if
+        it returns, the last failure is raised as it is.
+        """
+        started = time.monotonic()
+        attempt_started = [started]
+
+        def timed() -> T:
+            attempt_started[0] = time.monotonic()
+            return call()
+
+        def spent(_: Exception) -> bool:
+            # Measured after the failed attempt: backoff's own ``max_time`` looks at
+            # the time before it, so an attempt that hangs would run past the budget.
+            return time.monotonic() - started >= self.budget_seconds
+
+        def on_backoff(details: Details) -> None:
+            now = time.monotonic()
+            self._report(details, what, now - started, now - attempt_started[0])
+
+        def give_up(details: Details) -> None:
+            if on_give_up is None:
+                return
+            error = details.get("exception")
+            assert isinstance(error, BaseException)
+            on_give_up(
+                error,
+                GaveUp(
+                    attempts=int(details.get("tries", 0)),
+                    elapsed=time.monotonic() - started,
+                    budget=self.budget_seconds,
+                ),
+            )
+
+        retrying = backoff.on_exception(
+            self.waits(),
+            retriable,
+            max_tries=None,
+            max_time=self.budget_seconds,
+            giveup=spent,
+            jitter=_jitter,
+            on_backoff=on_backoff,
+            on_giveup=give_up,
+            raise_on_giveup=True,
+            logger=None,
+        )(timed)
+        return retrying()
+
+    def _report(self, details: Details, what: str, elapsed: float, took: float) -> None:
+        """One line per retry: quiet for the first blips, a warning once it persists."""
+        logger = self.logger or _log
+        tries = int(details.get("tries", 0))
+        wait = float(details.get("wait") or 0.0)
+        left = max(self.budget_seconds - elapsed - wait, 0.0)
+        error = details.get("exception")
+        hung = took >= SLOW_ATTEMPT_SECONDS or isinstance(error, TIMEOUTS)
+        logger.log(
+            logging.WARNING if hung or tries > QUIET_RETRIES else logging.DEBUG,
+            "Retrying %s in %.1fs after attempt %d (%s): %.0fs of the %gs retry budget left",
+            what,
+            wait,
+            tries,
+            describe(error) if isinstance(error, BaseException) else "error",
+            left,
+            self.budget_seconds,
+        )

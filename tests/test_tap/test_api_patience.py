@@ -1,0 +1,149 @@
+"""Answers that may pass, and one the tap once took for a broken page, against the emulator.
+
+Each test is a kind from issue 21: a record carrying a lone UTF-16 surrogate
+(the tap retried its page as "truncated" and stopped every run), 504s that
+shrank the windows for good (the run neither finished nor failed), bursts of
+failures longer than the old per-kind try counts (4 token exchanges, 8 tries
+of a page), and an API that hangs (minutes without a line).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tests.emulator.data import CUT_EMOJI
+from tests.support.servers import ServerProcess
+from tests.test_tap.tap_runner import (
+    NAMESPACES,
+    STREAMS,
+    assert_exported_once,
+    run_tap,
+    stats,
+    tap_config,
+    truth,
+)
+
+Factory = Callable[..., ServerProcess]
+
+
+def test_a_string_cut_inside_an_emoji_is_carried_as_the_api_sent_it(
+    emulator_factory: Factory,
+) -> None:
+    """Every object carries ``"cut emoji \\ud83d"``: every stream is exported, text unchanged."""
+    server = emulator_factory(
+        "--seed", "2", "--cut-strings", "--audit-logs", "120", "--authentication-logs", "30"
+    )
+    run = run_tap(tap_config(server.url, page_size=50, retry_budget_seconds=5), timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    for stream in STREAMS:
+        expected = truth(server.url, stream)
+        assert expected, stream
+        assert_exported_once(run.uuids(stream), expected)
+        assert all(r["meta"]["annotations"]["note"] == CUT_EMOJI for r in run.records[stream])
+    # What the tap writes: the escape the API sent (valid JSON, ASCII), never a
+    # replacement character or bytes that are not UTF-8.
+    records = [line for line in run.stdout.splitlines() if '"type":"RECORD"' in line]
+    assert records
+    assert all('"note":"cut emoji \\ud83d"' in line for line in records)
+    assert "\ufffd" not in run.stdout
+    assert "Retrying" not in run.stderr  # no page was taken for a broken one
+
+
+def test_a_third_of_requests_answered_504_at_once_still_finishes(
+    emulator_factory: Factory,
+) -> None:
+    """504s that come back long before the deadline are retried, not taken for big windows.
+
+    They shrank the windows to one minute for good: a year read a minute at a time
+    neither finished nor failed.
+    """
+    server = emulator_factory("--seed", "9", "--fault", "504:0.3", "--audit-logs", "300")
+    config = tap_config(server.url, page_size=50, retry_budget_seconds=20, request_timeout=10)
+    run = run_tap(config, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    for stream in STREAMS:
+        assert_exported_once(run.uuids(stream), truth(server.url, stream))
+    counts = stats(server.url)
+    assert counts["by_status"].get("504", 0) > 20, counts["by_status"]
+    # Windows grew back: a year of 300 audit logs read in few windows, not thousands.
+    assert counts["requests"] < 600, counts["requests"]
+
+
+def test_every_request_kind_rides_out_a_burst_longer_than_its_old_try_count(
+    emulator_factory: Factory,
+) -> None:
+    """One retry budget in time for the token exchange, the namespace listing and pages.
+
+    Six failed token exchanges in a row (it gave up after 4, in about 2 s), nine
+    resets of the namespace listing and nine 503s of one page (8 tries each).
+    """
+    server = emulator_factory(
+        "--seed",
+        "10",
+        "--audit-logs",
+        "100",
+        "--fault",
+        "500:x6:/v1/auth/api-key",
+        "--fault",
+        "reset:x9:/acme/namespaces",
+        "--fault",
+        "503:x9:/acme.platform/projects",
+    )
+    config = tap_config(
+        server.url, include_child_namespaces=True, retry_budget_seconds=4, max_concurrent_requests=1
+    )
+    run = run_tap(config, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    for stream in STREAMS:
+        assert_exported_once(run.uuids(stream), truth(server.url, stream, NAMESPACES))
+    assert stats(server.url)["faults_injected"] == 6 + 9 + 9
+    # The first blips are quiet; a burst is named, with the attempt and the time left.
+    assert "Retrying the token exchange in " in run.stderr
+    assert "Retrying namespaces in namespace 'acme' in " in run.stderr
+    assert "after attempt 9 (HTTP 503: service unavailable)" in run.stderr
+    assert "of the 4s retry budget left" in run.stderr
+
+
+def test_a_third_of_requests_failing_in_mixed_ways_still_finishes(
+    emulator_factory: Factory,
+) -> None:
+    """500, 503, 504, resets and cut bodies on 30% of requests, token exchanges included."""
+    faults = []
+    for kind in ("500", "503", "504", "reset", "truncate"):
+        faults += ["--fault", f"{kind}:0.06", "--fault", f"{kind}:0.06:/v1/auth/api-key"]
+    server = emulator_factory(
+        "--seed", "11", "--audit-logs", "200", "--token-ttl", "2", "--fault-seed", "5", *faults
+    )
+    config = tap_config(
+        server.url,
+        include_child_namespaces=True,
+        page_size=50,
+        request_timeout=10,
+        retry_budget_seconds=20,
+    )
+    run = run_tap(config, timeout=150)
+    assert run.returncode == 0, run.stderr[-2000:]
+    for stream in STREAMS:
+        assert_exported_once(run.uuids(stream), truth(server.url, stream, NAMESPACES))
+    counts = stats(server.url)
+    assert counts["faults_injected"] * 5 >= counts["requests"], counts
+
+
+def test_an_api_that_hangs_is_named_at_each_retry_and_ends_in_one_line(
+    emulator_factory: Factory,
+) -> None:
+    """Every audit-log request hangs: each retry says what, why, which attempt, how long left."""
+    server = emulator_factory("--seed", "12", "--fault", "slow:1:audit-logs", "--slow-delay", "30")
+    config = tap_config(server.url, request_timeout=1, retry_budget_seconds=3)
+    run = run_tap(config, timeout=60)
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    retries = [line for line in run.stderr.splitlines() if "Retrying audit_logs" in line]
+    assert retries, run.stderr[-2000:]
+    assert "in namespace 'acme'" in retries[0]
+    assert "after attempt 1 (ReadTimeout: no answer within 2s)" in retries[0]
+    assert "of the 3s retry budget left" in retries[0]
+    last = run.stderr.strip().splitlines()[-1]
+    assert "could not be read for audit_logs in namespace 'acme'" in last, last
+    assert "no answer within 2s" in last
+    assert "retry_budget_seconds: 3" in last
