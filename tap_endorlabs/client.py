@@ -11,6 +11,8 @@ The SDK's private names this class and the tap still rely on are listed in
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 import logging
 import sys
 import time
@@ -39,17 +41,35 @@ from tap_endorlabs.errors import FatalTapError, StopRequested
 from tap_endorlabs.filters import all_of, time_range
 from tap_endorlabs.metrics import partition_counter, partition_timer
 from tap_endorlabs.pagination import ListQuery
+from tap_endorlabs.partitions_ahead import PartitionPlan, PartitionsAhead, share_of
 from tap_endorlabs.progress import ReadProgress
+from tap_endorlabs.reconciliation import (
+    STREAM_NAME as RECONCILIATIONS,
+)
+from tap_endorlabs.reconciliation import (
+    EmittedSince,
+    ScanReconciliation,
+    reconciliation_record,
+)
 from tap_endorlabs.retry import DEFAULT_BUDGET_SECONDS
-from tap_endorlabs.timestamps import normalize_or, normalize_timestamp, parse_timestamp
+from tap_endorlabs.timestamps import (
+    format_timestamp,
+    normalize_or,
+    normalize_timestamp,
+    parse_timestamp,
+)
 from tap_endorlabs.window_reader import (
     Page,
     PagingMode,
     ReaderSettings,
+    Reconciliation,
     WindowQuery,
     dotted_get,
     read_windows,
 )
+
+#: What a stream's read yields: records, and after each checked window or scan its check.
+ReadItem = dict[str, Any] | Reconciliation | ScanReconciliation
 
 # The uuids emitted at the bookmark's instant that the state keeps, per stream
 # and namespace, so the next run does not emit them again (see save_bookmark).
@@ -58,6 +78,8 @@ MAX_EMITTED_AT_BOOKMARK = 200
 #: State key (beside ``replication_key_value``) of those uuids.
 EMITTED_KEY = "emitted_at_bookmark"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: How far past this run's start a record's time may move the bookmark (clock skew).
+FUTURE_MARGIN = timedelta(days=1)
 
 #: The SDK's private names this module and ``tap.py`` override or call, with the
 #: parameters relied on (None: only the name).  ``tests/test_tap/test_sdk_hooks.py``
@@ -71,6 +93,8 @@ SDK_PRIVATE_HOOKS: dict[str, tuple[str, ...] | None] = {
         "context",
     ),
     "singer_sdk.streams.core.Stream._write_state_message": ("self",),
+    "singer_sdk.streams.core.Stream._write_record_message": ("self", "record"),
+    "singer_sdk.streams.core.Stream._write_schema_message": ("self",),
     "singer_sdk.streams.core.Stream._finalize_state": ("self", "state"),
     "singer_sdk.streams.core.Stream._process_record": (
         "self",
@@ -106,6 +130,8 @@ class EndorStream(RESTStream[int | None]):
     extra_filter_setting: ClassVar[str | None] = None
     #: Filter every query of this stream carries.
     base_filter: ClassVar[str | None] = None
+    #: Whether the API keeps this resource in an archive too (audit logs).
+    has_archive: ClassVar[bool] = False
 
     primary_keys: ClassVar[list[str]] = ["uuid"]
     is_sorted = True
@@ -271,6 +297,11 @@ class EndorStream(RESTStream[int | None]):
         moment = normalize_or(value, "")
         if not moment:
             return  # an unreadable time never moves the bookmark
+        if moment > self.bookmark_horizon:
+            # Nor does one far in the future (9999-12-31): every later run would
+            # start there and never export another record. It is exported again
+            # by each run instead (at least once).
+            return
         done = self.completed_identity(latest_record)
         pending = self._unsaved_bookmark
         if pending is not None and pending[1] != context:
@@ -294,6 +325,15 @@ class EndorStream(RESTStream[int | None]):
         if done is not None and len(pending[2]) < MAX_EMITTED_AT_BOOKMARK:
             pending[2].append(done)
         self._unsaved_bookmark = pending
+
+    @cached_property
+    def bookmark_horizon(self) -> str:
+        """The latest time a bookmark may take: this run's start plus ``FUTURE_MARGIN``.
+
+        The margin leaves room for a server clock ahead of ours (the windows
+        never stop at our clock: see ``get_replication_key_signpost``).
+        """
+        return format_timestamp(datetime.now(UTC) + FUTURE_MARGIN)
 
     def completed_identity(self, record: Mapping[str, Any]) -> str | None:
         """What the reader must skip next run once ``record`` is safely out, else None.
@@ -364,9 +404,19 @@ class EndorStream(RESTStream[int | None]):
         query = self.window_query(window.lo, window.hi, window.source)
         if window.unsorted:
             query = query.unsorted()
+        if window.page_size is not None:
+            query = dataclasses.replace(query, page_size=window.page_size)
         return self.api.iter_pages(
             query, subject=self.subject, split_on_deadline=True, prefetch=not window.unsorted
         )
+
+    def count_window(self, window: WindowQuery) -> int:
+        """The API's count of one window of one store: the same filter, ``count=true``.
+
+        A 504 raises ``DeadlineExceededError`` so the reader halves the window.
+        """
+        query = self.window_query(window.lo, window.hi, window.source)
+        return self.api.count(query, subject=self.subject, split_on_deadline=True)
 
     # --- windows ---------------------------------------------------------------
 
@@ -420,13 +470,105 @@ class EndorStream(RESTStream[int | None]):
         Only when ``start`` is the bookmark itself: a later ``start_date`` starts
         elsewhere, and an older state without the list knows none.
         """
-        state = self.get_context_state(context)
-        bookmark = state.get("replication_key_value")
-        try:
-            at_bookmark = bookmark is not None and parse_timestamp(str(bookmark)) == start
-        except ValueError:
-            at_bookmark = False
-        return set(emitted_list(state.get(EMITTED_KEY))) if at_bookmark else set()
+        return emitted_in(self.get_context_state(context), start)
+
+    def planned_start(self, state: Mapping[str, Any]) -> datetime:
+        """``start_time`` of a partition not begun yet, from its state as it stands.
+
+        As the SDK will compute its starting value (the bookmark if it is of this
+        replication key, the later of it and ``start_date``), without writing
+        anything into the state: a plan, checked against ``start_time`` when the
+        partition's turn comes.
+        """
+        value: Any
+        if self.start_date_applies:
+            value = None
+            bookmark = state.get("replication_key_value")
+            if bookmark and state.get("replication_key") == self.replication_key:
+                value = bookmark
+            if start_date := self.config.get("start_date"):
+                value = self.compare_start_date(value, start_date) if value else start_date
+        else:
+            value = state.get("replication_key_value")
+        return parse_timestamp(str(value)) if value else EPOCH
+
+    # --- namespaces read ahead ---------------------------------------------------
+
+    #: The partitions read ahead of the one being emitted (see ``partition_items``).
+    _partitions_ahead: PartitionsAhead | None = None
+    #: Windows (or scans) read at once, when a share of ``max_concurrent_requests``.
+    _reading_ahead: int | None = None
+
+    @property
+    def reading_ahead(self) -> int:
+        """Windows (or scans) read at once: the setting, or a share while namespaces are."""
+        return self._reading_ahead or int(self.config["max_concurrent_requests"])
+
+    def partition_items(
+        self, context: Mapping[str, Any] | None, start: datetime
+    ) -> Iterator[ReadItem]:
+        """``records_since(start)`` of the partition, read ahead with the next ones.
+
+        With several namespaces and ``max_concurrent_requests`` > 1 the next
+        partitions are read while this one is emitted (``partitions_ahead``);
+        what the SDK gets is what one partition after another gives.
+        """
+        total = int(self.config["max_concurrent_requests"])
+        contexts = self.partitions if context is not None else None
+        if context is None or not contexts or len(contexts) < 2 or total <= 1:
+            return self.records_since(start)
+        plan = PartitionPlan(dict(context), start, self._emitted_at_start)
+        if self._partitions_ahead is None:
+            if plan.context not in contexts:
+                return self.records_since(start)
+            rest = contexts[contexts.index(plan.context) :]
+            if self._paging_mode is None:
+                self._paging_mode = PagingMode()  # one for every partition, as one at a time
+            share = share_of(total, len(rest))
+            self._partitions_ahead = PartitionsAhead(
+                (self.plan_partition(each, share) for each in rest),
+                lambda planned: planned.reader.records_since(planned.start),
+                total,
+            )
+        items = self._partitions_ahead.take(plan)
+        if items is None:
+            self.close_partitions_ahead()
+            return self.records_since(start)
+        return items
+
+    def plan_partition(self, context: dict[str, Any], share: int) -> PartitionPlan:
+        """Where a partition not begun yet starts, and a reader of it (a copy of this stream).
+
+        Runs on the emitting thread, between records.  The state is only read
+        (a partition's own state changes only as its records are emitted), and
+        the copy carries the partition, so worker threads never look at this
+        stream's per-partition attributes.
+        """
+        state = self.partition_state_as_is(context)
+        start = self.planned_start(state)
+        emitted = frozenset(emitted_in(state, start))
+        reader = copy.copy(self)
+        reader._partition_namespace = context.get("namespace")
+        reader._emitted_at_start = emitted
+        reader._reading_ahead = share
+        reader._partitions_ahead = None
+        return PartitionPlan(dict(context), start, emitted, reader)
+
+    def partition_state_as_is(self, context: Mapping[str, Any]) -> Mapping[str, Any]:
+        """A partition's state in the tap's state, without creating it ({} if absent)."""
+        stream_state = (self.tap_state.get("bookmarks") or {}).get(self.name) or {}
+        for entry in stream_state.get("partitions") or []:
+            if isinstance(entry, dict) and entry.get("context") == context:
+                return entry
+        return {}
+
+    def close_partitions_ahead(self) -> None:
+        """Stop reading partitions ahead (the stream ended, failed or was stopped)."""
+        ahead, self._partitions_ahead = self._partitions_ahead, None
+        if ahead is not None:
+            ahead.close()
+
+    # --- reading ------------------------------------------------------------------
 
     #: The uuids to skip at the start instant of the partition being read.
     _emitted_at_start: frozenset[str] = frozenset()
@@ -440,17 +582,21 @@ class EndorStream(RESTStream[int | None]):
             sources=self.window_sources,
             edges=self.window_edges,
             name=self.name,
+            namespace=self.namespace,
+            now=self.api.clock.now,
             logger=self.logger,
             retry_budget_seconds=float(
                 self.config.get("retry_budget_seconds") or DEFAULT_BUDGET_SECONDS
             ),
         )
 
-    def read_windows(self, start: datetime) -> Iterator[dict[str, Any]]:
+    def read_windows(self, start: datetime) -> Iterator[dict[str, Any] | Reconciliation]:
         """Every object from ``start`` on, ascending on ``time_field``, each once.
 
         See ``window_reader.read_windows``: this stream supplies the fetcher
-        (``fetch_window``), its settings and the uuids already emitted at ``start``.
+        (``fetch_window``), the counter (``count_window``: every window is
+        checked against the API's count), its settings and the uuids already
+        emitted at ``start``.  Each window's ``Reconciliation`` follows its records.
         """
         if self._paging_mode is None:
             self._paging_mode = PagingMode()
@@ -460,7 +606,8 @@ class EndorStream(RESTStream[int | None]):
             self.reader_settings(),
             emitted_at_start=self._emitted_at_start,
             mode=self._paging_mode,
-            ahead=int(self.config["max_concurrent_requests"]),
+            ahead=self.reading_ahead,
+            count=self.count_window,
         )
 
     @override
@@ -471,15 +618,26 @@ class EndorStream(RESTStream[int | None]):
         tap = self._tap
         progress = self.read_progress(start)
         progress.begin()
-        records = self.records_since(start)
+        records = self.partition_items(context, start)
+        emitted = EmittedSince(str(self.replication_key or self.time_field))
+        finished = False
         try:
             for record in records:
                 # Between records: the previous one is written and in the state.
                 if tap.stop_signal is not None:  # type: ignore[attr-defined]
                     raise StopRequested(tap.stop_signal)  # type: ignore[attr-defined]
+                if isinstance(record, Reconciliation | ScanReconciliation):
+                    # Every record it covers is written: the SDK wrote each one
+                    # before asking for the next item.
+                    self.write_reconciliation(record, emitted)
+                    continue
                 progress.record(record)
+                emitted.add(record)
                 yield record
+            finished = True
         finally:
+            if not finished:
+                self.close_partitions_ahead()
             # Stops the windows read ahead now (not whenever the generator is
             # collected), before the partition they read is forgotten.
             close = getattr(records, "close", None)
@@ -487,6 +645,20 @@ class EndorStream(RESTStream[int | None]):
                 close()
             self._partition_namespace = None
             self._emitted_at_start = frozenset()
+
+    def write_reconciliation(
+        self, checked: Reconciliation | ScanReconciliation, emitted: EmittedSince
+    ) -> None:
+        """Emit the ``reconciliations`` record of a checked window or scan (if selected)."""
+        stream = self._tap.streams.get(RECONCILIATIONS)
+        if stream is None or not stream.selected:
+            emitted.reset()
+            return
+        record = reconciliation_record(
+            self.name, self.namespace, checked, emitted, has_archive=self.has_archive
+        )
+        emitted.reset()
+        stream.write_checked(record)  # type: ignore[attr-defined]
 
     def read_progress(self, start: datetime) -> ReadProgress:
         """Progress lines for this read (``progress_interval_seconds``; 0 turns them off).
@@ -506,8 +678,11 @@ class EndorStream(RESTStream[int | None]):
             position_of=lambda record: dotted_get(record, replication_key),
         )
 
-    def records_since(self, start: datetime) -> Iterator[dict[str, Any]]:
-        """The stream's records from ``start`` on, in ``namespace`` (the partition)."""
+    def records_since(self, start: datetime) -> Iterator[ReadItem]:
+        """The stream's records from ``start`` on, in ``namespace`` (the partition).
+
+        After the records of each checked window or scan comes its check.
+        """
         yield from self.read_windows(start)
 
     @override
@@ -541,3 +716,13 @@ def emitted_list(value: Any) -> list[str]:
     if not isinstance(value, list):
         return []
     return [str(item) for item in value[:MAX_EMITTED_AT_BOOKMARK] if isinstance(item, str)]
+
+
+def emitted_in(state: Mapping[str, Any], start: datetime) -> set[str]:
+    """The uuids a (partition's) state lists as emitted at ``start``, if that is its bookmark."""
+    bookmark = state.get("replication_key_value")
+    try:
+        at_bookmark = bookmark is not None and parse_timestamp(str(bookmark)) == start
+    except ValueError:
+        at_bookmark = False
+    return set(emitted_list(state.get(EMITTED_KEY))) if at_bookmark else set()

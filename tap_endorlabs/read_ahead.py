@@ -22,7 +22,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
 
@@ -60,7 +60,7 @@ class _Task(Generic[T, R]):
                 if not self._put(chunk):
                     return
             self._put(_END)
-        except Exception as exc:  # raised again by the consumer, in order
+        except BaseException as exc:  # raised again by the consumer, in order
             self._put(_Failure(exc))
         finally:
             close = getattr(source, "close", None)
@@ -94,7 +94,7 @@ def in_order(
     *,
     buffer: int = 2,
     name: str = "read-ahead",
-) -> Iterator[tuple[T, Iterator[R]]]:
+) -> Generator[tuple[T, Iterator[R]], None, None]:
     """Each item with its chunks, in order, ``produce`` running for ``ahead`` items at once.
 
     With ``ahead`` <= 1 nothing runs on a thread: ``produce`` is called as the
@@ -120,7 +120,7 @@ def _ahead(
     ahead: int,
     buffer: int,
     name: str,
-) -> Iterator[tuple[T, Iterator[R]]]:
+) -> Generator[tuple[T, Iterator[R]], None, None]:
     pool = ThreadPoolExecutor(ahead, thread_name_prefix=name)
     started: deque[_Task[T, R]] = deque()
     pulled_all = False

@@ -81,7 +81,9 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         default=DEFAULT_API_URL,
         title="API URL",
         description=(
-            "The base URL of the Endor Labs API. Falls back to ENDOR_API. "
+            "The base URL of the Endor Labs API: https only (plain http only to localhost, "
+            "127.0.0.1 or ::1), without user:password@; the tap sends its credentials to this "
+            "origin only and follows no redirect elsewhere. Falls back to ENDOR_API. "
             f"Default: {DEFAULT_API_URL}."
         ),
     ),
@@ -121,9 +123,9 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         title="Concurrent requests",
         description=(
             "How many API requests the tap may have in flight at once, from 1 to 16: the "
-            "time windows of a stream are read ahead in parallel and emitted in order, so "
-            "records and state are the same as one at a time. 1 reads one window at a "
-            "time. Default: 4."
+            "time windows of a stream, the next scans' findings and the next namespaces are "
+            "read ahead in parallel and emitted in order, so records and state are the same "
+            "as one at a time. 1 reads one thing at a time. Default: 4."
         ),
     ),
     th.Property(

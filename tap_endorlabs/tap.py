@@ -25,6 +25,7 @@ from tap_endorlabs.filters import all_of, time_range
 from tap_endorlabs.namespaces import list_namespaces
 from tap_endorlabs.output import BufferedMsgSpecWriter
 from tap_endorlabs.pagination import ListQuery
+from tap_endorlabs.reconciliations_stream import ReconciliationsStream
 from tap_endorlabs.retry import DEFAULT_BUDGET_SECONDS, RetryPolicy
 from tap_endorlabs.run_inputs import read_catalog, read_state
 from tap_endorlabs.settings import (
@@ -122,7 +123,8 @@ class TapEndorLabs(Tap):
 
     @override
     def discover_streams(self) -> list[Stream]:
-        return [stream_type(tap=self) for stream_type in STREAM_TYPES]
+        streams: list[Stream] = [stream_type(tap=self) for stream_type in STREAM_TYPES]
+        return [*streams, ReconciliationsStream(tap=self)]
 
     def preflight(self) -> None:
         """Check credentials, namespace and filters with one-object queries.
@@ -176,6 +178,12 @@ class TapEndorLabs(Tap):
         if self.stop_signal is not None:
             sys.exit(128 + signum)
         self.stop_signal = signum
+
+    def stop_reading_ahead(self) -> None:
+        """Stop every stream's namespaces read ahead (see ``EndorStream.partition_items``)."""
+        for stream in self.streams.values():
+            if isinstance(stream, EndorStream):
+                stream.close_partitions_ahead()
 
     def stop_at_record_boundary(self, signum: int) -> None:
         """Write the state reached (a valid resume point), say so and exit 128+signal."""
@@ -257,7 +265,12 @@ class TapEndorLabs(Tap):
                 validate_config=True,
             )
             tap.preflight()
-            tap.sync_all()
+            try:
+                tap.sync_all()
+            finally:
+                # Whatever ended the run (a failure between namespaces, a closed
+                # pipe), no namespace read ahead is left running.
+                tap.stop_reading_ahead()
             if tap.stop_signal is not None:  # it came after the last record
                 raise StopRequested(tap.stop_signal)
         except StopRequested as stop:

@@ -40,7 +40,7 @@ from target_s3_endor import reconciliation
 from target_s3_endor.errors import BadInputError, TargetS3EndorError
 
 if TYPE_CHECKING:
-    from target_s3_endor.run import ObjectWritten
+    from target_s3_endor.batching.run import ObjectWritten
 
 #: ``put(key, body, content_type) -> uri``: how a proof object reaches S3.
 Put = Callable[[str, IO[bytes], str], str]

@@ -31,14 +31,10 @@ from typing_extensions import override
 from connector_common.secret_values import scrubbed, secret_values
 from connector_common.settings_hints import known_settings, misspelled, unset_hints, warning_text
 from target_s3_endor import keys
+from target_s3_endor.batching.parquet_sink import SecurityLakeSink
+from target_s3_endor.batching.run import RunContext
+from target_s3_endor.batching.sink import S3EndorSink, write_open_scans
 from target_s3_endor.cli_guard import one_line_command
-from target_s3_endor.encoding import (
-    COMPRESSIONS,
-    DEFAULT_COMPRESSION_LEVEL,
-    FORMATS,
-    ObjectFormat,
-)
-from target_s3_endor.endpoints import check_endpoints
 from target_s3_endor.errors import (
     NO_ROOM_ERRNOS,
     BadInputError,
@@ -46,29 +42,33 @@ from target_s3_endor.errors import (
     TargetS3EndorError,
     no_room_line,
 )
-from target_s3_endor.input_lines import DEFAULT_MAX_LINE_BYTES, input_lines
-from target_s3_endor.message_text import decode_message, ended_mid_message
-from target_s3_endor.parquet_sink import SecurityLakeSink
-from target_s3_endor.probe import run_probe
-from target_s3_endor.proof_sink import ReconciliationSink
-from target_s3_endor.proof_writer import ProofWriter
-from target_s3_endor.reconciliation import RECONCILIATION_STREAM
-from target_s3_endor.run import RunContext
-from target_s3_endor.run_summary import MANIFEST_FOLDER, RunSummary
-from target_s3_endor.s3_retry import DEFAULT_MAX_RETRY_SECONDS
-from target_s3_endor.security_lake import (
+from target_s3_endor.formats.encoding import (
+    COMPRESSIONS,
+    DEFAULT_COMPRESSION_LEVEL,
+    FORMATS,
+    ObjectFormat,
+)
+from target_s3_endor.input.handlers import SingerInputTarget
+from target_s3_endor.input.lines import DEFAULT_MAX_LINE_BYTES, input_lines
+from target_s3_endor.input.message_text import decode_message, ended_mid_message
+from target_s3_endor.input.state_text import with_state_text
+from target_s3_endor.input.stop_guard import GracefulStopTarget
+from target_s3_endor.layouts.security_lake import (
     LAYOUTS,
     SECURITY_LAKE,
     check_security_lake_settings,
     manifest_folder,
     proof_root,
 )
-from target_s3_endor.settings_limits import check_limits
-from target_s3_endor.shutdown import GracefulStopTarget
-from target_s3_endor.singer_input import SingerInputTarget
-from target_s3_endor.sinks import S3EndorSink, write_open_scans
-from target_s3_endor.state_json import with_state_text
-from target_s3_endor.transport import S3Writer
+from target_s3_endor.probe import run_probe
+from target_s3_endor.proof_sink import ReconciliationSink
+from target_s3_endor.proof_writer import ProofWriter
+from target_s3_endor.reconciliation import RECONCILIATION_STREAM
+from target_s3_endor.settings.limits import check_limits
+from target_s3_endor.storage.endpoints import check_endpoints
+from target_s3_endor.storage.retry import DEFAULT_MAX_RETRY_SECONDS
+from target_s3_endor.storage.run_summary import MANIFEST_FOLDER, RunSummary
+from target_s3_endor.storage.transport import S3Writer
 from target_s3_endor.version import DISTRIBUTION, package_version
 
 MIB = 1 << 20
@@ -84,7 +84,7 @@ PLAIN_ERRORS = (
 class StrictLineReader(MsgSpecReader):
     """msgspec's fast reader, with a one-line error for a line that is not JSON.
 
-    Lines are read as bytes of at most ``max_line_bytes`` (``input_lines.py``).
+    Lines are read as bytes of at most ``max_line_bytes`` (``input/lines.py``).
     """
 
     max_line_bytes = DEFAULT_MAX_LINE_BYTES
@@ -160,7 +160,7 @@ class StrictLineReader(MsgSpecReader):
     @override
     def deserialize_json(self, line: str | bytes) -> dict:
         """Parse one line; name the problem without echoing the (possibly secret) line."""
-        message = decode_message(line)  # one line for what is not JSON (message_text.py)
+        message = decode_message(line)  # one line for what is not JSON (input/message_text.py)
         if not isinstance(message, dict):
             kind = type(message).__name__
             msg = f"input line is not a Singer message object but a JSON {kind}: fix the tap"
@@ -688,6 +688,13 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         self._write_proofs()  # windows closed after the last state
         self._write_manifest(self.run_summary.state)  # when no state was printed at the end
         self.run_summary.log(self.logger)
+        proof = self.proof_writer
+        if proof.windows_written:
+            self.logger.info(
+                "Reconciliation proof: %d windows in %d objects under _reconciliation/",
+                proof.windows_written,
+                len(proof.keys),
+            )
         ended_mid_message = getattr(self.message_reader, "ended_mid_message", None)
         if ended_mid_message:  # everything whole is written and its state printed: now say it
             raise BadInputError(ended_mid_message)
@@ -756,7 +763,7 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
     def _run_connection_test(cls, config: _ConfigInput) -> None:
         target = cls(config=config.config, validate_config=True, parse_env_config=config.parse_env)
         result = run_probe(target.config)
-        click.echo(result.message)
+        click.echo(scrubbed(result.message, cls._secrets_given(config)))
         sys.exit(0 if result.ok else 1)
 
     @classmethod

@@ -10,9 +10,10 @@ fault rule picks.  Rules are set with ``POST /_proxy/faults``:
      "seed": 7, "slow_delay": 1.5}
 
 Types: ``500`` (InternalError), ``503`` (SlowDown), ``403`` (AccessDenied),
-``404`` (NoSuchBucket), ``skew`` (403 RequestTimeTooSkewed, the request signed 20
-minutes behind), ``expired`` (400 ExpiredToken), ``reset`` (the connection is reset
-before an answer), ``slow`` (answered after ``slow_delay`` seconds).  ``rate`` is a probability
+``404`` (NoSuchBucket), ``501`` (NotImplemented), ``skew`` (403 RequestTimeTooSkewed,
+the request signed 20 minutes behind), ``expired`` (400 ExpiredToken), ``reset`` (the
+connection is reset before an answer), ``slow`` (answered after ``slow_delay``
+seconds).  ``rate`` is a probability
 (seeded), ``times`` the next N matching requests; ``method`` and ``path``
 (a substring) narrow what matches.  ``DELETE /_proxy/faults`` clears the rules,
 ``GET /_proxy/stats`` counts requests (by method, and by ``"METHOD /decoded/path"``
@@ -49,6 +50,12 @@ S3_ERRORS = {
         "The difference between the request time and the current time is too large.",
     ),
     "expired": (400, "ExpiredToken", "The provided token has expired."),
+    # A store without conditional writes (If-None-Match on PutObject).
+    "501": (
+        501,
+        "NotImplemented",
+        "A header you provided implies functionality that is not implemented",
+    ),
 }
 # How far behind S3's clock a "skew" answer says the request was signed.
 SKEW_SECONDS = 1200

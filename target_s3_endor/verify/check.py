@@ -146,6 +146,7 @@ class Verifier:
                         day=window.day,
                         expected=window.expected,
                         api_count=window.api_count,
+                        read_count=window.read_count,
                         exact=window.exact,
                         source_key=key,
                         objects=window.objects,

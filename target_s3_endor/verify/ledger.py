@@ -28,7 +28,8 @@ FETCH_ROWS = 1000
 SCHEMA = """
 CREATE TABLE proofs (
     id INTEGER PRIMARY KEY, uuid TEXT NOT NULL, stream TEXT NOT NULL, namespace TEXT NOT NULL,
-    day TEXT NOT NULL, expected INTEGER NOT NULL, api_count INTEGER, exact INTEGER NOT NULL,
+    day TEXT NOT NULL, expected INTEGER NOT NULL, api_count INTEGER, read_count INTEGER,
+    exact INTEGER NOT NULL,
     source_key TEXT NOT NULL
 );
 CREATE TABLE parts (
@@ -47,7 +48,8 @@ CREATE TABLE spans (
 # (complete first, then the most found): a window exported twice counts once.
 BEST_PROOFS = """
         WITH proof_found AS (
-            SELECT p.id, p.uuid, p.stream, p.namespace, p.day, p.expected, p.api_count, p.exact,
+            SELECT p.id, p.uuid, p.stream, p.namespace, p.day, p.expected, p.api_count,
+                   coalesce(p.read_count, p.expected) AS read_count, p.exact,
                    coalesce(sum(CASE WHEN f.present = 1 AND f.records >= parts.object_records
                                      THEN parts.records ELSE 0 END), 0) AS found_records,
                    coalesce(sum(parts.records), 0) AS listed
@@ -77,7 +79,7 @@ class Row:
     windows: int
     expected: int
     found: int
-    api_short: int  # windows checked "exact" whose exported count is below the API's
+    api_short: int  # windows checked "exact" that read fewer records than the API counted
 
     @property
     def missing(self) -> int:
@@ -134,6 +136,7 @@ class Ledger:
         expected: int,
         api_count: int | None,
         exact: bool,
+        read_count: int | None = None,
         source_key: str,
         objects: list[tuple[str, int, int]],
         span: tuple[str, str] | None = None,
@@ -146,9 +149,9 @@ class Ledger:
                 (uuid, stream, namespace, *span),
             )
         cursor = self._db.execute(
-            "INSERT INTO proofs (uuid, stream, namespace, day, expected, api_count, exact,"
-            " source_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (uuid, stream, namespace, day, expected, api_count, int(exact), source_key),
+            "INSERT INTO proofs (uuid, stream, namespace, day, expected, api_count, read_count,"
+            " exact, source_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (uuid, stream, namespace, day, expected, api_count, read_count, int(exact), source_key),
         )
         self._db.executemany(
             "INSERT INTO parts (proof_id, key, records, object_records) VALUES (?, ?, ?, ?)",
@@ -181,7 +184,7 @@ class Ledger:
         query = """
         SELECT stream, namespace, day, count(*), sum(expected),
                sum(min(found_records, expected, listed)),
-               sum(CASE WHEN exact = 1 AND api_count IS NOT NULL AND expected < api_count
+               sum(CASE WHEN exact = 1 AND api_count IS NOT NULL AND read_count < api_count
                         THEN 1 ELSE 0 END)
         FROM best
         GROUP BY stream, namespace, day ORDER BY stream, namespace, day

@@ -15,7 +15,7 @@ import msgspec
 
 from target_s3_endor import reconciliation
 from target_s3_endor.keys import exporter_root, join_key, parse_time
-from target_s3_endor.security_lake import SECURITY_LAKE, source_names
+from target_s3_endor.layouts.security_lake import SECURITY_LAKE, source_names
 
 SORTABLE = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -30,6 +30,8 @@ class ProofWindow:
     day: str
     expected: int
     api_count: int | None
+    #: Distinct records the tap read (it emits fewer when a re-run skips those already sent).
+    read_count: int | None
     exact: bool
     objects: list[tuple[str, int, int]]  # key, the window's records in it, the object's records
     #: The window's [start, end) as sortable UTC text; None for a scan read.
@@ -93,6 +95,7 @@ def parse_proof_line(line: bytes) -> ProofWindow:
         day=reconciliation.window_day(record),
         expected=expected,
         api_count=_count(record.get("api_count")),
+        read_count=_count(record.get("read_count")),
         exact=record.get("check") == "exact",
         objects=parts,
         span=_span(record),

@@ -22,10 +22,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from target_s3_endor.encoding import encode_record
 from target_s3_endor.errors import BadInputError
-from target_s3_endor.input_lines import input_lines
-from target_s3_endor.message_text import decode_message
+from target_s3_endor.formats.encoding import encode_record
+from target_s3_endor.input.lines import input_lines
+from target_s3_endor.input.message_text import decode_message
 
 ANY_CHARACTER = st.characters(min_codepoint=0, max_codepoint=0x10FFFF, exclude_categories=())
 ANY_TEXT = st.text(alphabet=ANY_CHARACTER, max_size=12)

@@ -7,6 +7,7 @@ about bookkeeping, not S3 (the CLI tests in test_verify.py cover the bucket).
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import IO, Any
 
@@ -17,7 +18,15 @@ from hypothesis import strategies as st
 from target_s3_endor.errors import BadInputError
 from target_s3_endor.proof_writer import ProofWriter
 from tests.support.reconciled_stream import message, reconciliation
-from tests.test_target.conftest import all_objects, audit_log, lines, record, run_target, schema
+from tests.test_target.conftest import (
+    all_objects,
+    audit_log,
+    lines,
+    record,
+    run_target,
+    schema,
+    start_draining_target,
+)
 
 
 class Bucket:
@@ -186,3 +195,40 @@ def test_a_wrong_emitted_count_stops_the_run_before_the_state(
     assert "emitted 4 records since the previous one, but the target received 3" in run.stderr
     assert {"after": 1} not in run.states
     assert not [key for key in all_objects(s3_client, bucket) if "_reconciliation" in key]
+
+
+@pytest.mark.timeout(120)
+def test_each_state_line_comes_after_the_proof_of_every_window_before_it(
+    config: dict, s3_client: Any, bucket: str, tmp_path: Path
+) -> None:
+    """Fed a window at a time: each STATE after a reconciliation is read back before the
+    next window is sent, and its window's proof must be in the bucket by then."""
+    process = start_draining_target(config, tmp_path, stderr=subprocess.DEVNULL)
+    assert process.stdin and process.stdout
+    process.stdin.write(lines(schema("audit_logs"), schema("other"), schema("reconciliations")))
+    proven_before: list[set[str]] = []
+    for day in (2, 3, 4):
+        window = reconciliation("audit_logs", "acme", 2, window=(f"d{day}", f"d{day + 1}"))
+        process.stdin.write(
+            lines(
+                record("audit_logs", audit_log(2 * day, day=day)),
+                record("audit_logs", audit_log(2 * day + 1, day=day)),
+                message("RECORD", stream="reconciliations", record=window),
+                message("STATE", value={"day": day}),
+                record("other", audit_log(100 + day, day=day)),  # a record after it: drains
+            )
+        )
+        process.stdin.flush()
+        while json.loads(process.stdout.readline()) != {"day": day}:  # earlier ones repeat
+            pass
+        proven = {
+            json.loads(proof_line)["uuid"]
+            for key, body in all_objects(s3_client, bucket).items()
+            if "/_reconciliation/" in key
+            for proof_line in body.decode().splitlines()
+        }
+        assert window["uuid"] in proven
+        proven_before.append(proven)
+    process.stdin.close()
+    assert process.wait(timeout=60) == 0
+    assert [len(p) for p in proven_before] == [1, 2, 3]

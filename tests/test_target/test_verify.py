@@ -213,6 +213,11 @@ def test_a_window_below_the_api_count_or_an_unreadable_proof_line_is_a_gap(
     counts = written_audit_logs(config, s3_client, bucket, tmp_path)
     root = exporter_root(config)
     objects = [(key, n, n) for key, n in sorted(counts.items())]
+    # A resumed run reads again, but does not emit again, what an earlier run sent: no gap.
+    resumed = {**proof_line("w0", [], emitted=0), "api_count": 3, "read_count": 3}
+    put_proof(s3_client, bucket, root, [resumed, proof_line("w1", objects)], "r-000000")
+    status, out = verify(config, s3_client)
+    assert status == 0, out
     put_proof(s3_client, bucket, root, [proof_line("w1", objects, api_count=31)], "r-000001")
     status, out = verify(config, s3_client)
     assert status == 1
@@ -285,6 +290,7 @@ def test_the_target_writes_the_proof_and_verify_names_a_deleted_object(
         settings = lake_config(settings, batch_max_age_seconds=300)
     run = run_target(settings, stream.text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
+    assert f"Reconciliation proof: {len(stream.promised)} windows in" in run.stderr
 
     proofs = proofs_in_bucket(s3_client, bucket)
     assert {p["uuid"]: p["written_count"] for p in proofs} == stream.promised

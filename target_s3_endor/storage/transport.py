@@ -3,7 +3,22 @@
 Only ``PutObject`` and the multipart calls it authorises (create / upload part /
 complete) are ever made, so ``s3:PutObject`` on ``bucket/prefix*`` is all the
 target needs: no list, head, get or bucket calls.  Every upload carries a
-SHA-256 checksum, which S3 verifies and Object Lock buckets require.
+SHA-256 checksum, which S3 verifies and Object Lock buckets require; with
+``endpoint_url`` (an S3-compatible store) a Content-MD5 instead, which every
+store checks (``checksum_settings``).
+
+Every upload is conditional (``If-None-Match: *`` on PutObject and on
+CompleteMultipartUpload, S3's conditional writes): botocore retries a request
+whose answer came too late, and the first attempt may have stored the object
+already; unconditional, the retry stored a second copy (a second version in a
+versioned bucket: with 30% of answers slower than ``read_timeout_seconds``, 6
+of 23 batch keys were written twice).  So a 412 PreconditionFailed after a
+retry means the object is there: success.  A 412 at the first attempt means
+the key held an object before this upload began, which only a scan's key can
+(its key is fixed by the scan, and a later run re-sending the scan replaces
+it), so the upload is made again without the condition.  A store that refuses
+the header (501 NotImplemented, or 400 naming it) gets the upload again
+without it, and no condition for the rest of the run, with one warning.
 """
 
 from __future__ import annotations
@@ -34,7 +49,7 @@ from botocore.exceptions import (
 )
 
 from target_s3_endor.errors import NO_ROOM_ERRNOS, CredentialsError, SettingsError, UploadError
-from target_s3_endor.s3_retry import (
+from target_s3_endor.storage.retry import (
     DEFAULT_MAX_RETRY_SECONDS,
     Failure,
     classify,
@@ -43,11 +58,13 @@ from target_s3_endor.s3_retry import (
 )
 
 HASH_CHUNK = 1 << 20
+LOGGER = logging.getLogger("target-s3-endor")
+#: Error codes of a store that does not know conditional writes.
+CONDITION_REFUSED_CODES = frozenset({"NotImplemented", "501"})
 # Their DEBUG records print request headers (x-amz-security-token) and STS
 # response bodies (SecretAccessKey), so they never go below INFO.
 AWS_LOGGERS = ("botocore", "boto3", "s3transfer", "urllib3")
 ROLE_SESSION_NAME = "target-s3-endor"
-logger = logging.getLogger("target-s3-endor")
 
 
 def sha256_b64(data: bytes) -> str:
@@ -242,7 +259,7 @@ class UploadSettings:
 class S3Writer:
     """Writes whole objects to S3 with checksums, multipart above a threshold.
 
-    A failed upload is retried as ``s3_retry.py`` says, within ``max_retry_seconds``.
+    A failed upload is retried as ``storage/retry.py`` says, within ``max_retry_seconds``.
     """
 
     def __init__(self, config: Mapping[str, Any]) -> None:
@@ -267,6 +284,8 @@ class S3Writer:
         )
         budget = config.get("max_retry_seconds")
         self.max_retry_seconds = float(DEFAULT_MAX_RETRY_SECONDS if budget is None else budget)
+        #: False once the store refused ``If-None-Match`` (see the module docstring).
+        self.conditional = True
         self.session, self.client = self._new_client()
 
     def _new_client(self) -> tuple[boto3.Session, Any]:
@@ -284,6 +303,9 @@ class S3Writer:
     def put(self, key: str, body: IO[bytes], content_type: str) -> str:
         """Upload one object from a rewound file; returns ``s3://bucket/key``.
 
+        A retried upload counts as botocore's retries do for conditional writes: a
+        412 then means an earlier try stored the object.
+
         Raises:
             UploadError: with a one-line reason once retries are exhausted.
         """
@@ -292,7 +314,7 @@ class S3Writer:
         renewed = False
         while True:
             try:
-                self._put_once(key, body, content_type)
+                self._put_once(key, body, content_type, retried=failures > 0 or renewed)
             except CredentialsError as exc:
                 raise UploadError(str(exc)) from None
             except OSError as exc:  # a credential file (web identity token) gone missing
@@ -303,7 +325,7 @@ class S3Writer:
                 failure = classify(exc)
                 if failure is Failure.EXPIRED_CREDENTIALS and not renewed:
                     # S3 says they expired, whatever their local expiry time says: renew them.
-                    logger.warning("S3 says the credentials expired: renewing them and retrying")
+                    LOGGER.warning("S3 says the credentials expired: renewing them and retrying")
                     renewed = True
                     self.session, self.client = self._new_client()
                     continue
@@ -313,7 +335,7 @@ class S3Writer:
                 retryable = failure in {Failure.TRANSIENT, Failure.SKEWED_CLOCK}
                 if not retryable or waited + pause > self.max_retry_seconds:
                     raise UploadError(self._final_line(exc, failure, key, waited)) from None
-                logger.warning(
+                LOGGER.warning(
                     "Upload of %s failed (%s): retrying in %.0f s (%.0f s of max_retry_seconds "
                     "%.0f used)",
                     key,
@@ -335,13 +357,27 @@ class S3Writer:
             return f"{line}; S3 kept failing for {waited:.0f} s (max_retry_seconds: {budget:.0f})"
         return line
 
-    def _put_once(self, key: str, body: IO[bytes], content_type: str) -> None:
+    def _put_once(self, key: str, body: IO[bytes], content_type: str, *, retried: bool) -> None:
         body.seek(0, 2)
         size = body.tell()
         body.seek(0)
         if size > self.settings.multipart_threshold:
-            self._put_multipart(key, body, content_type)
-            return
+            self._put_multipart(key, body, content_type, retried=retried)
+        else:
+            self._conditionally(
+                lambda condition: self._put_object(key, body, size, content_type, condition),
+                retried=retried,
+            )
+
+    def _whole_checksum(self, body: IO[bytes]) -> dict[str, str]:
+        if self.settings.sha256_checksums:
+            return {"ChecksumAlgorithm": "SHA256", "ChecksumSHA256": file_sha256_b64(body)}
+        return {"ContentMD5": file_digest_b64(body, "md5")}
+
+    def _put_object(
+        self, key: str, body: IO[bytes], size: int, content_type: str, condition: dict[str, Any]
+    ) -> None:
+        body.seek(0)
         self.client.put_object(
             Bucket=self.settings.bucket,
             Key=key,
@@ -349,15 +385,40 @@ class S3Writer:
             ContentLength=size,
             ContentType=content_type,
             **self._whole_checksum(body),
+            **condition,
             **self.settings.extra_args(),
         )
 
-    def _whole_checksum(self, body: IO[bytes]) -> dict[str, str]:
-        if self.settings.sha256_checksums:
-            return {"ChecksumAlgorithm": "SHA256", "ChecksumSHA256": file_sha256_b64(body)}
-        return {"ContentMD5": file_digest_b64(body, "md5")}
+    def _conditionally(
+        self, request: Callable[[dict[str, Any]], None], *, retried: bool = False
+    ) -> None:
+        """Make a writing request with ``If-None-Match: *``; see the module docstring.
 
-    def _put_multipart(self, key: str, body: IO[bytes], content_type: str) -> None:
+        ``retried``: an earlier try of this upload failed, and may have stored it.
+        """
+        if not self.conditional:
+            request({})
+            return
+        try:
+            request({"IfNoneMatch": "*"})
+        except ClientError as exc:
+            if condition_refused(exc):
+                self.conditional = False
+                LOGGER.warning(
+                    "The S3 endpoint does not support conditional writes (If-None-Match): "
+                    "uploading without them; a retried upload may then store a second copy"
+                )
+                request({})
+            elif precondition_failed(exc):
+                if not (retried or was_retried(exc)):
+                    request({})  # the key held an object before: a re-sent scan replaces it
+                # else: an earlier attempt of this request stored the object.
+            else:
+                raise
+
+    def _put_multipart(
+        self, key: str, body: IO[bytes], content_type: str, *, retried: bool = False
+    ) -> None:
         """Multipart upload, one part in memory at a time; aborted on failure."""
         bucket = self.settings.bucket
         sha256 = self.settings.sha256_checksums
@@ -391,14 +452,46 @@ class S3Writer:
                     part["ChecksumSHA256"] = checksum["ChecksumSHA256"]
                 parts.append(part)
                 number += 1
-            self.client.complete_multipart_upload(
-                Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+            self._conditionally(
+                lambda condition: self.client.complete_multipart_upload(
+                    Bucket=bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    MultipartUpload={"Parts": parts},
+                    **condition,
+                ),
+                retried=retried,
             )
         except BaseException:
             # s3:AbortMultipartUpload may not be granted; a lifecycle rule cleans up then.
             with contextlib.suppress(ClientError, BotoCoreError):
                 self.client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
             raise
+
+
+def _status(exc: ClientError) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+
+
+def precondition_failed(exc: ClientError) -> bool:
+    """Whether S3 refused a conditional write because the key holds an object."""
+    code = exc.response.get("Error", {}).get("Code", "")
+    return code == "PreconditionFailed" or _status(exc) == 412
+
+
+def was_retried(exc: ClientError) -> bool:
+    """Whether botocore sent the request more than once before this answer."""
+    return int(exc.response.get("ResponseMetadata", {}).get("RetryAttempts") or 0) > 0
+
+
+def condition_refused(exc: ClientError) -> bool:
+    """Whether the store does not implement ``If-None-Match`` on writes."""
+    error = exc.response.get("Error", {})
+    code = str(error.get("Code", ""))
+    if code in CONDITION_REFUSED_CODES or _status(exc) == 501:
+        return True
+    message = str(error.get("Message", "")).lower()
+    return code in {"InvalidArgument", "InvalidRequest"} and "if-none-match" in message
 
 
 ChecksumMode = Literal["when_supported", "when_required"]

@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
-from target_s3_endor.encoding import DEFAULT_COMPRESSION_LEVEL, ObjectFormat
-from target_s3_endor.scans import ScanRegistry
-from target_s3_endor.streaming import BackgroundCompressor
+from target_s3_endor.batching.scans import ScanRegistry
+from target_s3_endor.batching.streaming import BackgroundCompressor
+from target_s3_endor.formats.encoding import DEFAULT_COMPRESSION_LEVEL, ObjectFormat
 
 if TYPE_CHECKING:
-    from target_s3_endor.transport import S3Writer
+    from target_s3_endor.storage.transport import S3Writer
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ until ``max_retry_seconds`` have passed since its first failure; then one line
 says what kept failing.
 
 * Transient, retried: connections refused, reset or timed out; HTTP 5xx
-  (InternalError, SlowDown, ServiceUnavailable); throttling; ``RequestTimeout``.
+  (InternalError, SlowDown, ServiceUnavailable; not 501 NotImplemented); throttling;
+  ``RequestTimeout``.
 * ``RequestTimeTooSkewed`` (HTTP 403): S3 found the request's signing time more
   than 15 minutes from its own clock.  botocore neither retries nor corrects it.
   A passing skew (a clock stepped by NTP) is retried; one that lasts says that the
@@ -76,7 +77,7 @@ def classify(exc: BaseException) -> Failure:
             return Failure.SKEWED_CLOCK
         if code in EXPIRED_CODES:
             return Failure.EXPIRED_CREDENTIALS
-        if code in TRANSIENT_CODES or int(status) >= 500:
+        if code in TRANSIENT_CODES or (int(status) >= 500 and int(status) != 501):
             return Failure.TRANSIENT
         return Failure.FINAL
     if isinstance(exc, SSLError):  # a certificate is not refused less by waiting

@@ -38,9 +38,9 @@ from singer_sdk.contrib.msgspec import decoder as msgspec_decoder
 from singer_sdk.helpers._batch import BatchFileFormat
 
 from target_s3_endor.errors import BadInputError
-from target_s3_endor.input_reach import batch_url_problem
+from target_s3_endor.input.checks import require_stream, stream_label
+from target_s3_endor.input.reach import batch_url_problem
 from target_s3_endor.json_text import decode_with_surrogates, has_surrogate_escape
-from target_s3_endor.message_checks import require_stream, stream_label
 
 FORMATS = {BatchFileFormat.JSONL.value, BatchFileFormat.PARQUET.value}
 COMPRESSIONS = {None, "none", "gzip"}
@@ -107,9 +107,16 @@ def batch_records(request: BatchRequest) -> Iterator[dict[str, Any]]:
 
 
 def shown_url(url: str) -> str:
-    """A manifest URL for an error line: no query string (it may hold a signature)."""
-    parts = urlsplit(url)
-    text = parts._replace(query="", fragment="").geturl() if parts.scheme else url
+    """A manifest URL for an error line: no query string (it may hold a signature), no userinfo."""
+    scheme, separator, rest = url.partition("://")
+    if separator:
+        rest = rest.split("?", 1)[0].split("#", 1)[0]
+        if not rest.startswith("/") and "@" in rest:
+            # s3://key:secret@bucket/...: the bucket on; a secret key may hold a "/".
+            rest = rest.rpartition("@")[2]
+        text = f"{scheme}://{rest}"
+    else:
+        text = url
     return text if len(text) <= 200 else text[:197] + "..."
 
 

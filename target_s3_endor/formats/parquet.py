@@ -29,15 +29,15 @@ from array import array
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
 
-from target_s3_endor.encoding import encode_record
 from target_s3_endor.errors import SettingsError
-from target_s3_endor.json_text import has_surrogate_escape, without_lone_surrogates
-from target_s3_endor.ocsf import (
+from target_s3_endor.formats.encoding import encode_record
+from target_s3_endor.formats.ocsf import (
     API_ACTIVITY,
     AUTHENTICATION,
     DETECTION_FINDING,
     VULNERABILITY_FINDING,
 )
+from target_s3_endor.json_text import has_surrogate_escape, without_lone_surrogates
 from target_s3_endor.temp_files import temporary_file
 
 if TYPE_CHECKING:

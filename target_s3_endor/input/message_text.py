@@ -16,9 +16,9 @@ import msgspec
 from singer_sdk.contrib.msgspec import decoder as msgspec_decoder
 
 from target_s3_endor.errors import BadInputError
-from target_s3_endor.input_lines import InputLine, stream_named_in
+from target_s3_endor.input.checks import line_shape
+from target_s3_endor.input.lines import InputLine, stream_named_in
 from target_s3_endor.json_text import decode_with_surrogates, has_surrogate_escape
-from target_s3_endor.message_checks import line_shape
 
 _TOO_DEEP = (
     "input line is nested deeper than the JSON reader goes (thousands of levels of "

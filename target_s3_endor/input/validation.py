@@ -32,7 +32,7 @@ from typing import Any
 import jsonschema_rs
 import msgspec
 
-from target_s3_endor.input_reach import NoRetrieval
+from target_s3_endor.input.reach import NoRetrieval
 
 Validator = Callable[[Any], None]
 
