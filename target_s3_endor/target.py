@@ -32,6 +32,8 @@ from connector_common.secret_values import scrubbed, secret_values
 from connector_common.settings_hints import known_settings, misspelled, unset_hints, warning_text
 from target_s3_endor import keys
 from target_s3_endor.batching.parquet_sink import SecurityLakeSink
+from target_s3_endor.batching.proof import ProofWriter
+from target_s3_endor.batching.proof_sink import ReconciliationSink
 from target_s3_endor.batching.run import RunContext
 from target_s3_endor.batching.sink import S3EndorSink, write_open_scans
 from target_s3_endor.cli_guard import one_line_command
@@ -53,6 +55,7 @@ from target_s3_endor.input.lines import DEFAULT_MAX_LINE_BYTES, input_lines
 from target_s3_endor.input.message_text import decode_message, ended_mid_message
 from target_s3_endor.input.state_text import with_state_text
 from target_s3_endor.input.stop_guard import GracefulStopTarget
+from target_s3_endor.layouts.proof import RECONCILIATION_STREAM
 from target_s3_endor.layouts.security_lake import (
     LAYOUTS,
     SECURITY_LAKE,
@@ -61,9 +64,6 @@ from target_s3_endor.layouts.security_lake import (
     proof_root,
 )
 from target_s3_endor.probe import run_probe
-from target_s3_endor.proof_sink import ReconciliationSink
-from target_s3_endor.proof_writer import ProofWriter
-from target_s3_endor.reconciliation import RECONCILIATION_STREAM
 from target_s3_endor.settings.limits import check_limits
 from target_s3_endor.storage.endpoints import check_endpoints
 from target_s3_endor.storage.retry import DEFAULT_MAX_RETRY_SECONDS
@@ -601,7 +601,7 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
 
     @property
     def proof_writer(self) -> ProofWriter:
-        """The run's completeness proof: windows and the objects holding them (proof_writer.py)."""
+        """The completeness proof: windows and the objects holding them (batching/proof.py)."""
         _ = self.run  # built with the run
         return self._proof_writer
 
@@ -626,7 +626,7 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         """The sink of a stream: by layout, or the proof's for ``reconciliations``.
 
         layout: security-lake has its own sink (Parquet per source and day); a
-        tap's ``reconciliations`` close windows (proof_sink.py), they are not data.
+        tap's ``reconciliations`` close windows (batching/proof_sink.py), they are not data.
         """
         if stream_name == RECONCILIATION_STREAM:
             return ReconciliationSink
