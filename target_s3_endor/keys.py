@@ -41,7 +41,7 @@ MAX_SEGMENT_LENGTH = 100
 MAX_KEY_BYTES = 1024
 UNPARTITIONED = "_unpartitioned"
 CONNECTION_TEST_FOLDER = "_connection-test"
-# The run manifests' and the completeness proofs' folders (run_summary.py, reconciliation.py).
+# The run manifests' and the completeness proofs' folders (run_summary.py, layouts/proof.py).
 MANIFEST_FOLDER = "_manifests"
 PROOF_FOLDER = "_reconciliation"
 # Fixed namespace for the default exporter uuid: the same name gives the same

@@ -33,36 +33,36 @@ from typing_extensions import override
 from connector_common.secret_values import scrubbed, secret_values
 from connector_common.settings_hints import known_settings, misspelled, unset_hints, warning_text
 from target_s3_endor import keys
+from target_s3_endor.batching.parquet_sink import SecurityLakeSink
+from target_s3_endor.batching.proof import ProofWriter
+from target_s3_endor.batching.proof_sink import ReconciliationSink
+from target_s3_endor.batching.run import RunContext
+from target_s3_endor.batching.sink import S3EndorSink, write_open_scans
 from target_s3_endor.cli_guard import one_line_command
-from target_s3_endor.encoding import (
+from target_s3_endor.errors import BadInputError, SettingsError, TargetS3EndorError
+from target_s3_endor.formats.encoding import (
     COMPRESSIONS,
     DEFAULT_COMPRESSION_LEVEL,
     FORMATS,
     ObjectFormat,
 )
-from target_s3_endor.endpoints import check_endpoints
-from target_s3_endor.errors import BadInputError, SettingsError, TargetS3EndorError
-from target_s3_endor.message_checks import line_shape
-from target_s3_endor.parquet_sink import SecurityLakeSink
-from target_s3_endor.probe import run_probe
-from target_s3_endor.proof_sink import ReconciliationSink
-from target_s3_endor.proof_writer import ProofWriter
-from target_s3_endor.reconciliation import RECONCILIATION_STREAM
-from target_s3_endor.run import RunContext
-from target_s3_endor.run_summary import MANIFEST_FOLDER, RunSummary
-from target_s3_endor.security_lake import (
+from target_s3_endor.input.checks import line_shape
+from target_s3_endor.input.handlers import SingerInputTarget
+from target_s3_endor.input.state_text import with_state_text
+from target_s3_endor.input.stop_guard import GracefulStopTarget
+from target_s3_endor.layouts.proof import RECONCILIATION_STREAM
+from target_s3_endor.layouts.security_lake import (
     LAYOUTS,
     SECURITY_LAKE,
     check_security_lake_settings,
     manifest_folder,
     proof_root,
 )
-from target_s3_endor.settings_limits import check_limits
-from target_s3_endor.shutdown import GracefulStopTarget
-from target_s3_endor.singer_input import SingerInputTarget
-from target_s3_endor.sinks import S3EndorSink, write_open_scans
-from target_s3_endor.state_json import with_state_text
-from target_s3_endor.transport import S3Writer
+from target_s3_endor.probe import run_probe
+from target_s3_endor.settings.limits import check_limits
+from target_s3_endor.storage.endpoints import check_endpoints
+from target_s3_endor.storage.run_summary import MANIFEST_FOLDER, RunSummary
+from target_s3_endor.storage.transport import S3Writer
 from target_s3_endor.version import DISTRIBUTION, package_version
 
 MIB = 1 << 20
@@ -541,7 +541,7 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
 
     @property
     def proof_writer(self) -> ProofWriter:
-        """The run's completeness proof: windows and the objects holding them (proof_writer.py)."""
+        """The completeness proof: windows and the objects holding them (batching/proof.py)."""
         _ = self.run  # built with the run
         return self._proof_writer
 
@@ -566,7 +566,7 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         """The sink of a stream: by layout, or the proof's for ``reconciliations``.
 
         layout: security-lake has its own sink (Parquet per source and day); a
-        tap's ``reconciliations`` close windows (proof_sink.py), they are not data.
+        tap's ``reconciliations`` close windows (batching/proof_sink.py), they are not data.
         """
         if stream_name == RECONCILIATION_STREAM:
             return ReconciliationSink

@@ -27,7 +27,7 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.target_base import Target
 from typing_extensions import override
 
-from target_s3_endor.message_checks import check_record_message
+from target_s3_endor.input.checks import check_record_message
 
 if TYPE_CHECKING:
     from singer_sdk.sinks import Sink

@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
-from target_s3_endor.encoding import DEFAULT_COMPRESSION_LEVEL, ObjectFormat
-from target_s3_endor.scans import ScanRegistry
-from target_s3_endor.streaming import BackgroundCompressor
+from target_s3_endor.batching.scans import ScanRegistry
+from target_s3_endor.batching.streaming import BackgroundCompressor
+from target_s3_endor.formats.encoding import DEFAULT_COMPRESSION_LEVEL, ObjectFormat
 
 if TYPE_CHECKING:
-    from target_s3_endor.transport import S3Writer
+    from target_s3_endor.storage.transport import S3Writer
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class RunContext:
     _observers: list[ObjectObserver] = field(default_factory=list)
     #: ``(stream, namespace, pending)``: a record went into the pending object that will be
     #: written at key ``pending`` (a scan's) or in folder ``pending`` (a batch's).  The
-    #: completeness proof (proof_writer.py) sets it; by default nothing is counted.
+    #: completeness proof (proof.py) sets it; by default nothing is counted.
     count_for_proof: Callable[[str, Any, str], None] = field(default=lambda *_: None)
 
     def next_batch_id(self) -> str:

@@ -27,10 +27,10 @@ from typing import IO, TYPE_CHECKING, Any
 import msgspec
 
 from target_s3_endor import keys
-from target_s3_endor.state_json import state_text
+from target_s3_endor.input.state_text import state_text
 
 if TYPE_CHECKING:
-    from target_s3_endor.run import ObjectWritten
+    from target_s3_endor.batching.run import ObjectWritten
 
 MANIFEST_FOLDER = keys.MANIFEST_FOLDER
 #: ``put(key, body, content_type) -> uri``: how the manifest reaches S3.

@@ -26,14 +26,14 @@ from typing import Any
 from singer_sdk.target_base import Target
 from typing_extensions import override
 
-from target_s3_endor.batch_messages import batch_records, batch_request
 from target_s3_endor.errors import BadInputError
-from target_s3_endor.message_checks import (
+from target_s3_endor.input.batch_files import batch_records, batch_request
+from target_s3_endor.input.checks import (
     activate_version_of,
     checked_schema_message,
     stream_label,
 )
-from target_s3_endor.state_json import ReceivedState, received_state, write_state_line
+from target_s3_endor.input.state_text import ReceivedState, received_state, write_state_line
 
 
 class SingerInputTarget(Target):

@@ -20,7 +20,7 @@ from typing import Any
 from typing_extensions import override
 
 from target_s3_endor.errors import TargetS3EndorError
-from target_s3_endor.record_path import DirectRecordTarget
+from target_s3_endor.input.fast_records import DirectRecordTarget
 
 
 class GracefulStopTarget(DirectRecordTarget):

@@ -46,18 +46,18 @@ from typing import TYPE_CHECKING
 from typing_extensions import override
 
 from target_s3_endor import keys
-from target_s3_endor.ocsf_output import format_for, line_encoder
-from target_s3_endor.pending import PendingObject, SpooledObject, batch_object
-from target_s3_endor.scans import OpenScan
-from target_s3_endor.spans import TimeSpan
-from target_s3_endor.upload import UploadingSink
+from target_s3_endor.batching.pending import PendingObject, SpooledObject, batch_object
+from target_s3_endor.batching.scans import OpenScan
+from target_s3_endor.batching.spans import TimeSpan
+from target_s3_endor.batching.upload import UploadingSink
+from target_s3_endor.formats.ocsf_output import format_for, line_encoder
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from singer_sdk.target_base import Target
 
-    from target_s3_endor.run import RunContext
+    from target_s3_endor.batching.run import RunContext
 
 FINDINGS_STREAM = "findings"
 
@@ -81,7 +81,7 @@ class S3EndorSink(UploadingSink):
         self._batch_bytes = 0
         self._batch_started = datetime.now(UTC)
         self._fallback_records = 0
-        # Each record is counted against its window and pending object (proof_writer.py).
+        # Each record is counted against its window and pending object (proof.py).
         self._count_for_proof = self.run.count_for_proof
 
     # Batch limits: records (SDK), bytes, age (target).

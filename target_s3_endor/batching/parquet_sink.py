@@ -13,18 +13,18 @@ from typing import TYPE_CHECKING
 
 from typing_extensions import override
 
+from target_s3_endor.batching.upload import UploadingSink
 from target_s3_endor.errors import BadInputError
+from target_s3_endor.formats.ocsf import mapper_for
+from target_s3_endor.formats.parquet import CONTENT_TYPE, ParquetObject
 from target_s3_endor.keys import dig
-from target_s3_endor.ocsf import mapper_for
-from target_s3_endor.parquet import CONTENT_TYPE, ParquetObject
-from target_s3_endor.security_lake import (
+from target_s3_endor.layouts.security_lake import (
     event_day,
     event_moment,
     object_folder,
     object_key,
     source_names,
 )
-from target_s3_endor.upload import UploadingSink
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -56,7 +56,7 @@ class SecurityLakeSink(UploadingSink):
         self._account = str(self.config["security_lake_account_id"])
         self._objects: dict[tuple[str, str], ParquetObject] = {}
         self._spooled_bytes = 0
-        # Each record is counted against its window and the folder of its object (proof_writer.py).
+        # Each record is counted against its window and the folder of its object (proof.py).
         self._count_for_proof = self.run.count_for_proof
 
     @property

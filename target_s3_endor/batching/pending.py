@@ -21,9 +21,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import IO, Any, Protocol
 
-from target_s3_endor.encoding import ZIP64_ABOVE, ObjectFormat, write_object
-from target_s3_endor.spool import Spool
-from target_s3_endor.streaming import MAX_STREAMING_OBJECTS, BackgroundCompressor, StreamingObject
+from target_s3_endor.batching.spool import Spool
+from target_s3_endor.batching.streaming import (
+    MAX_STREAMING_OBJECTS,
+    BackgroundCompressor,
+    StreamingObject,
+)
+from target_s3_endor.formats.encoding import ZIP64_ABOVE, ObjectFormat, write_object
 
 
 class PendingObject(Protocol):

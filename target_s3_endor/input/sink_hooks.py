@@ -13,7 +13,7 @@ from singer_sdk.sinks import Sink
 from typing_extensions import override
 
 from target_s3_endor.errors import BadInputError
-from target_s3_endor.validation import RecordInvalid, SchemaError, validator_for
+from target_s3_endor.input.validation import RecordInvalid, SchemaError, validator_for
 
 
 class ValidatingSink(Sink):

@@ -4,7 +4,7 @@ A BATCH message (singer-sdk's extension, written when a tap's ``batch_config``
 is set) names files that hold a stream's records: JSON Lines or Parquet, gzip or
 not, at local paths, ``file://`` URLs or ``s3://`` URLs (with ``s3fs``): the schemes
 singer-sdk documents for BATCH; any other (``http://``, fsspec's other protocols)
-is refused before anything is opened (``input_reach``).  The
+is refused before anything is opened (``input.reach``).  The
 SDK's own ``Sink.process_batch_files`` reads each file whole into a list and
 passes it to ``process_batch``, which in this target uploads what is already
 spooled and never sees those records; so here the target reads the files itself
@@ -38,8 +38,8 @@ from singer_sdk.contrib.msgspec import decoder as msgspec_decoder
 from singer_sdk.helpers._batch import BatchFileFormat
 
 from target_s3_endor.errors import BadInputError
-from target_s3_endor.input_reach import batch_url_problem
-from target_s3_endor.message_checks import require_stream, stream_label
+from target_s3_endor.input.checks import require_stream, stream_label
+from target_s3_endor.input.reach import batch_url_problem
 
 FORMATS = {BatchFileFormat.JSONL.value, BatchFileFormat.PARQUET.value}
 COMPRESSIONS = {None, "none", "gzip"}
@@ -91,7 +91,7 @@ def batch_request(message: dict[str, Any]) -> BatchRequest:
     if request.format == BatchFileFormat.PARQUET.value:
         _pyarrow_parquet(request)
     for url in request.manifest:
-        if problem := batch_url_problem(url):  # http(s), ftp, ...: never fetched (input_reach)
+        if problem := batch_url_problem(url):  # http(s), ftp, ...: never fetched (input/reach.py)
             raise _file_error(request, url, problem)
         _filesystem(url, request)  # a URL the target cannot open fails before any record
     return request

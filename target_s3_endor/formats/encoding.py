@@ -17,7 +17,7 @@ from typing import IO, Any, Protocol
 
 import msgspec
 
-from target_s3_endor.containers import ZIP64_LIMIT, open_member
+from target_s3_endor.formats.containers import ZIP64_LIMIT, open_member
 from target_s3_endor.keys import member_file_name
 
 FORMATS = ("json", "jsonl", "sarif", "ocsf")
@@ -152,7 +152,7 @@ def framer_for(fmt: str) -> JsonArrayFramer | JsonLinesFramer:
 def framed_chunks(spool: LineSource, fmt: str, sarif_options: dict[str, Any]) -> Iterator[bytes]:
     """The member's bytes, in chunks."""
     if fmt == "sarif":
-        from target_s3_endor.sarif import sarif_chunks  # noqa: PLC0415 - only for sarif
+        from target_s3_endor.formats.sarif import sarif_chunks  # noqa: PLC0415 - only for sarif
 
         yield from sarif_chunks(spool.lines(), **sarif_options)
         return

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from target_s3_endor.encoding import ObjectFormat, encode_record
-from target_s3_endor.ocsf import mapper_for
+from target_s3_endor.formats.encoding import ObjectFormat, encode_record
+from target_s3_endor.formats.ocsf import mapper_for
 
 OCSF = "ocsf"
 LineEncoder = Callable[[dict[str, Any]], bytes]

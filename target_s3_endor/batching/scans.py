@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from target_s3_endor import keys
-from target_s3_endor.pending import SpooledObject
-from target_s3_endor.spans import TimeSpan
+from target_s3_endor.batching.pending import SpooledObject
+from target_s3_endor.batching.spans import TimeSpan
 
 MAX_OPEN_HANDLES = 64
 

@@ -30,9 +30,9 @@ from array import array
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
 
-from target_s3_endor.encoding import encode_record
 from target_s3_endor.errors import SettingsError
-from target_s3_endor.ocsf import (
+from target_s3_endor.formats.encoding import encode_record
+from target_s3_endor.formats.ocsf import (
     API_ACTIVITY,
     AUTHENTICATION,
     DETECTION_FINDING,

@@ -13,14 +13,14 @@ from typing import IO, TYPE_CHECKING, cast
 
 from typing_extensions import override
 
-from target_s3_endor.validating_sink import ValidatingSink
+from target_s3_endor.input.sink_hooks import ValidatingSink
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from singer_sdk.target_base import Target
 
-    from target_s3_endor.run import RunContext, SinkHost
+    from target_s3_endor.batching.run import RunContext, SinkHost
 
 DEFAULT_BATCH_MAX_RECORDS = 10_000
 

@@ -26,14 +26,14 @@ from typing import Any
 
 from target_s3_endor import keys
 from target_s3_endor.errors import SettingsError
-from target_s3_endor.ocsf import (
+from target_s3_endor.formats.ocsf import (
     API_ACTIVITY,
     AUTHENTICATION,
     CLASS_NAMES,
     DETECTION_FINDING,
     VULNERABILITY_FINDING,
 )
-from target_s3_endor.parquet import require_pyarrow
+from target_s3_endor.formats.parquet import require_pyarrow
 
 LAYOUTS = ("endor", "security-lake")
 SECURITY_LAKE = "security-lake"
@@ -153,7 +153,7 @@ def object_key(
 
 
 def proof_root(config: Mapping[str, Any], stream: str) -> str:
-    """``ext/<source>``: where a stream's proofs go (reconciliation.py).
+    """``ext/<source>``: where a stream's proofs go (layouts/proof.py).
 
     The stream's first source name, so the provider role of that source, which
     may write only under ``ext/<source>/``, can write them.

@@ -26,8 +26,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import IO, Any
 
-from target_s3_endor.containers import open_member
-from target_s3_endor.encoding import ObjectFormat, framer_for
+from target_s3_endor.formats.containers import open_member
+from target_s3_endor.formats.encoding import ObjectFormat, framer_for
 
 CHUNK_BYTES = 256 << 10
 MAX_PENDING_CHUNKS = 8
