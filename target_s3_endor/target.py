@@ -30,6 +30,7 @@ from typing_extensions import override
 
 from connector_common.secret_values import scrubbed, secret_values
 from connector_common.settings_hints import known_settings, misspelled, unset_hints, warning_text
+from connector_common.settings_text import numbers_from_text
 from target_s3_endor import keys
 from target_s3_endor.batching.parquet_sink import SecurityLakeSink
 from target_s3_endor.batching.proof import ProofWriter
@@ -573,6 +574,8 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         # int(None) traceback it reached before.
         for name in [name for name, value in self._config.items() if value is None]:
             del self._config[name]
+        # Environment variables, .env and Meltano hand number settings over as text.
+        numbers_from_text(self._config, self.config_jsonschema)
         return super()._validate_config(raise_errors=raise_errors)
 
     @cached_property
