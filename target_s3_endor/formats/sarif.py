@@ -45,6 +45,11 @@ from urllib.parse import quote
 
 import msgspec
 
+from target_s3_endor.json_text import (
+    decode_with_surrogates,
+    encode_with_surrogates,
+    has_surrogate_escape,
+)
 from target_s3_endor.keys import dig, safe_segment
 from target_s3_endor.version import package_version
 
@@ -94,6 +99,18 @@ _PATH_SAFE = "/@+-._~"
 RULES_PER_CHUNK = 1000
 
 _decoder = msgspec.json.Decoder()
+
+
+def decode_line(line: bytes) -> Any:
+    """A spooled record; one with a lone surrogate escape is read by json_text."""
+    try:
+        return _decoder.decode(line)
+    except msgspec.DecodeError:
+        if not has_surrogate_escape(line):
+            raise
+        return decode_with_surrogates(line, parse_float=float)
+
+
 _encoder = msgspec.json.Encoder()
 
 
@@ -387,14 +404,14 @@ def _register_rule(
     gets a rule of its own (``<id>/<hash of its rule>``) rather than being described
     by the first's.
     """
-    encoded = _encoder.encode(to_rule(finding, result))
+    encoded = encode_with_surrogates(to_rule(finding, result), _encoder)
     known = rules.get(result["ruleId"])
     if known is None:
         rules[result["ruleId"]] = encoded
     elif known != encoded:
         result["ruleId"] = f"{result['ruleId']}/{hashlib.sha256(encoded).hexdigest()[:8]}"
         if result["ruleId"] not in rules:
-            rules[result["ruleId"]] = _encoder.encode(to_rule(finding, result))
+            rules[result["ruleId"]] = encode_with_surrogates(to_rule(finding, result), _encoder)
 
 
 def sarif_chunks(
@@ -417,7 +434,7 @@ def sarif_chunks(
     runs = 0
     scan_uuid: str | None = None
     for line in lines:
-        finding = _decoder.decode(line)
+        finding = decode_line(line)
         if in_run == max_results_per_run:
             yield from _run_tail(rules, version, automation_id(runs, scan_uuid))
             rules, in_run = {}, 0
@@ -429,7 +446,7 @@ def sarif_chunks(
             scan_uuid = str(found) if found not in (None, "") else None
         result = to_result(finding)
         _register_rule(rules, finding, result)
-        yield (b"," if in_run else b"") + _encoder.encode(result)
+        yield (b"," if in_run else b"") + encode_with_surrogates(result, _encoder)
         in_run += 1
     if runs == 0:
         yield b'{"results":['
