@@ -42,8 +42,12 @@ def test_a_string_cut_inside_an_emoji_is_carried_as_the_api_sent_it(
         assert all(r["meta"]["annotations"]["note"] == CUT_EMOJI for r in run.records[stream])
     # What the tap writes: the escape the API sent (valid JSON, ASCII), never a
     # replacement character or bytes that are not UTF-8.
-    records = [line for line in run.stdout.splitlines() if '"type":"RECORD"' in line]
-    assert records
+    records = [
+        line
+        for line in run.stdout.splitlines()
+        if any(f'"type":"RECORD","stream":"{stream}"' in line for stream in STREAMS)
+    ]
+    assert len(records) == sum(len(run.records[stream]) for stream in STREAMS)
     assert all('"note":"cut emoji \\ud83d"' in line for line in records)
     assert "\ufffd" not in run.stdout
     assert "Retrying" not in run.stderr  # no page was taken for a broken one
