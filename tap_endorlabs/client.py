@@ -105,6 +105,8 @@ SDK_PRIVATE_HOOKS: dict[str, tuple[str, ...] | None] = {
     "singer_sdk.streams.core.Stream._tap": None,
     "singer_sdk.streams.core.Stream._stream_version": None,
     "singer_sdk.tap_base.Tap._handle_termination": ("self", "signum", "frame"),
+    "singer_sdk.plugin_base.PluginBase._validate_config": ("self", "raise_errors"),
+    "singer_sdk.plugin_base.PluginBase._config": None,
     "singer_sdk.tap_base.Tap._state_writer": None,
     "singer_sdk.helpers._catalog.pop_deselected_record_properties": ("record", "schema", "mask"),
     "singer_sdk.helpers._typing.conform_record_data_types": (

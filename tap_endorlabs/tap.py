@@ -16,6 +16,7 @@ from singer_sdk.tap_base import CliTestOptionValue
 from typing_extensions import override
 
 from connector_common.settings_hints import known_settings, misspelled, unset_hints, warning_text
+from connector_common.settings_text import numbers_from_text
 from tap_endorlabs.api import EndorApi
 from tap_endorlabs.auth import EndorAuthenticator
 from tap_endorlabs.cli_guard import OneLineCommand, exit_with, one_line_command
@@ -71,6 +72,12 @@ class TapEndorLabs(Tap):
         self._authenticator: EndorAuthenticator | None = None
         self._api: EndorApi | None = None
         self._namespace_names: list[str] | None = None
+
+    @override
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        # Environment variables, .env and Meltano hand number settings over as text.
+        numbers_from_text(self._config, self.config_jsonschema)
+        return super()._validate_config(raise_errors=raise_errors)
 
     @property
     def authenticator(self) -> EndorAuthenticator:

@@ -28,10 +28,18 @@ from connector_common.secret_values import scrubbed, secret_values
 from connector_common.settings_hints import known_settings, misspelled, unset_hints, warning_text
 from target_s3_endor import keys
 from target_s3_endor.batching.parquet_sink import SecurityLakeSink
+from target_s3_endor.batching.proof import ProofWriter
+from target_s3_endor.batching.proof_sink import ReconciliationSink
 from target_s3_endor.batching.run import RunContext
 from target_s3_endor.batching.sink import S3EndorSink, write_open_scans
 from target_s3_endor.cli_guard import one_line_command
-from target_s3_endor.errors import SettingsError, TargetS3EndorError
+from target_s3_endor.errors import (
+    NO_ROOM_ERRNOS,
+    BadInputError,
+    SettingsError,
+    TargetS3EndorError,
+    no_room_line,
+)
 from target_s3_endor.formats.encoding import (
     COMPRESSIONS,
     DEFAULT_COMPRESSION_LEVEL,
@@ -39,7 +47,9 @@ from target_s3_endor.formats.encoding import (
     ObjectFormat,
 )
 from target_s3_endor.input.handlers import ConfigInput, MessageHandlers
+from target_s3_endor.input.lines import DEFAULT_MAX_LINE_BYTES
 from target_s3_endor.input.reader import StrictLineReader
+from target_s3_endor.layouts.proof import RECONCILIATION_STREAM
 from target_s3_endor.layouts.security_lake import (
     LAYOUTS,
     SECURITY_LAKE,
@@ -48,11 +58,9 @@ from target_s3_endor.layouts.security_lake import (
     proof_root,
 )
 from target_s3_endor.probe import run_probe
-from target_s3_endor.proof_sink import ReconciliationSink
-from target_s3_endor.proof_writer import ProofWriter
-from target_s3_endor.reconciliation import RECONCILIATION_STREAM
 from target_s3_endor.settings.limits import check_limits
 from target_s3_endor.storage.endpoints import check_endpoints
+from target_s3_endor.storage.retry import DEFAULT_MAX_RETRY_SECONDS
 from target_s3_endor.storage.run_summary import MANIFEST_FOLDER, RunSummary
 from target_s3_endor.storage.transport import S3Writer
 from target_s3_endor.version import DISTRIBUTION, package_version
@@ -323,6 +331,37 @@ class TargetS3Endor(MessageHandlers):
             ),
         ),
         th.Property(
+            "max_retry_seconds",
+            th.IntegerType,
+            default=DEFAULT_MAX_RETRY_SECONDS,
+            description=(
+                "How long an upload that keeps failing for a passing reason (connection refused"
+                " or reset, time-out, HTTP 5xx, throttling, clock skew) is retried, pausing up to"
+                " 15 s between tries, before the target stops with one line (0: only the"
+                " max_attempts tries)."
+            ),
+        ),
+        th.Property(
+            "request_checksum_calculation",
+            th.StringType,
+            allowed_values=["when_supported", "when_required"],
+            description=(
+                "botocore's setting: when_supported sends a SHA-256 checksum with every upload; "
+                "when_required sends Content-MD5 instead, for S3-compatible stores that refuse "
+                "flexible checksums (older MinIO, Backblaze B2, Ceph RGW). Default: "
+                "when_supported on AWS, when_required with endpoint_url."
+            ),
+        ),
+        th.Property(
+            "response_checksum_validation",
+            th.StringType,
+            allowed_values=["when_supported", "when_required"],
+            description=(
+                "botocore's setting for checking checksums of S3's answers. Default: "
+                "when_supported on AWS, when_required with endpoint_url."
+            ),
+        ),
+        th.Property(
             "connect_timeout_seconds",
             th.NumberType,
             default=10,
@@ -388,6 +427,16 @@ class TargetS3Endor(MessageHandlers):
             ),
         ),
         th.Property(
+            "max_line_bytes",
+            th.IntegerType,
+            default=DEFAULT_MAX_LINE_BYTES,
+            description=(
+                "Longest input line (one Singer message) accepted, in bytes; a longer one stops "
+                "the run with a line naming its stream. Memory for a line is about five times "
+                "its size."
+            ),
+        ),
+        th.Property(
             "spool_dir",
             th.StringType,
             description=(
@@ -415,6 +464,9 @@ class TargetS3Endor(MessageHandlers):
                 errors = [*exc.errors, hint]
                 raise ConfigValidationError(str(exc), errors=errors, schema=exc.schema) from None
             raise
+        if isinstance(self.message_reader, StrictLineReader):
+            limit = self.config.get("max_line_bytes") or DEFAULT_MAX_LINE_BYTES
+            self.message_reader.max_line_bytes = int(limit)
         # Drain sinks one after another, not on the SDK's 8 threads: sinks share the
         # batch sequence and the compressor's bookkeeping, and when an upload fails
         # its error must be the last line, not followed by another sink's drain.
@@ -446,7 +498,7 @@ class TargetS3Endor(MessageHandlers):
 
     @property
     def proof_writer(self) -> ProofWriter:
-        """The run's completeness proof: windows and the objects holding them (proof_writer.py)."""
+        """The completeness proof: windows and the objects holding them (batching/proof.py)."""
         _ = self.run  # built with the run
         return self._proof_writer
 
@@ -467,7 +519,7 @@ class TargetS3Endor(MessageHandlers):
         """The sink of a stream: by layout, or the proof's for ``reconciliations``.
 
         layout: security-lake has its own sink (Parquet per source and day); a
-        tap's ``reconciliations`` close windows (proof_sink.py), they are not data.
+        tap's ``reconciliations`` close windows (batching/proof_sink.py), they are not data.
         """
         if stream_name == RECONCILIATION_STREAM:
             return ReconciliationSink
@@ -536,6 +588,9 @@ class TargetS3Endor(MessageHandlers):
                 proof.windows_written,
                 len(proof.keys),
             )
+        ended_mid_message = getattr(self.message_reader, "ended_mid_message", None)
+        if ended_mid_message:  # everything whole is written and its state printed: now say it
+            raise BadInputError(ended_mid_message)
 
     @classmethod
     @override
@@ -577,6 +632,12 @@ class TargetS3Endor(MessageHandlers):
         except PLAIN_ERRORS as exc:
             secrets = cls._secrets_given(config)  # no traceback: the line says it all
             cls.logger.error("%s", scrubbed(_one_line(exc), secrets))
+            sys.exit(1)
+        except OSError as exc:
+            if exc.errno not in NO_ROOM_ERRNOS:
+                raise
+            spool_dir = config.config.get("spool_dir") if config and config.config else None
+            cls.logger.error("%s", no_room_line(exc, spool_dir))
             sys.exit(1)
         except ConfigValidationError as exc:
             # One line naming every bad setting, not the SDK's closing "Config validation failed";

@@ -56,7 +56,7 @@ class SecurityLakeSink(UploadingSink):
         self._account = str(self.config["security_lake_account_id"])
         self._objects: dict[tuple[str, str], ParquetObject] = {}
         self._spooled_bytes = 0
-        # Each record is counted against its window and the folder of its object (proof_writer.py).
+        # Each record is counted against its window and the folder of its object (proof.py).
         self._count_for_proof = self.run.count_for_proof
 
     @property

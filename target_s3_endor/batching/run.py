@@ -54,7 +54,7 @@ class RunContext:
     _observers: list[ObjectObserver] = field(default_factory=list)
     #: ``(stream, namespace, pending)``: a record went into the pending object that will be
     #: written at key ``pending`` (a scan's) or in folder ``pending`` (a batch's).  The
-    #: completeness proof (proof_writer.py) sets it; by default nothing is counted.
+    #: completeness proof (proof.py) sets it; by default nothing is counted.
     count_for_proof: Callable[[str, Any, str], None] = field(default=lambda *_: None)
 
     def next_batch_id(self) -> str:

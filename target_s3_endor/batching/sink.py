@@ -81,7 +81,7 @@ class S3EndorSink(UploadingSink):
         self._batch_bytes = 0
         self._batch_started = datetime.now(UTC)
         self._fallback_records = 0
-        # Each record is counted against its window and pending object (proof_writer.py).
+        # Each record is counted against its window and pending object (proof.py).
         self._count_for_proof = self.run.count_for_proof
 
     # Batch limits: records (SDK), bytes, age (target).

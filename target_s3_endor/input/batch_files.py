@@ -4,7 +4,7 @@ A BATCH message (singer-sdk's extension, written when a tap's ``batch_config``
 is set) names files that hold a stream's records: JSON Lines or Parquet, gzip or
 not, at local paths, ``file://`` URLs or ``s3://`` URLs (with ``s3fs``): the schemes
 singer-sdk documents for BATCH; any other (``http://``, fsspec's other protocols)
-is refused before anything is opened (``input_reach``).  The
+is refused before anything is opened (``input.reach``).  The
 SDK's own ``Sink.process_batch_files`` reads each file whole into a list and
 passes it to ``process_batch``, which in this target uploads what is already
 spooled and never sees those records; so here the target reads the files itself
@@ -39,6 +39,7 @@ from singer_sdk.contrib.msgspec import decoder as msgspec_decoder
 from target_s3_endor.errors import BadInputError
 from target_s3_endor.input.checks import require_stream, stream_label
 from target_s3_endor.input.reach import batch_url_problem
+from target_s3_endor.json_text import decode_with_surrogates, has_surrogate_escape
 
 # singer-sdk's BATCH encoding names (its private BatchFileFormat: test_sdk_hooks checks them).
 JSONL, PARQUET = "jsonl", "parquet"
@@ -92,7 +93,7 @@ def batch_request(message: dict[str, Any]) -> BatchRequest:
     if request.format == PARQUET:
         _pyarrow_parquet(request)
     for url in request.manifest:
-        if problem := batch_url_problem(url):  # http(s), ftp, ...: never fetched (input_reach)
+        if problem := batch_url_problem(url):  # http(s), ftp, ...: never fetched (input/reach.py)
             raise _file_error(request, url, problem)
         _filesystem(url, request)  # a URL the target cannot open fails before any record
     return request
@@ -171,6 +172,19 @@ def _opened(url: str, request: BatchRequest) -> Iterator[IO[bytes]]:
         yield file
 
 
+_NOT_JSON = object()
+
+
+def _with_surrogates(line: bytes) -> Any:
+    """A line msgspec refused: JSON with a lone surrogate escape (json_text), or not JSON."""
+    if not has_surrogate_escape(line):
+        return _NOT_JSON
+    try:
+        return decode_with_surrogates(line)
+    except (ValueError, RecursionError):
+        return _NOT_JSON
+
+
 def _jsonl_records(file: IO[bytes], url: str, request: BatchRequest) -> Iterator[dict[str, Any]]:
     """Records of a JSON Lines file, gunzipped if its first bytes are gzip's."""
     stream_head = getattr(file, "peek", None)
@@ -190,6 +204,11 @@ def _jsonl_records(file: IO[bytes], url: str, request: BatchRequest) -> Iterator
             try:
                 record = msgspec_decoder.decode(line)
             except msgspec.DecodeError:
+                record = _with_surrogates(line)
+            except RecursionError:
+                problem = f"line {number} is nested deeper than the JSON reader goes: fix the tap"
+                raise _file_error(request, url, problem) from None
+            if record is _NOT_JSON:
                 raise _file_error(
                     request, url, f"line {number} is not valid JSON: fix the tap"
                 ) from None

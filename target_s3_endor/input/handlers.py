@@ -44,6 +44,7 @@ from singer_sdk.plugin_base import _ConfigInput
 from singer_sdk.target_base import Target
 from typing_extensions import override
 
+from connector_common.settings_text import numbers_from_text
 from target_s3_endor.errors import BadInputError, TargetS3EndorError
 from target_s3_endor.input.batch_files import batch_records, batch_request
 from target_s3_endor.input.checks import (
@@ -82,6 +83,8 @@ class MessageHandlers(Target):
         # that for absent keys), instead of the int(None) traceback it reached before.
         for name in [name for name, value in self._config.items() if value is None]:
             del self._config[name]
+        # Environment variables, .env and Meltano hand number settings over as text.
+        numbers_from_text(self._config, self.config_jsonschema)
         return super()._validate_config(raise_errors=raise_errors)
 
     # The five message types, each handled as one unit under the stop guard.

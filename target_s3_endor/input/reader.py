@@ -12,14 +12,13 @@ from collections import Counter
 from collections.abc import Callable
 from typing import IO, NoReturn
 
-import msgspec
 from singer_sdk.contrib.msgspec import MsgSpecReader
-from singer_sdk.contrib.msgspec import decoder as msgspec_decoder
 from singer_sdk.singerlib import SingerMessageType
 from typing_extensions import override
 
 from target_s3_endor.errors import BadInputError
-from target_s3_endor.input.checks import line_shape
+from target_s3_endor.input.lines import DEFAULT_MAX_LINE_BYTES, input_lines
+from target_s3_endor.input.message_text import decode_message, ended_mid_message
 from target_s3_endor.input.state_text import with_state_text
 
 
@@ -34,7 +33,14 @@ def unknown_message(message_dict: dict) -> NoReturn:
 
 
 class StrictLineReader(MsgSpecReader):
-    """msgspec's fast reader, with a one-line error for a line that is not JSON."""
+    """msgspec's fast reader, with a one-line error for a line that is not JSON.
+
+    Lines are read as bytes of at most ``max_line_bytes`` (``input/lines.py``).
+    """
+
+    max_line_bytes = DEFAULT_MAX_LINE_BYTES
+    #: The one line to end with when the input stopped in the middle of a message.
+    ended_mid_message: str | None = None
 
     @override
     def process_lines(
@@ -55,8 +61,16 @@ class StrictLineReader(MsgSpecReader):
         if source is None:  # started with stdin closed (`<&-`)
             msg = "standard input is closed: pipe a tap into target-s3-endor, or pass --input FILE"
             raise BadInputError(msg)
-        for line in source:
-            message = decode(line)
+        for input_line in input_lines(source, self.max_line_bytes):
+            line = input_line.data
+            try:
+                message = decode(line)
+            except BadInputError:
+                if input_line.complete:
+                    raise
+                # The last line, cut off: say so at the end, after what came whole is written.
+                self.ended_mid_message = ended_mid_message(input_line)
+                break
             kind = message.get("type")
             if kind == "RECORD":
                 on_record(message)
@@ -85,14 +99,9 @@ class StrictLineReader(MsgSpecReader):
             raise BadInputError(msg)
 
     @override
-    def deserialize_json(self, line: str) -> dict:
+    def deserialize_json(self, line: str | bytes) -> dict:
         """Parse one line; name the problem without echoing the (possibly secret) line."""
-        try:
-            message = msgspec_decoder.decode(line)
-        except msgspec.DecodeError as exc:
-            # Not even its first characters: a cut RECORD line holds record values.
-            msg = f"input line is not valid JSON ({exc}): {line_shape(line)}"
-            raise BadInputError(msg) from None
+        message = decode_message(line)  # one line for what is not JSON (input/message_text.py)
         if not isinstance(message, dict):
             kind = type(message).__name__
             msg = f"input line is not a Singer message object but a JSON {kind}: fix the tap"

@@ -17,7 +17,7 @@ value may be a secret or personal data that must not reach a log.  The same
 holds for a schema that is not valid: its values (a ``type`` that is not a
 type name) are named by place, never quoted.
 
-References are resolved only within the schema itself (``input_reach``): the
+References are resolved only within the schema itself (``input.reach``): the
 library's default retriever would read ``file://`` and fetch ``http(s)://``
 documents a SCHEMA names.
 """

@@ -153,7 +153,7 @@ def object_key(
 
 
 def proof_root(config: Mapping[str, Any], stream: str) -> str:
-    """``ext/<source>``: where a stream's proofs go (reconciliation.py).
+    """``ext/<source>``: where a stream's proofs go (layouts/proof.py).
 
     The stream's first source name, so the provider role of that source, which
     may write only under ``ext/<source>/``, can write them.

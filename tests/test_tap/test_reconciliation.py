@@ -9,9 +9,12 @@ keeps its contract: each record follows the records it covers and counts them.
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +24,10 @@ from tests.support.servers import ServerProcess
 from tests.test_tap.tap_runner import (
     NAMESPACES,
     STREAMS,
+    TAP,
     TapRun,
     assert_exported_once,
+    parse_output,
     run_tap,
     tap_config,
     truth,
@@ -161,3 +166,42 @@ def test_reconciliations_name_their_windows_and_scans(emulator_factory: Factory)
     }
     for stream in STREAMS:
         assert_exported_once(again.uuids(stream), truth(server.url, stream))
+
+
+def run_with_catalog(config: dict[str, Any], deselected: str, tmp_path: Path) -> TapRun:
+    """The tap with ``deselected`` left out of its discovered catalog."""
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(config))
+    found = subprocess.run(
+        [TAP, "--config", str(config_path), "--discover"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    catalog = json.loads(found.stdout)
+    for entry in catalog["streams"]:
+        for item in entry.get("metadata", []):
+            if item.get("breadcrumb") == []:
+                item.setdefault("metadata", {})["selected"] = entry["tap_stream_id"] != deselected
+    catalog_path = tmp_path / "catalog.json"
+    catalog_path.write_text(json.dumps(catalog))
+    done = subprocess.run(
+        [TAP, "--config", str(config_path), "--catalog", str(catalog_path)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    return parse_output(done.stdout, done.returncode, done.stderr)
+
+
+def test_reconciliations_deselected_are_not_written_and_the_checks_still_run(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    server = emulator_factory(
+        "--seed", "4", "--paging", "missing-row-always", "--audit-logs", "300"
+    )
+    run = run_with_catalog(tap_config(server.url, page_size=20), "reconciliations", tmp_path)
+    assert "Incomplete read of audit_logs" in fatal_line(run)
+    assert not any(m.get("stream") == "reconciliations" for m in run.messages)

@@ -12,13 +12,16 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tap_endorlabs.api_clock import ApiClock
 from tap_endorlabs.errors import IncompleteWindowError
+from tap_endorlabs.pagination import count_of
 from tap_endorlabs.timestamps import floor_to_second, parse_timestamp
 from tap_endorlabs.window_reader import (
     SETTLE_MARGIN,
@@ -179,3 +182,42 @@ def test_a_row_missing_once_is_found_by_another_route() -> None:
     out = records(list(read_windows(api, START, reader(), count=api.count)))
     assert [o["uuid"] for o in out] == [o["uuid"] for o in objects]
     assert any(call.unsorted for call in api.calls), "the window was not re-read by page_id"
+
+
+class Lines:
+    """A logger that keeps its warning lines."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def warning(self, text: str, *args: Any) -> None:
+        self.lines.append(text % args)
+
+
+@settings(max_examples=50, deadline=None)
+@given(offset_minutes=st.integers(min_value=-5 * 1440, max_value=5 * 1440))
+def test_the_api_clock_follows_its_date_and_says_a_skew_past_the_seam_margin_once(
+    offset_minutes: int,
+) -> None:
+    local = NOW
+    logger = Lines()
+    clock = ApiClock(logger, local=lambda: local)
+    api_time = local + timedelta(minutes=offset_minutes)
+    for _ in range(3):
+        clock.observe(format_datetime(api_time, usegmt=True))
+    assert abs(clock.now() - api_time) <= timedelta(seconds=1)
+    far = abs(offset_minutes) > 24 * 60
+    assert len(logger.lines) == (1 if far else 0)
+    if far:
+        assert ("behind" in logger.lines[0]) == (offset_minutes < 0)
+    # An unreadable Date never moves it.
+    clock.observe("Tuesday, the day after yesterday")
+    assert abs(clock.now() - api_time) <= timedelta(seconds=1)
+
+
+def test_a_count_answer_is_read_as_proto3_writes_it() -> None:
+    assert count_of({"count_response": {"count": 12}}) == 12
+    assert count_of({"count_response": {"count": "12"}}) == 12
+    assert count_of({"count_response": {}}) == 0  # proto3 leaves a zero out
+    assert count_of({}) == 0
+    assert count_of({"list": {"objects": [{"uuid": "a"}]}}) is None  # not a count at all

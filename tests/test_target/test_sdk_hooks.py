@@ -39,7 +39,20 @@ def sdk_private_names() -> set[str]:
 def private_uses(path: Path, names: set[str]) -> set[str]:
     """The SDK's private names a module uses: attributes, overrides and imports."""
     used: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    # ``self._x`` inside a class with no base class (S3Writer's ``_config``) is its own.
+    own = {
+        id(node)
+        for klass in ast.walk(tree)
+        if isinstance(klass, ast.ClassDef) and not klass.bases
+        for node in ast.walk(klass)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+    }
+    for node in ast.walk(tree):
+        if id(node) in own:
+            continue
         if isinstance(node, ast.Attribute) and node.attr in names:
             used.add(node.attr)
         elif isinstance(node, ast.FunctionDef) and node.name in names:

@@ -1,6 +1,6 @@
 """The proof in the bucket: each reconciled window written back with the keys that hold it.
 
-The tap's rule (reconciliation.py): a reconciliation record covers exactly the
+The tap's rule (layouts/proof.py): a reconciliation record covers exactly the
 records of its (stream, namespace) the tap emitted since the previous
 reconciliation record of that pair.  So this module keeps, per (stream,
 namespace), the *open window*: every data record the sinks receive is counted
@@ -36,8 +36,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 import msgspec
 
-from target_s3_endor import reconciliation
 from target_s3_endor.errors import BadInputError, TargetS3EndorError
+from target_s3_endor.layouts import proof as proof_layout
 
 if TYPE_CHECKING:
     from target_s3_endor.storage.written import ObjectWritten
@@ -133,7 +133,7 @@ class ProofWriter:
         uuid = record.get("uuid")
         if not (isinstance(stream, str) and isinstance(uuid, str) and _is_count(emitted)):
             msg = (
-                f"a {reconciliation.RECONCILIATION_STREAM} record lacks a string uuid or stream "
+                f"a {proof_layout.RECONCILIATION_STREAM} record lacks a string uuid or stream "
                 "or a whole-number emitted_count: no proof can be written for it; fix the tap"
             )
             raise BadInputError(msg)
@@ -176,8 +176,8 @@ class ProofWriter:
             by_root.setdefault(self._root_for_stream(str(window.record["stream"])), []).append(line)
         written = []
         for root, lines in by_root.items():
-            key = reconciliation.proof_key(root, now, self._next_batch_id())
-            self._put(key, io.BytesIO(b"".join(lines)), reconciliation.PROOF_CONTENT_TYPE)
+            key = proof_layout.proof_key(root, now, self._next_batch_id())
+            self._put(key, io.BytesIO(b"".join(lines)), proof_layout.PROOF_CONTENT_TYPE)
             written.append(key)
         self.keys.extend(written)
         self.windows_written += len(ready)
@@ -195,8 +195,8 @@ def proof_record(
     written = sum(share for share, _ in objects.values())
     return {
         **record,
-        reconciliation.WRITTEN_COUNT: written,
-        reconciliation.OBJECTS: [
+        proof_layout.WRITTEN_COUNT: written,
+        proof_layout.OBJECTS: [
             {"key": key, "records": share, "object_records": total}
             for key, (share, total) in objects.items()
         ],

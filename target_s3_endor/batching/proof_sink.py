@@ -1,6 +1,6 @@
 """The ``reconciliations`` stream's sink: its records close windows, they are not data.
 
-Each record goes to the run's ``ProofWriter`` (proof_writer.py), which writes
+Each record goes to the run's ``ProofWriter`` (proof.py), which writes
 it back, with the keys of the objects holding the window, once they are all
 durable.  So a tap's reconciliation records never land among the data.
 """
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from singer_sdk.target_base import Target
 
-    from target_s3_endor.proof_writer import ProofWriter
+    from target_s3_endor.batching.proof import ProofWriter
 
 
 class ProofHost(Protocol):
