@@ -42,7 +42,11 @@ def test_a_string_cut_inside_an_emoji_is_carried_as_the_api_sent_it(
         assert all(r["meta"]["annotations"]["note"] == CUT_EMOJI for r in run.records[stream])
     # What the tap writes: the escape the API sent (valid JSON, ASCII), never a
     # replacement character or bytes that are not UTF-8.
-    records = [line for line in run.stdout.splitlines() if '"type":"RECORD"' in line]
+    records = [
+        line
+        for line in run.stdout.splitlines()
+        if '"type":"RECORD"' in line and '"stream":"reconciliations"' not in line
+    ]
     assert records
     assert all('"note":"cut emoji \\ud83d"' in line for line in records)
     assert "\ufffd" not in run.stdout
@@ -65,8 +69,9 @@ def test_a_third_of_requests_answered_504_at_once_still_finishes(
         assert_exported_once(run.uuids(stream), truth(server.url, stream))
     counts = stats(server.url)
     assert counts["by_status"].get("504", 0) > 20, counts["by_status"]
-    # Windows grew back: a year of 300 audit logs read in few windows, not thousands.
-    assert counts["requests"] < 600, counts["requests"]
+    # Windows grew back: a year of 300 audit logs read in few windows, not thousands
+    # (each window's pages and its count, issue 19).
+    assert counts["requests"] < 900, counts["requests"]
 
 
 def test_every_request_kind_rides_out_a_burst_longer_than_its_old_try_count(
