@@ -101,7 +101,7 @@ def verify_report(log_name: str) -> list[str]:
 
 def verify_bucket(client: Any, env: dict[str, str]) -> None:
     """`target-s3-endor --verify` passes; with one data object deleted it fails, naming it."""
-    keys = [stored.key for stored in list_objects(client, BUCKET)]
+    keys = [stored.key for stored in list_objects(client, BUCKET, proofs=True)]
     proofs = [key for key in keys if "/_reconciliation/" in key]
     print(f"\nThe proof in the bucket: {len(proofs)} reconciliation objects")
     if not proofs and not tap_emits_reconciliations():

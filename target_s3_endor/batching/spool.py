@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import IO
 
+from target_s3_endor.temp_files import closed_at_exit, temporary_file
+
 COPY_CHUNK = 1 << 20
 
 # Named spool files not deleted yet: deleted at exit, whatever ended the run.
@@ -50,11 +52,10 @@ class Spool:
         if releasable:
             handle, self._path = tempfile.mkstemp(prefix="target-s3-endor-scan-", dir=spool_dir)
             self._file = os.fdopen(handle, "w+b")
+            closed_at_exit(self._file)
             _NAMED_SPOOLS.add(self)
         else:
-            self._file = tempfile.TemporaryFile(  # noqa: SIM115 - closed in close()
-                mode="w+b", dir=spool_dir, prefix="target-s3-endor-"
-            )
+            self._file = temporary_file(spool_dir, "target-s3-endor-")
 
     def _handle(self) -> IO[bytes]:
         """The open file, reopened (positioned at its end) if it was released."""
@@ -63,6 +64,7 @@ class Spool:
                 msg = "spool used after close"
                 raise ValueError(msg)
             self._file = open(self._path, "r+b")  # noqa: SIM115, PTH123 - closed in release()
+            closed_at_exit(self._file)
             self._file.seek(0, 2)
         return self._file
 

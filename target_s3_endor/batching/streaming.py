@@ -18,7 +18,6 @@ compressed at drain, as before.
 from __future__ import annotations
 
 import atexit
-import tempfile
 import threading
 import weakref
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from typing import IO, Any
 
 from target_s3_endor.formats.containers import open_member
 from target_s3_endor.formats.encoding import ObjectFormat, framer_for
+from target_s3_endor.temp_files import temporary_file
 
 CHUNK_BYTES = 256 << 10
 MAX_PENDING_CHUNKS = 8
@@ -93,9 +93,7 @@ class StreamingObject:
         self._last_job: Future[None] | None = None
         self._error: BaseException | None = None
         self._closed = False
-        self._out: IO[bytes] = tempfile.TemporaryFile(  # noqa: SIM115 - closed in close()
-            mode="w+b", dir=spool_dir, prefix="target-s3-endor-out-"
-        )
+        self._out: IO[bytes] = temporary_file(spool_dir, "target-s3-endor-out-")
         self._member = open_member(
             self._out, object_format.compression, member_name, first_time, level, zip64=zip64
         )

@@ -61,6 +61,23 @@ def crc32_keeping_gil(data: bytes | memoryview, value: int = 0) -> int:
     return value
 
 
+# The range of a zip header's MS-DOS date: years 1980 to 2107, to two seconds.
+ZIP_EARLIEST = datetime(1980, 1, 1)
+ZIP_LATEST = datetime(2107, 12, 31, 23, 59, 58)
+
+
+def zip_time(moment: datetime) -> datetime:
+    """``moment``'s wall-clock fields, clamped to what a zip header can hold.
+
+    The member's time is the batch's first record time, which a record may put
+    anywhere in 0001..9999 (epoch 0, Go's zero time): ``struct`` refused the year
+    field with a traceback, every run.  The header's time is only metadata; the
+    records inside are written as they came.
+    """
+    naive = moment.replace(tzinfo=None)
+    return min(max(naive, ZIP_EARLIEST), ZIP_LATEST)
+
+
 class MemberWriter(Protocol):
     """Where a member's bytes go: written in order, then closed once."""
 
@@ -158,6 +175,7 @@ class ZipMember(_DeflateMember):
         self._flags = 0 if member_name.isascii() else UTF8_NAME_FLAG
         self._version = ZIP64_VERSION if zip64 else ZIP_VERSION
         self._zip64 = zip64
+        modified = zip_time(modified)
         self._dos_time = (modified.hour << 11) | (modified.minute << 5) | (modified.second // 2)
         self._dos_date = ((modified.year - 1980) << 9) | (modified.month << 5) | modified.day
         self._header_at = out.tell()  # 0: the archive starts its file

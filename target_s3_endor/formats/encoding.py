@@ -9,7 +9,6 @@ memory stays flat whatever the batch size.
 from __future__ import annotations
 
 import builtins
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +17,9 @@ from typing import IO, Any, Protocol
 import msgspec
 
 from target_s3_endor.formats.containers import ZIP64_LIMIT, open_member
+from target_s3_endor.json_text import encode_with_surrogates
 from target_s3_endor.keys import member_file_name
+from target_s3_endor.temp_files import temporary_file
 
 FORMATS = ("json", "jsonl", "sarif", "ocsf")
 COMPRESSIONS = ("zip", "gzip", "none")
@@ -66,8 +67,14 @@ _encoder = msgspec.json.Encoder(enc_hook=_enc_hook, decimal_format="number")
 
 
 def encode_record(record: dict[str, Any]) -> bytes:
-    """One record as a JSON line (msgspec: fast, and exact for Decimal numbers)."""
-    return _encoder.encode(record) + b"\n"
+    r"""One record as a JSON line (msgspec: fast, and exact for Decimal numbers).
+
+    A lone surrogate (read from a ``\\udXXX`` escape) is written back as that escape.
+    """
+    try:
+        return _encoder.encode(record) + b"\n"
+    except UnicodeEncodeError:
+        return encode_with_surrogates(record, _encoder) + b"\n"
 
 
 @dataclass(frozen=True)
@@ -178,9 +185,7 @@ def write_object(
     returned file (which deletes it).
     """
     chunks = framed_chunks(spool, object_format.format, sarif_options or {})
-    out: IO[bytes] = tempfile.TemporaryFile(  # noqa: SIM115 - returned to the caller
-        mode="w+b", dir=spool_dir, prefix="target-s3-endor-out-"
-    )
+    out: IO[bytes] = temporary_file(spool_dir, "target-s3-endor-out-")
     try:
         member = open_member(
             out,

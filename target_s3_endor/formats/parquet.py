@@ -25,7 +25,6 @@ when their records arrived in different batches.
 from __future__ import annotations
 
 import io
-import tempfile
 from array import array
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
@@ -38,6 +37,8 @@ from target_s3_endor.formats.ocsf import (
     DETECTION_FINDING,
     VULNERABILITY_FINDING,
 )
+from target_s3_endor.json_text import has_surrogate_escape, without_lone_surrogates
+from target_s3_endor.temp_files import temporary_file
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -183,13 +184,15 @@ class ParquetObject:
         self._times = array("q")
         self._offsets = array("q")
         self._spool_dir = spool_dir
-        self._file: IO[bytes] = tempfile.TemporaryFile(  # noqa: SIM115 - closed in close()
-            mode="w+b", dir=spool_dir, prefix="target-s3-endor-parquet-"
-        )
+        self._file: IO[bytes] = temporary_file(spool_dir, "target-s3-endor-parquet-")
 
     def append(self, event: dict[str, Any]) -> None:
         """Spool one event (its ``time`` is the sort key)."""
         line = encode_record(parquet_row(event))
+        if has_surrogate_escape(line):
+            # Arrow refuses a lone surrogate escape, and Parquet strings are UTF-8: such a
+            # character becomes U+FFFD in the mapped columns; raw_data keeps its escape.
+            line = encode_record(without_lone_surrogates(parquet_row(event)))
         moment = int(event["time"])
         self._times.append(moment)
         self._offsets.append(self.bytes)
@@ -229,9 +232,7 @@ class ParquetObject:
         # Arrow's JSON reader builds the columns in C++ from the lines: no Python
         # dict per row, so a row group costs about its JSON size in memory.
         parse = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
-        out: IO[bytes] = tempfile.TemporaryFile(  # noqa: SIM115 - returned to the caller
-            mode="w+b", dir=self._spool_dir, prefix="target-s3-endor-out-"
-        )
+        out: IO[bytes] = temporary_file(self._spool_dir, "target-s3-endor-out-")
         try:
             with pq.ParquetWriter(
                 out,

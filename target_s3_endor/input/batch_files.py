@@ -40,6 +40,7 @@ from singer_sdk.helpers._batch import BatchFileFormat
 from target_s3_endor.errors import BadInputError
 from target_s3_endor.input.checks import require_stream, stream_label
 from target_s3_endor.input.reach import batch_url_problem
+from target_s3_endor.json_text import decode_with_surrogates, has_surrogate_escape
 
 FORMATS = {BatchFileFormat.JSONL.value, BatchFileFormat.PARQUET.value}
 COMPRESSIONS = {None, "none", "gzip"}
@@ -170,6 +171,19 @@ def _opened(url: str, request: BatchRequest) -> Iterator[IO[bytes]]:
         yield file
 
 
+_NOT_JSON = object()
+
+
+def _with_surrogates(line: bytes) -> Any:
+    """A line msgspec refused: JSON with a lone surrogate escape (json_text), or not JSON."""
+    if not has_surrogate_escape(line):
+        return _NOT_JSON
+    try:
+        return decode_with_surrogates(line)
+    except (ValueError, RecursionError):
+        return _NOT_JSON
+
+
 def _jsonl_records(file: IO[bytes], url: str, request: BatchRequest) -> Iterator[dict[str, Any]]:
     """Records of a JSON Lines file, gunzipped if its first bytes are gzip's."""
     stream_head = getattr(file, "peek", None)
@@ -189,6 +203,11 @@ def _jsonl_records(file: IO[bytes], url: str, request: BatchRequest) -> Iterator
             try:
                 record = msgspec_decoder.decode(line)
             except msgspec.DecodeError:
+                record = _with_surrogates(line)
+            except RecursionError:
+                problem = f"line {number} is nested deeper than the JSON reader goes: fix the tap"
+                raise _file_error(request, url, problem) from None
+            if record is _NOT_JSON:
                 raise _file_error(
                     request, url, f"line {number} is not valid JSON: fix the tap"
                 ) from None

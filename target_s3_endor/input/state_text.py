@@ -29,6 +29,7 @@ import msgspec
 from singer_sdk.contrib.msgspec import encoder as msgspec_encoder
 
 from target_s3_endor.errors import BadInputError
+from target_s3_endor.json_text import encode_with_surrogates
 
 
 class _StateText(msgspec.Struct):
@@ -60,14 +61,17 @@ def with_state_text(line: str | bytes, message: dict[str, Any]) -> dict[str, Any
     """A STATE message whose value is a ``ReceivedState`` carrying the line's own text."""
     if "value" not in message or isinstance(message["value"], ReceivedState):
         return message  # the handler names a missing value
-    text = bytes(_state_text.decode(line).value)
+    try:
+        text = bytes(_state_text.decode(line).value)
+    except msgspec.DecodeError:  # a lone surrogate escape (json_text): written back as it came
+        return {**message, "value": received_state(message["value"])}
     return {**message, "value": ReceivedState(message["value"], text + b"\n")}
 
 
 def received_state(value: Any) -> ReceivedState:
     """Encode ``value`` now, so that a state the target cannot print fails before any upload."""
     try:
-        line = msgspec_encoder.encode(value)
+        line = encode_with_surrogates(value, msgspec_encoder)
     except (TypeError, ValueError, OverflowError, msgspec.EncodeError) as exc:
         msg = f"a STATE message's value cannot be written back as JSON ({exc}): fix the tap"
         raise BadInputError(msg) from None

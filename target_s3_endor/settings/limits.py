@@ -120,6 +120,13 @@ RANGES = (
     Range("max_attempts", 1, None, "each S3 request is tried at least once"),
     Range("connect_timeout_seconds", 0.001, None, "a time-out must be positive"),
     Range("read_timeout_seconds", 0.001, None, "a time-out must be positive"),
+    Range(
+        "max_retry_seconds",
+        0,
+        None,
+        "a retry budget cannot be negative (0: no retries past max_attempts)",
+    ),
+    Range("max_line_bytes", 1024, None, "a Singer message line needs room for its envelope"),
 )
 
 

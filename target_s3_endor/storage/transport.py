@@ -3,7 +3,9 @@
 Only ``PutObject`` and the multipart calls it authorises (create / upload part /
 complete) are ever made, so ``s3:PutObject`` on ``bucket/prefix*`` is all the
 target needs: no list, head, get or bucket calls.  Every upload carries a
-SHA-256 checksum, which S3 verifies and Object Lock buckets require.
+SHA-256 checksum, which S3 verifies and Object Lock buckets require; with
+``endpoint_url`` (an S3-compatible store) a Content-MD5 instead, which every
+store checks (``checksum_settings``).
 
 Every upload is conditional (``If-None-Match: *`` on PutObject and on
 CompleteMultipartUpload, S3's conditional writes): botocore retries a request
@@ -25,10 +27,12 @@ import base64
 import contextlib
 import hashlib
 import logging
+import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import boto3
 import botocore.session
@@ -44,7 +48,14 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 
-from target_s3_endor.errors import CredentialsError, SettingsError, UploadError
+from target_s3_endor.errors import NO_ROOM_ERRNOS, CredentialsError, SettingsError, UploadError
+from target_s3_endor.storage.retry import (
+    DEFAULT_MAX_RETRY_SECONDS,
+    Failure,
+    classify,
+    pause_after,
+    skew_line,
+)
 
 HASH_CHUNK = 1 << 20
 LOGGER = logging.getLogger("target-s3-endor")
@@ -59,6 +70,21 @@ ROLE_SESSION_NAME = "target-s3-endor"
 def sha256_b64(data: bytes) -> str:
     """Base64 SHA-256, the form S3's ``ChecksumSHA256`` takes."""
     return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def md5_b64(data: bytes) -> str:
+    """Base64 MD5, the form ``Content-MD5`` takes (every S3-compatible store checks it)."""
+    return base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+
+
+def file_digest_b64(stream: IO[bytes], algorithm: str) -> str:
+    """Base64 digest (``sha256`` or ``md5``) of a whole file, read in chunks; rewinds it after."""
+    digest = hashlib.new(algorithm, usedforsecurity=False)
+    stream.seek(0)
+    while chunk := stream.read(HASH_CHUNK):
+        digest.update(chunk)
+    stream.seek(0)
+    return base64.b64encode(digest.digest()).decode()
 
 
 def file_sha256_b64(stream: IO[bytes]) -> str:
@@ -215,6 +241,8 @@ class UploadSettings:
     storage_class: str | None = None
     multipart_threshold: int = 64 << 20
     multipart_part_size: int = 16 << 20
+    #: SHA-256 checksums (S3's flexible checksums) or, for stores that predate them, Content-MD5.
+    sha256_checksums: bool = True
 
     def extra_args(self) -> dict[str, Any]:
         """SSE and storage class, passed through as S3 takes them."""
@@ -229,10 +257,15 @@ class UploadSettings:
 
 
 class S3Writer:
-    """Writes whole objects to S3 with checksums, multipart above a threshold."""
+    """Writes whole objects to S3 with checksums, multipart above a threshold.
+
+    A failed upload is retried as ``storage/retry.py`` says, within ``max_retry_seconds``.
+    """
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         quiet_aws_debug_logs()
+        self._config = config
+        request_checksums, response_checksums = checksum_settings(config)
         self.settings = UploadSettings(
             bucket=str(config["bucket"]),
             server_side_encryption=config.get("server_side_encryption") or None,
@@ -240,45 +273,106 @@ class S3Writer:
             storage_class=config.get("storage_class") or None,
             multipart_threshold=int(config.get("multipart_threshold_bytes") or 64 << 20),
             multipart_part_size=int(config.get("multipart_part_size_bytes") or 16 << 20),
+            sha256_checksums=request_checksums == WHEN_SUPPORTED,
         )
-        botocore_config = Config(
+        self._botocore_config = Config(
             retries={"mode": "standard", "max_attempts": int(config.get("max_attempts") or 5)},
             connect_timeout=float(config.get("connect_timeout_seconds") or 10),
             read_timeout=float(config.get("read_timeout_seconds") or 120),
-            request_checksum_calculation="when_required",
+            request_checksum_calculation=request_checksums,
+            response_checksum_validation=response_checksums,
         )
+        budget = config.get("max_retry_seconds")
+        self.max_retry_seconds = float(DEFAULT_MAX_RETRY_SECONDS if budget is None else budget)
         #: False once the store refused ``If-None-Match`` (see the module docstring).
         self.conditional = True
-        self.session = build_session(config)
-        self.client = self.session.client(
+        self.session, self.client = self._new_client()
+
+    def _new_client(self) -> tuple[boto3.Session, Any]:
+        """A session and S3 client; refreshable credentials are fetched on first use."""
+        session = build_session(self._config)
+        client = session.client(
             "s3",
-            region_name=config.get("region") or None,
-            endpoint_url=config.get("endpoint_url") or None,
-            config=botocore_config,
-            verify=tls_verify(config),
+            region_name=self._config.get("region") or None,
+            endpoint_url=self._config.get("endpoint_url") or None,
+            config=self._botocore_config,
+            verify=tls_verify(self._config),
         )
+        return session, client
 
     def put(self, key: str, body: IO[bytes], content_type: str) -> str:
         """Upload one object from a rewound file; returns ``s3://bucket/key``.
 
+        A retried upload counts as botocore's retries do for conditional writes: a
+        412 then means an earlier try stored the object.
+
         Raises:
             UploadError: with a one-line reason once retries are exhausted.
         """
+        started = time.monotonic()
+        failures = 0
+        renewed = False
+        while True:
+            try:
+                self._put_once(key, body, content_type, retried=failures > 0 or renewed)
+            except CredentialsError as exc:
+                raise UploadError(str(exc)) from None
+            except OSError as exc:  # a credential file (web identity token) gone missing
+                if exc.errno in NO_ROOM_ERRNOS or exc.filename is None:
+                    raise
+                raise UploadError(describe_credential_file_error(exc)) from None
+            except (ClientError, BotoCoreError) as exc:
+                failure = classify(exc)
+                if failure is Failure.EXPIRED_CREDENTIALS and not renewed:
+                    # S3 says they expired, whatever their local expiry time says: renew them.
+                    LOGGER.warning("S3 says the credentials expired: renewing them and retrying")
+                    renewed = True
+                    self.session, self.client = self._new_client()
+                    continue
+                failures += 1
+                pause = pause_after(failures)
+                waited = time.monotonic() - started
+                retryable = failure in {Failure.TRANSIENT, Failure.SKEWED_CLOCK}
+                if not retryable or waited + pause > self.max_retry_seconds:
+                    raise UploadError(self._final_line(exc, failure, key, waited)) from None
+                LOGGER.warning(
+                    "Upload of %s failed (%s): retrying in %.0f s (%.0f s of max_retry_seconds "
+                    "%.0f used)",
+                    key,
+                    _short(exc),
+                    pause,
+                    waited,
+                    self.max_retry_seconds,
+                )
+                time.sleep(pause)
+            else:
+                return f"s3://{self.settings.bucket}/{key}"
+
+    def _final_line(self, exc: Exception, failure: Failure, key: str, waited: float) -> str:
+        if failure is Failure.SKEWED_CLOCK:
+            return skew_line(exc, waited)
+        line = describe_s3_error(exc, self.settings.bucket, key)
+        if failure is Failure.TRANSIENT and waited >= 1:
+            budget = self.max_retry_seconds
+            return f"{line}; S3 kept failing for {waited:.0f} s (max_retry_seconds: {budget:.0f})"
+        return line
+
+    def _put_once(self, key: str, body: IO[bytes], content_type: str, *, retried: bool) -> None:
         body.seek(0, 2)
         size = body.tell()
         body.seek(0)
-        try:
-            if size > self.settings.multipart_threshold:
-                self._put_multipart(key, body, content_type)
-            else:
-                self._conditionally(
-                    lambda condition: self._put_object(key, body, size, content_type, condition)
-                )
-        except CredentialsError as exc:
-            raise UploadError(str(exc)) from None
-        except (ClientError, BotoCoreError) as exc:
-            raise UploadError(describe_s3_error(exc, self.settings.bucket, key)) from None
-        return f"s3://{self.settings.bucket}/{key}"
+        if size > self.settings.multipart_threshold:
+            self._put_multipart(key, body, content_type, retried=retried)
+        else:
+            self._conditionally(
+                lambda condition: self._put_object(key, body, size, content_type, condition),
+                retried=retried,
+            )
+
+    def _whole_checksum(self, body: IO[bytes]) -> dict[str, str]:
+        if self.settings.sha256_checksums:
+            return {"ChecksumAlgorithm": "SHA256", "ChecksumSHA256": file_sha256_b64(body)}
+        return {"ContentMD5": file_digest_b64(body, "md5")}
 
     def _put_object(
         self, key: str, body: IO[bytes], size: int, content_type: str, condition: dict[str, Any]
@@ -290,14 +384,18 @@ class S3Writer:
             Body=body,
             ContentLength=size,
             ContentType=content_type,
-            ChecksumAlgorithm="SHA256",
-            ChecksumSHA256=file_sha256_b64(body),
+            **self._whole_checksum(body),
             **condition,
             **self.settings.extra_args(),
         )
 
-    def _conditionally(self, request: Callable[[dict[str, Any]], None]) -> None:
-        """Make a writing request with ``If-None-Match: *``; see the module docstring."""
+    def _conditionally(
+        self, request: Callable[[dict[str, Any]], None], *, retried: bool = False
+    ) -> None:
+        """Make a writing request with ``If-None-Match: *``; see the module docstring.
+
+        ``retried``: an earlier try of this upload failed, and may have stored it.
+        """
         if not self.conditional:
             request({})
             return
@@ -312,20 +410,23 @@ class S3Writer:
                 )
                 request({})
             elif precondition_failed(exc):
-                if not was_retried(exc):
+                if not (retried or was_retried(exc)):
                     request({})  # the key held an object before: a re-sent scan replaces it
                 # else: an earlier attempt of this request stored the object.
             else:
                 raise
 
-    def _put_multipart(self, key: str, body: IO[bytes], content_type: str) -> None:
+    def _put_multipart(
+        self, key: str, body: IO[bytes], content_type: str, *, retried: bool = False
+    ) -> None:
         """Multipart upload, one part in memory at a time; aborted on failure."""
         bucket = self.settings.bucket
+        sha256 = self.settings.sha256_checksums
         created = self.client.create_multipart_upload(
             Bucket=bucket,
             Key=key,
             ContentType=content_type,
-            ChecksumAlgorithm="SHA256",
+            **({"ChecksumAlgorithm": "SHA256"} if sha256 else {}),
             **self.settings.extra_args(),
         )
         upload_id = created["UploadId"]
@@ -333,19 +434,23 @@ class S3Writer:
         try:
             number = 1
             while chunk := body.read(self.settings.multipart_part_size):
-                checksum = sha256_b64(chunk)
+                checksum = (
+                    {"ChecksumAlgorithm": "SHA256", "ChecksumSHA256": sha256_b64(chunk)}
+                    if sha256
+                    else {"ContentMD5": md5_b64(chunk)}
+                )
                 response = self.client.upload_part(
                     Bucket=bucket,
                     Key=key,
                     UploadId=upload_id,
                     PartNumber=number,
                     Body=chunk,
-                    ChecksumAlgorithm="SHA256",
-                    ChecksumSHA256=checksum,
+                    **checksum,
                 )
-                parts.append(
-                    {"ETag": response["ETag"], "PartNumber": number, "ChecksumSHA256": checksum}
-                )
+                part = {"ETag": response["ETag"], "PartNumber": number}
+                if sha256:
+                    part["ChecksumSHA256"] = checksum["ChecksumSHA256"]
+                parts.append(part)
                 number += 1
             self._conditionally(
                 lambda condition: self.client.complete_multipart_upload(
@@ -353,8 +458,9 @@ class S3Writer:
                     Key=key,
                     UploadId=upload_id,
                     MultipartUpload={"Parts": parts},
-                    **condition,  # type: ignore[arg-type]
-                )
+                    **condition,
+                ),
+                retried=retried,
             )
         except BaseException:
             # s3:AbortMultipartUpload may not be granted; a lifecycle rule cleans up then.
@@ -386,6 +492,52 @@ def condition_refused(exc: ClientError) -> bool:
         return True
     message = str(error.get("Message", "")).lower()
     return code in {"InvalidArgument", "InvalidRequest"} and "if-none-match" in message
+
+
+ChecksumMode = Literal["when_supported", "when_required"]
+WHEN_SUPPORTED: ChecksumMode = "when_supported"
+WHEN_REQUIRED: ChecksumMode = "when_required"
+CHECKSUM_MODES = (WHEN_SUPPORTED, WHEN_REQUIRED)
+
+
+def checksum_settings(config: Mapping[str, Any]) -> tuple[ChecksumMode, ChecksumMode]:
+    """Botocore's ``request_checksum_calculation`` and ``response_checksum_validation``.
+
+    Since botocore 1.36 both default to ``when_supported``: every request carries
+    a CRC checksum (in a trailer on streamed bodies), which several S3-compatible
+    stores refuse (older MinIO, Backblaze B2, Ceph RGW).  So with ``endpoint_url``
+    both default to ``when_required``, and uploads carry ``Content-MD5`` (which
+    they all check) instead of a SHA-256 checksum; on AWS, SHA-256 as before.
+    """
+    default = WHEN_REQUIRED if config.get("endpoint_url") else WHEN_SUPPORTED
+    request = config.get("request_checksum_calculation") or default
+    response = config.get("response_checksum_validation") or default
+    return (
+        WHEN_REQUIRED if request == WHEN_REQUIRED else WHEN_SUPPORTED,
+        WHEN_REQUIRED if response == WHEN_REQUIRED else WHEN_SUPPORTED,
+    )
+
+
+def describe_credential_file_error(exc: OSError) -> str:
+    """A credential file named by the environment that cannot be read, as one line."""
+    path = exc.filename
+    if path and path == os.environ.get("AWS_WEB_IDENTITY_TOKEN_FILE"):
+        return (
+            f"the web identity token file {path} (AWS_WEB_IDENTITY_TOKEN_FILE) cannot be read "
+            f"({exc.strerror}): mount the OIDC token there (EKS: the pod's service account "
+            "token volume), or unset AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN"
+        )
+    return (
+        f"the AWS credentials could not be read from {path} ({exc.strerror}): check the "
+        "AWS_* environment variables and credential files"
+    )
+
+
+def _short(exc: Exception) -> str:
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return f"{error.get('Code', '')} {error.get('Message', '')}".strip()
+    return " ".join(str(exc).split())[:200]
 
 
 S3_CODE_HINTS = {
