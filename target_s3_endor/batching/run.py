@@ -52,9 +52,9 @@ class RunContext:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
     _sequence: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _observers: list[ObjectObserver] = field(default_factory=list)
-    #: ``(stream, namespace, pending)``: a record went into the pending object that will be
-    #: written at key ``pending`` (a scan's) or in folder ``pending`` (a batch's).  The
-    #: completeness proof (proof.py) sets it; by default nothing is counted.
+    #: ``(stream, namespace, pending)``: a record went into the pending object the sink names
+    #: ``pending`` (a scan's key, or a batch's own name, handed to ``upload`` with it).  The
+    #: completeness proof (batching/proof.py) sets it; by default nothing is counted.
     count_for_proof: Callable[[str, Any, str], None] = field(default=lambda *_: None)
 
     def next_batch_id(self) -> str:
@@ -76,6 +76,7 @@ class RunContext:
         records: int,
         first_time: datetime | None,
         last_time: datetime | None,
+        pending: str | None = None,
     ) -> str:
         """Write one object (and close ``body``), then report it; returns ``s3://bucket/key``.
 
@@ -87,7 +88,9 @@ class RunContext:
             size = body.seek(0, io.SEEK_END)
         finally:
             body.close()
-        written = ObjectWritten(key, stream, partition, records, first_time, last_time, size)
+        written = ObjectWritten(
+            key, stream, partition, records, first_time, last_time, size, pending
+        )
         for observer in self._observers:
             observer(written)
         return uri

@@ -28,6 +28,9 @@ class ObjectWritten:
     first_time: datetime | None
     last_time: datetime | None
     bytes: int
+    #: Which pending object this was, as the sink named it when counting its records for the
+    #: completeness proof (batching/proof.py); None: the key itself names it (a scan's).
+    pending: str | None = None
 
 
 #: Called once per object written; see the module docstring for when.
