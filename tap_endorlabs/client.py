@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import logging
 import sys
 import time
@@ -42,16 +43,33 @@ from tap_endorlabs.metrics import partition_counter, partition_timer
 from tap_endorlabs.pagination import ListQuery
 from tap_endorlabs.partitions_ahead import PartitionPlan, PartitionsAhead, share_of
 from tap_endorlabs.progress import ReadProgress
+from tap_endorlabs.reconciliation import (
+    STREAM_NAME as RECONCILIATIONS,
+)
+from tap_endorlabs.reconciliation import (
+    EmittedSince,
+    ScanReconciliation,
+    reconciliation_record,
+)
 from tap_endorlabs.retry import DEFAULT_BUDGET_SECONDS
-from tap_endorlabs.timestamps import normalize_or, normalize_timestamp, parse_timestamp
+from tap_endorlabs.timestamps import (
+    format_timestamp,
+    normalize_or,
+    normalize_timestamp,
+    parse_timestamp,
+)
 from tap_endorlabs.window_reader import (
     Page,
     PagingMode,
     ReaderSettings,
+    Reconciliation,
     WindowQuery,
     dotted_get,
     read_windows,
 )
+
+#: What a stream's read yields: records, and after each checked window or scan its check.
+ReadItem = dict[str, Any] | Reconciliation | ScanReconciliation
 
 # The uuids emitted at the bookmark's instant that the state keeps, per stream
 # and namespace, so the next run does not emit them again (see save_bookmark).
@@ -60,6 +78,8 @@ MAX_EMITTED_AT_BOOKMARK = 200
 #: State key (beside ``replication_key_value``) of those uuids.
 EMITTED_KEY = "emitted_at_bookmark"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: How far past this run's start a record's time may move the bookmark (clock skew).
+FUTURE_MARGIN = timedelta(days=1)
 
 #: The SDK's private names this module and ``tap.py`` override or call, with the
 #: parameters relied on (None: only the name).  ``tests/test_tap/test_sdk_hooks.py``
@@ -73,6 +93,8 @@ SDK_PRIVATE_HOOKS: dict[str, tuple[str, ...] | None] = {
         "context",
     ),
     "singer_sdk.streams.core.Stream._write_state_message": ("self",),
+    "singer_sdk.streams.core.Stream._write_record_message": ("self", "record"),
+    "singer_sdk.streams.core.Stream._write_schema_message": ("self",),
     "singer_sdk.streams.core.Stream._finalize_state": ("self", "state"),
     "singer_sdk.streams.core.Stream._process_record": (
         "self",
@@ -83,6 +105,8 @@ SDK_PRIVATE_HOOKS: dict[str, tuple[str, ...] | None] = {
     "singer_sdk.streams.core.Stream._tap": None,
     "singer_sdk.streams.core.Stream._stream_version": None,
     "singer_sdk.tap_base.Tap._handle_termination": ("self", "signum", "frame"),
+    "singer_sdk.plugin_base.PluginBase._validate_config": ("self", "raise_errors"),
+    "singer_sdk.plugin_base.PluginBase._config": None,
     "singer_sdk.tap_base.Tap._state_writer": None,
     "singer_sdk.helpers._catalog.pop_deselected_record_properties": ("record", "schema", "mask"),
     "singer_sdk.helpers._typing.conform_record_data_types": (
@@ -108,6 +132,8 @@ class EndorStream(RESTStream[int | None]):
     extra_filter_setting: ClassVar[str | None] = None
     #: Filter every query of this stream carries.
     base_filter: ClassVar[str | None] = None
+    #: Whether the API keeps this resource in an archive too (audit logs).
+    has_archive: ClassVar[bool] = False
 
     primary_keys: ClassVar[list[str]] = ["uuid"]
     is_sorted = True
@@ -273,6 +299,11 @@ class EndorStream(RESTStream[int | None]):
         moment = normalize_or(value, "")
         if not moment:
             return  # an unreadable time never moves the bookmark
+        if moment > self.bookmark_horizon:
+            # Nor does one far in the future (9999-12-31): every later run would
+            # start there and never export another record. It is exported again
+            # by each run instead (at least once).
+            return
         done = self.completed_identity(latest_record)
         pending = self._unsaved_bookmark
         if pending is not None and pending[1] != context:
@@ -296,6 +327,15 @@ class EndorStream(RESTStream[int | None]):
         if done is not None and len(pending[2]) < MAX_EMITTED_AT_BOOKMARK:
             pending[2].append(done)
         self._unsaved_bookmark = pending
+
+    @cached_property
+    def bookmark_horizon(self) -> str:
+        """The latest time a bookmark may take: this run's start plus ``FUTURE_MARGIN``.
+
+        The margin leaves room for a server clock ahead of ours (the windows
+        never stop at our clock: see ``get_replication_key_signpost``).
+        """
+        return format_timestamp(datetime.now(UTC) + FUTURE_MARGIN)
 
     def completed_identity(self, record: Mapping[str, Any]) -> str | None:
         """What the reader must skip next run once ``record`` is safely out, else None.
@@ -366,9 +406,19 @@ class EndorStream(RESTStream[int | None]):
         query = self.window_query(window.lo, window.hi, window.source)
         if window.unsorted:
             query = query.unsorted()
+        if window.page_size is not None:
+            query = dataclasses.replace(query, page_size=window.page_size)
         return self.api.iter_pages(
             query, subject=self.subject, split_on_deadline=True, prefetch=not window.unsorted
         )
+
+    def count_window(self, window: WindowQuery) -> int:
+        """The API's count of one window of one store: the same filter, ``count=true``.
+
+        A 504 raises ``DeadlineExceededError`` so the reader halves the window.
+        """
+        query = self.window_query(window.lo, window.hi, window.source)
+        return self.api.count(query, subject=self.subject, split_on_deadline=True)
 
     # --- windows ---------------------------------------------------------------
 
@@ -458,7 +508,7 @@ class EndorStream(RESTStream[int | None]):
 
     def partition_items(
         self, context: Mapping[str, Any] | None, start: datetime
-    ) -> Iterator[dict[str, Any]]:
+    ) -> Iterator[ReadItem]:
         """``records_since(start)`` of the partition, read ahead with the next ones.
 
         With several namespaces and ``max_concurrent_requests`` > 1 the next
@@ -534,17 +584,21 @@ class EndorStream(RESTStream[int | None]):
             sources=self.window_sources,
             edges=self.window_edges,
             name=self.name,
+            namespace=self.namespace,
+            now=self.api.clock.now,
             logger=self.logger,
             retry_budget_seconds=float(
                 self.config.get("retry_budget_seconds") or DEFAULT_BUDGET_SECONDS
             ),
         )
 
-    def read_windows(self, start: datetime) -> Iterator[dict[str, Any]]:
+    def read_windows(self, start: datetime) -> Iterator[dict[str, Any] | Reconciliation]:
         """Every object from ``start`` on, ascending on ``time_field``, each once.
 
         See ``window_reader.read_windows``: this stream supplies the fetcher
-        (``fetch_window``), its settings and the uuids already emitted at ``start``.
+        (``fetch_window``), the counter (``count_window``: every window is
+        checked against the API's count), its settings and the uuids already
+        emitted at ``start``.  Each window's ``Reconciliation`` follows its records.
         """
         if self._paging_mode is None:
             self._paging_mode = PagingMode()
@@ -555,6 +609,7 @@ class EndorStream(RESTStream[int | None]):
             emitted_at_start=self._emitted_at_start,
             mode=self._paging_mode,
             ahead=self.reading_ahead,
+            count=self.count_window,
         )
 
     @override
@@ -566,13 +621,20 @@ class EndorStream(RESTStream[int | None]):
         progress = self.read_progress(start)
         progress.begin()
         records = self.partition_items(context, start)
+        emitted = EmittedSince(str(self.replication_key or self.time_field))
         finished = False
         try:
             for record in records:
                 # Between records: the previous one is written and in the state.
                 if tap.stop_signal is not None:  # type: ignore[attr-defined]
                     raise StopRequested(tap.stop_signal)  # type: ignore[attr-defined]
+                if isinstance(record, Reconciliation | ScanReconciliation):
+                    # Every record it covers is written: the SDK wrote each one
+                    # before asking for the next item.
+                    self.write_reconciliation(record, emitted)
+                    continue
                 progress.record(record)
+                emitted.add(record)
                 yield record
             finished = True
         finally:
@@ -585,6 +647,20 @@ class EndorStream(RESTStream[int | None]):
                 close()
             self._partition_namespace = None
             self._emitted_at_start = frozenset()
+
+    def write_reconciliation(
+        self, checked: Reconciliation | ScanReconciliation, emitted: EmittedSince
+    ) -> None:
+        """Emit the ``reconciliations`` record of a checked window or scan (if selected)."""
+        stream = self._tap.streams.get(RECONCILIATIONS)
+        if stream is None or not stream.selected:
+            emitted.reset()
+            return
+        record = reconciliation_record(
+            self.name, self.namespace, checked, emitted, has_archive=self.has_archive
+        )
+        emitted.reset()
+        stream.write_checked(record)  # type: ignore[attr-defined]
 
     def read_progress(self, start: datetime) -> ReadProgress:
         """Progress lines for this read (``progress_interval_seconds``; 0 turns them off).
@@ -604,8 +680,11 @@ class EndorStream(RESTStream[int | None]):
             position_of=lambda record: dotted_get(record, replication_key),
         )
 
-    def records_since(self, start: datetime) -> Iterator[dict[str, Any]]:
-        """The stream's records from ``start`` on, in ``namespace`` (the partition)."""
+    def records_since(self, start: datetime) -> Iterator[ReadItem]:
+        """The stream's records from ``start`` on, in ``namespace`` (the partition).
+
+        After the records of each checked window or scan comes its check.
+        """
         yield from self.read_windows(start)
 
     @override

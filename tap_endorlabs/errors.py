@@ -22,6 +22,13 @@ class AccessDeniedError(FatalTapError):
         self.api_message = api_message
 
 
+class IncompleteWindowError(FatalTapError):
+    """The API counts more records in a window than every way of reading it returned.
+
+    Raised before any record of the window is emitted, so no state passes it.
+    """
+
+
 class StopRequested(BaseException):
     """A termination signal arrived: stop at this record boundary.
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from tap_endorlabs.api import Subject
 from tap_endorlabs.errors import AccessDeniedError, FatalTapError
 from tap_endorlabs.pagination import MAX_PAGE_SIZE, ListQuery
+from tap_endorlabs.reconciliation import verified_objects
 
 if TYPE_CHECKING:
     from tap_endorlabs.api import EndorApi
@@ -59,8 +60,10 @@ def list_namespaces(api: EndorApi, tenant: str) -> list[str]:
     names: list[str] = []
     try:
         subject = Subject("namespaces", tenant, None)
-        for objects in api.iter_pages(namespaces_query(tenant), subject=subject):
-            names.extend(full_name(obj) for obj in objects)
+        # Checked against the API's count like every list the tap reads: a
+        # namespace left out would be a partition never exported.
+        listed = verified_objects(api, namespaces_query(tenant), subject)
+        names.extend(full_name(obj) for obj in listed.objects)
     except AccessDeniedError as exc:
         msg = (
             f"The API key cannot list the namespaces under '{tenant}' (HTTP 403: "

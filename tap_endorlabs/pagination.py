@@ -65,6 +65,19 @@ class ListQuery:
         """The same query without the sort: pageable by ``page_id``, ordered by the caller."""
         return replace(self, sort_path=None)
 
+    def count_params(self) -> dict[str, Any]:
+        """Query-string parameters asking how many objects the query holds.
+
+        Same filter, namespace and traverse as the pages; no sort, no cursor
+        (the API answers ``count_response.count`` instead of objects).
+        """
+        params: dict[str, Any] = {"list_parameters.count": "true"}
+        if self.filter:
+            params["list_parameters.filter"] = self.filter
+        if self.traverse:
+            params["list_parameters.traverse"] = "true"
+        return params
+
     def params(self, cursor: Cursor | None = None) -> dict[str, Any]:
         """Query-string parameters for one page.
 
@@ -126,20 +139,36 @@ def list_objects(body: dict[str, Any]) -> list[dict[str, Any]]:
     return list(objects) if isinstance(objects, list) else []
 
 
+def count_of(body: dict[str, Any]) -> int | None:
+    """``count_response.count`` of a count answer; None when the answer is a list instead.
+
+    proto3 leaves a zero out of JSON: ``{"count_response": {}}`` (or ``{}``) is 0.
+    """
+    if isinstance(body.get("list"), dict) and "count_response" not in body:
+        return None
+    response = body.get("count_response")
+    value = response.get("count") if isinstance(response, dict) else None
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return None
+
+
 def next_cursor(query: ListQuery, body: dict[str, Any]) -> Cursor | None:
     """The cursor of the page after ``body``, or None when ``body`` was the last page.
 
-    An empty page is the last.  Unsorted queries prefer ``next_page_id`` (as the
-    SDK does), then ``next_page_token``; with neither, the page was the last.
-    Sorted queries can only follow ``next_page_token``.
+    Only a missing cursor ends the list: a page may hold fewer objects than
+    asked for, even none, while a cursor says more follows (AIP-158; the tap
+    once took an empty page for the end and lost the rest of the window).
+    Unsorted queries prefer ``next_page_id`` (as the SDK does), then
+    ``next_page_token``; with neither, the page was the last.  Sorted queries
+    can only follow ``next_page_token``.
 
     Raises:
         SortedPagingUnavailableError: a sorted page came back full, or with
             ``next_page_id``, but without a token: more may follow, unreachable so.
     """
     objects = list_objects(body)
-    if not objects:
-        return None
     token = next_page_token(body)
     page_id = next_page_id(body)
     if not query.is_sorted:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from tap_endorlabs.timestamps import normalize_timestamp, parse_timestamp
@@ -23,7 +23,7 @@ from tap_endorlabs.timestamps import normalize_timestamp, parse_timestamp
 
 def _when(moment: datetime) -> str:
     """RFC 3339 to the second: what a reader needs of a position."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def _duration(seconds: float) -> str:

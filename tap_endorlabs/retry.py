@@ -133,7 +133,7 @@ class RetryPolicy:
         return max(BASE_WAIT_SECONDS, min(MAX_WAIT_SECONDS, share))
 
     def waits(self) -> Callable[[], Generator[float, Any, None]]:
-        """Exponential waits; the failure's ``Retry-After`` wins when it has one."""
+        """Exponential waits, jittered; the failure's ``Retry-After`` wins when it has one."""
         cap = self.max_wait
 
         def generator() -> Generator[float, Any, None]:
@@ -141,8 +141,9 @@ class RetryPolicy:
             exception = yield  # type: ignore[misc]
             while True:
                 wanted = retry_after_of(exception)
-                delay = min(BASE_WAIT_SECONDS * 2**attempt, cap)
+                delay = _jitter(min(BASE_WAIT_SECONDS * 2**attempt, cap))
                 attempt += 1
+                # A Retry-After is waited as asked: jittered shorter, it would be early.
                 exception = yield wanted if wanted is not None else delay
 
         return generator
@@ -198,7 +199,7 @@ class RetryPolicy:
             max_tries=None,
             max_time=self.budget_seconds,
             giveup=spent,
-            jitter=_jitter,
+            jitter=None,
             on_backoff=on_backoff,
             on_giveup=give_up,
             raise_on_giveup=True,

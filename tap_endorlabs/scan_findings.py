@@ -16,7 +16,13 @@ resolved ones disappear from the list (endor-api.md, Finding).  So:
   a time (a finding whose project or context differs from its scan's is still
   exported);
 - what even that does not return (resolved since, or left out by
-  ``finding_filter``) is reported to ``missing``: the run says so.
+  ``finding_filter``) is reported to ``missing``: the run says so;
+- with ``read_checked`` each ``uuid in`` query is read whole and checked
+  against the API's count of the same query (``reconciliation.verified_objects``),
+  so a row the API left out of a page is read again or stops the run, never
+  taken for a resolved finding; ``tally`` adds up the counts and the findings
+  read for the scan's ``reconciliations`` record (issue 19).  A finding the
+  context query returned is its own proof: it counts once on both sides.
 
 Plain functions over a page fetcher, so the rules are unit-tested without HTTP.
 """
@@ -28,6 +34,7 @@ from typing import Any
 
 from tap_endorlabs.filters import all_of, equals, one_of
 from tap_endorlabs.pagination import ListQuery, clamp_page_size
+from tap_endorlabs.reconciliation import FindingsTally, VerifiedList
 
 #: uuids per ``uuid in [...]`` query: ~100 x 40 characters keeps URLs near 4 KB.
 FINDINGS_CHUNK = 100
@@ -63,6 +70,8 @@ def scan_findings(
     page_size: int,
     finding_filter: str | None,
     missing: Callable[[list[str]], None],
+    read_checked: Callable[[ListQuery], VerifiedList] | None = None,
+    tally: FindingsTally | None = None,
 ) -> Iterator[Page]:
     """The findings ``scan`` reported, page by page, each once.
 
@@ -80,7 +89,11 @@ def scan_findings(
             filter=all_of(by_context, finding_filter),
             page_size=clamp_page_size(page_size),
         )
-        yield from _reported(fetch(query), wanted)
+        for page in _reported(fetch(query), wanted):
+            if tally is not None:
+                tally.api_count += len(page)
+                tally.read_count += len(page)
+            yield page
     for begin in range(0, len(uuids), FINDINGS_CHUNK):
         chunk = [uuid for uuid in uuids[begin : begin + FINDINGS_CHUNK] if uuid in wanted]
         if not chunk:
@@ -90,7 +103,17 @@ def scan_findings(
             filter=all_of(one_of("uuid", chunk), finding_filter),
             page_size=len(chunk),
         )
-        yield from _reported(fetch(query), wanted)
+        if read_checked is None:
+            yield from _reported(fetch(query), wanted)
+            continue
+        checked = read_checked(query)
+        page = [obj for obj in checked.objects if str(obj.get("uuid")) in wanted]
+        wanted.difference_update(str(obj.get("uuid")) for obj in page)
+        if tally is not None:
+            tally.api_count += checked.api_count
+            tally.read_count += len(page)
+        if page:
+            yield page
     if wanted:
         missing([uuid for uuid in uuids if uuid in wanted])
 

@@ -81,7 +81,9 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         default=DEFAULT_API_URL,
         title="API URL",
         description=(
-            "The base URL of the Endor Labs API. Falls back to ENDOR_API. "
+            "The base URL of the Endor Labs API: https only (plain http only to localhost, "
+            "127.0.0.1 or ::1), without user:password@; the tap sends its credentials to this "
+            "origin only and follows no redirect elsewhere. Falls back to ENDOR_API. "
             f"Default: {DEFAULT_API_URL}."
         ),
     ),

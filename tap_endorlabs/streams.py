@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +13,14 @@ from singer_sdk import SchemaDirectory, StreamSchema
 from typing_extensions import override
 
 from tap_endorlabs.api import Subject
-from tap_endorlabs.client import EndorStream
+from tap_endorlabs.client import EndorStream, ReadItem
 from tap_endorlabs.filters import COMPLETED_SCAN_STATUSES, all_of, exists, one_of
 from tap_endorlabs.pagination import ListQuery
 from tap_endorlabs.read_ahead import in_order
+from tap_endorlabs.reconciliation import FindingsTally, ScanReconciliation, verified_objects
 from tap_endorlabs.scan_context import build_scan_context
 from tap_endorlabs.scan_findings import reported_uuids, scan_findings
+from tap_endorlabs.window_reader import Reconciliation
 from tap_endorlabs.windows import ACTIVE_RETENTION, seam_edges, sources_for
 
 # Each stream's schema is schemas/<stream name>.json (see schema_gen.py).
@@ -35,16 +37,19 @@ class AuditLogsStream(EndorStream):
     time_field = "meta.create_time"
     replication_key = "meta.create_time"
     extra_filter_setting = "audit_log_filter"
+    has_archive = True
     schema = StreamSchema(SCHEMAS)
 
     @property
     def archive_boundary(self) -> datetime:
-        """Where the active store begins now: 30 days before the current time.
+        """Where the active store begins now: 30 days before the API's current time.
 
-        Re-read for every window, because records keep moving into the archive
-        while a long backfill runs.
+        The API's clock (its Date header), not ours: it is the API that moves
+        records into the archive, and a local clock a day and a half off once
+        left records at the seam in the store the tap did not read.  Re-read for
+        every window, because records keep moving while a long backfill runs.
         """
-        return datetime.now(UTC) - ACTIVE_RETENTION
+        return self.api.clock.now() - ACTIVE_RETENTION
 
     @override
     def window_sources(self, lo: datetime, hi: datetime | None) -> tuple[str, ...]:
@@ -168,19 +173,23 @@ class FindingsStream(EndorStream):
         return str(context["scan_uuid"]) if context.get("last") else None
 
     @override
-    def records_since(self, start: datetime) -> Iterator[dict[str, Any]]:
+    def records_since(self, start: datetime) -> Iterator[ReadItem]:
         self._projects = {}
         self._project_locks = {}
         self._projects_lock = threading.Lock()
+        self._tallies: dict[str, FindingsTally] = {}
         namespace = self.namespace
+        # The scans' windows are checked (a shortfall stops the run); this
+        # stream's records are findings, checked per scan below.
         scans = in_order(
-            self.read_windows(start),
+            (scan for scan in self.read_windows(start) if not isinstance(scan, Reconciliation)),
             lambda scan: self.scan_pages(scan, namespace),
             self.reading_ahead,
             buffer=1,
             name="scan-findings",
         )
-        for _scan, pages in scans:
+        for scan, pages in scans:
+            checked_at = self.api.clock.now()
             held: dict[str, Any] | None = None
             for page in pages:
                 for finding in page:
@@ -190,6 +199,12 @@ class FindingsStream(EndorStream):
             if held is not None:
                 held["scan_context"] = {**held["scan_context"], "last": True}
                 yield held
+            # Filled by scan_pages (maybe on a worker) before its last page came.
+            tally = self._tallies.pop(str(scan.get("uuid")), None)
+            if tally is not None:
+                yield ScanReconciliation(
+                    str(scan.get("uuid")), tally.api_count, tally.read_count, checked_at
+                )
 
     def scan_pages(self, scan: dict[str, Any], partition: str) -> Iterator[list[dict[str, Any]]]:
         """One scan's findings, page by page, each with its ``scan_context`` (``last`` false).
@@ -223,6 +238,7 @@ class FindingsStream(EndorStream):
                 ", ".join(uuids[:5]) + (", ..." if len(uuids) > 5 else ""),
             )
 
+        tally = self._tallies[str(scan.get("uuid"))] = FindingsTally()
         pages = scan_findings(
             scan,
             lambda query: self.api.iter_pages(query, subject=subject),
@@ -230,6 +246,8 @@ class FindingsStream(EndorStream):
             page_size=int(self.config["page_size"]),
             finding_filter=finding_filter,
             missing=missing,
+            read_checked=lambda query: verified_objects(self.api, query, subject),
+            tally=tally,
         )
         for page in pages:
             for finding in page:
@@ -252,7 +270,8 @@ class FindingsStream(EndorStream):
                     filter=one_of("uuid", [project_uuid]),
                     page_size=1,
                 )
-                found = next(iter(self.api.iter_pages(query, subject=subject)), [])
+                # Checked against the count like every list read (issue 19).
+                found = verified_objects(self.api, query, subject).objects
                 self._projects[key] = found[0] if found else None
             return self._projects[key]
 

@@ -16,6 +16,7 @@ from singer_sdk.tap_base import CliTestOptionValue
 from typing_extensions import override
 
 from connector_common.settings_hints import known_settings, misspelled, unset_hints, warning_text
+from connector_common.settings_text import numbers_from_text
 from tap_endorlabs.api import EndorApi
 from tap_endorlabs.auth import EndorAuthenticator
 from tap_endorlabs.cli_guard import OneLineCommand, exit_with, one_line_command
@@ -25,6 +26,7 @@ from tap_endorlabs.filters import all_of, time_range
 from tap_endorlabs.namespaces import list_namespaces
 from tap_endorlabs.output import BufferedMsgSpecWriter
 from tap_endorlabs.pagination import ListQuery
+from tap_endorlabs.reconciliations_stream import ReconciliationsStream
 from tap_endorlabs.retry import DEFAULT_BUDGET_SECONDS, RetryPolicy
 from tap_endorlabs.run_inputs import read_catalog, read_state
 from tap_endorlabs.settings import (
@@ -70,6 +72,12 @@ class TapEndorLabs(Tap):
         self._authenticator: EndorAuthenticator | None = None
         self._api: EndorApi | None = None
         self._namespace_names: list[str] | None = None
+
+    @override
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        # Environment variables, .env and Meltano hand number settings over as text.
+        numbers_from_text(self._config, self.config_jsonschema)
+        return super()._validate_config(raise_errors=raise_errors)
 
     @property
     def authenticator(self) -> EndorAuthenticator:
@@ -122,7 +130,8 @@ class TapEndorLabs(Tap):
 
     @override
     def discover_streams(self) -> list[Stream]:
-        return [stream_type(tap=self) for stream_type in STREAM_TYPES]
+        streams: list[Stream] = [stream_type(tap=self) for stream_type in STREAM_TYPES]
+        return [*streams, ReconciliationsStream(tap=self)]
 
     def preflight(self) -> None:
         """Check credentials, namespace and filters with one-object queries.

@@ -49,8 +49,12 @@ def parse_timestamp(value: str) -> datetime:
 
 
 def format_timestamp(moment: datetime) -> str:
-    """Format a datetime the one way state and comparisons use it (fixed width, so it sorts)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Format a datetime the one way state and comparisons use it (fixed width, so it sorts).
+
+    ``isoformat``, not ``strftime``: glibc's ``%Y`` writes year 1 as ``1``, not
+    ``0001``, and the string would then sort after every later year.
+    """
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def normalize_timestamp(value: str) -> str:
@@ -96,7 +100,7 @@ def normalize_or(value: object, default: str) -> str:
 
 def filter_timestamp(moment: datetime) -> str:
     """The text inside ``date(...)``: UTC, whole seconds (cut towards the past), ``Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def floor_to_second(moment: datetime) -> datetime:

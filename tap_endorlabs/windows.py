@@ -79,7 +79,10 @@ class WindowPlanner:
         is more than ``SEAM_SLACK`` ahead, so the stretch between two edges is
         read apart from the stretches around it.
         """
-        full = self.cursor + self.size
+        try:
+            full = self.cursor + self.size
+        except OverflowError:  # a bookmark near the end of year 9999 (a record's own time)
+            full = datetime.max.replace(tzinfo=UTC)
         hi: datetime | None = full
         if self.end is not None and full >= self.end:
             hi = self.end

@@ -8,6 +8,9 @@ exit status 1, so a failed upload can never be followed by a STATE line.
 
 from __future__ import annotations
 
+import errno
+import tempfile
+
 
 class TargetS3EndorError(Exception):
     """Base class: an expected failure with a message meant for the operator."""
@@ -27,3 +30,18 @@ class UploadError(TargetS3EndorError):
 
 class CredentialsError(TargetS3EndorError):
     """AWS credentials could not be obtained (role trust, token file, profile)."""
+
+
+# A spool or output file that cannot grow: the disk (or quota) is full, or the
+# process may write no larger file (RLIMIT_FSIZE, as `ulimit -f` sets it).
+NO_ROOM_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def no_room_line(exc: OSError, spool_dir: str | None) -> str:
+    """The one line for a spool that could not be written, naming where it was."""
+    where = spool_dir or f"{tempfile.gettempdir()} (the system temporary directory)"
+    return (
+        f"the batch spool in {where} has no room to grow ({exc.strerror}): free space "
+        "there or set spool_dir to a larger disk (it needs about batch_max_bytes per open "
+        "batch); records not yet in S3 get no state, so the next run writes them"
+    )

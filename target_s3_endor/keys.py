@@ -41,7 +41,7 @@ MAX_SEGMENT_LENGTH = 100
 MAX_KEY_BYTES = 1024
 UNPARTITIONED = "_unpartitioned"
 CONNECTION_TEST_FOLDER = "_connection-test"
-# The run manifests' and the completeness proofs' folders (run_summary.py, reconciliation.py).
+# The run manifests' and the completeness proofs' folders (run_summary.py, layouts/proof.py).
 MANIFEST_FOLDER = "_manifests"
 PROOF_FOLDER = "_reconciliation"
 # Fixed namespace for the default exporter uuid: the same name gives the same
@@ -282,12 +282,27 @@ def parse_time(value: object) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 or 9999-12-31T23:59-01:00: past datetime's range
+        edge = datetime.min if parsed.year == 1 else datetime.max
+        return edge.replace(tzinfo=UTC)
 
 
 def compact_time(moment: datetime) -> str:
-    """``YYYYMMDDTHHMMSSZ`` in UTC, the exporter's timestamp format."""
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    """``YYYYMMDDTHHMMSSZ`` in UTC, the exporter's timestamp format.
+
+    Written field by field: ``strftime`` drops a year's leading zeros on Linux
+    (year 1 came out as ``10101T...``, breaking the keys' order).
+    """
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        utc = (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=UTC)
+    return (
+        f"{utc.year:04d}{utc.month:02d}{utc.day:02d}T"
+        f"{utc.hour:02d}{utc.minute:02d}{utc.second:02d}Z"
+    )
 
 
 def dig(record: Any, *path: str) -> Any:

@@ -16,8 +16,8 @@ from typing import Any
 
 from target_s3_endor import keys
 from target_s3_endor.errors import TargetS3EndorError
-from target_s3_endor.security_lake import SECURITY_LAKE, source_names
-from target_s3_endor.transport import S3Writer
+from target_s3_endor.layouts.security_lake import SECURITY_LAKE, source_names
+from target_s3_endor.storage.transport import S3Writer
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,8 @@ from functools import cached_property
 from typing import IO, Any
 
 import click
-import msgspec
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecReader
-from singer_sdk.contrib.msgspec import decoder as msgspec_decoder
 from singer_sdk.exceptions import (
     ConfigValidationError,
     MissingKeyPropertiesError,
@@ -32,37 +30,46 @@ from typing_extensions import override
 
 from connector_common.secret_values import scrubbed, secret_values
 from connector_common.settings_hints import known_settings, misspelled, unset_hints, warning_text
+from connector_common.settings_text import numbers_from_text
 from target_s3_endor import keys
+from target_s3_endor.batching.parquet_sink import SecurityLakeSink
+from target_s3_endor.batching.proof import ProofWriter
+from target_s3_endor.batching.proof_sink import ReconciliationSink
+from target_s3_endor.batching.run import RunContext
+from target_s3_endor.batching.sink import S3EndorSink, write_open_scans
 from target_s3_endor.cli_guard import one_line_command
-from target_s3_endor.encoding import (
+from target_s3_endor.errors import (
+    NO_ROOM_ERRNOS,
+    BadInputError,
+    SettingsError,
+    TargetS3EndorError,
+    no_room_line,
+)
+from target_s3_endor.formats.encoding import (
     COMPRESSIONS,
     DEFAULT_COMPRESSION_LEVEL,
     FORMATS,
     ObjectFormat,
 )
-from target_s3_endor.endpoints import check_endpoints
-from target_s3_endor.errors import BadInputError, SettingsError, TargetS3EndorError
-from target_s3_endor.message_checks import line_shape
-from target_s3_endor.parquet_sink import SecurityLakeSink
-from target_s3_endor.probe import run_probe
-from target_s3_endor.proof_sink import ReconciliationSink
-from target_s3_endor.proof_writer import ProofWriter
-from target_s3_endor.reconciliation import RECONCILIATION_STREAM
-from target_s3_endor.run import RunContext
-from target_s3_endor.run_summary import MANIFEST_FOLDER, RunSummary
-from target_s3_endor.security_lake import (
+from target_s3_endor.input.handlers import SingerInputTarget
+from target_s3_endor.input.lines import DEFAULT_MAX_LINE_BYTES, input_lines
+from target_s3_endor.input.message_text import decode_message, ended_mid_message
+from target_s3_endor.input.state_text import with_state_text
+from target_s3_endor.input.stop_guard import GracefulStopTarget
+from target_s3_endor.layouts.proof import RECONCILIATION_STREAM
+from target_s3_endor.layouts.security_lake import (
     LAYOUTS,
     SECURITY_LAKE,
     check_security_lake_settings,
     manifest_folder,
     proof_root,
 )
-from target_s3_endor.settings_limits import check_limits
-from target_s3_endor.shutdown import GracefulStopTarget
-from target_s3_endor.singer_input import SingerInputTarget
-from target_s3_endor.sinks import S3EndorSink, write_open_scans
-from target_s3_endor.state_json import with_state_text
-from target_s3_endor.transport import S3Writer
+from target_s3_endor.probe import run_probe
+from target_s3_endor.settings.limits import check_limits
+from target_s3_endor.storage.endpoints import check_endpoints
+from target_s3_endor.storage.retry import DEFAULT_MAX_RETRY_SECONDS
+from target_s3_endor.storage.run_summary import MANIFEST_FOLDER, RunSummary
+from target_s3_endor.storage.transport import S3Writer
 from target_s3_endor.version import DISTRIBUTION, package_version
 
 MIB = 1 << 20
@@ -76,7 +83,14 @@ PLAIN_ERRORS = (
 
 
 class StrictLineReader(MsgSpecReader):
-    """msgspec's fast reader, with a one-line error for a line that is not JSON."""
+    """msgspec's fast reader, with a one-line error for a line that is not JSON.
+
+    Lines are read as bytes of at most ``max_line_bytes`` (``input/lines.py``).
+    """
+
+    max_line_bytes = DEFAULT_MAX_LINE_BYTES
+    #: The one line to end with when the input stopped in the middle of a message.
+    ended_mid_message: str | None = None
 
     @override
     def process_lines(
@@ -97,8 +111,16 @@ class StrictLineReader(MsgSpecReader):
         if source is None:  # started with stdin closed (`<&-`)
             msg = "standard input is closed: pipe a tap into target-s3-endor, or pass --input FILE"
             raise BadInputError(msg)
-        for line in source:
-            message = decode(line)
+        for input_line in input_lines(source, self.max_line_bytes):
+            line = input_line.data
+            try:
+                message = decode(line)
+            except BadInputError:
+                if input_line.complete:
+                    raise
+                # The last line, cut off: say so at the end, after what came whole is written.
+                self.ended_mid_message = ended_mid_message(input_line)
+                break
             kind = message.get("type")
             if kind == "RECORD":
                 on_record(message)
@@ -137,14 +159,9 @@ class StrictLineReader(MsgSpecReader):
         raise BadInputError(msg)
 
     @override
-    def deserialize_json(self, line: str) -> dict:
+    def deserialize_json(self, line: str | bytes) -> dict:
         """Parse one line; name the problem without echoing the (possibly secret) line."""
-        try:
-            message = msgspec_decoder.decode(line)
-        except msgspec.DecodeError as exc:
-            # Not even its first characters: a cut RECORD line holds record values.
-            msg = f"input line is not valid JSON ({exc}): {line_shape(line)}"
-            raise BadInputError(msg) from None
+        message = decode_message(line)  # one line for what is not JSON (input/message_text.py)
         if not isinstance(message, dict):
             kind = type(message).__name__
             msg = f"input line is not a Singer message object but a JSON {kind}: fix the tap"
@@ -408,6 +425,37 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
             ),
         ),
         th.Property(
+            "max_retry_seconds",
+            th.IntegerType,
+            default=DEFAULT_MAX_RETRY_SECONDS,
+            description=(
+                "How long an upload that keeps failing for a passing reason (connection refused"
+                " or reset, time-out, HTTP 5xx, throttling, clock skew) is retried, pausing up to"
+                " 15 s between tries, before the target stops with one line (0: only the"
+                " max_attempts tries)."
+            ),
+        ),
+        th.Property(
+            "request_checksum_calculation",
+            th.StringType,
+            allowed_values=["when_supported", "when_required"],
+            description=(
+                "botocore's setting: when_supported sends a SHA-256 checksum with every upload; "
+                "when_required sends Content-MD5 instead, for S3-compatible stores that refuse "
+                "flexible checksums (older MinIO, Backblaze B2, Ceph RGW). Default: "
+                "when_supported on AWS, when_required with endpoint_url."
+            ),
+        ),
+        th.Property(
+            "response_checksum_validation",
+            th.StringType,
+            allowed_values=["when_supported", "when_required"],
+            description=(
+                "botocore's setting for checking checksums of S3's answers. Default: "
+                "when_supported on AWS, when_required with endpoint_url."
+            ),
+        ),
+        th.Property(
             "connect_timeout_seconds",
             th.NumberType,
             default=10,
@@ -473,6 +521,16 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
             ),
         ),
         th.Property(
+            "max_line_bytes",
+            th.IntegerType,
+            default=DEFAULT_MAX_LINE_BYTES,
+            description=(
+                "Longest input line (one Singer message) accepted, in bytes; a longer one stops "
+                "the run with a line naming its stream. Memory for a line is about five times "
+                "its size."
+            ),
+        ),
+        th.Property(
             "spool_dir",
             th.StringType,
             description=(
@@ -501,6 +559,9 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
                 raise ConfigValidationError(str(exc), errors=errors, schema=exc.schema) from None
             raise
         self._MAX_RECORD_AGE_IN_MINUTES = float(self.config.get("batch_max_age_seconds", 300)) / 60
+        if isinstance(self.message_reader, StrictLineReader):
+            limit = self.config.get("max_line_bytes") or DEFAULT_MAX_LINE_BYTES
+            self.message_reader.max_line_bytes = int(limit)
         # Drain sinks one after another, not on the SDK's 8 threads: sinks share the
         # batch sequence and the compressor's bookkeeping, and when an upload fails
         # its error must be the last line, not followed by another sink's drain.
@@ -513,6 +574,8 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         # int(None) traceback it reached before.
         for name in [name for name, value in self._config.items() if value is None]:
             del self._config[name]
+        # Environment variables, .env and Meltano hand number settings over as text.
+        numbers_from_text(self._config, self.config_jsonschema)
         return super()._validate_config(raise_errors=raise_errors)
 
     @cached_property
@@ -541,7 +604,7 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
 
     @property
     def proof_writer(self) -> ProofWriter:
-        """The run's completeness proof: windows and the objects holding them (proof_writer.py)."""
+        """The completeness proof: windows and the objects holding them (batching/proof.py)."""
         _ = self.run  # built with the run
         return self._proof_writer
 
@@ -566,7 +629,7 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         """The sink of a stream: by layout, or the proof's for ``reconciliations``.
 
         layout: security-lake has its own sink (Parquet per source and day); a
-        tap's ``reconciliations`` close windows (proof_sink.py), they are not data.
+        tap's ``reconciliations`` close windows (batching/proof_sink.py), they are not data.
         """
         if stream_name == RECONCILIATION_STREAM:
             return ReconciliationSink
@@ -628,6 +691,16 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         self._write_proofs()  # windows closed after the last state
         self._write_manifest(self.run_summary.state)  # when no state was printed at the end
         self.run_summary.log(self.logger)
+        proof = self.proof_writer
+        if proof.windows_written:
+            self.logger.info(
+                "Reconciliation proof: %d windows in %d objects under _reconciliation/",
+                proof.windows_written,
+                len(proof.keys),
+            )
+        ended_mid_message = getattr(self.message_reader, "ended_mid_message", None)
+        if ended_mid_message:  # everything whole is written and its state printed: now say it
+            raise BadInputError(ended_mid_message)
 
     @classmethod
     @override
@@ -669,6 +742,12 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         except PLAIN_ERRORS as exc:
             secrets = cls._secrets_given(config)  # no traceback: the line says it all
             cls.logger.error("%s", scrubbed(_one_line(exc), secrets))
+            sys.exit(1)
+        except OSError as exc:
+            if exc.errno not in NO_ROOM_ERRNOS:
+                raise
+            spool_dir = config.config.get("spool_dir") if config and config.config else None
+            cls.logger.error("%s", no_room_line(exc, spool_dir))
             sys.exit(1)
         except ConfigValidationError as exc:
             # One line naming every bad setting, not the SDK's closing "Config validation failed";

@@ -10,9 +10,10 @@ fault rule picks.  Rules are set with ``POST /_proxy/faults``:
      "seed": 7, "slow_delay": 1.5}
 
 Types: ``500`` (InternalError), ``503`` (SlowDown), ``403`` (AccessDenied),
-``404`` (NoSuchBucket), ``501`` (NotImplemented), ``reset`` (the connection is reset
-before an answer),
-``slow`` (answered after ``slow_delay`` seconds).  ``rate`` is a probability
+``404`` (NoSuchBucket), ``501`` (NotImplemented), ``skew`` (403 RequestTimeTooSkewed,
+the request signed 20 minutes behind), ``expired`` (400 ExpiredToken), ``reset`` (the
+connection is reset before an answer), ``slow`` (answered after ``slow_delay``
+seconds).  ``rate`` is a probability
 (seeded), ``times`` the next N matching requests; ``method`` and ``path``
 (a substring) narrow what matches.  ``DELETE /_proxy/faults`` clears the rules,
 ``GET /_proxy/stats`` counts requests (by method, and by ``"METHOD /decoded/path"``
@@ -43,6 +44,12 @@ S3_ERRORS = {
     "503": (503, "SlowDown", "Please reduce your request rate."),
     "403": (403, "AccessDenied", "Access Denied"),
     "404": (404, "NoSuchBucket", "The specified bucket does not exist"),
+    "skew": (
+        403,
+        "RequestTimeTooSkewed",
+        "The difference between the request time and the current time is too large.",
+    ),
+    "expired": (400, "ExpiredToken", "The provided token has expired."),
     # A store without conditional writes (If-None-Match on PutObject).
     "501": (
         501,
@@ -50,6 +57,8 @@ S3_ERRORS = {
         "A header you provided implies functionality that is not implemented",
     ),
 }
+# How far behind S3's clock a "skew" answer says the request was signed.
+SKEW_SECONDS = 1200
 
 
 @dataclass
@@ -205,9 +214,15 @@ class ProxyHandler(BaseHTTPRequestHandler):
             return
         if fault in S3_ERRORS:
             status, code, message = S3_ERRORS[fault]
+            times = ""
+            if fault == "skew":  # as S3 says it: the request's signing time and its own
+                now = time.time()
+                signed = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now - SKEW_SECONDS))
+                server = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+                times = f"<RequestTime>{signed}</RequestTime><ServerTime>{server}</ServerTime>"
             xml = (
                 f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
-                f"<Message>{message}</Message><RequestId>fault-proxy</RequestId></Error>"
+                f"<Message>{message}</Message>{times}<RequestId>fault-proxy</RequestId></Error>"
             )
             self._reply(status, xml.encode(), "application/xml")
             return

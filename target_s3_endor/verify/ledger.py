@@ -28,7 +28,8 @@ FETCH_ROWS = 1000
 SCHEMA = """
 CREATE TABLE proofs (
     id INTEGER PRIMARY KEY, uuid TEXT NOT NULL, stream TEXT NOT NULL, namespace TEXT NOT NULL,
-    day TEXT NOT NULL, expected INTEGER NOT NULL, api_count INTEGER, exact INTEGER NOT NULL,
+    day TEXT NOT NULL, expected INTEGER NOT NULL, api_count INTEGER, read_count INTEGER,
+    exact INTEGER NOT NULL,
     source_key TEXT NOT NULL
 );
 CREATE TABLE parts (
@@ -47,7 +48,8 @@ CREATE TABLE spans (
 # (complete first, then the most found): a window exported twice counts once.
 BEST_PROOFS = """
         WITH proof_found AS (
-            SELECT p.id, p.uuid, p.stream, p.namespace, p.day, p.expected, p.api_count, p.exact,
+            SELECT p.id, p.uuid, p.stream, p.namespace, p.day, p.expected, p.api_count,
+                   coalesce(p.read_count, p.expected) AS read_count, p.exact,
                    coalesce(sum(CASE WHEN f.present = 1 AND f.records >= parts.object_records
                                      THEN parts.records ELSE 0 END), 0) AS found_records,
                    coalesce(sum(parts.records), 0) AS listed
@@ -77,7 +79,7 @@ class Row:
     windows: int
     expected: int
     found: int
-    api_short: int  # windows checked "exact" whose exported count is below the API's
+    api_short: int  # windows checked "exact" that read fewer records than the API counted
 
     @property
     def missing(self) -> int:
@@ -117,7 +119,7 @@ class Ledger:
         self._db.execute("PRAGMA journal_mode = OFF")
         self._db.execute("PRAGMA synchronous = OFF")
         self._db.executescript(SCHEMA)
-        self._db.execute(f"CREATE VIEW best AS {BEST_PROOFS}")
+        self._db.execute(f"CREATE VIEW best_proofs AS {BEST_PROOFS}")
 
     def close(self) -> None:
         """Drop the ledger file."""
@@ -134,6 +136,7 @@ class Ledger:
         expected: int,
         api_count: int | None,
         exact: bool,
+        read_count: int | None = None,
         source_key: str,
         objects: list[tuple[str, int, int]],
         span: tuple[str, str] | None = None,
@@ -146,9 +149,9 @@ class Ledger:
                 (uuid, stream, namespace, *span),
             )
         cursor = self._db.execute(
-            "INSERT INTO proofs (uuid, stream, namespace, day, expected, api_count, exact,"
-            " source_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (uuid, stream, namespace, day, expected, api_count, int(exact), source_key),
+            "INSERT INTO proofs (uuid, stream, namespace, day, expected, api_count, read_count,"
+            " exact, source_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (uuid, stream, namespace, day, expected, api_count, read_count, int(exact), source_key),
         )
         self._db.executemany(
             "INSERT INTO parts (proof_id, key, records, object_records) VALUES (?, ?, ?, ?)",
@@ -176,12 +179,56 @@ class Ledger:
             (key, int(records is not None), records),
         )
 
+    def settle(self) -> int:
+        """After every object is counted: fix each window's best proof, then heal.
+
+        A window is *healed* when its best proof is not whole (an object gone)
+        but later windows of the same stream and namespace, whole themselves,
+        cover its whole time span: a run that exported that time again (from an
+        older state, or from scratch) cut its windows elsewhere, so they have
+        other uuids, yet they hold every record the lost object held.  Returns
+        how many windows were healed.
+        """
+        self._db.executescript(
+            """
+            CREATE TABLE best AS SELECT *, (found_records >= expected AND listed >= expected)
+                AS whole, 0 AS healed FROM best_proofs;
+            CREATE INDEX best_uuid ON best (uuid);
+            CREATE INDEX spans_pair ON spans (stream, namespace, start);
+            """
+        )
+        broken = self._db.execute(
+            "SELECT s.uuid, s.stream, s.namespace, s.start, s.end FROM best b"
+            " JOIN spans s ON s.uuid = b.uuid WHERE b.whole = 0"
+        ).fetchall()
+        healed = [uuid for uuid, *window in broken if self._covered(uuid, *window)]
+        self._db.executemany("UPDATE best SET healed = 1 WHERE uuid = ?", [(u,) for u in healed])
+        return len(healed)
+
+    def _covered(self, uuid: str, stream: str, namespace: str, start: str, end: str) -> bool:
+        """Whether whole windows other than ``uuid`` cover [start, end) without a gap."""
+        cursor = self._db.execute(
+            "SELECT s.start, s.end FROM spans s JOIN best b ON b.uuid = s.uuid"
+            " WHERE s.stream = ? AND s.namespace = ? AND s.start < ? AND s.end > ?"
+            " AND b.whole = 1 AND s.uuid != ? ORDER BY s.start",
+            (stream, namespace, end, start, uuid),
+        )
+        covered = start
+        for span_start, span_end in cursor:
+            if span_start > covered:
+                return False
+            covered = max(covered, span_end)
+            if covered >= end:
+                return True
+        return covered >= end
+
     def rows(self) -> list[Row]:
         """The report: per stream, namespace and day, windows and records expected and found."""
         query = """
         SELECT stream, namespace, day, count(*), sum(expected),
-               sum(min(found_records, expected, listed)),
-               sum(CASE WHEN exact = 1 AND api_count IS NOT NULL AND expected < api_count
+               sum(CASE WHEN healed = 1 THEN expected ELSE min(found_records, expected, listed)
+                   END),
+               sum(CASE WHEN exact = 1 AND api_count IS NOT NULL AND read_count < api_count
                         THEN 1 ELSE 0 END)
         FROM best
         GROUP BY stream, namespace, day ORDER BY stream, namespace, day
@@ -217,7 +264,8 @@ class Ledger:
         FROM best
         JOIN parts ON parts.proof_id = best.id
         LEFT JOIN found f ON f.key = parts.key
-        WHERE f.present IS NULL OR f.present = 0 OR f.records < parts.object_records
+        WHERE (f.present IS NULL OR f.present = 0 OR f.records < parts.object_records)
+          AND best.healed = 0
         ORDER BY best.stream, best.namespace, best.day, parts.key
         """
         cursor = self._db.execute(query)

@@ -13,9 +13,9 @@ from typing import Any
 
 import msgspec
 
-from target_s3_endor import reconciliation
 from target_s3_endor.keys import exporter_root, join_key, parse_time
-from target_s3_endor.security_lake import SECURITY_LAKE, source_names
+from target_s3_endor.layouts import proof as proof_layout
+from target_s3_endor.layouts.security_lake import SECURITY_LAKE, source_names
 
 SORTABLE = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -30,6 +30,8 @@ class ProofWindow:
     day: str
     expected: int
     api_count: int | None
+    #: Distinct records the tap read (it emits fewer when a re-run skips those already sent).
+    read_count: int | None
     exact: bool
     objects: list[tuple[str, int, int]]  # key, the window's records in it, the object's records
     #: The window's [start, end) as sortable UTC text; None for a scan read.
@@ -37,7 +39,7 @@ class ProofWindow:
 
 
 def proof_roots(config: Mapping[str, Any]) -> list[str]:
-    """Where the target writes proofs for this configuration (see reconciliation.py)."""
+    """Where the target writes proofs for this configuration (see layouts/proof.py)."""
     if config.get("layout") == SECURITY_LAKE:
         return [join_key("ext", source) for source in sorted(set(source_names(config).values()))]
     return [exporter_root(config)]
@@ -47,10 +49,10 @@ def list_proof_keys(client: Any, bucket: str, roots: list[str]) -> Iterator[tupl
     """Every proof object's key and size, root by root, in key order (one page at a time)."""
     paginator = client.get_paginator("list_objects_v2")
     for root in roots:
-        prefix = reconciliation.proof_prefix(root)
+        prefix = proof_layout.proof_prefix(root)
         for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
             for entry in page.get("Contents", []):
-                if entry["Key"].endswith(reconciliation.PROOF_SUFFIX):
+                if entry["Key"].endswith(proof_layout.PROOF_SUFFIX):
                     yield entry["Key"], int(entry["Size"])
 
 
@@ -74,7 +76,7 @@ def parse_proof_line(line: bytes) -> ProofWindow:
     expected = _count(record.get("emitted_count"))
     if not isinstance(uuid, str) or not isinstance(stream, str) or expected is None:
         raise ValueError("lacks uuid, stream or emitted_count")
-    objects = record.get(reconciliation.OBJECTS)
+    objects = record.get(proof_layout.OBJECTS)
     if not isinstance(objects, list):
         raise ValueError(f"window {uuid} lacks its objects list")
     parts = []
@@ -90,9 +92,10 @@ def parse_proof_line(line: bytes) -> ProofWindow:
         uuid=uuid,
         stream=stream,
         namespace=namespace if isinstance(namespace, str) else "",
-        day=reconciliation.window_day(record),
+        day=proof_layout.window_day(record),
         expected=expected,
         api_count=_count(record.get("api_count")),
+        read_count=_count(record.get("read_count")),
         exact=record.get("check") == "exact",
         objects=parts,
         span=_span(record),

@@ -14,7 +14,7 @@ from typing import Any
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from target_s3_endor.transport import build_session, quiet_aws_debug_logs, tls_verify
+from target_s3_endor.storage.transport import build_session, quiet_aws_debug_logs, tls_verify
 
 ABSENT_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 DENIED_CODES = frozenset({"AccessDenied", "403", "Forbidden", "AllAccessDisabled"})

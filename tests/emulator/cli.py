@@ -180,6 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="add x_emulator_extra (top level and in spec) to every object",
     )
     p.add_argument(
+        "--edge-times",
+        action="store_true",
+        help="two more tenant audit logs, at 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z "
+        "(not with --live or advance: their audit logs would come after the second)",
+    )
+    p.add_argument(
         "--cut-strings",
         action="store_true",
         help="every object's meta.annotations.note is 'cut emoji \\ud83d': a string cut "
@@ -204,7 +210,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="normal",
         help="how list pages link: normal; sorted-without-token (sorted pages carry "
         "next_page_id, never next_page_token); non-advancing (every next cursor repeats "
-        "the one the request sent: a loop) (default normal)",
+        "the one the request sent: a loop); empty-pages (every other page has no objects "
+        "but a next_page_token); overlapping (each page repeats the last 2 rows of the one "
+        "before); missing-row-once (the first page of each resource with 2+ rows leaves its "
+        "middle row out, once); missing-row-always (the middle audit log is never listed, "
+        "yet counted). Counts are exact in every mode (default normal)",
     )
     p.add_argument(
         "--timestamps",
@@ -223,8 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--date-header",
         choices=DATE_HEADER_STYLES,
         default="normal",
-        help="the Date header of every response: normal, missing, repeated (two "
-        "lines, a second apart) or malformed (default normal)",
+        help="the Date header of every response: normal (this machine's clock), missing, "
+        "repeated (two lines, a second apart), malformed, or clock (the emulator's own "
+        "clock: --now plus the time since start, so a --now in the past is a server "
+        "clock behind ours) (default normal)",
     )
     p.add_argument(
         "--retry-after-header",
@@ -263,6 +275,8 @@ def build_app(args: argparse.Namespace) -> App:
     store = Store()
     generator = Generator(data, store)
     generator.build(clock.anchor_us)
+    if args.edge_times:
+        generator.add_edge_audit_logs()
     return App(
         data=data,
         clock=clock,

@@ -100,6 +100,8 @@ CONTEXT_PATTERN = (
 )
 
 
+#: ``--edge-times``: the Unix epoch and the last second of year 9999, in microseconds.
+EDGE_TIMES_US = (0, 253402300799 * MICROS)
 #: "cut emoji " and the first UTF-16 half of U+1F600: a lone surrogate (``--cut-strings``).
 CUT_EMOJI = "cut emoji \ud83d"
 
@@ -172,7 +174,8 @@ class Generator:
     def mint(self, kind: str, create_us: int) -> str:
         """An ObjectId-like uuid whose order follows ``create_us`` within a kind."""
         self._counter[kind] += 1
-        seconds = create_us // MICROS
+        # Clamped to 8 hex digits, so the edge times (``--edge-times``) keep the order too.
+        seconds = min(max(create_us // MICROS, 0), 0xFFFFFFFF)
         return f"{seconds:08x}{self._machine[kind]}{self._counter[kind] & 0xFFFFFF:06x}"
 
     def _uuid4(self) -> str:
@@ -671,6 +674,17 @@ class Generator:
         return _Pending(created, finding.namespace, obj)
 
     # audit logs -------------------------------------------------------------
+    def add_edge_audit_logs(self) -> None:
+        """Two tenant audit logs at the ends of the time range (``--edge-times``).
+
+        At the Unix epoch (``1970-01-01T00:00:00Z``) and at the last second protobuf
+        timestamps can hold (``9999-12-31T23:59:59Z``): valid times a client must
+        carry, and that a later run must start from.  Later batches (``advance``,
+        live mode) would land after the second one: do not combine them.
+        """
+        for moment in EDGE_TIMES_US:
+            self.store.insert("audit-logs", self._audit_log(moment, self.config.namespace))
+
     def add_audit_logs(self, count: int, low_us: int, high_us: int) -> None:
         """``count`` audit logs in ``[low_us, high_us]``; about a third share a timestamp.
 

@@ -43,7 +43,20 @@ TIME_INDEX_PATH = "meta.create_time"
 #: Paths a filter may pin with ``==`` / ``in`` that the emulator looks up instead of
 #: scanning: identities, never changed in place (``Table.with_values``).
 VALUE_INDEX_PATHS = ("uuid", "context.id", "spec.project_uuid", "meta.parent_uuid")
-PAGING_MODES = ("normal", "sorted-without-token", "non-advancing")
+PAGING_MODES = (
+    "normal",
+    "sorted-without-token",
+    "non-advancing",
+    "empty-pages",
+    "overlapping",
+    "missing-row-once",
+    "missing-row-always",
+)
+#: ``empty-pages``: a token at or past this is an offset already announced by an
+#: empty page (token - EMPTY_TOKEN_SHIFT); below it, the page comes back empty first.
+EMPTY_TOKEN_SHIFT = 1_000_000_000
+#: ``overlapping``: each next page repeats this many rows of the page before.
+OVERLAP_ROWS = 2
 TIMESTAMP_STYLES = ("plain", "mixed")
 _RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 # Offsets a "mixed" time may carry (minutes east of UTC): Z, India, US Pacific.
@@ -267,8 +280,16 @@ class Lister:
     ``sorted-without-token`` (sorted pages never carry ``next_page_token``, and
     carry ``next_page_id`` while more follow); ``non-advancing`` (every
     ``next_page_token`` / ``next_page_id`` repeats the cursor the request sent:
-    a loop).  ``timestamps`` ``mixed`` serves every time with 0/3/6/9 digits and
-    Z or an offset (``mixed_timestamp``).
+    a loop); ``empty-pages`` (every other page comes back with no objects but a
+    ``next_page_token``, as AIP-158 allows: "fewer results, including zero");
+    ``overlapping`` (each next page repeats the last ``OVERLAP_ROWS`` rows of the
+    one before, as an offset page does when rows shift); ``missing-row-once``
+    (the first page of each resource with two rows or more leaves its middle row
+    out, the cursor moving on as if it had been sent: a row lost under load);
+    ``missing-row-always`` (one audit log, the middle one of the table, is never
+    listed, yet counted).  Counts (``list_parameters.count``) are the truth in
+    every mode.  ``timestamps`` ``mixed`` serves every time with 0/3/6/9 digits
+    and Z or an offset (``mixed_timestamp``).
     """
 
     def __init__(
@@ -285,6 +306,10 @@ class Lister:
         self._cache: OrderedDict[tuple[Any, ...], list[Record]] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        #: ``missing-row-once``: the resources that have lost their row already.
+        self._dropped_once: set[str] = set()
+        #: ``missing-row-always``: the uuid never listed (chosen at first use).
+        self._hidden: str | None = None
 
     def _matches(self, query: Plan, record: Record) -> bool:
         if record.namespace not in query.namespaces:
@@ -321,12 +346,20 @@ class Lister:
             return encode({"count_response": {"count": count}})
         size = params.page_size
         response: dict[str, Any] = {}
-        if params.sort_path or params.page_token:
+        token = params.page_token
+        if self.paging == "empty-pages":
+            if token is not None and token >= EMPTY_TOKEN_SHIFT:
+                token -= EMPTY_TOKEN_SHIFT
+            elif params.page_id is None:
+                # No objects, yet a token: the page after it holds them.
+                return self._body([], {"next_page_token": (token or 0) + EMPTY_TOKEN_SHIFT})
+        if params.sort_path or token:
             matches = self.full(query, params.sort_path, params.sort_desc)
-            start = params.page_token or 0
+            start = token or 0
             page = matches[start : start + size]
             if start + size < len(matches):
-                response["next_page_token"] = start + size
+                step = size - OVERLAP_ROWS if self.paging == "overlapping" and size > 2 else size
+                response["next_page_token"] = start + step
                 if not params.sort_path:
                     response["next_page_id"] = page[-1].uuid
                 elif self.paging == "sorted-without-token":
@@ -337,12 +370,40 @@ class Lister:
             page = self._scan(query, params.page_id, size + 1)
             if len(page) > size:
                 page = page[:size]
-                response["next_page_id"] = page[-1].uuid
+                last = (
+                    page[-1 - OVERLAP_ROWS]
+                    if self.paging == "overlapping" and size > 2
+                    else page[-1]
+                )
+                response["next_page_id"] = last.uuid
                 if params.page_id is None:
                     response["next_page_token"] = size
                 elif self.paging == "non-advancing":
                     response["next_page_id"] = params.page_id
-        objects = [self._render(record, params.mask) for record in page]
+        page = self._leave_out(query, page)
+        return self._body([self._render(record, params.mask) for record in page], response)
+
+    def _leave_out(self, query: Plan, page: list[Record]) -> list[Record]:
+        """The page less the row the ``missing-row-*`` modes leave out (cursors unchanged)."""
+        if self.paging == "missing-row-always":
+            if self._hidden is None:
+                table = self.store.tables["audit-logs"]
+                with self.store.lock:
+                    records = table.records
+                    self._hidden = records[len(records) // 2].uuid if records else ""
+            return [record for record in page if record.uuid != self._hidden]
+        if self.paging == "missing-row-once" and len(page) >= 2:
+            resource = str(query.key[0])
+            with self._lock:
+                if resource in self._dropped_once:
+                    return page
+                self._dropped_once.add(resource)
+            middle = len(page) // 2
+            return page[:middle] + page[middle + 1 :]
+        return page
+
+    @staticmethod
+    def _body(objects: list[bytes], response: dict[str, Any]) -> bytes:
         return b"".join(
             (
                 b'{"list":{"objects":[',

@@ -40,7 +40,7 @@ from tests.emulator.faults import AUTH_PATH, Faults, RateLimiter, retry_after_he
 from tests.emulator.listing import Lister, parse_params, plan
 from tests.emulator.store import RESOURCES, Store
 
-DATE_HEADER_STYLES = ("normal", "missing", "repeated", "malformed")
+DATE_HEADER_STYLES = ("normal", "missing", "repeated", "malformed", "clock")
 RETRY_AFTER_STYLES = ("seconds", "http-date", "missing", "repeated", "malformed")
 
 
@@ -315,6 +315,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response_only(code, message)
         self.send_header("Server", self.version_string())
         style = self.app.date_header
+        if style == "clock":
+            # The emulator's own clock (--now, /advance): a server whose clock is not ours.
+            self.send_header("Date", formatdate(self.app.clock.now_us() / 1e6, usegmt=True))
         if style in ("normal", "repeated"):
             self.send_header("Date", self.date_time_string())
         if style == "repeated":

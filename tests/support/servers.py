@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -74,6 +75,18 @@ def start_server(
 ) -> ServerProcess:
     """Run ``python -m module args...`` and wait for its ``LISTENING`` line."""
     command = [sys.executable, "-u", "-m", module, *(args or [])]
+    return start_command(name, command, timeout=timeout, env=env, cwd=cwd)
+
+
+def start_command(
+    name: str,
+    command: list[str],
+    *,
+    timeout: float = 60.0,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+) -> ServerProcess:
+    """Run any server command and wait for its ``LISTENING`` line."""
     child_env = {**os.environ, **(env or {})}
     child_env["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(REPO_ROOT), child_env.get("PYTHONPATH", "")) if p
@@ -128,6 +141,31 @@ def start_emulator(*args: str, env: dict[str, str] | None = None) -> ServerProce
 def start_s3_fault_proxy(upstream: str) -> ServerProcess:
     """Start the fault-injecting proxy (``tests/s3_fault_proxy.py``) in front of an S3 URL."""
     return start_server("S3 fault proxy", "tests.s3_fault_proxy", ["--upstream", upstream])
+
+
+# s3rver (npm), a second S3 implementation: installed by `make s3rver` into tests/.npm.
+S3RVER_PACKAGE = REPO_ROOT / "tests" / ".npm" / "node_modules" / "s3rver"
+S3RVER_ACCESS_KEY = "S3RVER"  # s3rver's one account: key id and secret alike
+
+
+def node_executable() -> str:
+    """The machine's ``node``, or the one ``make s3rver`` put in the virtual environment."""
+    found = shutil.which("node") or shutil.which("node", path=str(Path(sys.executable).parent))
+    if found is None:
+        msg = (
+            "node is not installed: run `make s3rver` (it installs Node.js if the machine lacks it)"
+        )
+        raise ServerStartError(msg)
+    return found
+
+
+def start_s3rver(directory: Path) -> ServerProcess:
+    """Start s3rver (``tests/s3rver_server.js``) serving from ``directory`` on a free port."""
+    if not S3RVER_PACKAGE.is_dir():
+        msg = f"s3rver is not installed in {S3RVER_PACKAGE.parent}: run `make s3rver`"
+        raise ServerStartError(msg)
+    script = REPO_ROOT / "tests" / "s3rver_server.js"
+    return start_command("s3rver", [node_executable(), str(script), str(directory)])
 
 
 def start_capture_server(*args: str) -> ServerProcess:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -102,3 +103,92 @@ def test_ignore_request_timeout_answers_late_instead_of_504(own_api: Start) -> N
     response = late.get("/v1/namespaces/acme/audit-logs", headers)
     assert response.status_code == 200
     assert response.elapsed.total_seconds() >= 0.5
+
+
+def read_by_token(api: Api, resource: str, page_size: int, **params: Any) -> list[dict[str, Any]]:
+    """Every object of a sorted listing, following next_page_token past empty pages."""
+    out: list[dict[str, Any]] = []
+    token = None
+    for _ in range(10_000):
+        extra = {"page_token": token} if token else {}
+        body = api.list(resource, page_size=page_size, **SORTED, **params, **extra)
+        out.extend(body["list"]["objects"])
+        token = body["list"]["response"].get("next_page_token")
+        if not token:
+            return out
+    raise AssertionError("paging did not end")
+
+
+def count_of(api: Api, resource: str, **params: Any) -> int:
+    body = api.list(resource, count="true", **params)
+    return int(body["count_response"]["count"])
+
+
+@pytest.mark.parametrize(
+    "mode",
+    [
+        "normal",
+        "sorted-without-token",
+        "non-advancing",
+        "empty-pages",
+        "overlapping",
+        "missing-row-once",
+        "missing-row-always",
+    ],
+)
+def test_every_mode_counts_every_list_exactly(own_api: Start, mode: str) -> None:
+    """The count is the truth in every paging mode, for the active store and the archive."""
+    api = own_api("--paging", mode, "--seed", "4", "--audit-logs", "300")
+    truth = api.truth("audit-logs", "acme")
+    archived = count_of(api, "audit-logs/archived", filter="spec.message_kind exists")
+    active = count_of(api, "audit-logs")
+    assert archived > 0
+    assert active > 0
+    assert active + archived == len(truth)
+    for resource in ("projects", "findings", "scan-results", "finding-logs"):
+        assert count_of(api, resource) == len(api.truth(resource, "acme")), resource
+
+
+def test_empty_pages_carry_a_token_and_hide_nothing(own_api: Start) -> None:
+    api = own_api("--paging", "empty-pages", "--seed", "4", "--audit-logs", "300")
+    first = api.list("audit-logs", page_size=20, **SORTED)
+    assert first["list"]["objects"] == []
+    assert first["list"]["response"]["next_page_token"]
+    served = read_by_token(api, "audit-logs", 20)
+    assert len(served) == count_of(api, "audit-logs")
+    assert len({o["uuid"] for o in served}) == len(served)
+
+
+def test_overlapping_pages_repeat_rows_and_miss_none(own_api: Start) -> None:
+    api = own_api("--paging", "overlapping", "--seed", "4", "--audit-logs", "300")
+    served = read_by_token(api, "audit-logs", 20)
+    distinct = {o["uuid"] for o in served}
+    assert len(distinct) == count_of(api, "audit-logs")
+    assert len(served) > len(distinct)
+    unsorted = api.all("audit-logs")
+    assert {o["uuid"] for o in unsorted} == distinct
+
+
+def test_a_row_missing_once_comes_back_when_read_again(own_api: Start) -> None:
+    api = own_api("--paging", "missing-row-once", "--seed", "4", "--audit-logs", "300")
+    first = read_by_token(api, "audit-logs", 20)
+    again = read_by_token(api, "audit-logs", 20)
+    total = count_of(api, "audit-logs")
+    assert len(first) == total - 1
+    assert len(again) == total
+
+
+def test_a_row_missing_always_is_counted_but_never_listed(own_api: Start) -> None:
+    api = own_api("--paging", "missing-row-always", "--seed", "4", "--audit-logs", "300")
+    truth = {o["uuid"] for o in api.truth("audit-logs", "acme")}
+    listed = {o["uuid"] for o in read_by_token(api, "audit-logs", 20)}
+    listed |= {o["uuid"] for o in api.all("audit-logs/archived", filter="spec.message_kind exists")}
+    assert len(truth - listed) == 1
+    assert {o["uuid"] for o in api.all("audit-logs")} <= listed
+
+
+def test_date_header_clock_follows_the_emulators_own_clock(own_api: Start) -> None:
+    api = own_api("--date-header", "clock", "--now", "2025-06-01T00:00:00Z")
+    response = api.get("/v1/namespaces/acme/projects")
+    date = response.headers["Date"]
+    assert date.startswith("Sun, 01 Jun 2025 00:0"), date

@@ -17,6 +17,8 @@ import venv
 import zipfile
 from pathlib import Path
 
+import yaml
+
 from tests.support.servers import REPO_ROOT
 
 PYPROJECT = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
@@ -49,6 +51,11 @@ def test_sdist_and_wheel_build_and_the_wheel_installs_alone(tmp_path: Path) -> N
         members = set(archive.namelist())
     assert f"{stem}.dist-info/licenses/LICENSE" in members
     assert "tap_endorlabs/schemas/audit_logs.json" in members
+    # The orchestration extra installs Dagster for these: they ship with it.
+    assert {
+        "orchestration/dagster_endor/definitions.py",
+        "orchestration/dagster_endor/worker.py",
+    } <= members
 
     clean = tmp_path / "venv"
     venv.create(clean, with_pip=True, system_site_packages=False)
@@ -70,3 +77,56 @@ def test_sdist_and_wheel_build_and_the_wheel_installs_alone(tmp_path: Path) -> N
         info = json.loads(about.stdout)
         assert info["name"] == plugin
         assert info["version"] == VERSION
+    worker = subprocess.run(
+        [
+            str(clean / "bin" / "python"),
+            "-c",
+            "from orchestration.dagster_endor.worker import meltano_run_args;"
+            "print(' '.join(meltano_run_args('acme')))",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    # Without the orchestration extra, endor-meltano says what is missing, in one line.
+    alone = subprocess.run(
+        [str(clean / "bin" / "endor-meltano"), "run"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={"PATH": str(clean / "bin")},
+        check=False,
+    )
+    assert alone.returncode == 1
+    assert alone.stderr.splitlines() == [
+        "endor-meltano: error: meltano is not on PATH: "
+        "pip install 'endorlabs-s3-export[orchestration]'"
+    ]
+    assert worker.stdout.split() == [
+        "run",
+        "--state-id-suffix=acme",
+        "tap-endorlabs",
+        "target-s3-endor",
+    ]
+
+
+def test_readme_adds_the_plugins_to_another_project_from_git() -> None:
+    """``pip_url: -e .`` works only in a clone; the README's entries for another project use git."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    blocks = [
+        yaml.safe_load(block)
+        for block in re.findall(r"```yaml\n(.*?)```", readme, re.DOTALL)
+        if "pip_url" in block
+    ]
+    assert len(blocks) == 1
+    ours = yaml.safe_load((REPO_ROOT / "meltano.yml").read_text())["plugins"]
+    for kind in ("extractors", "loaders"):
+        (shown,) = blocks[0]["plugins"][kind]
+        (entry,) = ours[kind]
+        assert shown["pip_url"].startswith("git+https://github.com/")
+        assert shown["pip_url"].split("@")[0].endswith("/endorlabs-s3-export.git")
+        for key in ("name", "namespace", "executable"):
+            assert shown[key] == entry[key]

@@ -72,12 +72,22 @@ def load(workdir: Path, messages: Path, config: dict[str, Any], name: str) -> No
 
 
 def ocsf_streams_only(messages: Path) -> Path:
-    """The messages of streams with an OCSF class: what selecting them in the tap sends."""
+    """The messages of streams with an OCSF class: what selecting them in the tap sends.
+
+    A stream not selected is not read, so its reconciliations do not come either.
+    """
     kept = messages.with_suffix(".ocsf.singer")
+    dropped = {"projects", "scan_results"}
     with messages.open() as source, kept.open("w") as out:
         for line in source:
-            if json.loads(line).get("stream") not in {"projects", "scan_results"}:
-                out.write(line)
+            message = json.loads(line)
+            if message.get("stream") in dropped:
+                continue
+            if message.get("stream") == "reconciliations" and (
+                (message.get("record") or {}).get("stream") in dropped
+            ):
+                continue
+            out.write(line)
     return kept
 
 

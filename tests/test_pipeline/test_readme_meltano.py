@@ -66,6 +66,7 @@ README_COMMANDS: dict[str, list[str] | str] = {
         "target-s3-endor",
     ],
     "meltano state list": ["state", "list"],
+    "meltano config print": ["config", "print", "target-s3-endor"],
     # Security Lake: select only the streams with an OCSF class (audit_logs is selected already).
     "meltano select tap-endorlabs audit_logs '*'": ["select", "tap-endorlabs", "audit_logs", "*"],
     "meltano add utility airflow": "downloads the utility from Meltano Hub (no network here)",
@@ -147,7 +148,14 @@ def project(
             "DEMO_ENDOR_API_URL": emulator.url,
             "DEMO_S3_ENDPOINT_URL": s3_endpoint,
             "DEMO_START_DATE": START_DATE,
+            # Number settings as text, as every variable is (Meltano once died on them).
+            "TAP_ENDORLABS_WINDOW_HOURS": "36.5",
+            "TAP_ENDORLABS_PROGRESS_INTERVAL_SECONDS": "7.5",
+            "TARGET_S3_ENDOR_CONNECT_TIMEOUT_SECONDS": "9.5",
+            "TARGET_S3_ENDOR_READ_TIMEOUT_SECONDS": "60.5",
         }
+        # ... and in the project's .env, the README's other way.
+        (root / ".env").write_text("TARGET_S3_ENDOR_BATCH_MAX_AGE_SECONDS=600.5\n")
         yield Project(root, env, emulator)
 
 

@@ -111,6 +111,16 @@ def _batch(*files: str, **fields: Any) -> dict[str, Any]:
     return {**message, **fields}
 
 
+def _nested(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+def _nested_record(depth: int) -> bytes:
+    """An audit log RECORD whose ``deep`` field is ``depth`` arrays deep."""
+    message = json.dumps(audit_record(1)).encode()
+    return message[:-2] + b', "deep": ' + _nested(depth) + b"}}"
+
+
 def _without(message: dict[str, Any], key: str) -> dict[str, Any]:
     return {name: value for name, value in message.items() if name != key}
 
@@ -514,7 +524,7 @@ CATALOGUE: list[BadInput] = [
         "target: unreachable endpoint",
         "target",
         "unreachable",
-        config={"endpoint_url": "http://127.0.0.1:9", "max_attempts": 1},
+        config={"endpoint_url": "http://127.0.0.1:9", "max_attempts": 1, "max_retry_seconds": 0},
         lines=GOOD_AUDIT,
     ),
     BadInput(
@@ -940,5 +950,69 @@ CATALOGUE: list[BadInput] = [
             {**audit_record(1), "record": {**audit_record(1)["record"], "blob": "y" * (8 << 20)}},
             state_message(1),
         ),
+    ),
+    # --- issue 21.2: input not valid, or too big, is one line; a BOM is accepted ---
+    BadInput(
+        "target: random bytes in a line",
+        "target",
+        "input line is not valid JSON",
+        lines=_lines(AUDIT_SCHEMA, audit_record(1), bytes(range(256)).replace(b"\n", b"")),
+    ),
+    BadInput(
+        "target: invalid UTF-8 inside a record's string",
+        "target",
+        "input line is not UTF-8 text",
+        lines=_lines(
+            AUDIT_SCHEMA,
+            json.dumps(audit_record(1))
+            .replace("acme", "ac\udcffme")
+            .encode("utf-8", "surrogateescape"),
+        ),
+    ),
+    BadInput(
+        "target: a RECORD nested 10,000 deep",
+        "target",
+        "nested deeper than the JSON reader goes",
+        lines=_lines(AUDIT_SCHEMA, _nested_record(10_000)),
+    ),
+    BadInput(
+        "target: a STATE nested 10,000 deep",
+        "target",
+        "nested deeper than the JSON reader goes",
+        lines=_lines(
+            AUDIT_SCHEMA, audit_record(1), b'{"type":"STATE","value":' + _nested(10_000) + b"}"
+        ),
+    ),
+    BadInput(
+        "target: a RECORD nested 900 deep",
+        "target",
+        "",
+        exit_code=0,
+        lines=_lines(AUDIT_SCHEMA, _nested_record(900), state_message(1)),
+    ),
+    BadInput(
+        "target: a UTF-8 byte order mark before the first line",
+        "target",
+        "",
+        exit_code=0,
+        lines=b"\xef\xbb\xbf" + _lines(AUDIT_SCHEMA, audit_record(1), state_message(1)),
+    ),
+    BadInput(
+        "target: a line longer than max_line_bytes",
+        "target",
+        "input line 3 (stream 'audit_logs') is longer than max_line_bytes (4096 bytes)",
+        config={"max_line_bytes": 4096},
+        lines=_lines(
+            AUDIT_SCHEMA,
+            audit_record(1),
+            {**audit_record(2), "record": {**audit_record(2)["record"], "blob": "y" * 5000}},
+        ),
+    ),
+    BadInput(
+        "target: the tap killed mid-line",
+        "target",
+        "the input ended mid-message: line 4 of stream 'audit_logs'",
+        lines=_lines(AUDIT_SCHEMA, audit_record(1), state_message(1))
+        + json.dumps(audit_record(2)).encode()[:50],
     ),
 ]

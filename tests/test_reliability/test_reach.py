@@ -18,6 +18,7 @@ placed in a schema, a record, a cut input line or api_url never reaches the line
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 from pathlib import Path
@@ -27,15 +28,16 @@ import pytest
 import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from singer_sdk.plugin_base import _ConfigInput
 
 from tap_endorlabs.errors import FatalTapError
 from tap_endorlabs.origins import OffOriginRedirectError, SameOriginSession
 from tap_endorlabs.settings import check_settings
-from target_s3_endor.batch_messages import batch_records, batch_request
-from target_s3_endor.endpoints import check_endpoints
 from target_s3_endor.errors import BadInputError, SettingsError
-from target_s3_endor.target import StrictLineReader
-from target_s3_endor.validation import RecordInvalid, SchemaError, build_validator
+from target_s3_endor.input.batch_files import batch_records, batch_request
+from target_s3_endor.input.validation import RecordInvalid, SchemaError, build_validator
+from target_s3_endor.storage.endpoints import check_endpoints
+from target_s3_endor.target import StrictLineReader, TargetS3Endor
 from tests.s3_listing import list_objects
 from tests.support.servers import ServerProcess, captured_requests, start_capture_server
 from tests.test_pipeline.conftest import target_config
@@ -265,6 +267,36 @@ def test_no_endpoint_error_quotes_its_userinfo(password: str, setting: str, sche
         check_endpoints({setting: f"{scheme}://key:{password}@s3.example.com:9000"})
     assert password not in str(refused.value)
     assert setting in str(refused.value)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    secret=secrets_text,
+    setting=st.sampled_from(["aws_secret_access_key", "aws_session_token", "external_id"]),
+    shape=st.sampled_from(["number", "list", "object"]),
+)
+def test_a_secret_setting_of_the_wrong_type_never_reaches_the_error_line(
+    secret: str, setting: str, shape: str
+) -> None:
+    """The target's own error path (invoke), in-process: the SDK's message quotes the value."""
+    digits = "".join(str(ord(char) % 10) for char in secret)
+    value: Any = {"number": int("9" + digits), "list": [secret], "object": {"k": secret}}[shape]
+    config = {"bucket": "my-bucket", "aws_access_key_id": "AKIAEXAMPLE", setting: value}
+    if setting != "aws_secret_access_key":
+        config["aws_secret_access_key"] = "aws-secret-present"
+    lines: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: lines.append(record.getMessage())  # type: ignore[method-assign]
+    TargetS3Endor.logger.addHandler(handler)
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            TargetS3Endor.invoke(config=_ConfigInput(config=config))
+    finally:
+        TargetS3Endor.logger.removeHandler(handler)
+    assert stopped.value.code == 1
+    logged = "\n".join(lines)
+    assert setting in logged
+    assert secret not in logged and ("9" + digits) not in logged
 
 
 # Rules whose value a secret can take and make the schema invalid.

@@ -79,7 +79,7 @@ def test_s3_that_keeps_failing_stops_the_target_without_state_for_unwritten_data
 ) -> None:
     # Everything goes through except the last stream the tap sends, scan_results.
     set_faults(s3_proxy, [{"type": fault, "rate": 1.0, "method": "PUT", "path": "/scan_results/"}])
-    config = campaign_target_config(s3_proxy.url, bucket, max_attempts=2)
+    config = campaign_target_config(s3_proxy.url, bucket, max_attempts=2, max_retry_seconds=1)
     result = Pipeline(tmp_path, campaign_tap_config(emulator), config).run()
 
     assert result.target_code == 1

@@ -42,8 +42,12 @@ def test_a_string_cut_inside_an_emoji_is_carried_as_the_api_sent_it(
         assert all(r["meta"]["annotations"]["note"] == CUT_EMOJI for r in run.records[stream])
     # What the tap writes: the escape the API sent (valid JSON, ASCII), never a
     # replacement character or bytes that are not UTF-8.
-    records = [line for line in run.stdout.splitlines() if '"type":"RECORD"' in line]
-    assert records
+    records = [
+        line
+        for line in run.stdout.splitlines()
+        if any(f'"type":"RECORD","stream":"{stream}"' in line for stream in STREAMS)
+    ]
+    assert len(records) == sum(len(run.records[stream]) for stream in STREAMS)
     assert all('"note":"cut emoji \\ud83d"' in line for line in records)
     assert "\ufffd" not in run.stdout
     assert "Retrying" not in run.stderr  # no page was taken for a broken one
@@ -147,3 +151,29 @@ def test_an_api_that_hangs_is_named_at_each_retry_and_ends_in_one_line(
     assert "could not be read for audit_logs in namespace 'acme'" in last, last
     assert "no answer within 2s" in last
     assert "retry_budget_seconds: 3" in last
+
+
+def test_records_at_the_ends_of_the_time_range_are_carried_and_the_next_run_goes_on(
+    emulator_factory: Factory,
+) -> None:
+    """Audit logs at 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z (``--edge-times``).
+
+    The second one made the bookmark 9999-12-31: the next run stopped on a
+    datetime overflow, and had it not, would never have exported another record.
+    """
+    server = emulator_factory("--seed", "13", "--edge-times", "--audit-logs", "100")
+    config = tap_config(server.url, start_date=None, page_size=50)
+    first = run_tap(config)
+    assert first.returncode == 0, first.stderr[-2000:]
+    expected = truth(server.url, "audit_logs")
+    assert_exported_once(first.uuids("audit_logs"), expected)
+    times = {r["meta"]["create_time"]: r["uuid"] for r in first.records["audit_logs"]}
+    assert {"1970-01-01T00:00:00Z", "9999-12-31T23:59:59Z"} <= set(times)
+    bookmark = first.final_state["bookmarks"]["audit_logs"]["replication_key_value"]
+    assert bookmark < "9999", bookmark
+
+    second = run_tap(config, state=first.final_state)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "Traceback" not in second.stderr
+    # Only the far-future record comes again (at least once); nothing else repeats.
+    assert second.uuids("audit_logs") == [times["9999-12-31T23:59:59Z"]]

@@ -14,6 +14,7 @@ from tap_endorlabs.headers import http_date, retry_after_seconds, server_now
 from tap_endorlabs.pagination import Cursor, CursorGuard, ListQuery, next_cursor
 from tap_endorlabs.timestamps import (
     filter_timestamp,
+    format_timestamp,
     normalize_or,
     normalize_timestamp,
     parse_timestamp,
@@ -178,15 +179,18 @@ def test_no_token_after_a_full_or_linked_sorted_page_is_never_the_end(
     try:
         cursor = next_cursor(query, body)
     except SortedPagingUnavailableError:
-        assert is_sorted and count and not has_token and (page_id or count >= 10)
+        assert is_sorted and not has_token and (page_id or count >= 10)
         return
-    if not count:
-        assert cursor is None
-    elif is_sorted:
+    if is_sorted:
         assert cursor == (Cursor(page_token=int(token)) if has_token else None)  # type: ignore[arg-type]
         assert not (cursor is None and (page_id or count >= 10))
     elif page_id:
         assert cursor == Cursor(page_id=page_id)
+    elif has_token:
+        # An empty page with a token is not the end (AIP-158: "including zero").
+        assert cursor == Cursor(page_token=int(token))  # type: ignore[arg-type]
+    else:
+        assert cursor is None
     if cursor is not None:
         params = query.params(cursor)
         # Never page_id together with a sort (the API's HTTP 400).
@@ -205,3 +209,22 @@ def test_a_cursor_seen_before_is_a_loop(cursors: list[int | str]) -> None:
             return
         guard.admit(cursor)
         seen.add(cursor)
+
+
+any_moment = st.datetimes(
+    min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59, 999999)
+).map(lambda moment: moment.replace(tzinfo=UTC))
+
+
+@given(any_moment, any_moment)
+def test_every_protobuf_time_is_written_fixed_width_and_sorts_as_the_instant(
+    first: datetime, second: datetime
+) -> None:
+    """Year 1 to 9999 (Go's zero time to the last protobuf second): ``strftime`` wrote year 1
+    as ``1-01-01``, which sorted after every later year."""
+    a, b = (format_timestamp(first), format_timestamp(second))
+    assert len(a) == len(b) == 27
+    assert (a < b) == (first < second)
+    assert normalize_timestamp(a) == a
+    assert parse_timestamp(a) == first
+    assert parse_timestamp(filter_timestamp(first)) == first.replace(microsecond=0)

@@ -12,15 +12,15 @@ from typing import Any
 
 import pytest
 
-from target_s3_endor.encoding import ObjectFormat, encode_record, write_object
-from target_s3_endor.pending import SpooledObject
-from target_s3_endor.spool import COPY_CHUNK, Spool
-from target_s3_endor.streaming import (
+from target_s3_endor.batching.pending import SpooledObject
+from target_s3_endor.batching.spool import COPY_CHUNK, Spool
+from target_s3_endor.batching.streaming import (
     CHUNK_BYTES,
     MAX_STREAMING_OBJECTS,
     BackgroundCompressor,
     StreamingObject,
 )
+from target_s3_endor.formats.encoding import ObjectFormat, encode_record, write_object
 from tests.s3_listing import decode_member
 from tests.test_target.conftest import (
     all_objects,

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from target_s3_endor.transport import S3Writer
+from target_s3_endor.storage.transport import S3Writer
 from tests.support.emulator_client import call_json
 from tests.support.servers import ServerProcess
 from tests.test_target.conftest import (

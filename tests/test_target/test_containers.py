@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from target_s3_endor import containers
-from target_s3_endor.containers import crc32_keeping_gil, open_member
+from target_s3_endor.formats import containers
+from target_s3_endor.formats.containers import crc32_keeping_gil, open_member
 
 MODIFIED = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
 PAYLOADS = {

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from target_s3_endor import keys
-from target_s3_endor.containers import check_member_name, open_member
-from target_s3_endor.encoding import ObjectFormat
+from target_s3_endor.formats.containers import check_member_name, open_member
+from target_s3_endor.formats.encoding import ObjectFormat
 from target_s3_endor.probe import probe_key
 
 # Any text without lone surrogates: ASCII, controls, unicode, emoji.

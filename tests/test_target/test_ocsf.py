@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from target_s3_endor import ocsf
+from target_s3_endor.formats import ocsf
 from tests.support.emulator_client import all_objects
 from tests.support.ocsf_check import ocsf_problems
 from tests.support.schema_records import from_tap_schema

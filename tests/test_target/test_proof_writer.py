@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from target_s3_endor.batching.proof import ProofWriter
 from target_s3_endor.errors import BadInputError
-from target_s3_endor.proof_writer import ProofWriter
 from tests.support.reconciled_stream import message, reconciliation
 from tests.test_target.conftest import (
     all_objects,

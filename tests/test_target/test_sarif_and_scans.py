@@ -10,7 +10,7 @@ from typing import Any
 import jsonschema
 import msgspec
 
-from target_s3_endor.sarif import sarif_chunks
+from target_s3_endor.formats.sarif import sarif_chunks
 from tests.test_target.conftest import (
     all_objects,
     finding,

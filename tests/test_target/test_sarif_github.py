@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from target_s3_endor.sarif import NO_FILE_URI, repository_path, sarif_chunks
+from target_s3_endor.formats.sarif import NO_FILE_URI, repository_path, sarif_chunks
 from tests.support.github_sarif import upload_problems, uri_problem
 from tests.test_target.conftest import (
     SHARED_CASES,

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 from target_s3_endor import keys
-from target_s3_endor.encoding import ObjectFormat, encode_record
-from target_s3_endor.pending import SpooledObject
-from target_s3_endor.scans import MAX_OPEN_HANDLES, OpenScan, ScanRegistry
+from target_s3_endor.batching.pending import SpooledObject
+from target_s3_endor.batching.scans import MAX_OPEN_HANDLES, OpenScan, ScanRegistry
+from target_s3_endor.formats.encoding import ObjectFormat, encode_record
 from tests.test_target.conftest import (
     audit_log,
     finding,

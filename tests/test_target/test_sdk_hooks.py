@@ -1,6 +1,6 @@
 """The singer-sdk private names the target relies on: all listed, all still there.
 
-``target_s3_endor/sdk_hooks.py`` lists them; an SDK upgrade that renames or
+``target_s3_endor/input/sdk_hooks.py`` lists them; an SDK upgrade that renames or
 reshapes one fails here with the list.  The second half reads the target's
 code: an underscored SDK name used anywhere but not listed fails too, so the
 list stays the whole coupling.
@@ -19,7 +19,7 @@ from singer_sdk.target_base import Target
 
 import target_s3_endor
 from connector_common.sdk_hooks import hook_problems, resolve
-from target_s3_endor.sdk_hooks import SDK_PRIVATE_HOOKS
+from target_s3_endor.input.sdk_hooks import SDK_PRIVATE_HOOKS
 
 PACKAGE = Path(target_s3_endor.__file__).parent
 

@@ -1,6 +1,6 @@
 """``layout: security-lake``: Parquet objects a Security Lake custom source accepts.
 
-The rules come from AWS's custom-source guide (see ``target_s3_endor/parquet.py``):
+The rules come from AWS's custom-source guide (see ``target_s3_endor/formats/parquet.py``):
 partition keys, one OCSF class per source, Parquet with zstd, row groups at
 most 256 MB, records sorted by time within each object.
 """
@@ -19,8 +19,8 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from target_s3_endor import ocsf, parquet
-from target_s3_endor.security_lake import DEFAULT_SOURCE_NAMES
+from target_s3_endor.formats import ocsf, parquet
+from target_s3_endor.layouts.security_lake import DEFAULT_SOURCE_NAMES
 from tests.support.emulator_client import all_objects as emulator_objects
 from tests.support.ocsf_check import ocsf_problems
 from tests.support.servers import REPO_ROOT, ServerProcess
@@ -277,7 +277,7 @@ def test_default_source_names_are_one_class_each() -> None:
     [("0001-01-01T00:00:00Z", "00010101"), ("9999-12-31T23:59:59.999Z", "99991231")],
 )
 def test_event_days_at_the_ends_of_the_calendar(text: str, day: str) -> None:
-    from target_s3_endor.security_lake import event_day
+    from target_s3_endor.layouts.security_lake import event_day
 
     rec = {"meta": {"name": "x", "create_time": text}, "spec": {}}
     event = ocsf.audit_log_event(rec, ocsf_now())

@@ -66,8 +66,9 @@ def test_unreachable_endpoint_stops_after_bounded_retries(config: dict, tmp_path
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     text = lines(schema("audit_logs"), record("audit_logs", audit_log(1)), state({"x": 1}))
-    run = run_target({**config, "endpoint_url": f"http://127.0.0.1:{port}"}, text, tmp=tmp_path)
-    assert_one_clear_line(run, "unreachable")
+    unreachable = {"endpoint_url": f"http://127.0.0.1:{port}", "max_retry_seconds": 2}
+    run = run_target({**config, **unreachable}, text, tmp=tmp_path)
+    assert_one_clear_line(run, "unreachable", "S3 kept failing for", "max_retry_seconds: 2")
     assert run.stdout == ""
 
 

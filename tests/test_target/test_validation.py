@@ -10,7 +10,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from target_s3_endor.validation import RecordInvalid, SchemaError, build_validator
+from target_s3_endor.input.validation import RecordInvalid, SchemaError, build_validator
 from tests.test_target.conftest import (
     all_objects,
     assert_one_clear_line,

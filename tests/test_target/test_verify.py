@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from target_s3_endor.keys import exporter_root
-from target_s3_endor.reconciliation import proof_key, proof_prefix
+from target_s3_endor.layouts.proof import proof_key, proof_prefix
 from target_s3_endor.verify.check import Verifier
 from target_s3_endor.verify.counting import count_json_array, count_records, count_sarif
 from target_s3_endor.verify.ranged import RangedObject
@@ -114,6 +114,7 @@ def proof_line(
     emitted: int | None = None,
     api_count: int | None = None,
     window_start: str | None = "2025-01-02T00:00:00Z",
+    window_end: str = "2025-01-05T00:00:00Z",
 ) -> dict[str, Any]:
     emitted = sum(n for _, n, _ in objects) if emitted is None else emitted
     return {
@@ -122,7 +123,7 @@ def proof_line(
         "namespace": namespace,
         "store": "active",
         "window_start": window_start,
-        "window_end": "2025-01-05T00:00:00Z" if window_start else None,
+        "window_end": window_end if window_start else None,
         "check": "exact",
         "api_count": emitted if api_count is None else api_count,
         "read_count": emitted,
@@ -213,6 +214,11 @@ def test_a_window_below_the_api_count_or_an_unreadable_proof_line_is_a_gap(
     counts = written_audit_logs(config, s3_client, bucket, tmp_path)
     root = exporter_root(config)
     objects = [(key, n, n) for key, n in sorted(counts.items())]
+    # A resumed run reads again, but does not emit again, what an earlier run sent: no gap.
+    resumed = {**proof_line("w0", [], emitted=0), "api_count": 3, "read_count": 3}
+    put_proof(s3_client, bucket, root, [resumed, proof_line("w1", objects)], "r-000000")
+    status, out = verify(config, s3_client)
+    assert status == 0, out
     put_proof(s3_client, bucket, root, [proof_line("w1", objects, api_count=31)], "r-000001")
     status, out = verify(config, s3_client)
     assert status == 1
@@ -285,6 +291,7 @@ def test_the_target_writes_the_proof_and_verify_names_a_deleted_object(
         settings = lake_config(settings, batch_max_age_seconds=300)
     run = run_target(settings, stream.text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
+    assert f"Reconciliation proof: {len(stream.promised)} windows in" in run.stderr
 
     proofs = proofs_in_bucket(s3_client, bucket)
     assert {p["uuid"]: p["written_count"] for p in proofs} == stream.promised
@@ -341,8 +348,16 @@ def test_verify_names_exactly_the_objects_deleted(
         keys.append(key)
     split = data.draw(st.integers(0, len(keys)))
     windows = [
-        proof_line("w1", [(k, s, s) for k, s in zip(keys[:split], sizes[:split], strict=True)]),
-        proof_line("w2", [(k, s, s) for k, s in zip(keys[split:], sizes[split:], strict=True)]),
+        proof_line(
+            "w1",
+            [(k, s, s) for k, s in zip(keys[:split], sizes[:split], strict=True)],
+            window_end="2025-01-03T00:00:00Z",
+        ),
+        proof_line(
+            "w2",
+            [(k, s, s) for k, s in zip(keys[split:], sizes[split:], strict=True)],
+            window_start="2025-01-03T00:00:00Z",
+        ),
     ]
     put_proof(s3_client, bucket, root, windows, "run1-000001")
     put_proof(s3_client, bucket, root, windows[:1], "run2-000001")  # a re-run proved w1 again
@@ -381,3 +396,27 @@ def test_a_deleted_proof_object_leaves_a_hole_in_the_time_line(
         "..",
         "2025-01-04T00:00:00.000000Z:",
     ]
+
+
+def test_a_window_whose_object_is_gone_is_healed_by_later_windows_covering_its_span(
+    config: dict, s3_client: Any, bucket: str, tmp_path: Path
+) -> None:
+    """A run from an older state cuts its windows elsewhere (other uuids): when they are
+    whole and cover the lost window's whole span, its records are in the bucket."""
+    counts = written_audit_logs(config, s3_client, bucket, tmp_path)
+    root = exporter_root(config)
+    (k1, n1), (k2, n2), (k3, n3) = sorted(counts.items())
+    day = "2025-01-{:02d}T00:00:00Z".format
+    lost = proof_line("old", [(f"{root}/gone.jsonl.gz", 30, 30)], window_end=day(5))
+    first = proof_line("new-1", [(k1, n1, n1)], window_end=day(3))
+    second = proof_line("new-2", [(k2, n2, n2)], window_start=day(3), window_end=day(4))
+    put_proof(s3_client, bucket, root, [lost, first, second], "run1-000001")
+    status, out = verify(config, s3_client)
+    assert status == 1  # 04..05 is covered by no whole window: still a gap
+    assert any(line.startswith("MISSING") and "gone.jsonl.gz" in line for line in out)
+
+    third = proof_line("new-3", [(k3, n3, n3)], window_start=day(4), window_end=day(5))
+    put_proof(s3_client, bucket, root, [third], "run2-000001")
+    status, out = verify(config, s3_client)
+    assert status == 0, out
+    assert not any(line.startswith("MISSING") for line in out)

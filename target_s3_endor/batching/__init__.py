@@ -1,0 +1,1 @@
+"""Which record goes into which object, and when the object is written."""

@@ -1,0 +1,119 @@
+"""The ``layout: security-lake`` sink: one Parquet object per (source, event day) and batch.
+
+Records are mapped to OCSF (``ocsf.py``), spooled per Security Lake source and
+event day (``parquet.py``) and written on drain at the key ``security_lake.py``
+composes, through the run's one upload path (``upload.py``), so the run summary,
+the manifest and observers see every Parquet object.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from typing_extensions import override
+
+from target_s3_endor.batching.upload import UploadingSink
+from target_s3_endor.errors import BadInputError
+from target_s3_endor.formats.ocsf import mapper_for
+from target_s3_endor.formats.parquet import CONTENT_TYPE, ParquetObject
+from target_s3_endor.keys import dig
+from target_s3_endor.layouts.security_lake import (
+    event_day,
+    event_moment,
+    object_folder,
+    object_key,
+    source_names,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from singer_sdk.target_base import Target
+
+
+class SecurityLakeSink(UploadingSink):
+    """Maps records to OCSF and writes one Parquet object per (source, event day) and batch."""
+
+    def __init__(
+        self,
+        target: Target,
+        stream_name: str,
+        schema: dict,
+        key_properties: Sequence[str] | None,
+    ) -> None:
+        super().__init__(target, stream_name, schema, key_properties)
+        mapper = mapper_for(stream_name)
+        if mapper is None:
+            msg = (
+                f"stream '{stream_name}' has no OCSF class, and layout: security-lake writes "
+                "only OCSF: deselect it in the tap (meltano select) or use layout: endor"
+            )
+            raise BadInputError(msg)
+        self._ocsf_mapper = mapper
+        self._names = source_names(self.config)
+        self._region = str(self.config["region"])
+        self._account = str(self.config["security_lake_account_id"])
+        self._objects: dict[tuple[str, str], ParquetObject] = {}
+        self._spooled_bytes = 0
+        # Each record is counted against its window and the folder of its object (proof.py).
+        self._count_for_proof = self.run.count_for_proof
+
+    @property
+    @override
+    def is_full(self) -> bool:
+        return self.current_size >= self.max_size or self._spooled_bytes >= self._max_bytes
+
+    @override
+    def process_record(self, record: dict, context: dict) -> None:
+        """Map the record and spool the event in its source's object for its event day."""
+        event = self._ocsf_mapper(record, datetime.now(UTC), self.stream_name)
+        class_uid = int(event["class_uid"])
+        source = self._names[(self.stream_name, class_uid)]
+        day = event_day(event["time"])
+        parquet = self._objects.get((source, day))
+        if parquet is None:
+            parquet = ParquetObject(class_uid, self.run.spool_dir)
+            self._objects[(source, day)] = parquet
+        before = parquet.bytes
+        parquet.append(event)
+        self._spooled_bytes += parquet.bytes - before
+        folder = object_folder(source, region=self._region, account=self._account, day=day)
+        self._count_for_proof(self.stream_name, dig(record, "tenant_meta", "namespace"), folder)
+
+    @override
+    def process_batch(self, context: dict) -> None:
+        """Write every object of the batch; returns only when all are in S3."""
+        objects, self._objects = self._objects, {}
+        try:
+            for (source, day), parquet in objects.items():
+                assert parquet.first_time_ms is not None
+                key = object_key(
+                    source,
+                    region=self._region,
+                    account=self._account,
+                    day=day,
+                    first_time_ms=parquet.first_time_ms,
+                    batch=self.run.next_batch_id(),
+                )
+                last_ms = parquet.last_time_ms
+                self._put(
+                    parquet.finish(),
+                    key,
+                    CONTENT_TYPE,
+                    partition=source,
+                    records=parquet.records,
+                    first_time=event_moment(parquet.first_time_ms),
+                    last_time=None if last_ms is None else event_moment(last_ms),
+                )
+        finally:
+            for parquet in objects.values():
+                parquet.close()
+        self._spooled_bytes = 0
+
+    @override
+    def clean_up(self) -> None:
+        for parquet in self._objects.values():
+            parquet.close()
+        self._objects = {}
+        super().clean_up()

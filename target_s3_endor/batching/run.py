@@ -1,0 +1,123 @@
+"""What every sink of one run shares, and the one path by which an object reaches S3.
+
+The SDK makes a sink per stream (and a new one at each SCHEMA), but a run has
+one key root, one batch sequence, one background compressor, one registry of
+open scans, one S3 writer and one summary.  They live here, in ``RunContext``,
+which the target builds once and every sink reads through ``SinkHost``: sinks
+depend on this small protocol, not on the target class, so nothing below the
+target imports it.
+
+``RunContext.upload`` is the only way an object is written: both sinks (the
+Endor layout's and the Security Lake one) call it, so every object is counted
+in the run summary and manifest, and reported to every observer registered
+with ``on_object_written``.  An observer (the summary is the first) gets one
+``ObjectWritten`` per object, after S3 acknowledged it and before any state
+covering its records is printed; an observer that raises stops the run before
+that state, like a failed upload.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import IO, TYPE_CHECKING, Any, Protocol
+
+from target_s3_endor.batching.scans import ScanRegistry
+from target_s3_endor.batching.streaming import BackgroundCompressor
+from target_s3_endor.formats.encoding import DEFAULT_COMPRESSION_LEVEL, ObjectFormat
+
+if TYPE_CHECKING:
+    from target_s3_endor.storage.transport import S3Writer
+
+
+@dataclass(frozen=True)
+class ObjectWritten:
+    """One object durably in S3: what it holds and where (for summaries and reconciliation)."""
+
+    key: str
+    stream: str
+    #: The namespace (layout: endor; ``_unpartitioned`` for the fallback folder)
+    #: or the Security Lake source name (layout: security-lake).
+    partition: str
+    records: int
+    #: Earliest and latest record time in the object (None when no record had one).
+    first_time: datetime | None
+    last_time: datetime | None
+    bytes: int
+
+
+#: Called once per object written; see the module docstring for when.
+ObjectObserver = Callable[[ObjectWritten], None]
+
+
+@dataclass
+class RunContext:
+    """The run's shared parts: key root, object formats, batch ids, scans, writer, observers."""
+
+    root: str
+    findings_format: ObjectFormat
+    other_format: ObjectFormat
+    spool_dir: str | None
+    max_bytes: int
+    tool_version: str
+    writer: S3Writer
+    compression_level: int = DEFAULT_COMPRESSION_LEVEL
+    compressor: BackgroundCompressor = field(default_factory=BackgroundCompressor)
+    scans: ScanRegistry = field(default_factory=ScanRegistry)
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    _sequence: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _observers: list[ObjectObserver] = field(default_factory=list)
+    #: ``(stream, namespace, pending)``: a record went into the pending object that will be
+    #: written at key ``pending`` (a scan's) or in folder ``pending`` (a batch's).  The
+    #: completeness proof (proof.py) sets it; by default nothing is counted.
+    count_for_proof: Callable[[str, Any, str], None] = field(default=lambda *_: None)
+
+    def next_batch_id(self) -> str:
+        """Run id plus a sequence: unique across runs and processes, ordered within one."""
+        return f"{self.run_id}-{next(self._sequence):06d}"
+
+    def on_object_written(self, observer: ObjectObserver) -> None:
+        """Call ``observer`` with every object this run writes from now on."""
+        self._observers.append(observer)
+
+    def upload(
+        self,
+        body: IO[bytes],
+        key: str,
+        content_type: str,
+        *,
+        stream: str,
+        partition: str,
+        records: int,
+        first_time: datetime | None,
+        last_time: datetime | None,
+    ) -> str:
+        """Write one object (and close ``body``), then report it; returns ``s3://bucket/key``.
+
+        Raises:
+            UploadError: the object is not in S3 (retries exhausted); nothing is reported.
+        """
+        try:
+            uri = self.writer.put(key, body, content_type)
+            size = body.seek(0, io.SEEK_END)
+        finally:
+            body.close()
+        written = ObjectWritten(key, stream, partition, records, first_time, last_time, size)
+        for observer in self._observers:
+            observer(written)
+        return uri
+
+
+class SinkHost(Protocol):
+    """What a sink needs of the target: the run's shared parts and the latest state."""
+
+    @property
+    def run(self) -> RunContext:
+        """The run's shared parts (built once)."""
+
+    def latest_state(self) -> Any:
+        """The newest STATE received (None: none yet)."""

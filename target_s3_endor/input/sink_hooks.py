@@ -1,0 +1,50 @@
+"""Record validation for every sink: jsonschema-rs instead of the SDK's validator.
+
+The SDK validates with its own (slower) validator and parses date-time strings
+into datetimes; here records are checked by ``validation.py`` and written back
+exactly as they came in.  These are the two Sink hooks the SDK does not make
+public (``_validate_and_parse``, ``_total_records_read``), listed in
+``sdk_hooks.py``.
+"""
+
+from __future__ import annotations
+
+from singer_sdk.sinks import Sink
+from typing_extensions import override
+
+from target_s3_endor.errors import BadInputError
+from target_s3_endor.input.validation import RecordInvalid, SchemaError, validator_for
+
+
+class ValidatingSink(Sink):
+    """A sink whose records are checked against their SCHEMA and otherwise left as they are."""
+
+    @override
+    def get_validator(self) -> None:
+        """Validation is done by ``_validate_and_parse``; see ``validation.py`` for how."""
+        if not self.validate_schema:
+            self._compiled = None
+            return
+        try:
+            self._compiled = validator_for(self.schema)
+        except SchemaError as exc:
+            msg = (
+                f"the SCHEMA of stream '{self.stream_name}' is not a valid JSON Schema ({exc}): "
+                "fix the tap or set validate_records: false"
+            )
+            raise BadInputError(msg) from None
+
+    @override
+    def _validate_and_parse(self, record: dict) -> dict:
+        """Check the record against its schema; leave every value as it arrived."""
+        if self._compiled is not None:
+            try:
+                self._compiled(record)
+            except RecordInvalid as exc:
+                number = self._total_records_read + 1  # the SDK counts it after this check
+                msg = (
+                    f"record {number} of stream '{self.stream_name}' does not match "
+                    f"its SCHEMA ({exc}): fix the tap or set validate_records: false"
+                )
+                raise BadInputError(msg) from None
+        return record

@@ -1,0 +1,1 @@
+"""Records to keys: the layouts other than Endor Labs' own (``keys.py``)."""

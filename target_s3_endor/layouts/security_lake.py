@@ -1,0 +1,178 @@
+"""``layout: security-lake``: OCSF events as Parquet under a Security Lake custom source.
+
+Amazon Security Lake reads a custom source's objects from
+``ext/<source-name>/region=<region>/accountId=<account-id>/eventDay=<YYYYMMDD>/``
+in its bucket (custom-sources.html, "Partitioning"), one OCSF class per source
+("for sources that contain multiple categories of data, deliver each unique
+OCSF event class as a separate source").  So each (stream, class) pair has a
+source name (``security_lake_source_names``, with defaults below), and a batch
+is one Parquet object per (source, event day).  ``parquet.py`` writes the
+objects, ``parquet_sink.py`` decides which events go in which; this module holds
+the settings, the key and the manifest's place: data and rules, no sink.
+
+Frequency: the guide asks for objects every 5 minutes to one event day (more
+often only for objects over 256 MB).  A batch is written when it is full, when
+its oldest record is ``batch_max_age_seconds`` old (at least 300 in this layout,
+checked at start) and at the end of each run; raise ``batch_max_records`` and
+``batch_max_bytes`` for backfills so objects are large.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from target_s3_endor import keys
+from target_s3_endor.errors import SettingsError
+from target_s3_endor.formats.ocsf import (
+    API_ACTIVITY,
+    AUTHENTICATION,
+    CLASS_NAMES,
+    DETECTION_FINDING,
+    VULNERABILITY_FINDING,
+)
+from target_s3_endor.formats.parquet import require_pyarrow
+
+LAYOUTS = ("endor", "security-lake")
+SECURITY_LAKE = "security-lake"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MIN_AGE_SECONDS = 300  # "between 5 minutes and 1 event day"
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+# Security Lake's custom source names: letters, digits, '-' and '_', at most 64.
+SOURCE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+# (stream, OCSF class) -> default source name; the setting's keys are the
+# stream, or ``stream.class_name`` for streams that hold two classes.
+DEFAULT_SOURCE_NAMES: dict[tuple[str, int], str] = {
+    ("audit_logs", API_ACTIVITY): "endorlabs-audit-logs",
+    ("authentication_logs", AUTHENTICATION): "endorlabs-authentication-logs",
+    ("findings", VULNERABILITY_FINDING): "endorlabs-vulnerability-findings",
+    ("findings", DETECTION_FINDING): "endorlabs-detection-findings",
+    ("finding_logs", VULNERABILITY_FINDING): "endorlabs-vulnerability-finding-logs",
+    ("finding_logs", DETECTION_FINDING): "endorlabs-detection-finding-logs",
+}
+
+
+def setting_key(stream: str, class_uid: int) -> str:
+    """The ``security_lake_source_names`` key of a (stream, class) pair."""
+    classes = [c for s, c in DEFAULT_SOURCE_NAMES if s == stream]
+    return stream if len(classes) == 1 else f"{stream}.{CLASS_NAMES[class_uid]}"
+
+
+def source_names(config: Mapping[str, Any]) -> dict[tuple[str, int], str]:
+    """Every (stream, class) pair's source name, checked: one class per source.
+
+    Raises SettingsError naming the setting and what to do.
+    """
+    given = config.get("security_lake_source_names") or {}
+    if not isinstance(given, Mapping):
+        raise SettingsError("security_lake_source_names must be an object: stream -> source name")
+    known = {setting_key(stream, cls): (stream, cls) for stream, cls in DEFAULT_SOURCE_NAMES}
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        msg = (
+            f"security_lake_source_names has unknown keys {', '.join(unknown)}: "
+            f"use {', '.join(sorted(known))}"
+        )
+        raise SettingsError(msg)
+    names = dict(DEFAULT_SOURCE_NAMES)
+    for key, name in given.items():
+        if not isinstance(name, str) or not SOURCE_NAME.match(name):
+            msg = (
+                f"security_lake_source_names.{key} must be a Security Lake source name "
+                "(letters, digits, - and _, at most 64 characters)"
+            )
+            raise SettingsError(msg)
+        names[known[key]] = name
+    classes: dict[str, int] = {}
+    for (_, cls), name in sorted(names.items()):
+        if classes.setdefault(name, cls) != cls:
+            msg = (
+                f"security_lake_source_names: source {name!r} would hold two OCSF classes; "
+                "Security Lake takes one class per source: give each its own name"
+            )
+            raise SettingsError(msg)
+    return names
+
+
+def check_security_lake_settings(config: Mapping[str, Any]) -> None:
+    """One line for each way a security-lake configuration cannot work; nothing otherwise."""
+    layout = config.get("layout", "endor")
+    if layout not in LAYOUTS:
+        raise SettingsError(f"layout must be one of {', '.join(LAYOUTS)}")
+    if layout != SECURITY_LAKE:
+        return
+    account = str(config.get("security_lake_account_id") or "")
+    if not ACCOUNT_ID.match(account):
+        msg = (
+            "security_lake_account_id must be the 12-digit AWS account id of the Security "
+            "Lake custom source (layout: security-lake)"
+        )
+        raise SettingsError(msg)
+    if not REGION.match(str(config.get("region") or "")):
+        raise SettingsError("layout: security-lake needs region: the Security Lake bucket's region")
+    if float(config.get("batch_max_age_seconds", 300)) < MIN_AGE_SECONDS:
+        msg = (
+            "batch_max_age_seconds must be at least 300 with layout: security-lake "
+            "(Security Lake wants objects at most every 5 minutes)"
+        )
+        raise SettingsError(msg)
+    source_names(config)
+    require_pyarrow()
+
+
+def event_moment(time_ms: int) -> datetime:
+    """An OCSF ``time`` as a UTC datetime, exact for any year a record can hold (1-9999)."""
+    return EPOCH + timedelta(milliseconds=time_ms)
+
+
+def event_day(time_ms: int) -> str:
+    """``YYYYMMDD`` of an OCSF ``time`` (four-digit years: strftime drops zeros on Linux)."""
+    moment = event_moment(time_ms)
+    return f"{moment.year:04d}{moment.month:02d}{moment.day:02d}"
+
+
+def object_folder(source: str, *, region: str, account: str, day: str) -> str:
+    """``ext/<source>/region=<r>/accountId=<a>/eventDay=<YYYYMMDD>``: a (source, day)'s folder."""
+    return f"ext/{source}/region={region}/accountId={account}/eventDay={day}"
+
+
+def object_key(
+    source: str, *, region: str, account: str, day: str, first_time_ms: int, batch: str
+) -> str:
+    """``ext/<source>/region=<r>/accountId=<a>/eventDay=<YYYYMMDD>/<time>_<batch>.parquet``.
+
+    The batch id makes the name unique, so no object replaces another's data.
+    """
+    first = event_moment(first_time_ms)
+    folder = object_folder(source, region=region, account=account, day=day)
+    return f"{folder}/{keys.compact_time(first)}_{batch}.parquet"
+
+
+def proof_root(config: Mapping[str, Any], stream: str) -> str:
+    """``ext/<source>``: where a stream's proofs go (layouts/proof.py).
+
+    The stream's first source name, so the provider role of that source, which
+    may write only under ``ext/<source>/``, can write them.
+    """
+    names = source_names(config)
+    own = sorted(name for (name_stream, _), name in names.items() if name_stream == stream)
+    return keys.join_key("ext", (own or sorted(names.values()))[0])
+
+
+def source_of(key: str) -> str:
+    """The source name of a key under ``ext/<source>/``."""
+    return key.split("/", 2)[1]
+
+
+def manifest_folder(key: str) -> str:
+    """``ext/<source>/_manifests``: where a run's manifest for that source's objects goes.
+
+    Security Lake's provider role for a custom source may write only under
+    ``ext/<source>/``, so each source's objects are listed in a manifest there
+    (a ``_`` folder, which Hive-style readers skip), not under the Endor root.
+    """
+    return keys.join_key("ext", source_of(key), keys.MANIFEST_FOLDER)

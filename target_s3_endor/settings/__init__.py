@@ -1,0 +1,1 @@
+"""The settings: each checked against the outside limit it names."""
