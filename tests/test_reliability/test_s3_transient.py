@@ -201,3 +201,13 @@ def test_a_missing_web_identity_token_file_is_one_line(
     assert probe.returncode == 1
     assert "Traceback" not in probe.stderr
     assert "S3 access FAILED" in probe.stdout and str(missing) in probe.stdout
+
+
+def test_the_connection_test_answers_without_the_retry_budget(bucket: str, tmp_path: Path) -> None:
+    keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing-secret"}
+    config = _config(f"http://127.0.0.1:{_free_port()}", bucket, max_attempts=1, **keys)
+    probe = _run_with_env(config, {}, tmp_path, "--test")
+
+    assert probe.returncode == 1
+    assert "S3 access FAILED" in probe.stdout and "unreachable" in probe.stdout
+    assert "retrying in" not in probe.stderr  # max_retry_seconds (default 180) is not spent
