@@ -29,29 +29,10 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 from target_s3_endor.batching.scans import ScanRegistry
 from target_s3_endor.batching.streaming import BackgroundCompressor
 from target_s3_endor.formats.encoding import DEFAULT_COMPRESSION_LEVEL, ObjectFormat
+from target_s3_endor.storage.written import ObjectObserver, ObjectWritten
 
 if TYPE_CHECKING:
     from target_s3_endor.storage.transport import S3Writer
-
-
-@dataclass(frozen=True)
-class ObjectWritten:
-    """One object durably in S3: what it holds and where (for summaries and reconciliation)."""
-
-    key: str
-    stream: str
-    #: The namespace (layout: endor; ``_unpartitioned`` for the fallback folder)
-    #: or the Security Lake source name (layout: security-lake).
-    partition: str
-    records: int
-    #: Earliest and latest record time in the object (None when no record had one).
-    first_time: datetime | None
-    last_time: datetime | None
-    bytes: int
-
-
-#: Called once per object written; see the module docstring for when.
-ObjectObserver = Callable[[ObjectWritten], None]
 
 
 @dataclass
@@ -71,9 +52,9 @@ class RunContext:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
     _sequence: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _observers: list[ObjectObserver] = field(default_factory=list)
-    #: ``(stream, namespace, pending)``: a record went into the pending object that will be
-    #: written at key ``pending`` (a scan's) or in folder ``pending`` (a batch's).  The
-    #: completeness proof (proof.py) sets it; by default nothing is counted.
+    #: ``(stream, namespace, pending)``: a record went into the pending object the sink names
+    #: ``pending`` (a scan's key, or a batch's own name, handed to ``upload`` with it).  The
+    #: completeness proof (batching/proof.py) sets it; by default nothing is counted.
     count_for_proof: Callable[[str, Any, str], None] = field(default=lambda *_: None)
 
     def next_batch_id(self) -> str:
@@ -95,6 +76,7 @@ class RunContext:
         records: int,
         first_time: datetime | None,
         last_time: datetime | None,
+        pending: str | None = None,
     ) -> str:
         """Write one object (and close ``body``), then report it; returns ``s3://bucket/key``.
 
@@ -106,7 +88,9 @@ class RunContext:
             size = body.seek(0, io.SEEK_END)
         finally:
             body.close()
-        written = ObjectWritten(key, stream, partition, records, first_time, last_time, size)
+        written = ObjectWritten(
+            key, stream, partition, records, first_time, last_time, size, pending
+        )
         for observer in self._observers:
             observer(written)
         return uri

@@ -1,10 +1,19 @@
 """Endor Labs findings -> SARIF 2.1.0, assembled streaming from a spool.
 
-Written for GitHub code scanning: one rule per vulnerability (CVE/GHSA id) or
-finding name, levels from ``spec.level``, ``security-severity`` and the
-``security`` tag (which make results security alerts), and partial
-fingerprints that stay the same across runs.  Results are written as they are
-read; only the rules of the current run are held.
+Written for GitHub code scanning and DefectDojo: one rule per advisory (GHSA/CVE
+id) or finding name *and level*, levels from ``spec.level``, ``security-severity``
+and the ``security`` tag (which make results security alerts), and partial
+fingerprints that stay the same across runs.
+
+Both consumers read a result's severity from its *rule* (GitHub: "security-severity"
+of ``reportingDescriptor.properties``; DefectDojo: ``rule["properties"]
+["security-severity"]`` in ``dojo/tools/sarif/parser.py``, which overrides the
+result's ``level``), so everything on a rule (name, texts, tags, CWEs, severity)
+is true for every result of it: a rule is an advisory at one level, and what is
+one finding's own (summary, package, files, remediation, CVSS) is on the result.
+DefectDojo takes CVE ids only from the ``ruleId`` (``cve_try``), so a GHSA
+advisory's rule id carries its first CVE alias (``GHSA-x/CVE-y/critical``).
+Results are written as they are read; only the rules of the current run are held.
 
 GitHub's documented upload rules, kept here (sources in the comments):
 
@@ -63,12 +72,23 @@ LEVELS = {
     "FINDING_LEVEL_MEDIUM": "warning",
     "FINDING_LEVEL_LOW": "note",
 }
-SEVERITY_BY_LEVEL = {
-    "FINDING_LEVEL_CRITICAL": "9.5",
-    "FINDING_LEVEL_HIGH": "8.0",
-    "FINDING_LEVEL_MEDIUM": "5.5",
-    "FINDING_LEVEL_LOW": "2.0",
+LEVEL_WORDS = {
+    "FINDING_LEVEL_CRITICAL": "critical",
+    "FINDING_LEVEL_HIGH": "high",
+    "FINDING_LEVEL_MEDIUM": "medium",
+    "FINDING_LEVEL_LOW": "low",
 }
+# Each level's band of ``security-severity`` as both GitHub and DefectDojo read it
+# (lower bound excluded, upper included) and the score written when the CVSS score
+# falls outside it.
+SEVERITY_BANDS = {
+    "critical": (9.0, 10.0, "9.5"),
+    "high": (6.9, 8.9, "8.0"),
+    "medium": (3.9, 6.9, "5.5"),
+    "low": (0.0, 3.9, "2.0"),
+}
+_CVE = re.compile(r"CVE-[0-9]+-[0-9]+", re.IGNORECASE)
+_CWE = re.compile(r"CWE-[0-9]+", re.IGNORECASE)
 # A URI scheme (``npm:``, ``file:``) or a Windows drive (``C:``) at the start.
 _SCHEME_OR_DRIVE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 # Characters kept as they are in a path: RFC 3986 pchar minus ``:`` (which
@@ -94,17 +114,54 @@ def decode_line(line: bytes) -> Any:
 _encoder = msgspec.json.Encoder()
 
 
-def rule_id(finding: dict[str, Any]) -> str:
-    """The rule a finding reports: its vulnerability id, else the finding's name."""
+def vulnerability_ids(finding: dict[str, Any]) -> list[str]:
+    """The advisory's ids as Endor Labs names them: its own name first, then its aliases."""
     vulnerability = dig(finding, "spec", "finding_metadata", "vulnerability")
+    found: list[str] = []
     for path in (("meta", "name"), ("cve_id",), ("spec", "aliases")):
         value = dig(vulnerability, *path)
-        if isinstance(value, list):
-            value = value[0] if value else None
-        if isinstance(value, str) and value:
-            return value
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and item.strip() and item.strip() not in found:
+                found.append(item.strip())
+    return found
+
+
+def cve_ids(finding: dict[str, Any]) -> list[str]:
+    """The finding's CVE ids (upper case, in Endor Labs' order)."""
+    found = [
+        match.group(0).upper() for i in vulnerability_ids(finding) if (match := _CVE.search(i))
+    ]
+    return list(dict.fromkeys(found))
+
+
+def level_word(finding: dict[str, Any]) -> str:
+    """``critical``, ``high``, ``medium``, ``low`` from ``spec.level``; else ``unknown``."""
+    return LEVEL_WORDS.get(str(dig(finding, "spec", "level")), "unknown")
+
+
+def rule_base(finding: dict[str, Any]) -> str:
+    """What the rule is about: the advisory (``GHSA-x/CVE-y``), else the finding's name.
+
+    DefectDojo takes a CVE only from the ``ruleId`` (``dojo/tools/sarif/parser.py``,
+    ``cve_try``), so an advisory named by a GHSA id carries its first CVE alias too.
+    """
+    ids = vulnerability_ids(finding)
+    if ids:
+        cves = cve_ids(finding)
+        if cves and cves[0] not in ids[0].upper():
+            return f"{ids[0]}/{cves[0]}"
+        return ids[0]
     name = dig(finding, "meta", "name")
     return name if isinstance(name, str) and name else "endor-finding"
+
+
+def rule_id(finding: dict[str, Any]) -> str:
+    """The rule a finding reports: what it is about and its level (``GHSA-x/CVE-y/critical``).
+
+    GitHub and DefectDojo read a result's severity from its rule's
+    ``security-severity``, so findings of one advisory at two levels are two rules.
+    """
+    return f"{rule_base(finding)}/{level_word(finding)}"
 
 
 def cvss_score(finding: dict[str, Any]) -> float | None:
@@ -112,17 +169,45 @@ def cvss_score(finding: dict[str, Any]) -> float | None:
     vulnerability = dig(finding, "spec", "finding_metadata", "vulnerability")
     for path in (("spec", "cvss_v3_severity", "score"), ("cvss_score",), ("spec", "cvss_score")):
         value = dig(vulnerability, *path)
-        if isinstance(value, int | float) and 0 < value <= 10:
+        if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value <= 10:
             return float(value)
     return None
 
 
-def security_severity(finding: dict[str, Any]) -> str:
-    """CVSS score if present, else a score for the level (GitHub's bands)."""
+def security_severity(finding: dict[str, Any]) -> str | None:
+    """The finding's own level as a score: its CVSS score if that reads as the same level.
+
+    Both consumers turn the score into a band (GitHub: over 9.0 critical, 7.0-8.9 high,
+    4.0-6.9 medium, 0.1-3.9 low; DefectDojo's ``cvss_to_severity`` the same with 9.0
+    itself critical), so a score outside the level's band (a CVSS 9.8 advisory Endor
+    Labs rates LOW, unreachable) would show another severity than Endor Labs gave:
+    the band's own score is written instead.  None for a level Endor Labs did not give.
+    """
+    band = SEVERITY_BANDS.get(level_word(finding))
+    if band is None:
+        return None
+    low, high, middle = band
     score = cvss_score(finding)
     if score is not None:
-        return f"{score:.1f}"
-    return SEVERITY_BY_LEVEL.get(str(dig(finding, "spec", "level")), "5.5")
+        text = f"{score:.1f}"
+        if low < float(text) <= high:
+            return text
+    return middle
+
+
+def cwe_ids(finding: dict[str, Any]) -> list[str]:
+    """The advisory's CWE ids (``CWE-79``) from its database-specific data or Endor's record."""
+    vulnerability = dig(finding, "spec", "finding_metadata", "vulnerability")
+    found: list[str] = []
+    for path in (
+        ("spec", "database_specific", "cwe_ids"),
+        ("spec", "raw", "endor_vulnerability", "cwe"),
+    ):
+        value = dig(vulnerability, *path)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                found += [m.group(0).upper() for m in _CWE.finditer(item)]
+    return list(dict.fromkeys(found))
 
 
 def fingerprint(finding: dict[str, Any]) -> str:
@@ -136,7 +221,7 @@ def fingerprint(finding: dict[str, Any]) -> str:
             str(part)
             for part in (
                 spec.get("project_uuid"),
-                rule_id(finding),
+                rule_base(finding),
                 spec.get("target_dependency_package_name"),
             )
         )
@@ -194,46 +279,87 @@ def locations(finding: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def to_result(finding: dict[str, Any]) -> dict[str, Any]:
-    """One SARIF result for one finding."""
+    """One SARIF result for one finding: what is the finding's own (message, place, package)."""
     spec = finding.get("spec") or {}
     level = LEVELS.get(str(spec.get("level")), "warning")
-    summary = spec.get("summary") or dig(finding, "meta", "description") or rule_id(finding)
+    summary = spec.get("summary") or dig(finding, "meta", "description") or rule_base(finding)
     categories = [str(c) for c in spec.get("finding_categories") or [] if c != "security"]
     tags = list(dict.fromkeys(["security", *categories]))[:MAX_TAGS_SHOWN]
+    properties: dict[str, Any] = {
+        "tags": tags,
+        "endor-finding-uuid": finding.get("uuid"),
+        "endor-level": spec.get("level"),
+        "package": package_id(finding),
+        "dependency-file-paths": spec.get("dependency_file_paths") or [],
+    }
+    severity = security_severity(finding)
+    if severity is not None:  # the rule's, repeated for readers that look here
+        properties["security-severity"] = severity
+    score = cvss_score(finding)
+    if score is not None:
+        properties["cvss-score"] = score
+    ids = vulnerability_ids(finding)
+    if ids:
+        properties["vulnerability-ids"] = ids
+    if spec.get("remediation"):
+        properties["remediation"] = str(spec["remediation"])
     return {
         "ruleId": rule_id(finding),
         "level": level,
         "message": {"text": str(summary)},
         "locations": locations(finding),
         "partialFingerprints": {"endorFindingHash/v1": fingerprint(finding)},
-        "properties": {
-            "security-severity": security_severity(finding),
-            "tags": tags,
-            "endor-finding-uuid": finding.get("uuid"),
-            "package": package_id(finding),
-            "dependency-file-paths": spec.get("dependency_file_paths") or [],
-        },
+        "properties": properties,
     }
+
+
+def advisory_uri(finding: dict[str, Any]) -> str | None:
+    """The advisory's public page: GitHub's for a GHSA id, NVD's for a CVE."""
+    for identifier in vulnerability_ids(finding):
+        if identifier.upper().startswith("GHSA-"):
+            return f"https://github.com/advisories/{quote(identifier)}"
+    cves = cve_ids(finding)
+    return f"https://nvd.nist.gov/vuln/detail/{cves[0]}" if cves else None
 
 
 def to_rule(finding: dict[str, Any], result: dict[str, Any]) -> dict[str, Any]:
-    """The rule entry for the first finding seen with a rule id."""
-    spec = finding.get("spec") or {}
-    name = dig(finding, "meta", "name") or result["ruleId"]
-    text = str(spec.get("summary") or name)
-    remediation = spec.get("remediation")
-    return {
+    """The rule of a finding, from what every finding of the rule shares.
+
+    A rule is an advisory (or a finding name) at one level: its name, texts, tags,
+    CWEs and severity come from the advisory and the level only, never from one
+    finding's summary, package or remediation (those are the result's).
+    """
+    base = rule_base(finding)
+    word = level_word(finding)
+    vulnerability = dig(finding, "spec", "finding_metadata", "vulnerability")
+    advisory = dig(vulnerability, "spec", "summary")
+    ids = vulnerability_ids(finding)
+    about = f"{' / '.join(ids)}: {advisory}" if ids and advisory else str(advisory or base)
+    text = f"{about} (Endor Labs level: {word})"
+    cwes = cwe_ids(finding)
+    tags = ["security", *(f"external/cwe/{cwe.lower()}" for cwe in cwes)][:MAX_TAGS_SHOWN]
+    properties: dict[str, Any] = {"tags": tags}
+    severity = result["properties"].get("security-severity")
+    if severity is not None:
+        properties["security-severity"] = severity
+    if cwes:
+        properties["cwe"] = cwes
+    rule: dict[str, Any] = {
         "id": result["ruleId"],
-        "name": str(name),
+        "name": base,
         "shortDescription": {"text": text[:1024]},
         "fullDescription": {"text": text},
-        "help": {"text": str(remediation or text)},
-        "defaultConfiguration": {"level": result["level"]},
-        "properties": {
-            "security-severity": result["properties"]["security-severity"],
-            "tags": ["security"],
+        "help": {
+            "text": f"{text}. Each result names the package, its dependency files and Endor "
+            "Labs' remediation for it (properties.remediation)."
         },
+        "defaultConfiguration": {"level": result["level"]},
+        "properties": properties,
     }
+    uri = advisory_uri(finding)
+    if uri:
+        rule["helpUri"] = uri
+    return rule
 
 
 def automation_id(part: int, scan_uuid: str | None) -> str:
@@ -268,6 +394,26 @@ def _run_tail(
     yield b"}"
 
 
+def _register_rule(
+    rules: dict[str, bytes], finding: dict[str, Any], result: dict[str, Any]
+) -> None:
+    """Add the result's rule to the run's, keeping every rule true for all its results.
+
+    Findings of one rule id share their advisory and level, so their rules are
+    the same; should the API give one advisory two texts in one scan, the second
+    gets a rule of its own (``<id>/<hash of its rule>``) rather than being described
+    by the first's.
+    """
+    encoded = encode_with_surrogates(to_rule(finding, result), _encoder)
+    known = rules.get(result["ruleId"])
+    if known is None:
+        rules[result["ruleId"]] = encoded
+    elif known != encoded:
+        result["ruleId"] = f"{result['ruleId']}/{hashlib.sha256(encoded).hexdigest()[:8]}"
+        if result["ruleId"] not in rules:
+            rules[result["ruleId"]] = encode_with_surrogates(to_rule(finding, result), _encoder)
+
+
 def sarif_chunks(
     lines: Iterable[bytes],
     *,
@@ -299,8 +445,7 @@ def sarif_chunks(
             found = dig(finding, "scan_context", "scan_uuid")
             scan_uuid = str(found) if found not in (None, "") else None
         result = to_result(finding)
-        if result["ruleId"] not in rules:
-            rules[result["ruleId"]] = encode_with_surrogates(to_rule(finding, result), _encoder)
+        _register_rule(rules, finding, result)
         yield (b"," if in_run else b"") + encode_with_surrogates(result, _encoder)
         in_run += 1
     if runs == 0:

@@ -130,3 +130,46 @@ def upload_problems(log: dict[str, Any], raw: bytes | None = None) -> list[str]:
     if gzipped > MAX_GZIPPED_BYTES:
         problems.append(f"{gzipped} bytes gzipped")
     return problems
+
+
+# How code scanning shows a result (docs "SARIF support for code scanning",
+# reportingDescriptor object: "security-severity" is read from the rule's
+# properties, and scores map "over 9.0 is critical, 7.0 to 8.9 is high, 4.0 to 6.9
+# is medium and 0.1 to 3.9 is low"; result object: of ``locations`` "only the
+# first value of this array is used").
+
+
+def severity_of_score(score: float) -> str:
+    """GitHub's band for a ``security-severity`` score."""
+    if score > 9.0:
+        return "critical"
+    if score >= 7.0:
+        return "high"
+    if score >= 4.0:
+        return "medium"
+    return "low" if score > 0 else "none"
+
+
+def alerts(log: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each result as code scanning shows it: its rule's severity and its first file."""
+    shown = []
+    for run in log.get("runs") or []:
+        rules = {
+            r["id"]: r for r in ((run.get("tool") or {}).get("driver") or {}).get("rules") or []
+        }
+        for result in run.get("results") or []:
+            rule = rules.get(result.get("ruleId"), {})
+            score = (rule.get("properties") or {}).get("security-severity")
+            level = result.get("level") or (rule.get("defaultConfiguration") or {}).get("level")
+            first = (result.get("locations") or [{}])[0]
+            shown.append(
+                {
+                    "rule": rule,
+                    "result": result,
+                    "severity": severity_of_score(float(score)) if score else level,
+                    "file": (
+                        (first.get("physicalLocation") or {}).get("artifactLocation") or {}
+                    ).get("uri"),
+                }
+            )
+    return shown

@@ -53,7 +53,7 @@ def test_sarif_is_valid_and_carries_what_github_needs() -> None:
     assert run["tool"]["driver"]["name"] == "Endor Labs"
     results = run["results"]
     assert [r["level"] for r in results[:4]] == ["error", "error", "warning", "note"]
-    assert results[0]["ruleId"] == "GHSA-aaaa-bbbb-cccc"
+    assert results[0]["ruleId"] == "GHSA-aaaa-bbbb-cccc/critical"
     assert results[0]["properties"]["security-severity"] == "9.8"
     assert results[3]["properties"]["security-severity"] == "2.0"
     assert all("security" in r["properties"]["tags"] for r in results)
