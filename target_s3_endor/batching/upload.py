@@ -65,8 +65,11 @@ class UploadingSink(ValidatingSink):
         first_time: datetime | None,
         last_time: datetime | None,
     ) -> None:
-        """Upload one object (closing ``body``), count it and log it."""
-        uri = self.run.upload(
+        """Hand one object to the run's uploads (which close ``body``); counted once in S3.
+
+        ``process_batch`` must end with ``self.run.wait_for_uploads()``.
+        """
+        self.run.upload(
             body,
             key,
             content_type,
@@ -75,5 +78,5 @@ class UploadingSink(ValidatingSink):
             records=records,
             first_time=first_time,
             last_time=last_time,
+            logger=self.logger,
         )
-        self.logger.info("Wrote %d records to %s", records, uri)
