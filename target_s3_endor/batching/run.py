@@ -39,29 +39,10 @@ from target_s3_endor.batching.scans import ScanRegistry
 from target_s3_endor.batching.streaming import BackgroundCompressor
 from target_s3_endor.formats.encoding import DEFAULT_COMPRESSION_LEVEL, ObjectFormat
 from target_s3_endor.storage.upload_pool import UploadPool
+from target_s3_endor.storage.written import ObjectObserver, ObjectWritten
 
 if TYPE_CHECKING:
     from target_s3_endor.storage.transport import S3Writer
-
-
-@dataclass(frozen=True)
-class ObjectWritten:
-    """One object durably in S3: what it holds and where (for summaries and reconciliation)."""
-
-    key: str
-    stream: str
-    #: The namespace (layout: endor; ``_unpartitioned`` for the fallback folder)
-    #: or the Security Lake source name (layout: security-lake).
-    partition: str
-    records: int
-    #: Earliest and latest record time in the object (None when no record had one).
-    first_time: datetime | None
-    last_time: datetime | None
-    bytes: int
-
-
-#: Called once per object written; see the module docstring for when.
-ObjectObserver = Callable[[ObjectWritten], None]
 
 
 @dataclass
@@ -82,9 +63,9 @@ class RunContext:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
     _sequence: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _observers: list[ObjectObserver] = field(default_factory=list)
-    #: ``(stream, namespace, pending)``: a record went into the pending object that will be
-    #: written at key ``pending`` (a scan's) or in folder ``pending`` (a batch's).  The
-    #: completeness proof (proof.py) sets it; by default nothing is counted.
+    #: ``(stream, namespace, pending)``: a record went into the pending object the sink names
+    #: ``pending`` (a scan's key, or a batch's own name, handed to ``upload`` with it).  The
+    #: completeness proof (batching/proof.py) sets it; by default nothing is counted.
     count_for_proof: Callable[[str, Any, str], None] = field(default=lambda *_: None)
 
     def next_batch_id(self) -> str:
@@ -106,12 +87,14 @@ class RunContext:
         records: int,
         first_time: datetime | None,
         last_time: datetime | None,
+        pending: str | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
         """Hand one object to the upload pool (which closes ``body``); report it once written.
 
         Returns at once, or once a pool slot is free; ``wait_for_uploads`` says
-        when the object is in S3.  ``logger`` gets the "Wrote ..." line.
+        when the object is in S3.  ``pending`` names the pending object for the
+        proof (``ObjectWritten.pending``); ``logger`` gets the "Wrote ..." line.
 
         Raises:
             UploadError: an earlier upload failed (retries exhausted).
@@ -127,7 +110,9 @@ class RunContext:
 
         def done(result: tuple[str, int]) -> None:
             uri, size = result
-            written = ObjectWritten(key, stream, partition, records, first_time, last_time, size)
+            written = ObjectWritten(
+                key, stream, partition, records, first_time, last_time, size, pending
+            )
             for observer in self._observers:
                 observer(written)
             if logger is not None:

@@ -123,8 +123,8 @@ class S3EndorSink(UploadingSink):
             self._spans[partition.folder] = TimeSpan()
         pending.append(line)
         self._spans[partition.folder].add(partition.moment)
-        # A batch's key is named at upload, in this folder (keys.batch_key_stem).
-        self._count_for_proof(self.stream_name, namespace, partition.folder)
+        # A batch's key is named at upload: the sink names the pending object instead.
+        self._count_for_proof(self.stream_name, namespace, partition.folder + self.pending_tag)
 
     def _new_partition(self, first_time: datetime) -> PendingObject:
         """A day partition's batch object (streamed or spooled: ``pending.py`` decides)."""
@@ -218,6 +218,7 @@ class S3EndorSink(UploadingSink):
                     records=pending.records,
                     first_time=spans[folder].first,
                     last_time=spans[folder].last,
+                    pending=folder + self.pending_tag,
                 )
             self.run.wait_for_uploads()  # every object of the drain (and scans before) in S3
         finally:
