@@ -55,13 +55,14 @@ def make_project(root: Path) -> None:
     ],
 )
 def test_an_interrupt_keeps_the_state_the_target_wrote(
+    stop: Callable[[int], None],
+    *,
     tmp_path: Path,
     pipeline_emulator: ServerProcess,
     s3_endpoint: str,
     s3_client: Any,
-    stop: Callable[[int], None],
+    bucket: str,
 ) -> None:
-    s3_client.create_bucket(Bucket="endor-demo")
     root = tmp_path / "project"
     make_project(root)
     env = {
@@ -72,6 +73,7 @@ def test_an_interrupt_keeps_the_state_the_target_wrote(
         "DEMO_S3_ENDPOINT_URL": s3_endpoint,
         "DEMO_START_DATE": START_DATE,
         "TAP_ENDORLABS_REQUEST_TIMEOUT": "120",
+        "TARGET_S3_ENDOR_BUCKET": bucket,  # a bucket of its own: others list endor-demo whole
     }
     call_json(
         pipeline_emulator,
@@ -128,7 +130,7 @@ def test_an_interrupt_keeps_the_state_the_target_wrote(
     }
     exported = [
         record
-        for stored in list_objects(s3_client, "endor-demo")
+        for stored in list_objects(s3_client, bucket)
         if "/audit-logs/" in stored.key
         for record in stored.records
     ]

@@ -2,9 +2,10 @@
 
 The script pipes ``tap-endorlabs`` into ``target-s3-endor`` and keeps the last
 line of the target's stdout as ``state.json``: with it the next run exports only
-what is new.  It moves the state on only when the whole run succeeded (a
-failing tap once left an empty state file behind, so the next run exported
-everything again), and it refuses a second run on the same state file.
+what is new.  It fails when either plugin fails, and moves the state only to a
+state the target printed (a failing tap once left an empty state file behind, so
+the next run exported everything again); after a failure that state still keeps
+the run's progress.  It refuses a second run on the same state file.
 """
 
 from __future__ import annotations
@@ -38,14 +39,17 @@ def readme_script() -> str:
     return blocks[0]
 
 
-def run_script(workdir: Path) -> subprocess.CompletedProcess[str]:
+def run_script(
+    workdir: Path, first_on_path: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the README's export.sh in ``workdir``, with both plugins on PATH."""
     script = workdir / "export.sh"
     script.write_text(readme_script())
+    path = os.pathsep.join([*([str(first_on_path)] if first_on_path else []), str(BIN)])
     return subprocess.run(
         ["bash", str(script)],
         cwd=workdir,
-        env={**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"},
+        env={**os.environ, "PATH": f"{path}{os.pathsep}{os.environ.get('PATH', '')}"},
         capture_output=True,
         text=True,
         timeout=300,
@@ -124,3 +128,49 @@ def test_a_failed_run_keeps_the_state_and_a_second_run_is_refused(
     assert "another run holds state.json.lock" in second.stderr
     assert (tmp_path / "state.json").read_text() == good_state
     assert list_objects(s3_client, bucket) == []
+
+
+SENT = {"id": "sent-before-the-failure"}
+SENT_STATE = {"bookmarks": {"things": {"reached": SENT["id"]}}}
+MESSAGES = [
+    {
+        "type": "SCHEMA",
+        "stream": "things",
+        "schema": {"type": "object", "properties": {"id": {"type": "string"}}},
+        "key_properties": ["id"],
+    },
+    {"type": "RECORD", "stream": "things", "record": SENT},
+    {"type": "STATE", "value": SENT_STATE},
+]
+# A tap that sends a record and its state, then fails.
+FAILING_TAP = "\n".join(
+    [
+        "#!/bin/sh",
+        "cat <<'SINGER'",
+        *(json.dumps(message) for message in MESSAGES),
+        "SINGER",
+        "echo 'tap-endorlabs: error: the API went away' >&2",
+        "exit 3",
+        "",
+    ]
+)
+
+
+def test_a_run_that_fails_after_progress_keeps_that_progress(
+    tmp_path: Path, s3_endpoint: str, s3_client: Any, bucket: str
+) -> None:
+    """The target's last state is sound after a failure: the script keeps it, and fails."""
+    (tmp_path / "state.json").write_text('{"bookmarks": {}}\n')
+    (tmp_path / "tap.json").write_text("{}")
+    (tmp_path / "target.json").write_text(json.dumps(target_config(s3_endpoint, bucket)))
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "tap-endorlabs").write_text(FAILING_TAP)
+    (fake / "tap-endorlabs").chmod(0o755)
+
+    failed = run_script(tmp_path, first_on_path=fake)
+    assert failed.returncode == 3, failed.stderr[-2000:]
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert state == SENT_STATE
+    records = [record for stored in list_objects(s3_client, bucket) for record in stored.records]
+    assert records == [SENT]
