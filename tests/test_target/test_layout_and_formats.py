@@ -11,6 +11,7 @@ import pytest
 from tests.s3_listing import decode_member, member_name
 from tests.test_target.conftest import (
     all_objects,
+    as_exported,
     audit_log,
     finding,
     lines,
@@ -27,7 +28,12 @@ EXPORTER = "endor/ff0a1c8e-0c7c-5b41-a5a5-4d2d0a4c4e11-prod-exporter"
 
 
 def sent_records(text: str) -> list[dict[str, Any]]:
-    return [m["record"] for m in map(json.loads, text.splitlines()) if m.get("type") == "RECORD"]
+    """The records sent, as the objects hold them (without the tap's ``scan_context.last``)."""
+    return [
+        as_exported(m["record"])
+        for m in map(json.loads, text.splitlines())
+        if m.get("type") == "RECORD"
+    ]
 
 
 def read_all(s3_client: Any, bucket: str, tmp: Path) -> dict[str, list[dict[str, Any]]]:
