@@ -18,7 +18,7 @@ import msgspec
 
 from target_s3_endor.formats.containers import ZIP64_LIMIT, open_member
 from target_s3_endor.json_text import encode_with_surrogates
-from target_s3_endor.keys import member_file_name
+from target_s3_endor.keys import member_file_name, stream_folder
 from target_s3_endor.temp_files import temporary_file
 
 FORMATS = ("json", "jsonl", "sarif", "ocsf")
@@ -85,12 +85,13 @@ class ObjectFormat:
     compression: str
 
     def member_name(self, stream_name: str) -> str:
-        """The member's file name (``findings.sarif``, ``audit_logs.json``).
+        """The member's file name (``findings.sarif``, ``audit-logs.json``).
 
-        Unzipping writes this name to disk, so a stream name is made a safe
-        segment first (``../../x`` -> ``x--<hash>.json``), as in keys.
+        The stream's folder name (``keys.stream_folder``): one spelling in keys and
+        members.  Unzipping writes this name to disk, so a foreign stream's name is
+        a safe segment (``../../x`` -> ``x--<hash>.json``), as in keys.
         """
-        base = "findings" if self.format == "sarif" else stream_name
+        base = "findings" if self.format == "sarif" else stream_folder(stream_name)
         return member_file_name(base, MEMBER_SUFFIX[self.format])
 
     @property

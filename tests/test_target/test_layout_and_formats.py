@@ -145,7 +145,7 @@ def test_zip_holds_one_member_named_for_the_stream(
     text = lines(schema("audit_logs"), record("audit_logs", audit_log(1)))
     assert run_target({**config, "format": "jsonl"}, text, tmp=tmp_path).returncode == 0
     [data] = all_objects(s3_client, bucket).values()
-    assert zipfile.ZipFile(io.BytesIO(data)).namelist() == ["audit_logs.jsonl"]
+    assert zipfile.ZipFile(io.BytesIO(data)).namelist() == ["audit-logs.jsonl"]
 
 
 def test_batches_by_records_get_unique_keys_and_lose_nothing(
