@@ -27,7 +27,6 @@ from typing_extensions import override
 from connector_common.secret_values import scrubbed, secret_values
 from connector_common.settings_hints import known_settings, misspelled, unset_hints, warning_text
 from target_s3_endor import keys
-from target_s3_endor.batching.parquet_sink import SecurityLakeSink
 from target_s3_endor.batching.proof import ProofWriter
 from target_s3_endor.batching.proof_sink import ReconciliationSink
 from target_s3_endor.batching.run import RunContext
@@ -552,6 +551,10 @@ class TargetS3Endor(MessageHandlers):
         if stream_name == RECONCILIATION_STREAM:
             return ReconciliationSink
         if self.config.get("layout") == SECURITY_LAKE:
+            # Imported here: only this layout needs the Parquet writer and OCSF mapping,
+            # and every other run (and --about) starts without loading them (issue 23).
+            from target_s3_endor.batching.parquet_sink import SecurityLakeSink  # noqa: PLC0415
+
             return SecurityLakeSink
         return S3EndorSink
 
