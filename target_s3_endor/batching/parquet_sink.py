@@ -106,7 +106,9 @@ class SecurityLakeSink(UploadingSink):
                     last_time=None if last_ms is None else event_moment(last_ms),
                     pending=f"{source}/{day}{self.pending_tag}",
                 )
+            self.run.wait_for_uploads()
         finally:
+            self.run.settle_uploads()  # no upload still reads a file closed here
             for parquet in objects.values():
                 parquet.close()
         self._spooled_bytes = 0

@@ -28,6 +28,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -259,6 +260,10 @@ class UploadSettings:
 class S3Writer:
     """Writes whole objects to S3 with checksums, multipart above a threshold.
 
+    ``put`` is called from several threads at once (``upload_pool.py``): the
+    boto3 client is thread-safe, a credential renewal is taken under a lock,
+    and ``conditional`` only ever turns False.
+
     A failed upload is retried as ``storage/retry.py`` says, within ``max_retry_seconds``.
     """
 
@@ -279,6 +284,8 @@ class S3Writer:
             retries={"mode": "standard", "max_attempts": int(config.get("max_attempts") or 5)},
             connect_timeout=float(config.get("connect_timeout_seconds") or 10),
             read_timeout=float(config.get("read_timeout_seconds") or 120),
+            # One connection per concurrent upload (upload_pool.py), at least botocore's 10.
+            max_pool_connections=max(10, int(config.get("max_concurrent_uploads") or 8)),
             request_checksum_calculation=request_checksums,
             response_checksum_validation=response_checksums,
         )
@@ -286,6 +293,7 @@ class S3Writer:
         self.max_retry_seconds = float(DEFAULT_MAX_RETRY_SECONDS if budget is None else budget)
         #: False once the store refused ``If-None-Match`` (see the module docstring).
         self.conditional = True
+        self._renewing = threading.Lock()
         self.session, self.client = self._new_client()
 
     def _new_client(self) -> tuple[boto3.Session, Any]:
@@ -327,7 +335,8 @@ class S3Writer:
                     # S3 says they expired, whatever their local expiry time says: renew them.
                     LOGGER.warning("S3 says the credentials expired: renewing them and retrying")
                     renewed = True
-                    self.session, self.client = self._new_client()
+                    with self._renewing:  # uploads run concurrently: one renewal at a time
+                        self.session, self.client = self._new_client()
                     continue
                 failures += 1
                 pause = pause_after(failures)
