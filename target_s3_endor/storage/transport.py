@@ -565,7 +565,7 @@ S3_CODE_HINTS = {
     "PermanentRedirect": "bucket {bucket} is in another region: set region",
     "AuthorizationHeaderMalformed": "the region setting does not match bucket {bucket}",
     "InvalidStorageClass": "storage_class is not a storage class S3 accepts",
-    "InvalidArgument": "S3 refused an argument for s3://{bucket}/{key}: {detail}",
+    "InvalidArgument": "S3 refused s3://{bucket}/{key}: InvalidArgument {detail}",
 }
 
 
