@@ -9,30 +9,24 @@ the connection test instead of reading input.
 from __future__ import annotations
 
 import sys
-from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import cached_property
 from typing import IO, Any
 
 import click
 from singer_sdk import typing as th
-from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.exceptions import (
     ConfigValidationError,
     MissingKeyPropertiesError,
     RecordsWithoutSchemaException,
 )
-from singer_sdk.plugin_base import _ConfigInput
-from singer_sdk.singerlib import SingerMessageType
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.sinks import Sink
 from typing_extensions import override
 
 from connector_common.secret_values import scrubbed, secret_values
 from connector_common.settings_hints import known_settings, misspelled, unset_hints, warning_text
-from connector_common.settings_text import numbers_from_text
 from target_s3_endor import keys
-from target_s3_endor.batching.parquet_sink import SecurityLakeSink
 from target_s3_endor.batching.proof import ProofWriter
 from target_s3_endor.batching.proof_sink import ReconciliationSink
 from target_s3_endor.batching.run import RunContext
@@ -51,11 +45,9 @@ from target_s3_endor.formats.encoding import (
     FORMATS,
     ObjectFormat,
 )
-from target_s3_endor.input.handlers import SingerInputTarget
-from target_s3_endor.input.lines import DEFAULT_MAX_LINE_BYTES, input_lines
-from target_s3_endor.input.message_text import decode_message, ended_mid_message
-from target_s3_endor.input.state_text import with_state_text
-from target_s3_endor.input.stop_guard import GracefulStopTarget
+from target_s3_endor.input.handlers import ConfigInput, MessageHandlers
+from target_s3_endor.input.lines import DEFAULT_MAX_LINE_BYTES
+from target_s3_endor.input.reader import StrictLineReader
 from target_s3_endor.layouts.proof import RECONCILIATION_STREAM
 from target_s3_endor.layouts.security_lake import (
     LAYOUTS,
@@ -70,9 +62,12 @@ from target_s3_endor.storage.endpoints import check_endpoints
 from target_s3_endor.storage.retry import DEFAULT_MAX_RETRY_SECONDS
 from target_s3_endor.storage.run_summary import MANIFEST_FOLDER, RunSummary
 from target_s3_endor.storage.transport import S3Writer
+from target_s3_endor.storage.upload_pool import DEFAULT_MAX_CONCURRENT_UPLOADS, UploadPool
 from target_s3_endor.version import DISTRIBUTION, package_version
 
 MIB = 1 << 20
+#: More concurrent uploads than this gain nothing on 2 cores and only hold files open.
+MAX_UPLOADS = 64
 # Errors that end the run with one line and exit status 1, never a traceback.
 PLAIN_ERRORS = (
     TargetS3EndorError,
@@ -80,93 +75,6 @@ PLAIN_ERRORS = (
     InvalidInputLine,
     MissingKeyPropertiesError,
 )
-
-
-class StrictLineReader(MsgSpecReader):
-    """msgspec's fast reader, with a one-line error for a line that is not JSON.
-
-    Lines are read as bytes of at most ``max_line_bytes`` (``input/lines.py``).
-    """
-
-    max_line_bytes = DEFAULT_MAX_LINE_BYTES
-    #: The one line to end with when the input stopped in the middle of a message.
-    ended_mid_message: str | None = None
-
-    @override
-    def process_lines(
-        self,
-        file_input: IO[str] | None,
-        callbacks: dict[str, Callable[[dict], None]],
-    ) -> Counter[str]:
-        """The SDK's loop, minus two set operations and a dict update per record.
-
-        Same dispatch and errors: a message without ``type`` fails on the
-        SDK's check, an unknown type on the SDK's handler.
-        """
-        counts: Counter[str] = Counter()
-        records = 0
-        decode = self.deserialize_json
-        on_record = callbacks[SingerMessageType.RECORD]
-        source = file_input or self.default_input
-        if source is None:  # started with stdin closed (`<&-`)
-            msg = "standard input is closed: pipe a tap into target-s3-endor, or pass --input FILE"
-            raise BadInputError(msg)
-        for input_line in input_lines(source, self.max_line_bytes):
-            line = input_line.data
-            try:
-                message = decode(line)
-            except BadInputError:
-                if input_line.complete:
-                    raise
-                # The last line, cut off: say so at the end, after what came whole is written.
-                self.ended_mid_message = ended_mid_message(input_line)
-                break
-            kind = message.get("type")
-            if kind == "RECORD":
-                on_record(message)
-                records += 1
-                continue
-            self.assert_line_requires(message, requires={"type"})
-            if kind == "STATE":  # printed back later: keep the value's own text
-                message = with_state_text(line, message)
-            # A type that is not a string (a list, an object) is unknown, not a TypeError.
-            if isinstance(kind, str) and (callback := callbacks.get(kind)):
-                callback(message)
-            else:
-                self._process_unknown_message(message)
-            counts[str(kind)] += 1
-        counts[SingerMessageType.RECORD] += records
-        return counts
-
-    @staticmethod
-    @override
-    def assert_line_requires(line_dict: dict, requires: set[str]) -> None:
-        """Name the missing keys, not the message: the SDK's error quotes the record."""
-        if not requires.issubset(line_dict):
-            missing = ", ".join(sorted(requires - set(line_dict)))
-            kind = repr(line_dict.get("type"))[:40]
-            msg = f"a Singer message (type {kind}) lacks its {missing} key: fix the tap"
-            raise BadInputError(msg)
-
-    @override
-    def _process_unknown_message(self, message_dict: dict) -> None:
-        """One line instead of the SDK's traceback."""
-        kind = repr(message_dict.get("type"))[:40]
-        msg = (
-            f"input line has the unknown Singer message type {kind}: expected SCHEMA, "
-            "RECORD, STATE, ACTIVATE_VERSION or BATCH"
-        )
-        raise BadInputError(msg)
-
-    @override
-    def deserialize_json(self, line: str | bytes) -> dict:
-        """Parse one line; name the problem without echoing the (possibly secret) line."""
-        message = decode_message(line)  # one line for what is not JSON (input/message_text.py)
-        if not isinstance(message, dict):
-            kind = type(message).__name__
-            msg = f"input line is not a Singer message object but a JSON {kind}: fix the tap"
-            raise BadInputError(msg)
-        return message
 
 
 def check_settings(config: dict[str, Any]) -> None:
@@ -185,9 +93,22 @@ def check_settings(config: dict[str, Any]) -> None:
     if config.get("compression", "zip") not in COMPRESSIONS:
         raise SettingsError(f"compression must be one of {', '.join(COMPRESSIONS)}")
     compression_level(config)
+    max_concurrent_uploads(config)
     check_limits(config)  # each setting against the S3/STS limit it names
     check_endpoints(config)  # no userinfo, no plain-http STS (endpoints.py)
     check_security_lake_settings(config)  # layout: security-lake (security_lake.py)
+
+
+def max_concurrent_uploads(config: Mapping[str, Any]) -> int:
+    """How many objects may be uploading at once (``storage/upload_pool.py``)."""
+    value = config.get("max_concurrent_uploads", DEFAULT_MAX_CONCURRENT_UPLOADS)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_UPLOADS:
+        msg = (
+            f"max_concurrent_uploads must be a whole number from 1 (one upload after another) "
+            f"to {MAX_UPLOADS}"
+        )
+        raise SettingsError(msg)
+    return value
 
 
 def compression_level(config: Mapping[str, Any]) -> int:
@@ -199,7 +120,7 @@ def compression_level(config: Mapping[str, Any]) -> int:
     return level
 
 
-class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
+class TargetS3Endor(MessageHandlers):
     """Writes Singer streams to S3 in Endor Labs' export layout."""
 
     name = "target-s3-endor"
@@ -303,6 +224,16 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
                 "Upload a stream's batch once its spooled (uncompressed) bytes reach this; "
                 "batches are spooled to disk, so memory does not grow with it. At most 5 TiB "
                 "(S3's largest object) and 10,000 multipart parts."
+            ),
+        ),
+        th.Property(
+            "max_concurrent_uploads",
+            th.IntegerType,
+            default=DEFAULT_MAX_CONCURRENT_UPLOADS,
+            description=(
+                "How many objects are uploaded at once, 1 to 64. State still goes out only once "
+                "every object before it is in S3. Objects in flight are files on disk; memory "
+                "grows only by one multipart part per upload above multipart_threshold_bytes."
             ),
         ),
         th.Property(
@@ -558,7 +489,6 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
                 errors = [*exc.errors, hint]
                 raise ConfigValidationError(str(exc), errors=errors, schema=exc.schema) from None
             raise
-        self._MAX_RECORD_AGE_IN_MINUTES = float(self.config.get("batch_max_age_seconds", 300)) / 60
         if isinstance(self.message_reader, StrictLineReader):
             limit = self.config.get("max_line_bytes") or DEFAULT_MAX_LINE_BYTES
             self.message_reader.max_line_bytes = int(limit)
@@ -566,17 +496,6 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         # batch sequence and the compressor's bookkeeping, and when an upload fails
         # its error must be the last line, not followed by another sink's drain.
         self.max_parallelism = 1
-
-    @override
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        # An explicit null means "not set": dropped here, the schema's default fills
-        # it in (the SDK's validator does that for absent keys), instead of the
-        # int(None) traceback it reached before.
-        for name in [name for name, value in self._config.items() if value is None]:
-            del self._config[name]
-        # Environment variables, .env and Meltano hand number settings over as text.
-        numbers_from_text(self._config, self.config_jsonschema)
-        return super()._validate_config(raise_errors=raise_errors)
 
     @cached_property
     def run(self) -> RunContext:
@@ -592,6 +511,7 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
             tool_version=package_version(),
             writer=self.s3_writer,
             compression_level=compression_level(self.config),
+            uploads=UploadPool(max_concurrent_uploads(self.config)),
         )
         context.on_object_written(self.run_summary.wrote)
         # The completeness proof: told each record's pending object, and each object written.
@@ -616,13 +536,10 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
 
     def _write_proofs(self) -> None:
         """Put the proof of every window whose objects are all in S3 (before a STATE)."""
+        self.run.wait_for_uploads()  # objects in flight are durable, and attributed, first
         for key in self.proof_writer.flush():
             bucket = self.config["bucket"]
             self.logger.info("Wrote the reconciliation proof s3://%s/%s", bucket, key)
-
-    def latest_state(self) -> Any:
-        """The newest STATE received (SinkHost): a scan opening keeps it as its state before."""
-        return self._latest_state
 
     @override
     def get_sink_class(self, stream_name: str) -> type[Sink]:
@@ -634,6 +551,10 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         if stream_name == RECONCILIATION_STREAM:
             return ReconciliationSink
         if self.config.get("layout") == SECURITY_LAKE:
+            # Imported here: only this layout needs the Parquet writer and OCSF mapping,
+            # and every other run (and --about) starts without loading them (issue 23).
+            from target_s3_endor.batching.parquet_sink import SecurityLakeSink  # noqa: PLC0415
+
             return SecurityLakeSink
         return S3EndorSink
 
@@ -649,6 +570,7 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         """The run manifest(s), once, where the layout's writer may put them."""
         if not self.config.get("run_manifest") or self.run_summary.manifests_written:
             return
+        self.run.wait_for_uploads()  # the manifest lists every object, all of them in S3
         if self.config.get("layout") == SECURITY_LAKE:
             # One per source written, under ext/<source>/: a run that wrote nothing has none.
             self.run_summary.write_manifests(self.s3_writer.put, state, manifest_folder, None)
@@ -662,19 +584,21 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         return S3Writer(self.config)
 
     @override
-    def _write_state_message(self, state: dict) -> None:
+    def emit_state(self, state: Any) -> None:
         """Print the newest state that covers no finding of a scan still open (see sinks.py).
 
         At the end of the input, or when a signal stops the target, the run
         manifest goes up after the last object and before that final state.
         """
+        # Every object handed over so far (drains, scans finished) is in S3 before any state.
+        self.run.wait_for_uploads()
         printable = self.run.scans.printable_state(state)
         if printable is None:
             return
         self._write_proofs()  # the windows the state covers are proven before it goes out
-        if self._input_ended or self._stop_signal is not None:
+        if self._input_ended or self.stop_signal is not None:
             self._write_manifest(printable)
-        super()._write_state_message(printable)
+        self.print_state(printable)
         self.run_summary.state = printable
 
     @override
@@ -706,7 +630,7 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
     @override
     def cb_config(
         cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]
-    ) -> _ConfigInput:
+    ) -> ConfigInput:
         """A ``--config`` file that is missing or not JSON: one line, not a traceback."""
         try:
             return super().cb_config(ctx, param, value)
@@ -721,7 +645,7 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
         *,
         about: bool = False,
         about_format: str | None = None,
-        config: _ConfigInput | None = None,
+        config: ConfigInput | None = None,
         file_input: IO[str] | None = None,
         test: bool = False,
         verify: bool = False,
@@ -731,10 +655,10 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
             if test and verify:
                 raise SettingsError("--test and --verify are two commands: pass one of them")
             if test:
-                cls._run_connection_test(config or _ConfigInput())
+                cls._run_connection_test(config or ConfigInput())
                 return
             if verify:
-                cls._run_verify(config or _ConfigInput())
+                cls._run_verify(config or ConfigInput())
                 return
             super().invoke(
                 about=about, about_format=about_format, config=config, file_input=file_input
@@ -758,19 +682,19 @@ class TargetS3Endor(SingerInputTarget, GracefulStopTarget):
             sys.exit(1)
 
     @classmethod
-    def _secrets_given(cls, config: _ConfigInput | None) -> list[str]:
+    def _secrets_given(cls, config: ConfigInput | None) -> list[str]:
         given = config.config if config is not None and config.config else {}
         return secret_values(given, cls.config_jsonschema, "TARGET_S3_ENDOR")
 
     @classmethod
-    def _run_connection_test(cls, config: _ConfigInput) -> None:
+    def _run_connection_test(cls, config: ConfigInput) -> None:
         target = cls(config=config.config, validate_config=True, parse_env_config=config.parse_env)
         result = run_probe(target.config)
         click.echo(scrubbed(result.message, cls._secrets_given(config)))
         sys.exit(0 if result.ok else 1)
 
     @classmethod
-    def _run_verify(cls, config: _ConfigInput) -> None:
+    def _run_verify(cls, config: ConfigInput) -> None:
         """Check the bucket against its completeness proof (target_s3_endor/verify/)."""
         # Imported here: a plain run never loads the checker (nor its ijson dependency).
         from target_s3_endor.verify import verify  # noqa: PLC0415

@@ -7,6 +7,8 @@ A test that needs its own emulator flags (faults, sizes, token lifetime) uses
 
 from __future__ import annotations
 
+import os
+import resource
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -105,3 +107,51 @@ def emulator_factory() -> Iterator[Callable[..., ServerProcess]]:
     yield start
     for server in started:
         server.stop()
+
+
+# ``TEST_CPU_REPORT=1 pytest ...`` prints the 30 tests that cost the most CPU. Wall time on a
+# shared machine says more about the neighbours than about the test; CPU does not. A test's
+# figure is its process's CPU plus that of the children it started and waited for
+# (RUSAGE_CHILDREN grows when a child is reaped): servers from session fixtures are children
+# of the session, so their CPU is counted only when they stop, in the test that ends last.
+CPU_REPORT = os.environ.get("TEST_CPU_REPORT", "") not in {"", "0"}
+CPU_BY_TEST: dict[str, float] = {}
+
+
+def _cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Record the CPU one test (setup, call and teardown) costs, with ``TEST_CPU_REPORT``."""
+    if not CPU_REPORT:
+        yield
+        return
+    before = _cpu_seconds()
+    yield
+    CPU_BY_TEST[item.nodeid] = _cpu_seconds() - before
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the top 30 CPU costs (per worker process under xdist: run without ``-n``)."""
+    if not CPU_BY_TEST:
+        return
+    terminalreporter.section("CPU seconds per test (own + reaped children), top 30")
+    total = sum(CPU_BY_TEST.values())
+    terminalreporter.write_line(f"{total:8.1f}  all {len(CPU_BY_TEST)} tests")
+    for nodeid, seconds in sorted(CPU_BY_TEST.items(), key=lambda kv: -kv[1])[:30]:
+        terminalreporter.write_line(f"{seconds:8.1f}  {nodeid}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the modules that hold ``slow`` tests first, each module's tests in their order.
+
+    ``pytest -n 2`` hands tests out in collection order: a long campaign collected last
+    would run alone at the end while the other worker idles. Whole modules move, so a
+    module-scoped fixture (the campaign emulator) is still started once.
+    """
+    slow_modules = {item.module for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.module not in slow_modules)

@@ -109,7 +109,11 @@ def verify_bucket(client: Any, env: dict[str, str]) -> None:
         return
     run_meltano(VERIFY, env, "verify.log")
     print("meltano --environment=demo invoke target-s3-endor --verify")
+    print("  (days whose windows held no record are left out here)")
     for line in verify_report("verify.log"):
+        cells = line.split()
+        if len(cells) == 7 and cells[4] == "0" and cells[0] != "stream":
+            continue  # a day whose windows held no record
         print(f"  {line}")
     data = [key for key in keys if "/_" not in key and "/audit-logs/" in key]
     gone = data[len(data) // 2]

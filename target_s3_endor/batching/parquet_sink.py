@@ -22,7 +22,6 @@ from target_s3_endor.keys import dig
 from target_s3_endor.layouts.security_lake import (
     event_day,
     event_moment,
-    object_folder,
     object_key,
     source_names,
 )
@@ -80,8 +79,8 @@ class SecurityLakeSink(UploadingSink):
         before = parquet.bytes
         parquet.append(event)
         self._spooled_bytes += parquet.bytes - before
-        folder = object_folder(source, region=self._region, account=self._account, day=day)
-        self._count_for_proof(self.stream_name, dig(record, "tenant_meta", "namespace"), folder)
+        namespace = dig(record, "tenant_meta", "namespace")
+        self._count_for_proof(self.stream_name, namespace, f"{source}/{day}{self.pending_tag}")
 
     @override
     def process_batch(self, context: dict) -> None:
@@ -107,8 +106,11 @@ class SecurityLakeSink(UploadingSink):
                     records=parquet.records,
                     first_time=event_moment(parquet.first_time_ms),
                     last_time=None if last_ms is None else event_moment(last_ms),
+                    pending=f"{source}/{day}{self.pending_tag}",
                 )
+            self.run.wait_for_uploads()
         finally:
+            self.run.settle_uploads()  # no upload still reads a file closed here
             for parquet in objects.values():
                 parquet.close()
         self._spooled_bytes = 0

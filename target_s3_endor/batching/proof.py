@@ -5,12 +5,12 @@ records of its (stream, namespace) the tap emitted since the previous
 reconciliation record of that pair.  So this module keeps, per (stream,
 namespace), the *open window*: every data record the sinks receive is counted
 against the pending object it went into (``count``, via
-``RunContext.count_for_proof``).  The sinks name that object by what they know
-of its key before it is written: a scan's whole key (fixed from its first
-finding), or a batch's folder (its file name is given at upload; one pending
-object per folder and stream at a time).  When an object becomes durable
-(``wrote``, an observer of ``RunContext.upload``), the counts waiting on its
-key, or else on its folder, become (key, records) entries of their windows.
+``RunContext.count_for_proof``).  The sinks name that object: a scan's by its
+key (fixed from its first finding), a batch's by its folder and the sink (its
+file name is given at upload, and after a changed SCHEMA two sinks of a stream
+may each fill an object for one folder), and hand the name to the upload.
+When an object becomes durable (``wrote``, an observer of ``RunContext.upload``),
+the counts waiting on that name become (key, records) entries of their windows.
 
 A reconciliation record closes its window (``close``).  Its count of records
 received must equal the tap's ``emitted_count``, or the run stops with one line
@@ -40,7 +40,7 @@ from target_s3_endor.errors import BadInputError, TargetS3EndorError
 from target_s3_endor.layouts import proof as proof_layout
 
 if TYPE_CHECKING:
-    from target_s3_endor.batching.run import ObjectWritten
+    from target_s3_endor.storage.written import ObjectWritten
 
 #: ``put(key, body, content_type) -> uri``: how a proof object reaches S3.
 Put = Callable[[str, IO[bytes], str], str]
@@ -109,13 +109,11 @@ class ProofWriter:
 
     def wrote(self, written: ObjectWritten) -> None:
         """An object is durable in S3: its waiting records join their windows' objects."""
-        self.attribute(written.stream, written.key, written.records)
+        self.attribute(written.stream, written.key, written.records, written.pending)
 
-    def attribute(self, stream: str, key: str, records: int) -> None:
-        """The pending object at ``key`` (or in its folder) is durable, holding ``records``."""
-        partition = (stream, key)
-        if partition not in self._by_partition:
-            partition = (stream, key.rsplit("/", 1)[0])
+    def attribute(self, stream: str, key: str, records: int, pending: str | None = None) -> None:
+        """The pending object named ``pending`` (else ``key``) is durable at ``key``."""
+        partition = (stream, key if pending is None else pending)
         for window in self._by_partition.pop(partition, ()):
             share = window.waiting.pop(partition)
             entry = window.objects.setdefault(key, [0, records])

@@ -26,8 +26,10 @@ Two kinds of objects (both pending objects, see ``pending.py``):
   records missing layout fields): one object per day folder, written on drain
   under a unique batch id, so no object ever replaces another's data.
 
-State: ``process_batch`` returns only after every upload succeeded, and the
-SDK prints STATE only after draining every sink.  On top of that, while scans
+State: ``process_batch`` returns only after every upload succeeded (they run
+concurrently, ``storage/upload_pool.py``; a scan's object, handed over at its
+``last`` finding, is waited for by the next drain or STATE), and the SDK
+prints STATE only after draining every sink.  On top of that, while scans
 are open the state printed is the newest one received *before the oldest open
 scan's first finding* (``ScanRegistry.printable_state``): a state received in
 the middle of a scan is held back until that scan's ``last`` finding is
@@ -122,8 +124,8 @@ class S3EndorSink(UploadingSink):
             self._spans[partition.folder] = TimeSpan()
         pending.append(line)
         self._spans[partition.folder].add(partition.moment)
-        # A batch's key is named at upload, in this folder (keys.batch_key_stem).
-        self._count_for_proof(self.stream_name, namespace, partition.folder)
+        # A batch's key is named at upload: the sink names the pending object instead.
+        self._count_for_proof(self.stream_name, namespace, partition.folder + self.pending_tag)
 
     def _new_partition(self, first_time: datetime) -> PendingObject:
         """A day partition's batch object (streamed or spooled: ``pending.py`` decides)."""
@@ -185,10 +187,11 @@ class S3EndorSink(UploadingSink):
         return scan
 
     def _upload_scan(self, scan: OpenScan) -> None:
-        """Write the scan's object with every finding received (once per scan)."""
-        uri = upload_scan(self.run, scan)
-        if uri is not None:
-            self.logger.info("Wrote %d records to %s", scan.pending.records, uri)
+        """Hand the scan's object, with every finding received, to the uploads (once per scan).
+
+        Not waited for here: the next drain, STATE or proof waits for it.
+        """
+        upload_scan(self.run, scan, self.logger)
 
     def _namespace_of(self, key: str) -> str:
         """The key's namespace segment (``_unpartitioned`` for the fallback folder)."""
@@ -216,8 +219,11 @@ class S3EndorSink(UploadingSink):
                     records=pending.records,
                     first_time=spans[folder].first,
                     last_time=spans[folder].last,
+                    pending=folder + self.pending_tag,
                 )
+            self.run.wait_for_uploads()  # every object of the drain (and scans before) in S3
         finally:
+            self.run.settle_uploads()  # no upload still reads a file closed here
             for pending in partitions.values():
                 pending.close()
         # Open scans wait for their last finding (or the end of the input): the
@@ -250,18 +256,19 @@ def namespace_of(root: str, key: str) -> str:
     return key[len(root) + 1 :].split("/", 1)[0]
 
 
-def upload_scan(run: RunContext, scan: OpenScan) -> str | None:
-    """Write a scan's object with every finding received; None if nothing is new since.
+def upload_scan(run: RunContext, scan: OpenScan, logger: logging.Logger) -> None:
+    """Hand a scan's object with every finding received to the uploads, if any is new.
 
     Called once per scan: at its ``last`` finding, or for a scan still open at
-    the end of the input (or a stop), by ``write_open_scans``.
+    the end of the input (or a stop), by ``write_open_scans``.  The object is
+    in S3 once ``run.wait_for_uploads()`` returns.
     """
     if not scan.changed:
-        return None
+        return
     records = scan.pending.records
     fmt = run.findings_format
     key = scan.key_stem + fmt.extension
-    uri = run.upload(
+    run.upload(
         run.scans.body(scan),
         key,
         fmt.content_type,
@@ -270,9 +277,9 @@ def upload_scan(run: RunContext, scan: OpenScan) -> str | None:
         records=records,
         first_time=scan.span.first,
         last_time=scan.span.last,
+        logger=logger,
     )
     scan.uploaded_records = records
-    return uri
 
 
 def write_open_scans(run: RunContext, logger: logging.Logger) -> None:
@@ -282,6 +289,5 @@ def write_open_scans(run: RunContext, logger: logging.Logger) -> None:
     before the oldest of them: the next run sends those scans again.
     """
     for scan in run.scans.open_scans():
-        uri = upload_scan(run, scan)
-        if uri is not None:
-            logger.info("Wrote %d records to %s", scan.pending.records, uri)
+        upload_scan(run, scan, logger)
+    run.wait_for_uploads()

@@ -41,7 +41,4 @@ SDK_PRIVATE_HOOKS: Hooks = {
     "singer_sdk.plugin_base.PluginBase._validate_config": ("self", "raise_errors"),
     "singer_sdk.plugin_base.PluginBase._config": None,
     "singer_sdk.plugin_base._ConfigInput": None,
-    # Input: one line for an unknown message type; BATCH file formats.
-    "singer_sdk.contrib.msgspec.MsgSpecReader._process_unknown_message": _MESSAGE,
-    "singer_sdk.helpers._batch.BatchFileFormat": None,
 }

@@ -1,4 +1,6 @@
-"""Record validation for every sink: jsonschema-rs instead of the SDK's validator.
+"""The Sink hooks singer-sdk does not make public: validation, in one place.
+
+Record validation for every data sink: jsonschema-rs instead of the SDK's validator.
 
 The SDK validates with its own (slower) validator and parses date-time strings
 into datetimes; here records are checked by ``validation.py`` and written back
@@ -47,4 +49,23 @@ class ValidatingSink(Sink):
                     f"its SCHEMA ({exc}): fix the tap or set validate_records: false"
                 )
                 raise BadInputError(msg) from None
+        return record
+
+
+class UncheckedSink(Sink):
+    """A sink whose records are not validated (the ``reconciliations`` stream's, proof_sink.py)."""
+
+    @override
+    def get_validator(self) -> None:
+        """No validator: its records are not validated, so their schema is never compiled.
+
+        The SDK's default would compile it with ``jsonschema``, whose errors quote
+        the schema's values (and end in a traceback) and whose default registry
+        fetches a remote ``$ref`` (issue 24, ``input/reach.py``).
+        """
+        return
+
+    @override
+    def _validate_and_parse(self, record: dict) -> dict:
+        """Keep every value as the tap wrote it: the proof repeats the record's own text."""
         return record

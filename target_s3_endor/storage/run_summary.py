@@ -30,7 +30,7 @@ from target_s3_endor import keys
 from target_s3_endor.input.state_text import state_text
 
 if TYPE_CHECKING:
-    from target_s3_endor.batching.run import ObjectWritten
+    from target_s3_endor.storage.written import ObjectWritten
 
 MANIFEST_FOLDER = keys.MANIFEST_FOLDER
 #: ``put(key, body, content_type) -> uri``: how the manifest reaches S3.

@@ -43,6 +43,21 @@ def namespace_of(key: str) -> str:
     return key.split("/")[2]
 
 
+def namespaces_written(objects: list[StoredObject]) -> set[str]:
+    """The namespaces objects hold: from a data key, or each proof line's ``namespace``.
+
+    The proof of the windows read (``_reconciliation/``, issue 19) is one folder for
+    every namespace; its lines name theirs.
+    """
+    found: set[str] = set()
+    for stored in objects:
+        if "/_reconciliation/" in stored.key:
+            found.update(str(line["namespace"]) for line in stored.records)
+        else:
+            found.add(namespace_of(stored.key))
+    return found
+
+
 def audit_by_namespace(objects: list[StoredObject]) -> dict[str, list[str]]:
     """Audit-log uuids written per namespace (a list: duplicates stay visible)."""
     found: dict[str, list[str]] = defaultdict(list)

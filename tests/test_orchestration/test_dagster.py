@@ -21,7 +21,7 @@ from tests.test_orchestration.expected import (
     audit_by_namespace,
     expected_audit,
     expected_scans,
-    namespace_of,
+    namespaces_written,
     scans_by_namespace,
 )
 from tests.test_orchestration.machines import (
@@ -62,7 +62,7 @@ def test_dagster_job_exports_one_namespace_partition(
     [materialization] = result.asset_materializations_for_node("endorlabs_export")
     assert materialization.partition == "acme.security"
     objects = list_objects(s3_client, shared.export_bucket)
-    assert {namespace_of(stored.key) for stored in objects} == {"acme.security"}
+    assert namespaces_written(objects) == {"acme.security"}
     assert sorted(audit_by_namespace(objects)["acme.security"]) == sorted(
         expected_audit(shared.emulator, "acme.security")
     )

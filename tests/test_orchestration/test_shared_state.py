@@ -22,7 +22,7 @@ from tests.test_orchestration.expected import (
     bookmarks,
     expected_audit,
     expected_scans,
-    namespace_of,
+    namespaces_written,
     scans_by_namespace,
 )
 from tests.test_orchestration.machines import (
@@ -52,7 +52,7 @@ def test_two_machines_in_parallel_then_a_third_resumes_from_shared_state(
         assert worker.returncode == 0, output[-4000:]
 
     first = list_objects(s3_client, shared.export_bucket)
-    assert {namespace_of(stored.key) for stored in first} == {PLATFORM, SECURITY}
+    assert namespaces_written(first) == {PLATFORM, SECURITY}
     first_audit = audit_by_namespace(first)
     first_scans = scans_by_namespace(first)
     for namespace in (PLATFORM, SECURITY):
@@ -71,7 +71,7 @@ def test_two_machines_in_parallel_then_a_third_resumes_from_shared_state(
 
     first_keys = {stored.key for stored in first}
     added = [o for o in list_objects(s3_client, shared.export_bucket) if o.key not in first_keys]
-    assert {namespace_of(stored.key) for stored in added} == {PLATFORM}
+    assert namespaces_written(added) == {PLATFORM}
     added_audit = audit_by_namespace(added)[PLATFORM]
     assert new_platform <= set(added_audit)
     # Bookmarks are inclusive: at most the one audit log at the bookmark's instant comes again.

@@ -1,5 +1,7 @@
 """Every setting of both plugins works from meltano.yml, the environment and ``.env``.
 
+In meltano.yml both as values and as the text ``meltano config set`` stores.
+
 The list of settings is meltano.yml's own, so a setting added there is covered
 here without a line changed.  For each way of giving settings, one
 ``meltano config print`` per plugin (no install, no run: the same JSON Meltano
@@ -47,7 +49,7 @@ OBJECTS: dict[str, dict[str, Any]] = {
     "security_lake_source_names": {"audit_logs": "endor_audit"},
 }
 OTHER_OBJECT = {"key": "value"}
-WAYS = ("meltano.yml", "environment", ".env")
+WAYS = ("meltano.yml", "meltano.yml as text", "environment", ".env")
 
 
 def plugin_entries() -> list[dict[str, Any]]:
@@ -104,6 +106,8 @@ def make_project(root: Path, way: str) -> dict[str, str]:
             values = examples(entry["name"])
             if way == "meltano.yml":
                 entry["config"] = values
+            if way == "meltano.yml as text":  # what `meltano config set` writes
+                entry["config"] = {name: as_text(value) for name, value in values.items()}
             for setting in entry["settings"]:
                 variables[env_name(entry["name"], setting)] = as_text(values[setting["name"]])
     root.mkdir()

@@ -35,9 +35,10 @@ from tap_endorlabs.origins import OffOriginRedirectError, SameOriginSession
 from tap_endorlabs.settings import check_settings
 from target_s3_endor.errors import BadInputError, SettingsError
 from target_s3_endor.input.batch_files import batch_records, batch_request
+from target_s3_endor.input.reader import StrictLineReader
 from target_s3_endor.input.validation import RecordInvalid, SchemaError, build_validator
 from target_s3_endor.storage.endpoints import check_endpoints
-from target_s3_endor.target import StrictLineReader, TargetS3Endor
+from target_s3_endor.target import TargetS3Endor
 from tests.s3_listing import list_objects
 from tests.support.servers import ServerProcess, captured_requests, start_capture_server
 from tests.test_pipeline.conftest import target_config

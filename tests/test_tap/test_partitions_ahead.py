@@ -54,7 +54,8 @@ def test_the_planned_start_is_the_start_the_partition_gets(
 ) -> None:
     tap = _tap(start_date)
     for stream in tap.streams.values():
-        assert isinstance(stream, EndorStream)
+        if not isinstance(stream, EndorStream):
+            continue  # reconciliations: written by the other streams, never partitioned
         if bookmark is not None:
             key = stream.replication_key if same_key else "something.else"
             state = {"replication_key": key, "replication_key_value": bookmark}

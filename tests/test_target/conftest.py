@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from target_s3_endor.batching.run import ObjectObserver
+from target_s3_endor.storage.written import ObjectObserver
 from target_s3_endor.target import TargetS3Endor
 from tests.s3_listing import decode_member, member_name
 from tests.support.servers import REPO_ROOT

@@ -54,13 +54,13 @@ def test_a_window_waits_for_the_object_still_pending_when_it_closes() -> None:
     bucket = Bucket()
     proof = writer(bucket)
     proof.count("audit_logs", "acme", "day-2")
-    proof.attribute("audit_logs", "day-2/k1", 1)
+    proof.attribute("audit_logs", "day-2/k1", 1, pending="day-2")
     proof.count("audit_logs", "acme", "day-3")
     proof.close(reconciliation("audit_logs", "acme", 2, window=("a", "b")))
     assert proof.flush() == [] and proof.waiting_windows == 1
     proof.count("audit_logs", "acme", "day-3")  # the next window's record, same object
     proof.count("findings", "acme", "scan/key.zip")  # a scan's object: counted by its key
-    proof.attribute("audit_logs", "day-3/k2", 2)
+    proof.attribute("audit_logs", "day-3/k2", 2, pending="day-3")
     [key] = proof.flush()
     assert key.startswith("root/_reconciliation/") and key.endswith("_run-000001.jsonl")
     [written] = bucket.proofs()
@@ -126,7 +126,7 @@ def test_every_record_is_in_exactly_one_window_and_object(events: list[tuple]) -
             objects += 1
             key = f"p{partition}/obj-{objects}"
             written[key] = pending.pop(partition)
-            proof.attribute("s", key, written[key])
+            proof.attribute("s", key, written[key], pending=f"p{partition}")
 
     def close(namespace: str) -> None:
         nonlocal windows
@@ -232,3 +232,38 @@ def test_each_state_line_comes_after_the_proof_of_every_window_before_it(
     process.stdin.close()
     assert process.wait(timeout=60) == 0
     assert [len(p) for p in proven_before] == [1, 2, 3]
+
+
+def test_a_schema_repeated_mid_window_keeps_each_object_its_own_records(
+    config: dict, s3_client: Any, bucket: str, tmp_path: Path
+) -> None:
+    """A changed SCHEMA makes the SDK start a new sink while the old one still holds a batch
+    for the same day folder: two objects of one folder are pending at once."""
+    changed = json.dumps(
+        {
+            "type": "SCHEMA",
+            "stream": "audit_logs",
+            "schema": {"type": "object", "properties": {"uuid": {"type": "string"}, "x": {}}},
+            "key_properties": ["uuid"],
+        }
+    )
+    messages = lines(
+        schema("audit_logs"),
+        schema("reconciliations"),
+        *(record("audit_logs", audit_log(n)) for n in range(3)),
+        changed,
+        *(record("audit_logs", audit_log(n)) for n in range(3, 5)),
+        message(
+            "RECORD",
+            stream="reconciliations",
+            record=reconciliation("audit_logs", "acme", 5, window=("a", "b")),
+        ),
+    )
+    run = run_target(config, messages, tmp=tmp_path)
+    assert run.returncode == 0, run.stderr
+    objects = all_objects(s3_client, bucket)
+    [proof] = [json.loads(body) for key, body in objects.items() if "/_reconciliation/" in key]
+    data = [key for key in objects if "/_reconciliation/" not in key]
+    assert len(data) == 2
+    assert sorted(o["key"] for o in proof["objects"]) == sorted(data)
+    assert all(o["records"] == o["object_records"] for o in proof["objects"]), proof["objects"]

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from target_s3_endor.batching.run import ObjectWritten
 from target_s3_endor.storage.run_summary import RunSummary
+from target_s3_endor.storage.written import ObjectWritten
 from tests.test_target.conftest import (
     all_objects,
     audit_log,
