@@ -94,8 +94,8 @@ class Format:
     #: records (``chunks`` then makes the member from every line, spooled).
     framer: Callable[[], Framer] | None
     chunks: Callable[[Iterator[bytes], dict[str, Any]], Iterator[bytes]] | None = None
-    #: The member's base name for a stream (SARIF: always ``findings``).
-    member_base: Callable[[str], str] = field(default=lambda stream: stream)
+    #: The member's base name for a stream: its folder (``audit-logs``); SARIF ``findings``.
+    member_base: Callable[[str], str] = field(default=stream_folder)
 
 
 @dataclass(frozen=True)
@@ -112,13 +112,8 @@ class ObjectFormat:
         members.  Unzipping writes this name to disk, so a foreign stream's name is
         a safe segment (``../../x`` -> ``x--<hash>.json``), as in keys.
         """
-<<<<<<< HEAD
-        base = "findings" if self.format == "sarif" else stream_folder(stream_name)
-        return member_file_name(base, MEMBER_SUFFIX[self.format])
-=======
         fmt = FORMATS[self.format]
         return member_file_name(fmt.member_base(stream_name), fmt.member_suffix)
->>>>>>> main
 
     @property
     def extension(self) -> str:
