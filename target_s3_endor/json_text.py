@@ -101,3 +101,28 @@ def without_lone_surrogates(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [without_lone_surrogates(item) for item in value]
     return value
+
+
+# Private-use escapes, one per surrogate escape of a line: E000..F8FF.
+_PRIVATE_FIRST, _PRIVATE_COUNT = 0xE000, 0x1900
+_PRIVATE_ESCAPE_BYTES = re.compile(rb"\\u[eEfF][0-9a-fA-F]{3}")
+
+
+def read_keeping_escapes(line: bytes, read: Callable[[bytes], bytes]) -> bytes | None:
+    r"""``read(line)`` for a part of a line that holds surrogate escapes, with their own text.
+
+    Each ``\udXXX`` escape is swapped for a distinct private-use escape of the same
+    length (which msgspec reads), ``read`` picks its part (a STATE's value) and the
+    escapes are swapped back: the part comes back byte for byte as the tap wrote it,
+    upper-case hex included.  None when the line already holds private-use escapes
+    (a swap could not be told apart) or too many surrogate escapes.
+    """
+    escapes = _SURROGATE_ESCAPE_BYTES.findall(line)
+    if len(escapes) > _PRIVATE_COUNT or _PRIVATE_ESCAPE_BYTES.search(line):
+        return None
+    numbers = iter(range(_PRIVATE_FIRST, _PRIVATE_FIRST + len(escapes)))
+    swapped = _SURROGATE_ESCAPE_BYTES.sub(lambda _: b"\\u%04x" % next(numbers), line)
+    part = read(swapped)
+    return _PRIVATE_ESCAPE_BYTES.sub(
+        lambda found: escapes[int(found.group()[2:], 16) - _PRIVATE_FIRST], part
+    )

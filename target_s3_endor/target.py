@@ -27,7 +27,6 @@ from typing_extensions import override
 from connector_common.secret_values import scrubbed, secret_values
 from connector_common.settings_hints import known_settings, misspelled, unset_hints, warning_text
 from target_s3_endor import keys
-from target_s3_endor.batching.parquet_sink import SecurityLakeSink
 from target_s3_endor.batching.proof import ProofWriter
 from target_s3_endor.batching.proof_sink import ReconciliationSink
 from target_s3_endor.batching.run import RunContext
@@ -63,9 +62,12 @@ from target_s3_endor.storage.endpoints import check_endpoints
 from target_s3_endor.storage.retry import DEFAULT_MAX_RETRY_SECONDS
 from target_s3_endor.storage.run_summary import MANIFEST_FOLDER, RunSummary
 from target_s3_endor.storage.transport import S3Writer
+from target_s3_endor.storage.upload_pool import DEFAULT_MAX_CONCURRENT_UPLOADS, UploadPool
 from target_s3_endor.version import DISTRIBUTION, package_version
 
 MIB = 1 << 20
+#: More concurrent uploads than this gain nothing on 2 cores and only hold files open.
+MAX_UPLOADS = 64
 # Errors that end the run with one line and exit status 1, never a traceback.
 PLAIN_ERRORS = (
     TargetS3EndorError,
@@ -91,9 +93,22 @@ def check_settings(config: dict[str, Any]) -> None:
     if config.get("compression", "zip") not in COMPRESSIONS:
         raise SettingsError(f"compression must be one of {', '.join(COMPRESSIONS)}")
     compression_level(config)
+    max_concurrent_uploads(config)
     check_limits(config)  # each setting against the S3/STS limit it names
     check_endpoints(config)  # no userinfo, no plain-http STS (endpoints.py)
     check_security_lake_settings(config)  # layout: security-lake (security_lake.py)
+
+
+def max_concurrent_uploads(config: Mapping[str, Any]) -> int:
+    """How many objects may be uploading at once (``storage/upload_pool.py``)."""
+    value = config.get("max_concurrent_uploads", DEFAULT_MAX_CONCURRENT_UPLOADS)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_UPLOADS:
+        msg = (
+            f"max_concurrent_uploads must be a whole number from 1 (one upload after another) "
+            f"to {MAX_UPLOADS}"
+        )
+        raise SettingsError(msg)
+    return value
 
 
 def compression_level(config: Mapping[str, Any]) -> int:
@@ -209,6 +224,16 @@ class TargetS3Endor(MessageHandlers):
                 "Upload a stream's batch once its spooled (uncompressed) bytes reach this; "
                 "batches are spooled to disk, so memory does not grow with it. At most 5 TiB "
                 "(S3's largest object) and 10,000 multipart parts."
+            ),
+        ),
+        th.Property(
+            "max_concurrent_uploads",
+            th.IntegerType,
+            default=DEFAULT_MAX_CONCURRENT_UPLOADS,
+            description=(
+                "How many objects are uploaded at once, 1 to 64. State still goes out only once "
+                "every object before it is in S3. Objects in flight are files on disk; memory "
+                "grows only by one multipart part per upload above multipart_threshold_bytes."
             ),
         ),
         th.Property(
@@ -486,6 +511,7 @@ class TargetS3Endor(MessageHandlers):
             tool_version=package_version(),
             writer=self.s3_writer,
             compression_level=compression_level(self.config),
+            uploads=UploadPool(max_concurrent_uploads(self.config)),
         )
         context.on_object_written(self.run_summary.wrote)
         # The completeness proof: told each record's pending object, and each object written.
@@ -510,6 +536,7 @@ class TargetS3Endor(MessageHandlers):
 
     def _write_proofs(self) -> None:
         """Put the proof of every window whose objects are all in S3 (before a STATE)."""
+        self.run.wait_for_uploads()  # objects in flight are durable, and attributed, first
         for key in self.proof_writer.flush():
             bucket = self.config["bucket"]
             self.logger.info("Wrote the reconciliation proof s3://%s/%s", bucket, key)
@@ -524,6 +551,10 @@ class TargetS3Endor(MessageHandlers):
         if stream_name == RECONCILIATION_STREAM:
             return ReconciliationSink
         if self.config.get("layout") == SECURITY_LAKE:
+            # Imported here: only this layout needs the Parquet writer and OCSF mapping,
+            # and every other run (and --about) starts without loading them (issue 23).
+            from target_s3_endor.batching.parquet_sink import SecurityLakeSink  # noqa: PLC0415
+
             return SecurityLakeSink
         return S3EndorSink
 
@@ -539,6 +570,7 @@ class TargetS3Endor(MessageHandlers):
         """The run manifest(s), once, where the layout's writer may put them."""
         if not self.config.get("run_manifest") or self.run_summary.manifests_written:
             return
+        self.run.wait_for_uploads()  # the manifest lists every object, all of them in S3
         if self.config.get("layout") == SECURITY_LAKE:
             # One per source written, under ext/<source>/: a run that wrote nothing has none.
             self.run_summary.write_manifests(self.s3_writer.put, state, manifest_folder, None)
@@ -558,6 +590,8 @@ class TargetS3Endor(MessageHandlers):
         At the end of the input, or when a signal stops the target, the run
         manifest goes up after the last object and before that final state.
         """
+        # Every object handed over so far (drains, scans finished) is in S3 before any state.
+        self.run.wait_for_uploads()
         printable = self.run.scans.printable_state(state)
         if printable is None:
             return

@@ -144,3 +144,14 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     terminalreporter.write_line(f"{total:8.1f}  all {len(CPU_BY_TEST)} tests")
     for nodeid, seconds in sorted(CPU_BY_TEST.items(), key=lambda kv: -kv[1])[:30]:
         terminalreporter.write_line(f"{seconds:8.1f}  {nodeid}")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the modules that hold ``slow`` tests first, each module's tests in their order.
+
+    ``pytest -n 2`` hands tests out in collection order: a long campaign collected last
+    would run alone at the end while the other worker idles. Whole modules move, so a
+    module-scoped fixture (the campaign emulator) is still started once.
+    """
+    slow_modules = {item.module for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.module not in slow_modules)

@@ -13,7 +13,8 @@ Types: ``500`` (InternalError), ``503`` (SlowDown), ``403`` (AccessDenied),
 ``404`` (NoSuchBucket), ``501`` (NotImplemented), ``skew`` (403 RequestTimeTooSkewed,
 the request signed 20 minutes behind), ``expired`` (400 ExpiredToken), ``reset`` (the
 connection is reset before an answer), ``slow`` (answered after ``slow_delay``
-seconds).  ``rate`` is a probability
+seconds), ``hold`` (forwarded only once ``POST /_proxy/release`` is called: a test
+holds one upload while the others go on, without sleeping).  ``rate`` is a probability
 (seeded), ``times`` the next N matching requests; ``method`` and ``path``
 (a substring) narrow what matches.  ``DELETE /_proxy/faults`` clears the rules,
 ``GET /_proxy/stats`` counts requests (by method, and by ``"METHOD /decoded/path"``
@@ -89,6 +90,8 @@ class FaultPlan:
     paths: Counter[str] = field(default_factory=Counter)
     injected: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Set by ``POST /_proxy/release``: held requests go on.
+    released: threading.Event = field(default_factory=threading.Event)
 
     def configure(self, body: dict[str, Any]) -> None:
         """Replace the rules (and the seed and delay) with those of a control request."""
@@ -96,6 +99,8 @@ class FaultPlan:
             self.rules = [FaultRule(**rule) for rule in body.get("faults", [])]
             self.random = random.Random(body.get("seed", 0))
             self.slow_delay = float(body.get("slow_delay", self.slow_delay))
+            self.released.set()  # what was held under the old rules goes on
+            self.released = threading.Event()
 
     def pick(self, method: str, path: str) -> str | None:
         """The fault to inject into this request, if any (first matching rule wins)."""
@@ -165,6 +170,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
             plan.configure(json.loads(body or b"{}"))
         elif self.command == "DELETE" and self.path == "/_proxy/faults":
             plan.configure({})
+        elif self.command == "POST" and self.path == "/_proxy/release":
+            plan.released.set()
         elif self.command != "GET" or self.path != "/_proxy/stats":
             self._reply(404, b'{"error": "unknown control path"}', "application/json")
             return
@@ -228,6 +235,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
             return
         if fault == "slow":
             time.sleep(self.server.plan.slow_delay)
+        if fault == "hold":
+            self.server.plan.released.wait(timeout=120)
         self._forward(body)
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle

@@ -17,6 +17,7 @@ from target_s3_endor.batching.upload import UploadingSink
 from target_s3_endor.errors import BadInputError
 from target_s3_endor.formats.ocsf import mapper_for
 from target_s3_endor.formats.parquet import CONTENT_TYPE, ParquetObject
+from target_s3_endor.input.signals import exported_record
 from target_s3_endor.keys import dig
 from target_s3_endor.layouts.security_lake import (
     event_day,
@@ -66,6 +67,7 @@ class SecurityLakeSink(UploadingSink):
     @override
     def process_record(self, record: dict, context: dict) -> None:
         """Map the record and spool the event in its source's object for its event day."""
+        record, _ = exported_record(record)
         event = self._ocsf_mapper(record, datetime.now(UTC), self.stream_name)
         class_uid = int(event["class_uid"])
         source = self._names[(self.stream_name, class_uid)]
@@ -106,7 +108,9 @@ class SecurityLakeSink(UploadingSink):
                     last_time=None if last_ms is None else event_moment(last_ms),
                     pending=f"{source}/{day}{self.pending_tag}",
                 )
+            self.run.wait_for_uploads()
         finally:
+            self.run.settle_uploads()  # no upload still reads a file closed here
             for parquet in objects.values():
                 parquet.close()
         self._spooled_bytes = 0

@@ -14,12 +14,21 @@ with ``on_object_written``.  An observer (the summary is the first) gets one
 ``ObjectWritten`` per object, after S3 acknowledged it and before any state
 covering its records is printed; an observer that raises stops the run before
 that state, like a failed upload.
+
+Uploads run concurrently (``storage/upload_pool.py``, at most
+``max_concurrent_uploads``): ``upload`` hands the object to the pool and
+returns; observers are called on the main thread when the pool reports the
+upload (at a later ``upload`` or at ``wait_for_uploads``), so they need no
+locks.  ``wait_for_uploads`` returns only when every object handed over is
+in S3 and reported: sinks call it before ``process_batch`` returns, the
+target before every STATE, proof and manifest.
 """
 
 from __future__ import annotations
 
 import io
 import itertools
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +38,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 from target_s3_endor.batching.scans import ScanRegistry
 from target_s3_endor.batching.streaming import BackgroundCompressor
 from target_s3_endor.formats.encoding import DEFAULT_COMPRESSION_LEVEL, ObjectFormat
+from target_s3_endor.storage.upload_pool import UploadPool
 from target_s3_endor.storage.written import ObjectObserver, ObjectWritten
 
 if TYPE_CHECKING:
@@ -49,6 +59,7 @@ class RunContext:
     compression_level: int = DEFAULT_COMPRESSION_LEVEL
     compressor: BackgroundCompressor = field(default_factory=BackgroundCompressor)
     scans: ScanRegistry = field(default_factory=ScanRegistry)
+    uploads: UploadPool = field(default_factory=UploadPool)
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
     _sequence: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _observers: list[ObjectObserver] = field(default_factory=list)
@@ -77,23 +88,53 @@ class RunContext:
         first_time: datetime | None,
         last_time: datetime | None,
         pending: str | None = None,
-    ) -> str:
-        """Write one object (and close ``body``), then report it; returns ``s3://bucket/key``.
+        logger: logging.Logger | None = None,
+    ) -> None:
+        """Hand one object to the upload pool (which closes ``body``); report it once written.
+
+        Returns at once, or once a pool slot is free; ``wait_for_uploads`` says
+        when the object is in S3.  ``pending`` names the pending object for the
+        proof (``ObjectWritten.pending``); ``logger`` gets the "Wrote ..." line.
 
         Raises:
-            UploadError: the object is not in S3 (retries exhausted); nothing is reported.
+            UploadError: an earlier upload failed (retries exhausted).
         """
+        writer = self.writer
+
+        def job() -> tuple[str, int]:
+            try:
+                uri = writer.put(key, body, content_type)
+                return uri, body.seek(0, io.SEEK_END)
+            finally:
+                body.close()
+
+        def done(result: tuple[str, int]) -> None:
+            uri, size = result
+            written = ObjectWritten(
+                key, stream, partition, records, first_time, last_time, size, pending
+            )
+            for observer in self._observers:
+                observer(written)
+            if logger is not None:
+                logger.info("Wrote %d records to %s", records, uri)
+
         try:
-            uri = self.writer.put(key, body, content_type)
-            size = body.seek(0, io.SEEK_END)
-        finally:
+            self.uploads.submit(key, job, done)
+        except BaseException:
             body.close()
-        written = ObjectWritten(
-            key, stream, partition, records, first_time, last_time, size, pending
-        )
-        for observer in self._observers:
-            observer(written)
-        return uri
+            raise
+
+    def wait_for_uploads(self) -> None:
+        """Return once every object handed to ``upload`` is in S3 and reported.
+
+        Raises:
+            UploadError: an upload failed; nothing after it may be reported durable.
+        """
+        self.uploads.wait()
+
+    def settle_uploads(self) -> None:
+        """Let running uploads end without raising: before closing files they may read."""
+        self.uploads.settle()
 
 
 class SinkHost(Protocol):

@@ -26,8 +26,10 @@ Two kinds of objects (both pending objects, see ``pending.py``):
   records missing layout fields): one object per day folder, written on drain
   under a unique batch id, so no object ever replaces another's data.
 
-State: ``process_batch`` returns only after every upload succeeded, and the
-SDK prints STATE only after draining every sink.  On top of that, while scans
+State: ``process_batch`` returns only after every upload succeeded (they run
+concurrently, ``storage/upload_pool.py``; a scan's object, handed over at its
+``last`` finding, is waited for by the next drain or STATE), and the SDK
+prints STATE only after draining every sink.  On top of that, while scans
 are open the state printed is the newest one received *before the oldest open
 scan's first finding* (``ScanRegistry.printable_state``): a state received in
 the middle of a scan is held back until that scan's ``last`` finding is
@@ -51,6 +53,7 @@ from target_s3_endor.batching.scans import OpenScan
 from target_s3_endor.batching.spans import TimeSpan
 from target_s3_endor.batching.upload import UploadingSink
 from target_s3_endor.formats.ocsf_output import format_for, line_encoder
+from target_s3_endor.input.signals import exported_record
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -95,6 +98,7 @@ class S3EndorSink(UploadingSink):
     @override
     def process_record(self, record: dict, context: dict) -> None:
         """Add the record to its scan's or its day partition's object."""
+        record, last = exported_record(record)
         line = self._encode_line(record)
         self._batch_bytes += len(line)
         is_findings = self.stream_name == FINDINGS_STREAM
@@ -102,7 +106,6 @@ class S3EndorSink(UploadingSink):
         if is_findings:
             place = keys.scan_place(record, self.run.root)
             if place is not None:
-                last = record["scan_context"].get("last") is True
                 self._add_finding(place, line, keys.record_time(record), namespace, last)
                 return
         partition = keys.time_partition(
@@ -184,10 +187,11 @@ class S3EndorSink(UploadingSink):
         return scan
 
     def _upload_scan(self, scan: OpenScan) -> None:
-        """Write the scan's object with every finding received (once per scan)."""
-        uri = upload_scan(self.run, scan)
-        if uri is not None:
-            self.logger.info("Wrote %d records to %s", scan.pending.records, uri)
+        """Hand the scan's object, with every finding received, to the uploads (once per scan).
+
+        Not waited for here: the next drain, STATE or proof waits for it.
+        """
+        upload_scan(self.run, scan, self.logger)
 
     def _namespace_of(self, key: str) -> str:
         """The key's namespace segment (``_unpartitioned`` for the fallback folder)."""
@@ -217,7 +221,9 @@ class S3EndorSink(UploadingSink):
                     last_time=spans[folder].last,
                     pending=folder + self.pending_tag,
                 )
+            self.run.wait_for_uploads()  # every object of the drain (and scans before) in S3
         finally:
+            self.run.settle_uploads()  # no upload still reads a file closed here
             for pending in partitions.values():
                 pending.close()
         # Open scans wait for their last finding (or the end of the input): the
@@ -250,18 +256,19 @@ def namespace_of(root: str, key: str) -> str:
     return key[len(root) + 1 :].split("/", 1)[0]
 
 
-def upload_scan(run: RunContext, scan: OpenScan) -> str | None:
-    """Write a scan's object with every finding received; None if nothing is new since.
+def upload_scan(run: RunContext, scan: OpenScan, logger: logging.Logger) -> None:
+    """Hand a scan's object with every finding received to the uploads, if any is new.
 
     Called once per scan: at its ``last`` finding, or for a scan still open at
-    the end of the input (or a stop), by ``write_open_scans``.
+    the end of the input (or a stop), by ``write_open_scans``.  The object is
+    in S3 once ``run.wait_for_uploads()`` returns.
     """
     if not scan.changed:
-        return None
+        return
     records = scan.pending.records
     fmt = run.findings_format
     key = scan.key_stem + fmt.extension
-    uri = run.upload(
+    run.upload(
         run.scans.body(scan),
         key,
         fmt.content_type,
@@ -270,9 +277,9 @@ def upload_scan(run: RunContext, scan: OpenScan) -> str | None:
         records=records,
         first_time=scan.span.first,
         last_time=scan.span.last,
+        logger=logger,
     )
     scan.uploaded_records = records
-    return uri
 
 
 def write_open_scans(run: RunContext, logger: logging.Logger) -> None:
@@ -282,6 +289,5 @@ def write_open_scans(run: RunContext, logger: logging.Logger) -> None:
     before the oldest of them: the next run sends those scans again.
     """
     for scan in run.scans.open_scans():
-        uri = upload_scan(run, scan)
-        if uri is not None:
-            logger.info("Wrote %d records to %s", scan.pending.records, uri)
+        upload_scan(run, scan, logger)
+    run.wait_for_uploads()

@@ -72,8 +72,11 @@ class UploadingSink(ValidatingSink):
         last_time: datetime | None,
         pending: str | None = None,
     ) -> None:
-        """Upload one object (closing ``body``), count it and log it."""
-        uri = self.run.upload(
+        """Hand one object to the run's uploads (which close ``body``); counted once in S3.
+
+        ``process_batch`` must end with ``self.run.wait_for_uploads()``.
+        """
+        self.run.upload(
             body,
             key,
             content_type,
@@ -83,5 +86,5 @@ class UploadingSink(ValidatingSink):
             first_time=first_time,
             last_time=last_time,
             pending=pending,
+            logger=self.logger,
         )
-        self.logger.info("Wrote %d records to %s", records, uri)

@@ -29,7 +29,7 @@ import msgspec
 from singer_sdk.contrib.msgspec import encoder as msgspec_encoder
 
 from target_s3_endor.errors import BadInputError
-from target_s3_endor.json_text import encode_with_surrogates
+from target_s3_endor.json_text import encode_with_surrogates, read_keeping_escapes
 
 
 class _StateText(msgspec.Struct):
@@ -63,8 +63,15 @@ def with_state_text(line: str | bytes, message: dict[str, Any]) -> dict[str, Any
         return message  # the handler names a missing value
     try:
         text = bytes(_state_text.decode(line).value)
-    except msgspec.DecodeError:  # a lone surrogate escape (json_text): written back as it came
-        return {**message, "value": received_state(message["value"])}
+    except msgspec.DecodeError:  # a lone surrogate escape (json_text): its own text kept
+        data = line if isinstance(line, bytes) else line.encode("utf-8", "surrogatepass")
+        try:
+            kept = read_keeping_escapes(data, lambda part: bytes(_state_text.decode(part).value))
+        except msgspec.DecodeError:
+            kept = None
+        if kept is None:
+            return {**message, "value": received_state(message["value"])}
+        text = kept
     return {**message, "value": ReceivedState(message["value"], text + b"\n")}
 
 

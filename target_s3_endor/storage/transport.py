@@ -28,6 +28,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -159,14 +160,15 @@ def _role_fetcher(
                     DurationSeconds=duration,
                     **kwargs,
                 )
+        except (ClientError, BotoCoreError) as exc:
+            # First: botocore's SSLError and time-outs are OSErrors too (through requests).
+            raise CredentialsError(describe_sts_error(exc, config)) from None
         except OSError as exc:
             msg = (
                 f"web_identity_token_file {token_file} cannot be read ({exc.strerror}): "
                 "point it at the OIDC token your platform writes"
             )
             raise CredentialsError(msg) from None
-        except (ClientError, BotoCoreError) as exc:
-            raise CredentialsError(describe_sts_error(exc, config)) from None
         creds = response["Credentials"]
         return {
             "access_key": creds["AccessKeyId"],
@@ -259,6 +261,10 @@ class UploadSettings:
 class S3Writer:
     """Writes whole objects to S3 with checksums, multipart above a threshold.
 
+    ``put`` is called from several threads at once (``upload_pool.py``): the
+    boto3 client is thread-safe, a credential renewal is taken under a lock,
+    and ``conditional`` only ever turns False.
+
     A failed upload is retried as ``storage/retry.py`` says, within ``max_retry_seconds``.
     """
 
@@ -279,6 +285,8 @@ class S3Writer:
             retries={"mode": "standard", "max_attempts": int(config.get("max_attempts") or 5)},
             connect_timeout=float(config.get("connect_timeout_seconds") or 10),
             read_timeout=float(config.get("read_timeout_seconds") or 120),
+            # One connection per concurrent upload (upload_pool.py), at least botocore's 10.
+            max_pool_connections=max(10, int(config.get("max_concurrent_uploads") or 8)),
             request_checksum_calculation=request_checksums,
             response_checksum_validation=response_checksums,
         )
@@ -286,6 +294,7 @@ class S3Writer:
         self.max_retry_seconds = float(DEFAULT_MAX_RETRY_SECONDS if budget is None else budget)
         #: False once the store refused ``If-None-Match`` (see the module docstring).
         self.conditional = True
+        self._renewing = threading.Lock()
         self.session, self.client = self._new_client()
 
     def _new_client(self) -> tuple[boto3.Session, Any]:
@@ -317,17 +326,14 @@ class S3Writer:
                 self._put_once(key, body, content_type, retried=failures > 0 or renewed)
             except CredentialsError as exc:
                 raise UploadError(str(exc)) from None
-            except OSError as exc:  # a credential file (web identity token) gone missing
-                if exc.errno in NO_ROOM_ERRNOS or exc.filename is None:
-                    raise
-                raise UploadError(describe_credential_file_error(exc)) from None
             except (ClientError, BotoCoreError) as exc:
                 failure = classify(exc)
                 if failure is Failure.EXPIRED_CREDENTIALS and not renewed:
                     # S3 says they expired, whatever their local expiry time says: renew them.
                     LOGGER.warning("S3 says the credentials expired: renewing them and retrying")
                     renewed = True
-                    self.session, self.client = self._new_client()
+                    with self._renewing:  # uploads run concurrently: one renewal at a time
+                        self.session, self.client = self._new_client()
                     continue
                 failures += 1
                 pause = pause_after(failures)
@@ -345,6 +351,12 @@ class S3Writer:
                     self.max_retry_seconds,
                 )
                 time.sleep(pause)
+            except OSError as exc:  # a credential file (web identity token) gone missing
+                # After the botocore clause: botocore's SSLError and ConnectionError are
+                # OSErrors too (through requests), and must be described as S3 failures.
+                if exc.errno in NO_ROOM_ERRNOS or exc.filename is None:
+                    raise
+                raise UploadError(describe_credential_file_error(exc)) from None
             else:
                 return f"s3://{self.settings.bucket}/{key}"
 
@@ -553,7 +565,7 @@ S3_CODE_HINTS = {
     "PermanentRedirect": "bucket {bucket} is in another region: set region",
     "AuthorizationHeaderMalformed": "the region setting does not match bucket {bucket}",
     "InvalidStorageClass": "storage_class is not a storage class S3 accepts",
-    "InvalidArgument": "S3 refused an argument for s3://{bucket}/{key}: {detail}",
+    "InvalidArgument": "S3 refused s3://{bucket}/{key}: InvalidArgument {detail}",
 }
 
 

@@ -24,8 +24,6 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
-import requests
-
 from tests.s3_listing import list_objects
 from tests.support.emulator_client import call_json
 from tests.support.servers import REPO_ROOT, ServerProcess, start_server
@@ -138,22 +136,20 @@ def test_a_clock_skew_that_lasts_says_the_machine_clock_is_off(
     assert run.stdout == ""
 
 
-def _assumed_roles(endpoint: str) -> int:
-    data = requests.get(f"{endpoint}/moto-api/data.json", timeout=10).json()
-    roles = data.get("sts", {}).get("AssumedRole", [])
-    return sum(1 for role in roles if role.get("role_arn") == ROLE_ARN)
+def _assume_role_calls(proxy: ServerProcess) -> int:
+    """STS calls through the proxy: sts:AssumeRole is a POST to ``/`` (uploads are PUTs)."""
+    return int(call_json(proxy, "GET", "/_proxy/stats")["paths"].get("POST /", 0))
 
 
 def test_credentials_s3_says_expired_are_renewed(
-    s3_proxy: ServerProcess, s3_endpoint: str, s3_client: Any, bucket: str, tmp_path: Path
+    s3_proxy: ServerProcess, s3_client: Any, bucket: str, tmp_path: Path
 ) -> None:
     set_faults(s3_proxy, [{"type": "expired", "times": 1, "method": "PUT"}])
-    before = _assumed_roles(s3_endpoint)
     config = _config(
         s3_proxy.url,
         bucket,
         role_arn=ROLE_ARN,
-        sts_endpoint_url=s3_endpoint,
+        sts_endpoint_url=s3_proxy.url,  # moto answers STS too; the proxy counts the calls
         max_retry_seconds=0,  # the renewal is not a retry of a transient failure
     )
     run = run_target(config, TEXT, tmp=tmp_path)
@@ -161,7 +157,7 @@ def test_credentials_s3_says_expired_are_renewed(
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.states == [{"n": 3}]
     assert "renewing them" in run.stderr
-    assert _assumed_roles(s3_endpoint) - before == 2  # the first session, then the renewed one
+    assert _assume_role_calls(s3_proxy) == 2  # the first session, then the renewed one
     assert len(_stored_uuids(s3_client, bucket)) == 3
 
 
@@ -201,3 +197,13 @@ def test_a_missing_web_identity_token_file_is_one_line(
     assert probe.returncode == 1
     assert "Traceback" not in probe.stderr
     assert "S3 access FAILED" in probe.stdout and str(missing) in probe.stdout
+
+
+def test_the_connection_test_answers_without_the_retry_budget(bucket: str, tmp_path: Path) -> None:
+    keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing-secret"}
+    config = _config(f"http://127.0.0.1:{_free_port()}", bucket, max_attempts=1, **keys)
+    probe = _run_with_env(config, {}, tmp_path, "--test")
+
+    assert probe.returncode == 1
+    assert "S3 access FAILED" in probe.stdout and "unreachable" in probe.stdout
+    assert "retrying in" not in probe.stderr  # max_retry_seconds (default 180) is not spent

@@ -26,6 +26,7 @@ from target_s3_endor.errors import BadInputError
 from target_s3_endor.formats.encoding import encode_record
 from target_s3_endor.input.lines import input_lines
 from target_s3_endor.input.message_text import decode_message
+from target_s3_endor.input.state_text import with_state_text
 
 ANY_CHARACTER = st.characters(min_codepoint=0, max_codepoint=0x10FFFF, exclude_categories=())
 ANY_TEXT = st.text(alphabet=ANY_CHARACTER, max_size=12)
@@ -91,3 +92,17 @@ def test_lines_past_max_line_bytes_are_refused_naming_their_stream(
     with pytest.raises(BadInputError, match=rf"line {first_long + 1} \(stream 's{first_long}'\)"):
         for line in input_lines(source, limit):
             assert len(line.data) <= limit + 1
+
+
+@given(
+    escapes=st.lists(
+        st.sampled_from(["\\ud83d", "\\uD83D", "\\udc00", "\\ud83d\\ude00", "\\uDBFF", "x"]),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_a_state_with_surrogate_escapes_is_printed_back_byte_for_byte(escapes: list[str]) -> None:
+    value = '{"cursor":"' + "".join(escapes) + '","n":[1.50,2e3]}'
+    line = ('{"type":"STATE","value":' + value + "}").encode()
+    state = with_state_text(line, decode_message(line))["value"]
+    assert state.line == value.encode() + b"\n"
