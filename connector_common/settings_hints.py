@@ -9,6 +9,7 @@ that is missing, the error names the misspelling too.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
@@ -38,6 +39,24 @@ def unset_hints(hints: Mapping[str, str | None], config: Mapping[str, Any], erro
         if nearest is not None and config.get(nearest) in (None, "") and nearest in error
     ]
     return f"{'; '.join(found)}: did you misspell it?" if found else ""
+
+
+_REQUIRED = re.compile(r"'([A-Za-z_][A-Za-z0-9_]*)' is a required property")
+
+
+def what_to_do(errors: Iterable[str], env_prefix: str) -> list[str]:
+    """The SDK's config errors, each missing setting with where to set it.
+
+    jsonschema says only "'bucket' is a required property"; a new user needs to hear
+    which file or variable takes it.
+    """
+    return [
+        f"{error}: set {match.group(1)} in the config file, or "
+        f"{env_prefix}_{match.group(1).upper()} with --config=ENV or Meltano"
+        if (match := _REQUIRED.fullmatch(error.strip()))
+        else error
+        for error in errors
+    ]
 
 
 def known_settings(plugin: Any) -> list[str]:

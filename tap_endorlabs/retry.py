@@ -56,6 +56,9 @@ SLOW_ATTEMPT_SECONDS = 5.0
 
 #: Failures that mean "no answer in time": always reported.
 TIMEOUTS = (requests.exceptions.Timeout, TimeoutError)
+#: Failures that no retry can mend (a certificate that does not verify): given up at once.
+#: ``SSLError`` is a ``ConnectionError``, which is retried; a refused handshake is not a blip.
+PERMANENT = (requests.exceptions.SSLError,)
 
 T = TypeVar("T")
 #: What a wrapped connection error says underneath (``[Errno 111] Connection refused``).
@@ -170,9 +173,11 @@ class RetryPolicy:
             attempt_started[0] = time.monotonic()
             return call()
 
-        def spent(_: Exception) -> bool:
+        def spent(error: Exception) -> bool:
             # Measured after the failed attempt: backoff's own ``max_time`` looks at
             # the time before it, so an attempt that hangs would run past the budget.
+            if isinstance(error, PERMANENT):
+                return True
             return time.monotonic() - started >= self.budget_seconds
 
         def on_backoff(details: Details) -> None:

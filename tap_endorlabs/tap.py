@@ -15,7 +15,13 @@ from singer_sdk.plugin_base import PluginBase, _ConfigInput
 from singer_sdk.tap_base import CliTestOptionValue
 from typing_extensions import override
 
-from connector_common.settings_hints import known_settings, misspelled, unset_hints, warning_text
+from connector_common.settings_hints import (
+    known_settings,
+    misspelled,
+    unset_hints,
+    warning_text,
+    what_to_do,
+)
 from connector_common.settings_text import numbers_from_text
 from tap_endorlabs.api import EndorApi
 from tap_endorlabs.auth import EndorAuthenticator
@@ -64,11 +70,10 @@ class TapEndorLabs(Tap):
                 raise FatalTapError(f"{exc} ({hint})") from None
             raise
         except ConfigValidationError as exc:
+            errors = what_to_do(exc.errors, "TAP_ENDORLABS")
             if hint := unset_hints(hints, config or {}, " ".join(exc.errors)):
-                raise ConfigValidationError(
-                    str(exc), errors=[*exc.errors, hint], schema=exc.schema
-                ) from None
-            raise
+                errors.append(hint)
+            raise ConfigValidationError(str(exc), errors=errors, schema=exc.schema) from None
         self._authenticator: EndorAuthenticator | None = None
         self._api: EndorApi | None = None
         self._namespace_names: list[str] | None = None

@@ -47,9 +47,19 @@ PROOF_FOLDER = "_reconciliation"
 # Fixed namespace for the default exporter uuid: the same name gives the same
 # uuid on every machine and run, so keys stay put across re-runs.
 EXPORTER_UUID_NAMESPACE = uuid.UUID("6f1c7b1e-3f0a-5c3e-9a57-2b7e0c1d4e55")
-# Streams named after an API resource are filed under the resource's name, as in
-# the API's paths; any other stream under its own (made safe).
-STREAM_FOLDERS = {"audit_logs": "audit-logs", "authentication_logs": "authentication-logs"}
+# Every stream of tap-endorlabs is filed under its API resource's name, as in the API's
+# paths (``/v1/namespaces/{ns}/finding-logs``): one spelling, kebab-case, so a consumer's
+# table per folder reads the same everywhere.  Any other tap's stream goes under its own
+# name (made safe); a name equal to one of these folders gets a hash, so no two streams
+# ever share a folder.
+STREAM_FOLDERS = {
+    "audit_logs": "audit-logs",
+    "authentication_logs": "authentication-logs",
+    "finding_logs": "finding-logs",
+    "scan_results": "scan-results",
+    "projects": "projects",
+    "findings": "findings",
+}
 # Folder names the target writes itself at the namespace and stream levels: a
 # namespace or stream with one of these names gets a hash, so it never shares them.
 RESERVED_NAMESPACES = frozenset(
@@ -230,9 +240,10 @@ def namespace_segment(namespace: object) -> str:
 
 
 def stream_folder(stream_name: str) -> str:
-    """The folder of a time-partitioned stream (``audit_logs`` -> ``audit-logs``).
+    """The folder of a time-partitioned stream (``finding_logs`` -> ``finding-logs``).
 
     A stream whose own name is another stream's folder (``audit-logs``) gets a hash.
+    Also the base of the member's name in the object (``finding-logs.json``).
     """
     return STREAM_FOLDERS.get(stream_name) or safe_segment(
         stream_name, reserved=RESERVED_STREAM_FOLDERS

@@ -25,9 +25,14 @@ from singer_sdk.sinks import Sink
 from typing_extensions import override
 
 from connector_common.secret_values import scrubbed, secret_values
-from connector_common.settings_hints import known_settings, misspelled, unset_hints, warning_text
+from connector_common.settings_hints import (
+    known_settings,
+    misspelled,
+    unset_hints,
+    warning_text,
+    what_to_do,
+)
 from target_s3_endor import keys
-from target_s3_endor.batching.parquet_sink import SecurityLakeSink
 from target_s3_endor.batching.proof import ProofWriter
 from target_s3_endor.batching.proof_sink import ReconciliationSink
 from target_s3_endor.batching.run import RunContext
@@ -486,10 +491,10 @@ class TargetS3Endor(MessageHandlers):
                 raise SettingsError(f"{_one_line(exc)} ({hint})") from None
             raise
         except ConfigValidationError as exc:
+            errors = what_to_do(exc.errors, "TARGET_S3_ENDOR")
             if hint := unset_hints(hints, given, " ".join(exc.errors)):
-                errors = [*exc.errors, hint]
-                raise ConfigValidationError(str(exc), errors=errors, schema=exc.schema) from None
-            raise
+                errors.append(hint)
+            raise ConfigValidationError(str(exc), errors=errors, schema=exc.schema) from None
         if isinstance(self.message_reader, StrictLineReader):
             limit = self.config.get("max_line_bytes") or DEFAULT_MAX_LINE_BYTES
             self.message_reader.max_line_bytes = int(limit)
@@ -552,6 +557,10 @@ class TargetS3Endor(MessageHandlers):
         if stream_name == RECONCILIATION_STREAM:
             return ReconciliationSink
         if self.config.get("layout") == SECURITY_LAKE:
+            # Imported here: only this layout needs the Parquet writer and OCSF mapping,
+            # and every other run (and --about) starts without loading them (issue 23).
+            from target_s3_endor.batching.parquet_sink import SecurityLakeSink  # noqa: PLC0415
+
             return SecurityLakeSink
         return S3EndorSink
 

@@ -17,6 +17,7 @@ from target_s3_endor.batching.upload import UploadingSink
 from target_s3_endor.errors import BadInputError
 from target_s3_endor.formats.ocsf import mapper_for
 from target_s3_endor.formats.parquet import CONTENT_TYPE, ParquetObject
+from target_s3_endor.input.signals import exported_record
 from target_s3_endor.keys import dig
 from target_s3_endor.layouts.security_lake import (
     event_day,
@@ -66,6 +67,7 @@ class SecurityLakeSink(UploadingSink):
     @override
     def process_record(self, record: dict, context: dict) -> None:
         """Map the record and spool the event in its source's object for its event day."""
+        record, _ = exported_record(record)
         event = self._ocsf_mapper(record, datetime.now(UTC), self.stream_name)
         class_uid = int(event["class_uid"])
         source = self._names[(self.stream_name, class_uid)]

@@ -53,6 +53,7 @@ from target_s3_endor.batching.scans import OpenScan
 from target_s3_endor.batching.spans import TimeSpan
 from target_s3_endor.batching.upload import UploadingSink
 from target_s3_endor.formats.ocsf_output import format_for, line_encoder
+from target_s3_endor.input.signals import exported_record
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -97,6 +98,7 @@ class S3EndorSink(UploadingSink):
     @override
     def process_record(self, record: dict, context: dict) -> None:
         """Add the record to its scan's or its day partition's object."""
+        record, last = exported_record(record)
         line = self._encode_line(record)
         self._batch_bytes += len(line)
         is_findings = self.stream_name == FINDINGS_STREAM
@@ -104,7 +106,6 @@ class S3EndorSink(UploadingSink):
         if is_findings:
             place = keys.scan_place(record, self.run.root)
             if place is not None:
-                last = record["scan_context"].get("last") is True
                 self._add_finding(place, line, keys.record_time(record), namespace, last)
                 return
         partition = keys.time_partition(

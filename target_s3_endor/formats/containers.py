@@ -22,6 +22,8 @@ from __future__ import annotations
 import re
 import struct
 import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Protocol
 
@@ -259,6 +261,46 @@ def _end_records(directory_at: int, directory_size: int) -> bytes:
     return records
 
 
+@dataclass(frozen=True)
+class Container:
+    """One ``compression`` setting: how an object wraps its member.  A new one is one entry."""
+
+    name: str
+    #: The object's Content-Type; None: the member's own (no container).
+    content_type: str | None
+    #: The key's extension, from the member's suffix.
+    extension: Callable[[str], str]
+    #: ``(out, member_name, modified, level, zip64) -> writer`` on the seekable file ``out``.
+    open: Callable[[IO[bytes], str, datetime, int, bool], MemberWriter]
+
+
+CONTAINERS: dict[str, Container] = {
+    container.name: container
+    for container in (
+        Container(
+            "zip",
+            "application/zip",
+            lambda _suffix: ".zip",
+            lambda out, name, modified, level, zip64: ZipMember(
+                out, name, modified, level, zip64=zip64
+            ),
+        ),
+        Container(
+            "gzip",
+            "application/gzip",
+            lambda suffix: suffix + ".gz",
+            lambda out, name, _modified, level, _zip64: GzipMember(out, name, level),
+        ),
+        Container(
+            "none",
+            None,
+            lambda suffix: suffix,
+            lambda out, _name, _modified, _level, _zip64: PlainMember(out),
+        ),
+    )
+}
+
+
 def open_member(
     out: IO[bytes],
     compression: str,
@@ -269,8 +311,4 @@ def open_member(
     zip64: bool = False,
 ) -> MemberWriter:
     """The writer for ``compression`` (zip, gzip, none) on the seekable file ``out``."""
-    if compression == "zip":
-        return ZipMember(out, member_name, modified, level, zip64=zip64)
-    if compression == "gzip":
-        return GzipMember(out, member_name, level)
-    return PlainMember(out)
+    return CONTAINERS[compression].open(out, member_name, modified, level, zip64)

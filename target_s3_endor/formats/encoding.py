@@ -9,29 +9,18 @@ memory stays flat whatever the batch size.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any, Protocol
 
 import msgspec
 
-from target_s3_endor.formats.containers import ZIP64_LIMIT, open_member
+from target_s3_endor.formats.containers import CONTAINERS, ZIP64_LIMIT, open_member
 from target_s3_endor.json_text import encode_with_surrogates
-from target_s3_endor.keys import member_file_name
+from target_s3_endor.keys import member_file_name, stream_folder
 from target_s3_endor.temp_files import temporary_file
 
-FORMATS = ("json", "jsonl", "sarif", "ocsf")
-COMPRESSIONS = ("zip", "gzip", "none")
-MEMBER_SUFFIX = {"json": ".json", "jsonl": ".jsonl", "sarif": ".sarif", "ocsf": ".ocsf.jsonl"}
-CONTENT_TYPES = {
-    "zip": "application/zip",
-    "gzip": "application/gzip",
-    "json": "application/json",
-    "jsonl": "application/x-ndjson",
-    "sarif": "application/sarif+json",
-    "ocsf": "application/x-ndjson",  # OCSF events, one a line (mapped in ocsf.py)
-}
 # Objects above this many bytes get ZIP64 fields, decided before the member is
 # written: a little under the container's limit, for the JSON array's framing.
 ZIP64_ABOVE = ZIP64_LIMIT - (1 << 20)
@@ -77,6 +66,38 @@ def encode_record(record: dict[str, Any]) -> bytes:
         return encode_with_surrogates(record, _encoder) + b"\n"
 
 
+class Framer(Protocol):
+    """Turns whole JSON lines into a member's bytes as they come (``JsonArrayFramer`` ...)."""
+
+    def frame(self, lines: builtins.bytes) -> builtins.bytes:
+        """The member's next bytes, from one or more whole JSON lines."""
+
+    def end(self) -> builtins.bytes:
+        """What closes the member."""
+
+
+def _sarif_chunks(lines: Iterator[bytes], options: dict[str, Any]) -> Iterator[bytes]:
+    from target_s3_endor.formats.sarif import sarif_chunks  # noqa: PLC0415 - only for sarif
+
+    return sarif_chunks(lines, **options)
+
+
+@dataclass(frozen=True)
+class Format:
+    """One ``format`` setting: how records become a member.  A new one is one entry."""
+
+    name: str
+    member_suffix: str
+    #: The object's Content-Type when it has no container.
+    content_type: str
+    #: A framer for records written as they come; None: the format re-shapes whole
+    #: records (``chunks`` then makes the member from every line, spooled).
+    framer: Callable[[], Framer] | None
+    chunks: Callable[[Iterator[bytes], dict[str, Any]], Iterator[bytes]] | None = None
+    #: The member's base name for a stream: its folder (``audit-logs``); SARIF ``findings``.
+    member_base: Callable[[str], str] = field(default=stream_folder)
+
+
 @dataclass(frozen=True)
 class ObjectFormat:
     """What an object looks like: member framing and compression."""
@@ -85,28 +106,25 @@ class ObjectFormat:
     compression: str
 
     def member_name(self, stream_name: str) -> str:
-        """The member's file name (``findings.sarif``, ``audit_logs.json``).
+        """The member's file name (``findings.sarif``, ``audit-logs.json``).
 
-        Unzipping writes this name to disk, so a stream name is made a safe
-        segment first (``../../x`` -> ``x--<hash>.json``), as in keys.
+        The stream's folder name (``keys.stream_folder``): one spelling in keys and
+        members.  Unzipping writes this name to disk, so a foreign stream's name is
+        a safe segment (``../../x`` -> ``x--<hash>.json``), as in keys.
         """
-        base = "findings" if self.format == "sarif" else stream_name
-        return member_file_name(base, MEMBER_SUFFIX[self.format])
+        fmt = FORMATS[self.format]
+        return member_file_name(fmt.member_base(stream_name), fmt.member_suffix)
 
     @property
     def extension(self) -> str:
         """The key's extension: ``.zip``, ``.json.gz``, ``.jsonl`` ..."""
-        if self.compression == "zip":
-            return ".zip"
-        suffix = MEMBER_SUFFIX[self.format]
-        return suffix + ".gz" if self.compression == "gzip" else suffix
+        return CONTAINERS[self.compression].extension(FORMATS[self.format].member_suffix)
 
     @property
     def content_type(self) -> str:
         """The object's Content-Type."""
-        if self.compression == "none":
-            return CONTENT_TYPES[self.format]
-        return CONTENT_TYPES[self.compression]
+        container = CONTAINERS[self.compression].content_type
+        return container or FORMATS[self.format].content_type
 
 
 class JsonArrayFramer:
@@ -146,22 +164,40 @@ class JsonLinesFramer:
         return b""
 
 
-def framer_for(fmt: str) -> JsonArrayFramer | JsonLinesFramer:
+FORMATS: dict[str, Format] = {
+    fmt.name: fmt
+    for fmt in (
+        Format("json", ".json", "application/json", JsonArrayFramer),
+        Format("jsonl", ".jsonl", "application/x-ndjson", JsonLinesFramer),
+        Format(
+            "sarif",
+            ".sarif",
+            "application/sarif+json",
+            None,
+            chunks=_sarif_chunks,
+            member_base=lambda _stream: "findings",
+        ),
+        # OCSF events, one a line (mapped in ocsf.py)
+        Format("ocsf", ".ocsf.jsonl", "application/x-ndjson", JsonLinesFramer),
+    )
+}
+COMPRESSIONS = tuple(CONTAINERS)
+
+
+def framer_for(fmt: str) -> Framer:
     """The framer of a format whose records are written as they come (json, jsonl, ocsf)."""
-    if fmt == "json":
-        return JsonArrayFramer()
-    if fmt in ("jsonl", "ocsf"):  # ocsf: OCSF events, one a line (ocsf.py)
-        return JsonLinesFramer()
-    msg = f"format {fmt!r} re-shapes its records and has no line framer"
-    raise ValueError(msg)
+    make = FORMATS[fmt].framer
+    if make is None:
+        msg = f"format {fmt!r} re-shapes its records and has no line framer"
+        raise ValueError(msg)
+    return make()
 
 
 def framed_chunks(spool: LineSource, fmt: str, sarif_options: dict[str, Any]) -> Iterator[bytes]:
     """The member's bytes, in chunks."""
-    if fmt == "sarif":
-        from target_s3_endor.formats.sarif import sarif_chunks  # noqa: PLC0415 - only for sarif
-
-        yield from sarif_chunks(spool.lines(), **sarif_options)
+    chunks = FORMATS[fmt].chunks
+    if chunks is not None:
+        yield from chunks(spool.lines(), sarif_options)
         return
     framer = framer_for(fmt)
     for chunk in spool.line_chunks():

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from target_s3_endor.formats.encoding import ObjectFormat, encode_record
-from target_s3_endor.formats.ocsf import mapper_for
 
 OCSF = "ocsf"
 LineEncoder = Callable[[dict[str, Any]], bytes]
@@ -24,15 +23,24 @@ def format_for(run_format: ObjectFormat, stream_name: str) -> ObjectFormat:
     Only batch objects change: a scan's object keeps the run's findings format,
     whichever sink writes it.
     """
-    if run_format.format != OCSF or mapper_for(stream_name) is not None:
+    if run_format.format != OCSF:
+        return run_format
+    # Imported here: a run without format: ocsf starts without the OCSF mapping (issue 23).
+    from target_s3_endor.formats.ocsf import mapper_for  # noqa: PLC0415
+
+    if mapper_for(stream_name) is not None:
         return run_format
     return ObjectFormat("json", run_format.compression)
 
 
 def line_encoder(stream_format: ObjectFormat, stream_name: str) -> LineEncoder:
     """Record to one JSON line: the OCSF event under ``format: ocsf``, else the record."""
+    if stream_format.format != OCSF:
+        return encode_record
+    from target_s3_endor.formats.ocsf import mapper_for  # noqa: PLC0415
+
     mapper = mapper_for(stream_name)
-    if stream_format.format != OCSF or mapper is None:
+    if mapper is None:
         return encode_record
 
     def encode_event(record: dict[str, Any]) -> bytes:

@@ -33,7 +33,6 @@ from target_s3_endor.formats.ocsf import (
     DETECTION_FINDING,
     VULNERABILITY_FINDING,
 )
-from target_s3_endor.formats.parquet import require_pyarrow
 
 LAYOUTS = ("endor", "security-lake")
 SECURITY_LAKE = "security-lake"
@@ -121,6 +120,9 @@ def check_security_lake_settings(config: Mapping[str, Any]) -> None:
         )
         raise SettingsError(msg)
     source_names(config)
+    # Imported here: runs of the endor layout start without the Parquet writer (issue 23).
+    from target_s3_endor.formats.parquet import require_pyarrow  # noqa: PLC0415
+
     require_pyarrow()
 
 

@@ -160,14 +160,15 @@ def _role_fetcher(
                     DurationSeconds=duration,
                     **kwargs,
                 )
+        except (ClientError, BotoCoreError) as exc:
+            # First: botocore's SSLError and time-outs are OSErrors too (through requests).
+            raise CredentialsError(describe_sts_error(exc, config)) from None
         except OSError as exc:
             msg = (
                 f"web_identity_token_file {token_file} cannot be read ({exc.strerror}): "
                 "point it at the OIDC token your platform writes"
             )
             raise CredentialsError(msg) from None
-        except (ClientError, BotoCoreError) as exc:
-            raise CredentialsError(describe_sts_error(exc, config)) from None
         creds = response["Credentials"]
         return {
             "access_key": creds["AccessKeyId"],
@@ -325,10 +326,6 @@ class S3Writer:
                 self._put_once(key, body, content_type, retried=failures > 0 or renewed)
             except CredentialsError as exc:
                 raise UploadError(str(exc)) from None
-            except OSError as exc:  # a credential file (web identity token) gone missing
-                if exc.errno in NO_ROOM_ERRNOS or exc.filename is None:
-                    raise
-                raise UploadError(describe_credential_file_error(exc)) from None
             except (ClientError, BotoCoreError) as exc:
                 failure = classify(exc)
                 if failure is Failure.EXPIRED_CREDENTIALS and not renewed:
@@ -354,6 +351,12 @@ class S3Writer:
                     self.max_retry_seconds,
                 )
                 time.sleep(pause)
+            except OSError as exc:  # a credential file (web identity token) gone missing
+                # After the botocore clause: botocore's SSLError and ConnectionError are
+                # OSErrors too (through requests), and must be described as S3 failures.
+                if exc.errno in NO_ROOM_ERRNOS or exc.filename is None:
+                    raise
+                raise UploadError(describe_credential_file_error(exc)) from None
             else:
                 return f"s3://{self.settings.bucket}/{key}"
 
@@ -562,7 +565,7 @@ S3_CODE_HINTS = {
     "PermanentRedirect": "bucket {bucket} is in another region: set region",
     "AuthorizationHeaderMalformed": "the region setting does not match bucket {bucket}",
     "InvalidStorageClass": "storage_class is not a storage class S3 accepts",
-    "InvalidArgument": "S3 refused an argument for s3://{bucket}/{key}: {detail}",
+    "InvalidArgument": "S3 refused s3://{bucket}/{key}: InvalidArgument {detail}",
 }
 
 

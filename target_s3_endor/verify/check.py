@@ -110,7 +110,9 @@ class Verifier:
                 )
                 self.echo(
                     f"verify: FAILED: no reconciliation proof under {roots}: nothing proves "
-                    "this export complete (the tap must emit the reconciliations stream)"
+                    "this export complete (set prefix, exporter_name or exporter_uuid and "
+                    "layout as the export's own config does; the tap must emit the "
+                    "reconciliations stream)"
                 )
                 return 1
             self.logger.info(

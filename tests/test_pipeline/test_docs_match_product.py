@@ -8,14 +8,27 @@ codes they name, and the log of a real tap run through API faults.
 
 from __future__ import annotations
 
+import errno
+import io
 import json
+import os
 import re
 import subprocess
+from types import SimpleNamespace
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
-from target_s3_endor.storage.transport import describe_s3_error, describe_sts_error
+from target_s3_endor.errors import BadInputError, no_room_line
+from target_s3_endor.input.lines import InputLine, input_lines
+from target_s3_endor.input.message_text import decode_message, ended_mid_message
+from target_s3_endor.storage.retry import Failure, skew_line
+from target_s3_endor.storage.transport import (
+    S3Writer,
+    describe_credential_file_error,
+    describe_s3_error,
+    describe_sts_error,
+)
 from tests.support.servers import REPO_ROOT, start_emulator
 from tests.test_pipeline.conftest import tap_config
 from tests.test_reliability.bad_inputs import CATALOGUE
@@ -50,6 +63,60 @@ def aws_descriptions() -> list[str]:
         describe_sts_error(
             error("AccessDenied", "not authorized"), {**role, "web_identity_token_file": "/t"}
         ),
+        *(describe_s3_error(error(code), bucket, key) for code in STORE_CHECKSUM_CODES),
+    ]
+
+
+STORE_CHECKSUM_CODES = ("InvalidArgument", "NotImplemented", "XAmzContentSHA256Mismatch")
+
+
+def final_upload_line(exc: Exception, failure: Failure, waited: float) -> str:
+    """The line an upload ends with once ``max_retry_seconds`` is spent (S3Writer's own)."""
+    writer = SimpleNamespace(settings=SimpleNamespace(bucket="my-bucket"), max_retry_seconds=180)
+    return S3Writer._final_line(writer, exc, failure, "endor/x/a.zip", waited)  # type: ignore[arg-type]
+
+
+def bad_input_line(read: object) -> str:
+    try:
+        read()  # type: ignore[operator]
+    except BadInputError as exc:
+        return str(exc)
+    raise AssertionError("no BadInputError")
+
+
+def target_descriptions() -> list[str]:
+    """The target's one lines for S3 that keeps failing, a full spool and unreadable input."""
+    skewed = ClientError(
+        {
+            "Error": {
+                "Code": "RequestTimeTooSkewed",
+                "RequestTime": "20261206T120000Z",
+                "ServerTime": "2026-12-06T11:30:00Z",
+            }
+        },
+        "PutObject",
+    )
+    slow = ClientError({"Error": {"Code": "SlowDown", "Message": "Reduce"}}, "PutObject")
+    token = "/var/run/secrets/eks/token"
+    os.environ["AWS_WEB_IDENTITY_TOKEN_FILE"] = token
+    try:
+        missing_token = describe_credential_file_error(
+            FileNotFoundError(errno.ENOENT, "No such file or directory", token)
+        )
+    finally:
+        del os.environ["AWS_WEB_IDENTITY_TOKEN_FILE"]
+    long_third = b'{"type":"STATE"}\n' * 2 + b'{"type":"RECORD","stream":"findings"' + b" " * 99
+    return [
+        skew_line(skewed, 180),
+        final_upload_line(
+            EndpointConnectionError(endpoint_url="http://s3"), Failure.TRANSIENT, 181
+        ),
+        final_upload_line(slow, Failure.TRANSIENT, 181),
+        missing_token,
+        no_room_line(OSError(errno.ENOSPC, "No space left on device"), "/spool"),
+        bad_input_line(lambda: list(input_lines(io.BytesIO(long_third), limit=40))),
+        bad_input_line(lambda: decode_message("[" * 100_000 + "]" * 100_000)),
+        ended_mid_message(InputLine(b'{"type":"RECORD","stream":"audit_logs"', 7, False)),
     ]
 
 
@@ -82,7 +149,7 @@ def observed(faulty_run_log: str) -> list[str]:
     """Every text the checks compare against (catalogue lines keep their "...")."""
     catalogue = [case.says for case in CATALOGUE if case.says]
     catalogue += [case.logs for case in CATALOGUE if case.logs]
-    return catalogue + aws_descriptions() + faulty_run_log.splitlines()
+    return catalogue + aws_descriptions() + target_descriptions() + faulty_run_log.splitlines()
 
 
 # Rows whose message no test here observes yet (rare paths of other modules); each is

@@ -74,6 +74,9 @@ README_COMMANDS: dict[str, list[str] | str] = {
         "needs a bucket with a proof: tests/demo.py runs it after a real run, and "
         "tests/test_target/test_verify.py runs the flag itself"
     ),
+    "meltano --environment=demo invoke target-s3-endor --verify": (
+        "make demo runs it (tests/demo.py) against the bucket its two runs wrote"
+    ),
 }
 
 

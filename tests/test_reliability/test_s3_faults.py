@@ -94,7 +94,7 @@ def test_s3_that_keeps_failing_stops_the_target_without_state_for_unwritten_data
     bucket: str,
 ) -> None:
     # Everything goes through except the last stream the tap sends, scan_results.
-    set_faults(s3_proxy, [{"type": fault, "rate": 1.0, "method": "PUT", "path": "/scan_results/"}])
+    set_faults(s3_proxy, [{"type": fault, "rate": 1.0, "method": "PUT", "path": "/scan-results/"}])
     config = campaign_target_config(s3_proxy.url, bucket, max_attempts=2, max_retry_seconds=1)
     result = Pipeline(tmp_path, campaign_tap_config(emulator), config).run()
 
@@ -105,7 +105,7 @@ def test_s3_that_keeps_failing_stops_the_target_without_state_for_unwritten_data
     assert result.states, "the streams written before the failure have state"
     assert "scan_results" not in result.states[-1]["bookmarks"]
     keys = [stored.key for stored in exported(s3_client, bucket).objects]
-    assert keys and not [key for key in keys if "/scan_results/" in key]
+    assert keys and not [key for key in keys if "/scan-results/" in key]
 
 
 # Concurrent uploads (issue 23): one drain of several day objects, one PUT held by the proxy.

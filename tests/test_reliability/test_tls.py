@@ -68,3 +68,22 @@ def test_tap_refuses_a_self_signed_api_unless_told(tmp_path: Path) -> None:
         assert code == 1
         # The handshake now succeeds and the server's own answer is what fails.
         assert "rejected the API key (HTTP 401)" in err.strip().splitlines()[-1], err[-1000:]
+
+
+def test_target_names_a_self_signed_sts_endpoint_as_such(tmp_path: Path) -> None:
+    """botocore's SSLError is an OSError too (through requests): the STS call's failure is
+    described as STS's, never as an unreadable web-identity token file."""
+    with https_server(tmp_path) as url:
+        config = {
+            "bucket": "tls-test",
+            "endpoint_url": url,
+            "region": S3_TEST_CREDENTIALS["region_name"],
+            "role_arn": "arn:aws:iam::123456789012:role/exporter",
+            "sts_endpoint_url": url,
+            "max_attempts": 1,
+        }
+        code, out, err = run([TARGET, "--test"], config, tmp_path)
+        assert code == 1
+        assert "certificate" in (out + err).lower(), out + err
+        assert "web_identity_token_file" not in out + err
+        assert "Traceback" not in err

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from connector_common.settings_hints import misspelled, unset_hints
+from connector_common.settings_hints import misspelled, unset_hints, what_to_do
 from tap_endorlabs.filters import bare_date, time_range
 from tap_endorlabs.run_inputs import read_state
 from tap_endorlabs.settings import CONFIG_SCHEMA
@@ -32,6 +33,31 @@ def test_a_missing_setting_error_names_the_misspelling_behind_it_only() -> None:
     text = unset_hints(hints, config, "Missing credentials: set api_key and api_secret")
     assert "'api_secert' is set instead of 'api_secret'" in text
     assert "start_time" not in text
+
+
+def test_a_missing_required_setting_says_where_to_set_it() -> None:
+    errors = ["'bucket' is a required property", "'x' is not of type 'integer' in config['y']"]
+    told = what_to_do(errors, "TARGET_S3_ENDOR")
+    assert told[0] == (
+        "'bucket' is a required property: set bucket in the config file, or "
+        "TARGET_S3_ENDOR_BUCKET with --config=ENV or Meltano"
+    )
+    assert told[1] == errors[1]
+
+
+def test_the_tap_without_namespace_says_where_to_set_it(tmp_path: Path) -> None:
+    config = tmp_path / "tap.json"
+    config.write_text(json.dumps({"api_key": "k", "api_secret": "s"}))
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ENDOR_")}
+    run = subprocess.run(
+        [TAP, "--config", str(config)], capture_output=True, text=True, env=env, check=False
+    )
+    assert run.returncode == 1
+    assert run.stderr.splitlines()[-1].endswith(
+        "'namespace' is a required property: set namespace in the config file, or "
+        "TAP_ENDORLABS_NAMESPACE with --config=ENV or Meltano"
+    )
+    assert "Traceback" not in run.stderr
 
 
 @pytest.mark.parametrize("op", [">=", ">", "<", "<=", "==", "!="])

@@ -169,6 +169,14 @@ def finding(
     }
 
 
+def as_exported(item: dict[str, Any]) -> dict[str, Any]:
+    """A record as the objects hold it: ``scan_context.last`` is the tap's signal, not data."""
+    context = item.get("scan_context")
+    if not isinstance(context, dict):
+        return item
+    return {**item, "scan_context": {k: v for k, v in context.items() if k != "last"}}
+
+
 def lines(*messages: str) -> str:
     return "\n".join(messages) + "\n"
 

@@ -11,6 +11,7 @@ import pytest
 from tests.s3_listing import decode_member, member_name
 from tests.test_target.conftest import (
     all_objects,
+    as_exported,
     audit_log,
     finding,
     lines,
@@ -27,7 +28,12 @@ EXPORTER = "endor/ff0a1c8e-0c7c-5b41-a5a5-4d2d0a4c4e11-prod-exporter"
 
 
 def sent_records(text: str) -> list[dict[str, Any]]:
-    return [m["record"] for m in map(json.loads, text.splitlines()) if m.get("type") == "RECORD"]
+    """The records sent, as the objects hold them (without the tap's ``scan_context.last``)."""
+    return [
+        as_exported(m["record"])
+        for m in map(json.loads, text.splitlines())
+        if m.get("type") == "RECORD"
+    ]
 
 
 def read_all(s3_client: Any, bucket: str, tmp: Path) -> dict[str, list[dict[str, Any]]]:
@@ -139,7 +145,7 @@ def test_zip_holds_one_member_named_for_the_stream(
     text = lines(schema("audit_logs"), record("audit_logs", audit_log(1)))
     assert run_target({**config, "format": "jsonl"}, text, tmp=tmp_path).returncode == 0
     [data] = all_objects(s3_client, bucket).values()
-    assert zipfile.ZipFile(io.BytesIO(data)).namelist() == ["audit_logs.jsonl"]
+    assert zipfile.ZipFile(io.BytesIO(data)).namelist() == ["audit-logs.jsonl"]
 
 
 def test_batches_by_records_get_unique_keys_and_lose_nothing(

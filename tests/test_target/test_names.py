@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from tap_endorlabs.streams import STREAM_TYPES
 from target_s3_endor import keys
 from target_s3_endor.formats.containers import check_member_name, open_member
 from target_s3_endor.formats.encoding import ObjectFormat
@@ -234,3 +235,24 @@ def test_containers_refuse_unsafe_member_names(name: str) -> None:
         open_member(io.BytesIO(), "zip", name, datetime(2025, 1, 2, tzinfo=UTC), 1)
     with pytest.raises(ValueError, match="unsafe member name"):
         open_member(io.BytesIO(), "gzip", name, datetime(2025, 1, 2, tzinfo=UTC), 1)
+
+
+def test_every_stream_of_the_tap_has_its_api_resource_as_folder_and_member() -> None:
+    """One spelling: the folder (and member) of each tap stream is the API path's resource."""
+    for stream in STREAM_TYPES:
+        resource = stream.path.rsplit("/", 1)[1]
+        assert keys.stream_folder(stream.name) == resource, stream.name
+        assert ObjectFormat("jsonl", "zip").member_name(stream.name) == f"{resource}.jsonl"
+        assert "_" not in resource
+
+
+OUR_NAMES = st.sampled_from([*keys.STREAM_FOLDERS, *keys.STREAM_FOLDERS.values()])
+
+
+@FAST
+@given(st.one_of(NAMES, OUR_NAMES), st.one_of(NAMES, OUR_NAMES))
+@example("finding_logs", "finding-logs")
+@example("scan_results", "scan-results")
+def test_no_two_streams_share_a_folder(one: str, two: str) -> None:
+    if one != two:
+        assert keys.stream_folder(one) != keys.stream_folder(two)

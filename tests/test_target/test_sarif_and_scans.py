@@ -13,6 +13,7 @@ import msgspec
 from target_s3_endor.formats.sarif import sarif_chunks
 from tests.test_target.conftest import (
     all_objects,
+    as_exported,
     finding,
     lines,
     open_with_tools,
@@ -119,6 +120,6 @@ def test_one_object_per_scan_across_drains(
     objects = {k: records_in(k, v, tmp_path) for k, v in all_objects(s3_client, bucket).items()}
     assert len(objects) == 2
     by_scan = {k.rsplit("_", 1)[1]: v for k, v in objects.items()}
-    assert by_scan["scan-a.zip"] == scan_a
-    assert by_scan["scan-b.zip"] == scan_b
+    assert by_scan["scan-a.zip"] == [as_exported(f) for f in scan_a]
+    assert by_scan["scan-b.zip"] == [as_exported(f) for f in scan_b]
     assert run.states[-1] == {"at": 9}

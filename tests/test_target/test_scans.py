@@ -26,6 +26,7 @@ from target_s3_endor.batching.pending import SpooledObject
 from target_s3_endor.batching.scans import MAX_OPEN_HANDLES, OpenScan, ScanRegistry
 from target_s3_endor.formats.encoding import ObjectFormat, encode_record
 from tests.test_target.conftest import (
+    as_exported,
     audit_log,
     finding,
     lines,
@@ -83,7 +84,7 @@ def findings_sent(text: str) -> dict[str, list[dict[str, Any]]]:
         message = json.loads(line)
         if message["type"] == "RECORD" and message["stream"] == "findings":
             rec = message["record"]
-            by_scan[rec["scan_context"]["scan_uuid"]].append(rec)
+            by_scan[rec["scan_context"]["scan_uuid"]].append(as_exported(rec))
     return by_scan
 
 
@@ -166,7 +167,7 @@ def test_a_big_scan_over_many_drains_is_written_once(
     history = key_history(s3_client, versioned, tmp_path)
     assert {key: len(v) for key, v in history.items() if len(v) != 1} == {}
     [scan_key] = [key for key in history if key.endswith("_scan-big.zip")]
-    assert history[scan_key] == [scan]
+    assert history[scan_key] == [[as_exported(f) for f in scan]]
     assert len(history) > 20  # the audit logs' batches: the drains did happen
 
 
@@ -251,8 +252,11 @@ def test_findings_after_last_go_to_a_continuation_object(
     assert_no_key_shrinks(history)
     objects = final_objects(history)
     [main] = [key for key in objects if key.endswith("_scan-r.zip")]
-    assert objects.pop(main) == first
-    assert sorted(objects.values(), key=len) == [late, again]
+    assert objects.pop(main) == [as_exported(f) for f in first]
+    assert sorted(objects.values(), key=len) == [
+        [as_exported(f) for f in late],
+        [as_exported(f) for f in again],
+    ]
     assert all(key.startswith(main.removesuffix(".zip") + "_") for key in objects)
     assert "after the scan's last finding" in run.stderr
 
@@ -294,7 +298,7 @@ def test_state_received_mid_scan_is_printed_only_once_the_scan_is_whole(
         printed.append(json.loads(line)["at"])
         if printed[-1] == "mid-scan":  # the scan's object must be whole by now
             latest = final_objects(key_history(s3_client, versioned, tmp_path))
-            assert list(latest.values()) == [scan]
+            assert list(latest.values()) == [[as_exported(f) for f in scan]]
     assert process.wait(timeout=60) == 0
     # One state line per drain: after each record, then at the end of input.
     assert printed == ["before", "before", "before", "mid-scan", "mid-scan"]
@@ -345,11 +349,11 @@ def test_no_key_is_ever_rewritten_with_fewer_records(
     assert_no_key_shrinks(history)
     objects = {scan_of(key): recs for key, recs in final_objects(history).items()}
     continuation = [recs for scan, recs in objects.items() if scan.startswith("scan-b_")]
-    assert continuation == [[late]]
+    assert continuation == [[as_exported(late)]]
     assert {s: objects[s] for s in ("scan-a", "scan-b", "scan-c")} == {
-        "scan-a": a,
-        "scan-b": b,
-        "scan-c": c,
+        "scan-a": [as_exported(f) for f in a],
+        "scan-b": [as_exported(f) for f in b],
+        "scan-c": [as_exported(f) for f in c],
     }
     assert len(objects) == 4
     # Every record drains and prints state, but no state came before the first

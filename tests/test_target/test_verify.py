@@ -239,7 +239,8 @@ def test_no_proof_at_all_fails(config: dict, s3_client: Any, bucket: str) -> Non
     assert out == [
         f"verify: FAILED: no reconciliation proof under s3://{bucket}/"
         f"{proof_prefix(exporter_root(config)).removesuffix('_reconciliation/')}: nothing "
-        "proves this export complete (the tap must emit the reconciliations stream)"
+        "proves this export complete (set prefix, exporter_name or exporter_uuid and layout "
+        "as the export's own config does; the tap must emit the reconciliations stream)"
     ]
 
 
