@@ -51,10 +51,9 @@ def test_the_pipeline_proves_its_export_and_verify_finds_a_deleted_object(
 ) -> None:
     (tmp_path / "tap.json").write_text(json.dumps(tap_config(pipeline_emulator)))
     (tmp_path / "target.json").write_text(json.dumps(target_config(s3_endpoint, bucket)))
-    run_pipe(tmp_path, None, tmp_path / "state-1.json")
-    (tmp_path / "state.json").write_text((tmp_path / "state-1.json").read_text().splitlines()[-1])
+    run_pipe(tmp_path)  # the README's export.sh: state.json is the state it reached
     call_json(pipeline_emulator, "POST", "/_emulator/advance", {"seconds": 120, "audit_logs": 7})
-    run_pipe(tmp_path, tmp_path / "state.json", tmp_path / "state-2.json")
+    run_pipe(tmp_path)  # from state.json
 
     windows = proofs(s3_client, bucket)
     assert windows and all(w["written_count"] == w["emitted_count"] for w in windows)
@@ -79,7 +78,8 @@ def test_the_pipeline_proves_its_export_and_verify_finds_a_deleted_object(
 
     # A run from scratch exports (and proves) every window again: the gap is healed, and
     # each window still counts once.
-    run_pipe(tmp_path, None, tmp_path / "state-3.json")
+    (tmp_path / "state.json").unlink()
+    run_pipe(tmp_path)
     healed = verify(tmp_path)
     assert healed.returncode == 0, healed.stdout + healed.stderr[-2000:]
     all_windows = proofs(s3_client, bucket)
