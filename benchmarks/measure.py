@@ -14,14 +14,16 @@ reports the harness's size (measured: ``/bin/true`` showed 51 MB, a 78 MB target
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import psutil  # type: ignore[import-untyped]
 
@@ -184,3 +186,41 @@ def run_pipeline(
         producer_run = _finish(first)
         consumer_run = _finish(second)
     return producer_run, consumer_run, time.perf_counter() - started
+
+
+def run_target_into(
+    endpoint_url: str,
+    bucket: str,
+    data: Path,
+    *,
+    work: Path,
+    label: str,
+    settings: dict[str, Any],
+) -> ChildRun:
+    """Run ``target-s3-endor`` over the Singer file ``data`` into ``bucket`` on the local S3.
+
+    The config (local S3 credentials plus ``settings``) and the target's log go to ``work``,
+    named by ``label``; a failed run stops the benchmark, naming its log.
+    """
+    from tests.conftest import S3_TEST_CREDENTIALS
+
+    config = {
+        "bucket": bucket,
+        "endpoint_url": endpoint_url,
+        "region": S3_TEST_CREDENTIALS["region_name"],
+        "aws_access_key_id": S3_TEST_CREDENTIALS["aws_access_key_id"],
+        "aws_secret_access_key": S3_TEST_CREDENTIALS["aws_secret_access_key"],
+        **settings,
+    }
+    config_path = work / f"config-{label}.json"
+    config_path.write_text(json.dumps(config))
+    run = run_child(
+        f"target {label}",
+        [str(Path(sys.executable).parent / "target-s3-endor"), "--config", str(config_path)],
+        stdin_path=data,
+        stdout_path=None,
+        log_path=work / f"target-{label}.log",
+    )
+    if run.returncode != 0:
+        raise SystemExit(f"the target failed: see {run.log_path}")
+    return run

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.measure import run_child
+from benchmarks.measure import run_target_into
 from benchmarks.paths import work_dir
 from benchmarks.s3 import client, fresh_bucket
 
@@ -74,28 +74,11 @@ def _objects(s3: Any, bucket: str) -> dict[str, bytes]:
 
 
 def _export(endpoint: str, s3: Any, data: Path, label: str, settings: dict[str, Any]) -> dict:
-    from tests.conftest import S3_TEST_CREDENTIALS
-
+    """The data objects (proofs and manifests left out) the target writes over ``data``."""
     bucket = fresh_bucket(s3, f"sizes-{label}")
-    config = {
-        "bucket": bucket,
-        "endpoint_url": endpoint,
-        "region": S3_TEST_CREDENTIALS["region_name"],
-        "aws_access_key_id": S3_TEST_CREDENTIALS["aws_access_key_id"],
-        "aws_secret_access_key": S3_TEST_CREDENTIALS["aws_secret_access_key"],
-        **settings,
-    }
-    config_path = work_dir("object_sizes") / f"config-{label}.json"
-    config_path.write_text(json.dumps(config))
-    run = run_child(
-        f"target {label}",
-        [str(BIN / "target-s3-endor"), "--config", str(config_path)],
-        stdin_path=data,
-        stdout_path=None,
-        log_path=work_dir("object_sizes") / f"target-{label}.log",
+    run_target_into(
+        endpoint, bucket, data, work=work_dir("object_sizes"), label=label, settings=settings
     )
-    if run.returncode != 0:
-        raise SystemExit(f"the target failed: see {run.log_path}")
     return {key: body for key, body in _objects(s3, bucket).items() if "/_" not in key}
 
 

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.measure import run_child
+from benchmarks.measure import run_target_into
 from benchmarks.paths import work_dir
 from benchmarks.s3 import client, count_output, fresh_bucket
 
@@ -62,29 +62,12 @@ def _target_wall(
     proxy_url: str, s3: Any, data: Path, label: str, concurrent: int
 ) -> tuple[float, int]:
     """Seconds the target takes over ``data``, and the objects it wrote."""
-    from tests.conftest import S3_TEST_CREDENTIALS
-
     bucket = fresh_bucket(s3, f"latency-{label}-{concurrent}")
-    config = {
-        "bucket": bucket,
-        "endpoint_url": proxy_url,
-        "region": S3_TEST_CREDENTIALS["region_name"],
-        "aws_access_key_id": S3_TEST_CREDENTIALS["aws_access_key_id"],
-        "aws_secret_access_key": S3_TEST_CREDENTIALS["aws_secret_access_key"],
-        "max_concurrent_uploads": concurrent,
-        "batch_max_records": 100_000,
-    }
-    config_path = work_dir("upload_latency") / f"config-{label}-{concurrent}.json"
-    config_path.write_text(json.dumps(config))
-    run = run_child(
-        f"target {label} x{concurrent}",
-        [str(BIN / "target-s3-endor"), "--config", str(config_path)],
-        stdin_path=data,
-        stdout_path=None,
-        log_path=work_dir("upload_latency") / f"target-{label}-{concurrent}.log",
+    settings = {"max_concurrent_uploads": concurrent, "batch_max_records": 100_000}
+    work = work_dir("upload_latency")
+    run = run_target_into(
+        proxy_url, bucket, data, work=work, label=f"{label}-{concurrent}", settings=settings
     )
-    if run.returncode != 0:
-        raise SystemExit(f"the target failed: see {run.log_path}")
     return run.seconds, count_output(s3, bucket).objects
 
 
