@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from target_s3_endor import keys
+from target_s3_endor import naming
 from target_s3_endor.errors import TargetS3EndorError
+from target_s3_endor.layouts import endor
 from target_s3_endor.layouts.security_lake import SECURITY_LAKE, source_names
 from target_s3_endor.storage.transport import S3Writer
 
@@ -30,10 +31,10 @@ class ProbeResult:
 
 def probe_key(config: Mapping[str, Any], now: datetime) -> str:
     """``{prefix}/{exporter}/_connection-test/{time}_{uuid}.txt``: never a data key."""
-    return keys.join_key(
-        keys.exporter_root(config),
+    return naming.join_key(
+        endor.exporter_root(config),
         "_connection-test",
-        f"{keys.compact_time(now)}_{uuid.uuid4().hex}.txt",
+        f"{naming.compact_time(now)}_{uuid.uuid4().hex}.txt",
     )
 
 
@@ -46,9 +47,9 @@ def probe_keys(config: Mapping[str, Any], now: datetime) -> list[str]:
     """
     if config.get("layout") != SECURITY_LAKE:
         return [probe_key(config, now)]
-    name = f"{keys.compact_time(now)}_{uuid.uuid4().hex}.txt"
+    name = f"{naming.compact_time(now)}_{uuid.uuid4().hex}.txt"
     sources = sorted(set(source_names(config).values()))
-    return [keys.join_key("ext", source, "_connection-test", name) for source in sources]
+    return [naming.join_key("ext", source, "_connection-test", name) for source in sources]
 
 
 def run_probe(config: Mapping[str, Any]) -> ProbeResult:

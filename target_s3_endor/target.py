@@ -1,7 +1,7 @@
 """The Singer target ``target-s3-endor``: settings, checks and the command line.
 
 Records go to S3 in the layout Endor Labs' own exporter writes (see
-``keys.py``); ``sinks.py`` decides objects, ``encoding.py`` bytes and
+``layouts/endor.py``); ``sinks.py`` decides objects, ``encoding.py`` bytes and
 ``transport.py`` the S3 calls.  ``target-s3-endor --config c.json --test`` runs
 the connection test instead of reading input.
 """
@@ -32,7 +32,7 @@ from connector_common.settings_hints import (
     warning_text,
     what_to_do,
 )
-from target_s3_endor import keys
+from target_s3_endor import naming
 from target_s3_endor.batching.proof import ProofWriter
 from target_s3_endor.batching.proof_sink import ReconciliationSink
 from target_s3_endor.batching.run import RunContext
@@ -54,6 +54,7 @@ from target_s3_endor.formats.encoding import (
 from target_s3_endor.input.handlers import ConfigInput, MessageHandlers
 from target_s3_endor.input.lines import DEFAULT_MAX_LINE_BYTES
 from target_s3_endor.input.reader import StrictLineReader
+from target_s3_endor.layouts import endor
 from target_s3_endor.layouts.proof import RECONCILIATION_STREAM
 from target_s3_endor.layouts.security_lake import (
     LAYOUTS,
@@ -166,8 +167,8 @@ class TargetS3Endor(MessageHandlers):
             default="endor",
             description=(
                 "First segment(s) of every key, as in Endor Labs' own exporter. With the exporter "
-                f"segment at most {keys.MAX_ROOT_BYTES} bytes, so every key stays within S3's "
-                f"{keys.MAX_KEY_BYTES}."
+                f"segment at most {endor.MAX_ROOT_BYTES} bytes, so every key stays within S3's "
+                f"{endor.MAX_KEY_BYTES}."
             ),
         ),
         th.Property(
@@ -509,7 +510,7 @@ class TargetS3Endor(MessageHandlers):
         fmt = str(self.config.get("format", "json"))
         compression = str(self.config.get("compression", "zip"))
         context = RunContext(
-            root=keys.exporter_root(self.config),
+            root=endor.exporter_root(self.config),
             findings_format=ObjectFormat(fmt, compression),
             other_format=ObjectFormat("json" if fmt == "sarif" else fmt, compression),
             spool_dir=self.config.get("spool_dir") or None,
@@ -567,7 +568,7 @@ class TargetS3Endor(MessageHandlers):
     @cached_property
     def run_summary(self) -> RunSummary:
         """What this run wrote, logged at the end of the input (run_summary.py)."""
-        return RunSummary(root=keys.exporter_root(self.config))
+        return RunSummary(root=endor.exporter_root(self.config))
 
     #: Whether the input has ended, so the next state written is the last.
     _input_ended = False
@@ -581,7 +582,7 @@ class TargetS3Endor(MessageHandlers):
             # One per source written, under ext/<source>/: a run that wrote nothing has none.
             self.run_summary.write_manifests(self.s3_writer.put, state, manifest_folder, None)
             return
-        folder = keys.join_key(self.run.root, MANIFEST_FOLDER)
+        folder = naming.join_key(self.run.root, MANIFEST_FOLDER)
         self.run_summary.write_manifests(self.s3_writer.put, state, lambda _: folder, folder)
 
     @cached_property
@@ -739,4 +740,4 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
-__all__ = ["TargetS3Endor", "keys"]
+__all__ = ["TargetS3Endor"]

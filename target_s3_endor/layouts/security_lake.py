@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from target_s3_endor import keys
+from target_s3_endor import naming
 from target_s3_endor.errors import SettingsError
 from target_s3_endor.formats.ocsf import (
     API_ACTIVITY,
@@ -151,7 +151,7 @@ def object_key(
     """
     first = event_moment(first_time_ms)
     folder = object_folder(source, region=region, account=account, day=day)
-    return f"{folder}/{keys.compact_time(first)}_{batch}.parquet"
+    return f"{folder}/{naming.compact_time(first)}_{batch}.parquet"
 
 
 def proof_root(config: Mapping[str, Any], stream: str) -> str:
@@ -162,7 +162,7 @@ def proof_root(config: Mapping[str, Any], stream: str) -> str:
     """
     names = source_names(config)
     own = sorted(name for (name_stream, _), name in names.items() if name_stream == stream)
-    return keys.join_key("ext", (own or sorted(names.values()))[0])
+    return naming.join_key("ext", (own or sorted(names.values()))[0])
 
 
 def source_of(key: str) -> str:
@@ -177,4 +177,4 @@ def manifest_folder(key: str) -> str:
     ``ext/<source>/``, so each source's objects are listed in a manifest there
     (a ``_`` folder, which Hive-style readers skip), not under the Endor root.
     """
-    return keys.join_key("ext", source_of(key), keys.MANIFEST_FOLDER)
+    return naming.join_key("ext", source_of(key), naming.MANIFEST_FOLDER)

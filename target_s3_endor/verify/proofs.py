@@ -13,9 +13,10 @@ from typing import Any
 
 import msgspec
 
-from target_s3_endor.keys import exporter_root, join_key, parse_time
 from target_s3_endor.layouts import proof as proof_layout
+from target_s3_endor.layouts.endor import exporter_root
 from target_s3_endor.layouts.security_lake import SECURITY_LAKE, source_names
+from target_s3_endor.naming import join_key, parse_time
 
 SORTABLE = "%Y-%m-%dT%H:%M:%S.%fZ"
 
