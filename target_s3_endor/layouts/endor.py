@@ -33,6 +33,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from target_s3_endor.layouts.base import Layout
 from target_s3_endor.naming import (
     CONNECTION_TEST_FOLDER,
     MANIFEST_FOLDER,
@@ -255,3 +256,28 @@ def continuation_stem(scan_stem: str, batch_id: str) -> str:
     Beside the scan's own object, never over it: that one is complete.
     """
     return f"{scan_stem}_{batch_id}"
+
+
+def _exporter_roots(config: Mapping[str, Any]) -> list[str]:
+    """Every Endor-layout object (data, probes, proofs, manifests) is under the exporter root."""
+    return [exporter_root(config)]
+
+
+def _under_exporter_root(root: str, *_: str) -> str:
+    """A stream's proofs and a key's manifest: the exporter root, for every stream and key."""
+    return root
+
+
+def _no_layout_rule(_config: Mapping[str, Any]) -> None:
+    """No rule of its own: the key root's length is checked with the limits (settings/limits.py)."""
+
+
+LAYOUT = Layout(
+    name="endor",
+    sink="target_s3_endor.batching.sink:S3EndorSink",
+    check=_no_layout_rule,
+    roots=_exporter_roots,
+    proof_root=lambda _config, root, _stream: _under_exporter_root(root),
+    key_root=_under_exporter_root,
+    manifest_when_empty=True,
+)

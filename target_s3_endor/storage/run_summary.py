@@ -32,7 +32,6 @@ from target_s3_endor.input.state_text import state_text
 if TYPE_CHECKING:
     from target_s3_endor.storage.written import ObjectWritten
 
-MANIFEST_FOLDER = naming.MANIFEST_FOLDER
 #: ``put(key, body, content_type) -> uri``: how the manifest reaches S3.
 Put = Callable[[str, IO[bytes], str], str]
 #: key -> the folder its run manifest goes in.
