@@ -18,13 +18,13 @@ from target_s3_endor.errors import BadInputError
 from target_s3_endor.formats.ocsf import mapper_for
 from target_s3_endor.formats.parquet import CONTENT_TYPE, ParquetObject
 from target_s3_endor.input.signals import exported_record
-from target_s3_endor.keys import dig
 from target_s3_endor.layouts.security_lake import (
     event_day,
     event_moment,
     object_key,
     source_names,
 )
+from target_s3_endor.naming import dig
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

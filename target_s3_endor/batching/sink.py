@@ -47,13 +47,14 @@ from typing import TYPE_CHECKING
 
 from typing_extensions import override
 
-from target_s3_endor import keys
+from target_s3_endor import naming
 from target_s3_endor.batching.pending import PendingObject, SpooledObject, batch_object
 from target_s3_endor.batching.scans import OpenScan
 from target_s3_endor.batching.spans import TimeSpan
 from target_s3_endor.batching.upload import UploadingSink
 from target_s3_endor.formats.ocsf_output import format_for, line_encoder
 from target_s3_endor.input.signals import exported_record
+from target_s3_endor.layouts import endor
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -102,13 +103,13 @@ class S3EndorSink(UploadingSink):
         line = self._encode_line(record)
         self._batch_bytes += len(line)
         is_findings = self.stream_name == FINDINGS_STREAM
-        namespace = keys.dig(record, "tenant_meta", "namespace")
+        namespace = naming.dig(record, "tenant_meta", "namespace")
         if is_findings:
-            place = keys.scan_place(record, self.run.root)
+            place = endor.scan_place(record, self.run.root)
             if place is not None:
-                self._add_finding(place, line, keys.record_time(record), namespace, last)
+                self._add_finding(place, line, endor.record_time(record), namespace, last)
                 return
-        partition = keys.time_partition(
+        partition = endor.time_partition(
             record,
             self.stream_name,
             self.run.root,
@@ -142,7 +143,7 @@ class S3EndorSink(UploadingSink):
 
     def _add_finding(
         self,
-        place: keys.ScanPlace,
+        place: endor.ScanPlace,
         line: bytes,
         moment: datetime | None,
         namespace: object,
@@ -159,12 +160,12 @@ class S3EndorSink(UploadingSink):
             self._upload_scan(scan)
             scans.finish(scan)
 
-    def _open_scan(self, place: keys.ScanPlace) -> OpenScan:
+    def _open_scan(self, place: endor.ScanPlace) -> OpenScan:
         """A new scan object: at the scan's key, or a continuation if the scan finished."""
         run = self.run
         stem = place.key_stem
         if run.scans.was_finished(place.scan_uuid):
-            stem = keys.continuation_stem(stem, run.next_batch_id())
+            stem = endor.continuation_stem(stem, run.next_batch_id())
             self.logger.warning(
                 "A finding of scan %s arrived after the scan's last finding: the scan's "
                 "object stays as written and later findings go to %s",
@@ -209,7 +210,7 @@ class S3EndorSink(UploadingSink):
         spans, self._spans = self._spans, {}
         try:
             for folder, pending in partitions.items():
-                stem = keys.batch_key_stem(folder, pending.first_time, self.run.next_batch_id())
+                stem = endor.batch_key_stem(folder, pending.first_time, self.run.next_batch_id())
                 key = stem + fmt.extension
                 self._put(
                     pending.finish(),
@@ -235,7 +236,7 @@ class S3EndorSink(UploadingSink):
                 self._fallback_records,
                 self.stream_name,
                 " or scan_context" if self.stream_name == FINDINGS_STREAM else "",
-                keys.UNPARTITIONED,
+                endor.UNPARTITIONED,
             )
             self._fallback_records = 0
         self._batch_bytes = 0
