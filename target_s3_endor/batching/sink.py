@@ -82,19 +82,8 @@ class S3EndorSink(UploadingSink):
         self._encode_line = line_encoder(self.other_format, stream_name)
         self._partitions: dict[str, PendingObject] = {}
         self._spans: dict[str, TimeSpan] = {}
-        self._batch_bytes = 0
         self._batch_started = datetime.now(UTC)
         self._fallback_records = 0
-        # Each record is counted against its window and pending object (proof.py).
-        self._count_for_proof = self.run.count_for_proof
-
-    # Batch limits: records (SDK), bytes, age (target).
-
-    @property
-    @override
-    def is_full(self) -> bool:
-        """Full by records or by spooled bytes."""
-        return self.current_size >= self._max_records or self._batch_bytes >= self._max_bytes
 
     @override
     def process_record(self, record: dict, context: dict) -> None:
@@ -126,7 +115,7 @@ class S3EndorSink(UploadingSink):
         pending.append(line)
         self._spans[partition.folder].add(partition.moment)
         # A batch's key is named at upload: the sink names the pending object instead.
-        self._count_for_proof(self.stream_name, namespace, partition.folder + self.pending_tag)
+        self._count_for_proof(self.stream_name, namespace, self._pending_name(partition.folder))
 
     def _new_partition(self, first_time: datetime) -> PendingObject:
         """A day partition's batch object (streamed or spooled: ``pending.py`` decides)."""
@@ -208,25 +197,23 @@ class S3EndorSink(UploadingSink):
         fmt = self.other_format
         partitions, self._partitions = self._partitions, {}
         spans, self._spans = self._spans, {}
-        try:
-            for folder, pending in partitions.items():
-                stem = endor.batch_key_stem(folder, pending.first_time, self.run.next_batch_id())
-                key = stem + fmt.extension
-                self._put(
-                    pending.finish(),
-                    key,
-                    fmt.content_type,
-                    partition=self._namespace_of(key),
-                    records=pending.records,
-                    first_time=spans[folder].first,
-                    last_time=spans[folder].last,
-                    pending=folder + self.pending_tag,
-                )
-            self.run.wait_for_uploads()  # every object of the drain (and scans before) in S3
-        finally:
-            self.run.settle_uploads()  # no upload still reads a file closed here
-            for pending in partitions.values():
-                pending.close()
+
+        def put_partition(folder: str, pending: PendingObject) -> None:
+            stem = endor.batch_key_stem(folder, pending.first_time, self.run.next_batch_id())
+            key = stem + fmt.extension
+            self._put(
+                pending.finish(),
+                key,
+                fmt.content_type,
+                partition=self._namespace_of(key),
+                records=pending.records,
+                first_time=spans[folder].first,
+                last_time=spans[folder].last,
+                pending=self._pending_name(folder),
+            )
+
+        # Every object of the drain (and scans handed over before it) in S3 on return.
+        self._upload_drain(partitions, put_partition)
         # Open scans wait for their last finding (or the end of the input): the
         # state printed after this drain is held back to before the oldest of them.
         if self._fallback_records:
@@ -239,7 +226,6 @@ class S3EndorSink(UploadingSink):
                 endor.UNPARTITIONED,
             )
             self._fallback_records = 0
-        self._batch_bytes = 0
         self._batch_started = datetime.now(UTC)
 
     @override
