@@ -21,6 +21,8 @@ import pytest
 from connector_common.secret_values import scrubbed, secret_values
 from tap_endorlabs.settings import CONFIG_SCHEMA as TAP_SCHEMA
 from tap_endorlabs.settings import ENDORCTL_ENV
+from tap_endorlabs.tap import TapEndorLabs
+from target_s3_endor.target import TargetS3Endor
 from tests.test_reliability.harness import TAP, TARGET
 
 SECRET = "s3cr3t-Wq8Zr2Lk5Tn"
@@ -165,3 +167,16 @@ def test_secret_values_cover_fallback_variables_and_values_inside_lists(
 
 def test_a_secret_inside_another_is_scrubbed_whole() -> None:
     assert scrubbed("token=abcdef", ["abc", "abcdef"]) == "token=***"
+
+
+@pytest.mark.filterwarnings("ignore:Passing a config file path is deprecated")
+@pytest.mark.parametrize("plugin", PLUGINS, ids=[plugin.name for plugin in PLUGINS])
+def test_a_config_given_as_a_file_path_is_not_read_as_setting_names(
+    plugin: Plugin, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """singer-sdk takes a path too: the tap warned "Unknown setting 't'" per character."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(plugin.config))
+    plugin_class = TapEndorLabs if plugin.name == "tap" else TargetS3Endor
+    plugin_class(config=str(path))
+    assert "Unknown setting" not in caplog.text
