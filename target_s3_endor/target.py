@@ -1,7 +1,7 @@
 """The Singer target ``target-s3-endor``: settings, checks and the command line.
 
 Records go to S3 in the layout Endor Labs' own exporter writes (see
-``keys.py``); ``sinks.py`` decides objects, ``encoding.py`` bytes and
+``layouts/endor.py``); ``sinks.py`` decides objects, ``encoding.py`` bytes and
 ``transport.py`` the S3 calls.  ``target-s3-endor --config c.json --test`` runs
 the connection test instead of reading input.
 """
@@ -32,7 +32,6 @@ from connector_common.settings_hints import (
     warning_text,
     what_to_do,
 )
-from target_s3_endor import keys
 from target_s3_endor.batching.proof import ProofWriter
 from target_s3_endor.batching.proof_sink import ReconciliationSink
 from target_s3_endor.batching.run import RunContext
@@ -54,19 +53,15 @@ from target_s3_endor.formats.encoding import (
 from target_s3_endor.input.handlers import ConfigInput, MessageHandlers
 from target_s3_endor.input.lines import DEFAULT_MAX_LINE_BYTES
 from target_s3_endor.input.reader import StrictLineReader
+from target_s3_endor.layouts import endor
+from target_s3_endor.layouts.base import Layout
 from target_s3_endor.layouts.proof import RECONCILIATION_STREAM
-from target_s3_endor.layouts.security_lake import (
-    LAYOUTS,
-    SECURITY_LAKE,
-    check_security_lake_settings,
-    manifest_folder,
-    proof_root,
-)
+from target_s3_endor.layouts.registry import LAYOUTS, layout_of
 from target_s3_endor.probe import run_probe
 from target_s3_endor.settings.limits import check_limits
 from target_s3_endor.storage.endpoints import check_endpoints
 from target_s3_endor.storage.retry import DEFAULT_MAX_RETRY_SECONDS
-from target_s3_endor.storage.run_summary import MANIFEST_FOLDER, RunSummary
+from target_s3_endor.storage.run_summary import RunSummary
 from target_s3_endor.storage.transport import S3Writer
 from target_s3_endor.storage.upload_pool import DEFAULT_MAX_CONCURRENT_UPLOADS, UploadPool
 from target_s3_endor.version import DISTRIBUTION, package_version
@@ -102,7 +97,7 @@ def check_settings(config: dict[str, Any]) -> None:
     max_concurrent_uploads(config)
     check_limits(config)  # each setting against the S3/STS limit it names
     check_endpoints(config)  # no userinfo, no plain-http STS (endpoints.py)
-    check_security_lake_settings(config)  # layout: security-lake (security_lake.py)
+    layout_of(config).check(config)  # the layout's own rules (layouts/registry.py)
 
 
 def max_concurrent_uploads(config: Mapping[str, Any]) -> int:
@@ -166,8 +161,8 @@ class TargetS3Endor(MessageHandlers):
             default="endor",
             description=(
                 "First segment(s) of every key, as in Endor Labs' own exporter. With the exporter "
-                f"segment at most {keys.MAX_ROOT_BYTES} bytes, so every key stays within S3's "
-                f"{keys.MAX_KEY_BYTES}."
+                f"segment at most {endor.MAX_ROOT_BYTES} bytes, so every key stays within S3's "
+                f"{endor.MAX_KEY_BYTES}."
             ),
         ),
         th.Property(
@@ -509,7 +504,7 @@ class TargetS3Endor(MessageHandlers):
         fmt = str(self.config.get("format", "json"))
         compression = str(self.config.get("compression", "zip"))
         context = RunContext(
-            root=keys.exporter_root(self.config),
+            root=endor.exporter_root(self.config),
             findings_format=ObjectFormat(fmt, compression),
             other_format=ObjectFormat("json" if fmt == "sarif" else fmt, compression),
             spool_dir=self.config.get("spool_dir") or None,
@@ -534,11 +529,14 @@ class TargetS3Endor(MessageHandlers):
         _ = self.run  # built with the run
         return self._proof_writer
 
+    @cached_property
+    def layout(self) -> Layout:
+        """The ``layout`` setting's Layout: its sink and where its own objects go (layouts/)."""
+        return layout_of(self.config)
+
     def _proof_root(self, stream: str) -> str:
         """Where a stream's proofs go: the exporter root, or its Security Lake source."""
-        if self.config.get("layout") == SECURITY_LAKE:
-            return proof_root(self.config, stream)
-        return self.run.root
+        return self.layout.proof_root(self.config, self.run.root, stream)
 
     def _write_proofs(self) -> None:
         """Put the proof of every window whose objects are all in S3 (before a STATE)."""
@@ -556,18 +554,14 @@ class TargetS3Endor(MessageHandlers):
         """
         if stream_name == RECONCILIATION_STREAM:
             return ReconciliationSink
-        if self.config.get("layout") == SECURITY_LAKE:
-            # Imported here: only this layout needs the Parquet writer and OCSF mapping,
-            # and every other run (and --about) starts without loading them (issue 23).
-            from target_s3_endor.batching.parquet_sink import SecurityLakeSink  # noqa: PLC0415
-
-            return SecurityLakeSink
-        return S3EndorSink
+        # Imported on first use: only security-lake needs the Parquet writer and OCSF
+        # mapping, and every other run (and --about) starts without them (issue 23).
+        return self.layout.sink_class()
 
     @cached_property
     def run_summary(self) -> RunSummary:
         """What this run wrote, logged at the end of the input (run_summary.py)."""
-        return RunSummary(root=keys.exporter_root(self.config))
+        return RunSummary(root=endor.exporter_root(self.config))
 
     #: Whether the input has ended, so the next state written is the last.
     _input_ended = False
@@ -577,12 +571,15 @@ class TargetS3Endor(MessageHandlers):
         if not self.config.get("run_manifest") or self.run_summary.manifests_written:
             return
         self.run.wait_for_uploads()  # the manifest lists every object, all of them in S3
-        if self.config.get("layout") == SECURITY_LAKE:
-            # One per source written, under ext/<source>/: a run that wrote nothing has none.
-            self.run_summary.write_manifests(self.s3_writer.put, state, manifest_folder, None)
-            return
-        folder = keys.join_key(self.run.root, MANIFEST_FOLDER)
-        self.run_summary.write_manifests(self.s3_writer.put, state, lambda _: folder, folder)
+        # Endor: one under the exporter root, even for a run that wrote nothing; Security
+        # Lake: one per source written, under ext/<source>/ (a run that wrote nothing: none).
+        layout, root = self.layout, self.run.root
+        self.run_summary.write_manifests(
+            self.s3_writer.put,
+            state,
+            lambda key: layout.manifest_folder(root, key),
+            layout.empty_run_manifest_folder(root),
+        )
 
     @cached_property
     def s3_writer(self) -> S3Writer:
@@ -739,4 +736,4 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(text.split())
 
 
-__all__ = ["TargetS3Endor", "keys"]
+__all__ = ["TargetS3Endor"]

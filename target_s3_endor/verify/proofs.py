@@ -13,9 +13,9 @@ from typing import Any
 
 import msgspec
 
-from target_s3_endor.keys import exporter_root, join_key, parse_time
 from target_s3_endor.layouts import proof as proof_layout
-from target_s3_endor.layouts.security_lake import SECURITY_LAKE, source_names
+from target_s3_endor.layouts.registry import layout_of
+from target_s3_endor.naming import parse_time
 
 SORTABLE = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -40,9 +40,7 @@ class ProofWindow:
 
 def proof_roots(config: Mapping[str, Any]) -> list[str]:
     """Where the target writes proofs for this configuration (see layouts/proof.py)."""
-    if config.get("layout") == SECURITY_LAKE:
-        return [join_key("ext", source) for source in sorted(set(source_names(config).values()))]
-    return [exporter_root(config)]
+    return layout_of(config).roots(config)
 
 
 def list_proof_keys(client: Any, bucket: str, roots: list[str]) -> Iterator[tuple[str, int]]:
