@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from functools import cached_property
+from functools import cached_property, partial
 from typing import IO, Any
 
 import click
@@ -24,7 +24,9 @@ from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.sinks import Sink
 from typing_extensions import override
 
-from connector_common.secret_values import scrubbed, secret_values
+from connector_common.cli import CommandLine, logged_line, one_line_command, read_config
+from connector_common.lines import exception_line
+from connector_common.secret_values import scrubbed
 from connector_common.settings_hints import (
     known_settings,
     misspelled,
@@ -36,9 +38,10 @@ from target_s3_endor.batching.proof import ProofWriter
 from target_s3_endor.batching.proof_sink import ReconciliationSink
 from target_s3_endor.batching.run import RunContext
 from target_s3_endor.batching.sink import S3EndorSink, write_open_scans
-from target_s3_endor.cli_guard import one_line_command
 from target_s3_endor.errors import (
     NO_ROOM_ERRNOS,
+    STATE_UNREAD,
+    STDOUT_CLOSED,
     BadInputError,
     SettingsError,
     TargetS3EndorError,
@@ -630,16 +633,24 @@ class TargetS3Endor(MessageHandlers):
             raise BadInputError(ended_mid_message)
 
     @classmethod
+    def command_line(cls) -> CommandLine:
+        """What the target's command line says when it ends early (connector_common/cli.py)."""
+        return CommandLine(
+            say=logged_line(cls.logger),
+            stdout_closed=STDOUT_CLOSED,
+            pipe_closed=STATE_UNREAD,
+            plain_errors=PLAIN_ERRORS,
+            config_schema=cls.config_jsonschema,
+            env_prefix="TARGET_S3_ENDOR",
+        )
+
+    @classmethod
     @override
     def cb_config(
         cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]
     ) -> ConfigInput:
-        """A ``--config`` file that is missing or not JSON: one line, not a traceback."""
-        try:
-            return super().cb_config(ctx, param, value)
-        except (OSError, ValueError) as exc:
-            cls.logger.error("--config could not be read (%s): pass a JSON file of settings", exc)
-            sys.exit(1)
+        """A ``--config`` file that is missing or not a JSON object: one line, not a traceback."""
+        return read_config(ctx, value, partial(super().cb_config, ctx, param, value))
 
     @classmethod
     @override
@@ -654,40 +665,29 @@ class TargetS3Endor(MessageHandlers):
         verify: bool = False,
     ) -> None:
         """Run the target (or the connection test, or --verify); failures end in one line."""
-        try:
-            if test and verify:
-                raise SettingsError("--test and --verify are two commands: pass one of them")
-            if test:
-                cls._run_connection_test(config or ConfigInput())
-                return
-            if verify:
-                cls._run_verify(config or ConfigInput())
-                return
-            super().invoke(
-                about=about, about_format=about_format, config=config, file_input=file_input
-            )
-        except PLAIN_ERRORS as exc:
-            secrets = cls._secrets_given(config)  # no traceback: the line says it all
-            cls.logger.error("%s", scrubbed(_one_line(exc), secrets))
-            sys.exit(1)
-        except OSError as exc:
-            if exc.errno not in NO_ROOM_ERRNOS:
-                raise
-            spool_dir = config.config.get("spool_dir") if config and config.config else None
-            cls.logger.error("%s", no_room_line(exc, spool_dir))
-            sys.exit(1)
-        except ConfigValidationError as exc:
-            # One line naming every bad setting, not the SDK's closing "Config validation failed";
-            # the SDK's validator quotes the value it refused, which may be a secret.
-            problems = "; ".join(str(error) for error in exc.errors) or str(exc)
-            text = scrubbed(" ".join(problems.split()), cls._secrets_given(config))
-            cls.logger.error("Invalid configuration: %s", text)
-            sys.exit(1)
+        with cls.command_line().ending_in_one_line(config.config if config else None):
+            try:
+                if test and verify:
+                    raise SettingsError("--test and --verify are two commands: pass one of them")
+                if test:
+                    cls._run_connection_test(config or ConfigInput())
+                    return
+                if verify:
+                    cls._run_verify(config or ConfigInput())
+                    return
+                super().invoke(
+                    about=about, about_format=about_format, config=config, file_input=file_input
+                )
+            except OSError as exc:
+                if exc.errno not in NO_ROOM_ERRNOS:
+                    raise
+                spool_dir = config.config.get("spool_dir") if config and config.config else None
+                cls.logger.error("%s", no_room_line(exc, spool_dir))
+                sys.exit(1)
 
     @classmethod
     def _secrets_given(cls, config: ConfigInput | None) -> list[str]:
-        given = config.config if config is not None and config.config else {}
-        return secret_values(given, cls.config_jsonschema, "TARGET_S3_ENDOR")
+        return cls.command_line().secrets(config.config if config else None)
 
     @classmethod
     def _run_connection_test(cls, config: ConfigInput) -> None:
@@ -709,7 +709,7 @@ class TargetS3Endor(MessageHandlers):
     @override
     def get_singer_command(cls) -> click.Command:
         """Add ``--test`` (the connection test) and ``--verify`` (the completeness check)."""
-        command = one_line_command(super().get_singer_command())
+        command = one_line_command(super().get_singer_command(), cls.command_line())
         command.params.append(
             click.Option(
                 ["--test"],
@@ -732,8 +732,7 @@ class TargetS3Endor(MessageHandlers):
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc.args[0]) if exc.args else type(exc).__name__
-    return " ".join(text.split())
+    return exception_line(exc)
 
 
 __all__ = ["TargetS3Endor"]
