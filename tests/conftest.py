@@ -7,6 +7,7 @@ A test that needs its own emulator flags (faults, sizes, token lifetime) uses
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import uuid
@@ -133,6 +134,17 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     before = _cpu_seconds()
     yield
     CPU_BY_TEST[item.nodeid] = _cpu_seconds() - before
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """With ``TEST_CPU_JSON=path``, every test's CPU seconds as JSON (nodeid -> seconds):
+    per file, ``{worker}`` in the path is the xdist worker (``gw0``), else ``main``."""
+    path = os.environ.get("TEST_CPU_JSON")
+    if not path or not CPU_BY_TEST:
+        return
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    with open(path.format(worker=worker), "w", encoding="utf-8") as out:
+        json.dump(CPU_BY_TEST, out, indent=1, sort_keys=True)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
