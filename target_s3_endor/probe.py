@@ -10,13 +10,14 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from target_s3_endor import keys
 from target_s3_endor.errors import TargetS3EndorError
 from target_s3_endor.layouts.security_lake import SECURITY_LAKE, source_names
+from target_s3_endor.settings.model import TargetSettings
 from target_s3_endor.storage.transport import S3Writer
 
 
@@ -58,7 +59,7 @@ def run_probe(config: Mapping[str, Any]) -> ProbeResult:
     connection test answers within seconds what a run would meet.
     """
     now = datetime.now(UTC)
-    writer = S3Writer({**config, "max_retry_seconds": 0})
+    writer = S3Writer(replace(TargetSettings.from_config(config), max_retry_seconds=0))
     uris = []
     for key in probe_keys(config, now):
         body = io.BytesIO(f"target-s3-endor connection test at {now.isoformat()}\n".encode())

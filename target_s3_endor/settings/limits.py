@@ -18,7 +18,7 @@ Limits, with their sources:
 * STS ``DurationSeconds``: 900 to 43,200 seconds; ``ExternalId``: 2 to 1,224
   characters of ``[\w+=,.@:/-]`` (AWS STS API reference, AssumeRole).
 * Storage classes: botocore's own S3 model.
-* zlib levels 1 to 9 (``compression_level``, checked in target.py).
+* zlib levels 1 to 9 (``compression_level``, checked in checks.py).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 
 from target_s3_endor import keys
 from target_s3_endor.errors import SettingsError
+from target_s3_endor.settings.schema import schema_default
 
 KIB = 1 << 10
 MIB = 1 << 20
@@ -132,8 +133,8 @@ RANGES = (
 
 def _parts_fit(config: Mapping[str, Any]) -> None:
     """A full batch's object must fit in 10,000 parts of the configured size."""
-    part = config.get("multipart_part_size_bytes", 16 * MIB)
-    batch = config.get("batch_max_bytes", 64 * MIB)
+    part = config.get("multipart_part_size_bytes", schema_default("multipart_part_size_bytes"))
+    batch = config.get("batch_max_bytes", schema_default("batch_max_bytes"))
     largest = batch * OBJECT_GROWTH + OBJECT_OVERHEAD
     if part * MAX_PARTS < largest:
         needed = math.ceil(largest / MAX_PARTS / MIB) * MIB

@@ -7,7 +7,7 @@ missing without trace.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ import msgspec
 from target_s3_endor.keys import exporter_root, join_key, parse_time
 from target_s3_endor.layouts import proof as proof_layout
 from target_s3_endor.layouts.security_lake import SECURITY_LAKE, source_names
+from target_s3_endor.settings.model import TargetSettings
 
 SORTABLE = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -38,11 +39,12 @@ class ProofWindow:
     span: tuple[str, str] | None = None
 
 
-def proof_roots(config: Mapping[str, Any]) -> list[str]:
-    """Where the target writes proofs for this configuration (see layouts/proof.py)."""
-    if config.get("layout") == SECURITY_LAKE:
-        return [join_key("ext", source) for source in sorted(set(source_names(config).values()))]
-    return [exporter_root(config)]
+def proof_roots(settings: TargetSettings) -> list[str]:
+    """Where the target writes proofs for these settings (see layouts/proof.py)."""
+    if settings.layout == SECURITY_LAKE:
+        names = source_names(settings.as_config())
+        return [join_key("ext", source) for source in sorted(set(names.values()))]
+    return [exporter_root(settings.as_config())]
 
 
 def list_proof_keys(client: Any, bucket: str, roots: list[str]) -> Iterator[tuple[str, int]]:
