@@ -24,7 +24,7 @@ from typing import Any
 
 from benchmarks.measure import run_child
 from benchmarks.s3 import ACCESS_KEY, REGION, SECRET_KEY, client
-from target_s3_endor.keys import exporter_root
+from target_s3_endor.layouts.endor import exporter_root
 from target_s3_endor.layouts.proof import proof_key
 from tests.support.servers import start_local_s3
 

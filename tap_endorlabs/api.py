@@ -38,6 +38,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from singer_sdk.exceptions import RetriableAPIError
 
+from connector_common.lines import one_line
 from tap_endorlabs.api_clock import ApiClock
 from tap_endorlabs.auth import EndorAuthenticator
 from tap_endorlabs.errors import (
@@ -47,7 +48,6 @@ from tap_endorlabs.errors import (
     PagingLoopError,
     RepeatedEarlyDeadlineError,
     UnauthenticatedError,
-    one_line,
 )
 from tap_endorlabs.origins import SameOriginSession, shown_origin
 from tap_endorlabs.pagination import (

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+# The command line's own lines (connector_common/cli.py prints them).
+TARGET_STOPPED = (
+    "the target stopped reading the tap's output (broken pipe): see the target's own "
+    "error; the next run resumes from the last state the target wrote"
+)
+STDOUT_CLOSED = (
+    "standard output is closed: pipe the tap into a target, for example "
+    "tap-endorlabs --config tap.json | target-s3-endor --config target.json"
+)
 
 
 class FatalTapError(Exception):
@@ -73,19 +81,6 @@ class UnauthenticatedError(Exception):
         super().__init__("HTTP 401")
         #: The token the refused request carried (never printed): see ``invalidate``.
         self.token = token
-
-
-def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """Replace every secret value found in ``text`` with ``***``."""
-    for secret in secrets:
-        if secret and len(secret) >= 3:
-            text = text.replace(secret, "***")
-    return text
-
-
-def one_line(text: str) -> str:
-    """Collapse whitespace so a message stays on one line."""
-    return " ".join(text.split())
 
 
 class SortedPagingUnavailableError(Exception):

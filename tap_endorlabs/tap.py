@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from types import FrameType
 from typing import IO, Any, ClassVar
 
@@ -15,6 +16,12 @@ from singer_sdk.plugin_base import PluginBase, _ConfigInput
 from singer_sdk.tap_base import CliTestOptionValue
 from typing_extensions import override
 
+from connector_common.cli import (
+    CommandLine,
+    one_line_command,
+    read_config,
+    stderr_line,
+)
 from connector_common.settings_hints import (
     known_settings,
     misspelled,
@@ -25,9 +32,8 @@ from connector_common.settings_hints import (
 from connector_common.settings_text import numbers_from_text
 from tap_endorlabs.api import EndorApi
 from tap_endorlabs.auth import EndorAuthenticator
-from tap_endorlabs.cli_guard import OneLineCommand, exit_with, one_line_command
 from tap_endorlabs.client import EndorStream
-from tap_endorlabs.errors import FatalTapError, StopRequested
+from tap_endorlabs.errors import STDOUT_CLOSED, TARGET_STOPPED, FatalTapError, StopRequested
 from tap_endorlabs.filters import all_of, time_range
 from tap_endorlabs.namespaces import list_namespaces
 from tap_endorlabs.output import BufferedMsgSpecWriter
@@ -38,7 +44,6 @@ from tap_endorlabs.run_inputs import read_catalog, read_state
 from tap_endorlabs.settings import (
     CONFIG_SCHEMA,
     ENDORCTL_ENV,
-    SECRET_SETTINGS,
     check_settings,
     endorctl_env_fallbacks,
 )
@@ -212,23 +217,31 @@ class TapEndorLabs(Tap):
         sys.exit(128 + signum)
 
     @classmethod
+    def command_line(cls) -> CommandLine:
+        """What the tap's command line says when it ends early (connector_common/cli.py)."""
+        return CommandLine(
+            say=stderr_line(f"{cls.name}: error: "),
+            stdout_closed=STDOUT_CLOSED,
+            pipe_closed=TARGET_STOPPED,
+            plain_errors=(FatalTapError,),
+            config_schema=cls.config_jsonschema,
+            env_prefix="TAP_ENDORLABS",
+            fallback_env=ENDORCTL_ENV,
+        )
+
+    @classmethod
     @override
     def cb_config(
         cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]
     ) -> _ConfigInput:
-        """A ``--config`` file that is missing or not JSON: one line, not a traceback."""
-        try:
-            given = super().cb_config(ctx, param, value)
-        except (OSError, ValueError) as exc:
-            exit_with(f"--config could not be read ({exc}): pass a JSON file of settings")
-        OneLineCommand.secrets = _secret_values(given.config or {})
-        return given
+        """A ``--config`` file that is missing or not a JSON object: one line, not a traceback."""
+        return read_config(ctx, value, partial(super().cb_config, ctx, param, value))
 
     @classmethod
     @override
     def get_singer_command(cls) -> click.Command:
-        """The SDK's command, ending every expected failure in one line (cli_guard)."""
-        return one_line_command(super().get_singer_command())
+        """The SDK's command, ending every expected failure in one line."""
+        return one_line_command(super().get_singer_command(), cls.command_line())
 
     @classmethod
     @override
@@ -267,39 +280,23 @@ class TapEndorLabs(Tap):
         """
         PluginBase.invoke.__func__(cls, about=about, about_format=about_format)  # type: ignore[attr-defined]
         config = config or _ConfigInput()
-        secrets = _secret_values(config.config or {})
-        try:
-            tap = cls(
-                config=config.config,
-                state=None if state is None else read_state(state),
-                catalog=None if catalog is None else read_catalog(catalog),
-                parse_env_config=config.parse_env,
-                validate_config=True,
-            )
-            tap.preflight()
+        with cls.command_line().ending_in_one_line(config.config):
             try:
-                tap.sync_all()
-            finally:
-                # Whatever ended the run (a failure between namespaces, a closed
-                # pipe), no namespace read ahead is left running.
-                tap.stop_reading_ahead()
-            if tap.stop_signal is not None:  # it came after the last record
-                raise StopRequested(tap.stop_signal)
-        except StopRequested as stop:
-            tap.stop_at_record_boundary(stop.signum)
-        except FatalTapError as exc:
-            exit_with(str(exc), secrets)
-        except ConfigValidationError as exc:
-            problems = "; ".join(str(error) for error in exc.errors) or str(exc)
-            exit_with(f"Invalid configuration: {problems}", secrets)
-
-
-def _secret_values(config: dict[str, Any]) -> list[str]:
-    """Every secret the user may have given, to scrub from error text."""
-    import os  # noqa: PLC0415
-
-    values = [str(config.get(name) or "") for name in SECRET_SETTINGS]
-    values += [os.environ.get(ENDORCTL_ENV[name], "") for name in SECRET_SETTINGS]
-    prefix = TapEndorLabs.name.upper().replace("-", "_")
-    values += [os.environ.get(f"{prefix}_{name.upper()}", "") for name in SECRET_SETTINGS]
-    return [value for value in values if value]
+                tap = cls(
+                    config=config.config,
+                    state=None if state is None else read_state(state),
+                    catalog=None if catalog is None else read_catalog(catalog),
+                    parse_env_config=config.parse_env,
+                    validate_config=True,
+                )
+                tap.preflight()
+                try:
+                    tap.sync_all()
+                finally:
+                    # Whatever ended the run (a failure between namespaces, a closed
+                    # pipe), no namespace read ahead is left running.
+                    tap.stop_reading_ahead()
+                if tap.stop_signal is not None:  # it came after the last record
+                    raise StopRequested(tap.stop_signal)
+            except StopRequested as stop:
+                tap.stop_at_record_boundary(stop.signum)

@@ -32,6 +32,17 @@ class CredentialsError(TargetS3EndorError):
     """AWS credentials could not be obtained (role trust, token file, profile)."""
 
 
+# The command line's own lines (connector_common/cli.py prints them).
+STATE_UNREAD = (
+    "standard output was closed (broken pipe), so the state could not be handed back: "
+    "what was written is in S3; the next run resumes from the last state received"
+)
+STDOUT_CLOSED = (
+    "standard output is closed: the target hands back its state there; "
+    "run it with stdout open, for example target-s3-endor --config target.json > state.json"
+)
+
+
 # A spool or output file that cannot grow: the disk (or quota) is full, or the
 # process may write no larger file (RLIMIT_FSIZE, as `ulimit -f` sets it).
 NO_ROOM_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})

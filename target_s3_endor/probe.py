@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from target_s3_endor import keys
+from target_s3_endor import naming
 from target_s3_endor.errors import TargetS3EndorError
-from target_s3_endor.layouts.security_lake import SECURITY_LAKE, source_names
+from target_s3_endor.layouts.registry import layout_of
 from target_s3_endor.settings.model import TargetSettings
 from target_s3_endor.storage.transport import S3Writer
 
@@ -29,27 +29,20 @@ class ProbeResult:
     message: str
 
 
-def probe_key(config: Mapping[str, Any], now: datetime) -> str:
-    """``{prefix}/{exporter}/_connection-test/{time}_{uuid}.txt``: never a data key."""
-    return keys.join_key(
-        keys.exporter_root(config),
-        "_connection-test",
-        f"{keys.compact_time(now)}_{uuid.uuid4().hex}.txt",
-    )
-
-
 def probe_keys(config: Mapping[str, Any], now: datetime) -> list[str]:
-    """Where the probe writes: the exporter root, or with layout: security-lake each source.
+    """Where the probe writes: under each of the layout's roots (``Layout.roots``).
 
-    A Security Lake custom source's role may write only under ``ext/<source>/``,
-    so each source gets a probe, in a ``_connection-test`` folder: Hive-style
-    readers (Athena) skip folders whose names start with ``_``.
+    ``{prefix}/{exporter}/_connection-test/{time}_{uuid}.txt``, never a data key; or
+    with layout: security-lake under each source's ``ext/<source>``:
+    a Security Lake custom source's role may write only there.  The probe goes in a
+    ``_connection-test`` folder: Hive-style readers (Athena) skip folders whose
+    names start with ``_``.
     """
-    if config.get("layout") != SECURITY_LAKE:
-        return [probe_key(config, now)]
-    name = f"{keys.compact_time(now)}_{uuid.uuid4().hex}.txt"
-    sources = sorted(set(source_names(config).values()))
-    return [keys.join_key("ext", source, "_connection-test", name) for source in sources]
+    name = f"{naming.compact_time(now)}_{uuid.uuid4().hex}.txt"
+    return [
+        naming.join_key(root, naming.CONNECTION_TEST_FOLDER, name)
+        for root in layout_of(config).roots(config)
+    ]
 
 
 def run_probe(config: Mapping[str, Any]) -> ProbeResult:

@@ -11,7 +11,7 @@ reading input.
 from __future__ import annotations
 
 import sys
-from functools import cached_property
+from functools import cached_property, partial
 from typing import IO, Any
 
 import click
@@ -24,7 +24,9 @@ from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.sinks import Sink
 from typing_extensions import override
 
-from connector_common.secret_values import scrubbed, secret_values
+from connector_common.cli import CommandLine, logged_line, one_line_command, read_config
+from connector_common.lines import exception_line
+from connector_common.secret_values import scrubbed
 from connector_common.settings_hints import (
     known_settings,
     misspelled,
@@ -32,14 +34,14 @@ from connector_common.settings_hints import (
     warning_text,
     what_to_do,
 )
-from target_s3_endor import keys
 from target_s3_endor.batching.proof import ProofWriter
 from target_s3_endor.batching.proof_sink import ReconciliationSink
 from target_s3_endor.batching.run import RunContext
 from target_s3_endor.batching.sink import S3EndorSink, write_open_scans
-from target_s3_endor.cli_guard import one_line_command
 from target_s3_endor.errors import (
     NO_ROOM_ERRNOS,
+    STATE_UNREAD,
+    STDOUT_CLOSED,
     BadInputError,
     SettingsError,
     TargetS3EndorError,
@@ -48,13 +50,15 @@ from target_s3_endor.errors import (
 from target_s3_endor.formats.encoding import ObjectFormat
 from target_s3_endor.input.handlers import ConfigInput, MessageHandlers
 from target_s3_endor.input.reader import StrictLineReader
+from target_s3_endor.layouts import endor
+from target_s3_endor.layouts.base import Layout
 from target_s3_endor.layouts.proof import RECONCILIATION_STREAM
-from target_s3_endor.layouts.security_lake import SECURITY_LAKE, manifest_folder, proof_root
+from target_s3_endor.layouts.registry import layout_of
 from target_s3_endor.probe import run_probe
 from target_s3_endor.settings.checks import check_settings
 from target_s3_endor.settings.model import TargetSettings
 from target_s3_endor.settings.schema import SETTINGS_SCHEMA
-from target_s3_endor.storage.run_summary import MANIFEST_FOLDER, RunSummary
+from target_s3_endor.storage.run_summary import RunSummary
 from target_s3_endor.storage.transport import S3Writer
 from target_s3_endor.storage.upload_pool import UploadPool
 from target_s3_endor.version import DISTRIBUTION, package_version
@@ -113,7 +117,7 @@ class TargetS3Endor(MessageHandlers):
         settings = self.settings
         fmt, compression = settings.format, settings.compression
         context = RunContext(
-            root=keys.exporter_root(self.config),
+            root=endor.exporter_root(self.config),
             findings_format=ObjectFormat(fmt, compression),
             other_format=ObjectFormat("json" if fmt == "sarif" else fmt, compression),
             spool_dir=settings.spool_dir,
@@ -138,11 +142,14 @@ class TargetS3Endor(MessageHandlers):
         _ = self.run  # built with the run
         return self._proof_writer
 
+    @cached_property
+    def layout(self) -> Layout:
+        """The ``layout`` setting's Layout: its sink and where its own objects go (layouts/)."""
+        return layout_of(self.config)
+
     def _proof_root(self, stream: str) -> str:
         """Where a stream's proofs go: the exporter root, or its Security Lake source."""
-        if self.settings.layout == SECURITY_LAKE:
-            return proof_root(self.config, stream)
-        return self.run.root
+        return self.layout.proof_root(self.config, self.run.root, stream)
 
     def _write_proofs(self) -> None:
         """Put the proof of every window whose objects are all in S3 (before a STATE)."""
@@ -159,33 +166,32 @@ class TargetS3Endor(MessageHandlers):
         """
         if stream_name == RECONCILIATION_STREAM:
             return ReconciliationSink
-        if self.config.get("layout") == SECURITY_LAKE:
-            # Imported here: only this layout needs the Parquet writer and OCSF mapping,
-            # and every other run (and --about) starts without loading them (issue 23).
-            from target_s3_endor.batching.parquet_sink import SecurityLakeSink  # noqa: PLC0415
-
-            return SecurityLakeSink
-        return S3EndorSink
+        # Imported on first use: only security-lake needs the Parquet writer and OCSF
+        # mapping, and every other run (and --about) starts without them (issue 23).
+        return self.layout.sink_class()
 
     @cached_property
     def run_summary(self) -> RunSummary:
         """What this run wrote, logged at the end of the input (run_summary.py)."""
-        return RunSummary(root=keys.exporter_root(self.config))
+        return RunSummary(root=endor.exporter_root(self.config))
 
     #: Whether the input has ended, so the next state written is the last.
     _input_ended = False
 
     def _write_manifest(self, state: dict | None) -> None:
         """The run manifest(s), once, where the layout's writer may put them."""
-        if not self.config.get("run_manifest") or self.run_summary.manifests_written:
+        if not self.settings.run_manifest or self.run_summary.manifests_written:
             return
         self.run.wait_for_uploads()  # the manifest lists every object, all of them in S3
-        if self.config.get("layout") == SECURITY_LAKE:
-            # One per source written, under ext/<source>/: a run that wrote nothing has none.
-            self.run_summary.write_manifests(self.s3_writer.put, state, manifest_folder, None)
-            return
-        folder = keys.join_key(self.run.root, MANIFEST_FOLDER)
-        self.run_summary.write_manifests(self.s3_writer.put, state, lambda _: folder, folder)
+        # Endor: one under the exporter root, even for a run that wrote nothing; Security
+        # Lake: one per source written, under ext/<source>/ (a run that wrote nothing: none).
+        layout, root = self.layout, self.run.root
+        self.run_summary.write_manifests(
+            self.s3_writer.put,
+            state,
+            lambda key: layout.manifest_folder(root, key),
+            layout.empty_run_manifest_folder(root),
+        )
 
     @cached_property
     def s3_writer(self) -> S3Writer:
@@ -236,16 +242,24 @@ class TargetS3Endor(MessageHandlers):
             raise BadInputError(ended_mid_message)
 
     @classmethod
+    def command_line(cls) -> CommandLine:
+        """What the target's command line says when it ends early (connector_common/cli.py)."""
+        return CommandLine(
+            say=logged_line(cls.logger),
+            stdout_closed=STDOUT_CLOSED,
+            pipe_closed=STATE_UNREAD,
+            plain_errors=PLAIN_ERRORS,
+            config_schema=cls.config_jsonschema,
+            env_prefix="TARGET_S3_ENDOR",
+        )
+
+    @classmethod
     @override
     def cb_config(
         cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]
     ) -> ConfigInput:
-        """A ``--config`` file that is missing or not JSON: one line, not a traceback."""
-        try:
-            return super().cb_config(ctx, param, value)
-        except (OSError, ValueError) as exc:
-            cls.logger.error("--config could not be read (%s): pass a JSON file of settings", exc)
-            sys.exit(1)
+        """A ``--config`` file that is missing or not a JSON object: one line, not a traceback."""
+        return read_config(ctx, value, partial(super().cb_config, ctx, param, value))
 
     @classmethod
     @override
@@ -260,40 +274,29 @@ class TargetS3Endor(MessageHandlers):
         verify: bool = False,
     ) -> None:
         """Run the target (or the connection test, or --verify); failures end in one line."""
-        try:
-            if test and verify:
-                raise SettingsError("--test and --verify are two commands: pass one of them")
-            if test:
-                cls._run_connection_test(config or ConfigInput())
-                return
-            if verify:
-                cls._run_verify(config or ConfigInput())
-                return
-            super().invoke(
-                about=about, about_format=about_format, config=config, file_input=file_input
-            )
-        except PLAIN_ERRORS as exc:
-            secrets = cls._secrets_given(config)  # no traceback: the line says it all
-            cls.logger.error("%s", scrubbed(_one_line(exc), secrets))
-            sys.exit(1)
-        except OSError as exc:
-            if exc.errno not in NO_ROOM_ERRNOS:
-                raise
-            spool_dir = config.config.get("spool_dir") if config and config.config else None
-            cls.logger.error("%s", no_room_line(exc, spool_dir))
-            sys.exit(1)
-        except ConfigValidationError as exc:
-            # One line naming every bad setting, not the SDK's closing "Config validation failed";
-            # the SDK's validator quotes the value it refused, which may be a secret.
-            problems = "; ".join(str(error) for error in exc.errors) or str(exc)
-            text = scrubbed(" ".join(problems.split()), cls._secrets_given(config))
-            cls.logger.error("Invalid configuration: %s", text)
-            sys.exit(1)
+        with cls.command_line().ending_in_one_line(config.config if config else None):
+            try:
+                if test and verify:
+                    raise SettingsError("--test and --verify are two commands: pass one of them")
+                if test:
+                    cls._run_connection_test(config or ConfigInput())
+                    return
+                if verify:
+                    cls._run_verify(config or ConfigInput())
+                    return
+                super().invoke(
+                    about=about, about_format=about_format, config=config, file_input=file_input
+                )
+            except OSError as exc:
+                if exc.errno not in NO_ROOM_ERRNOS:
+                    raise
+                spool_dir = config.config.get("spool_dir") if config and config.config else None
+                cls.logger.error("%s", no_room_line(exc, spool_dir))
+                sys.exit(1)
 
     @classmethod
     def _secrets_given(cls, config: ConfigInput | None) -> list[str]:
-        given = config.config if config is not None and config.config else {}
-        return secret_values(given, cls.config_jsonschema, "TARGET_S3_ENDOR")
+        return cls.command_line().secrets(config.config if config else None)
 
     @classmethod
     def _run_connection_test(cls, config: ConfigInput) -> None:
@@ -315,7 +318,7 @@ class TargetS3Endor(MessageHandlers):
     @override
     def get_singer_command(cls) -> click.Command:
         """Add ``--test`` (the connection test) and ``--verify`` (the completeness check)."""
-        command = one_line_command(super().get_singer_command())
+        command = one_line_command(super().get_singer_command(), cls.command_line())
         command.params.append(
             click.Option(
                 ["--test"],
@@ -338,8 +341,7 @@ class TargetS3Endor(MessageHandlers):
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc.args[0]) if exc.args else type(exc).__name__
-    return " ".join(text.split())
+    return exception_line(exc)
 
 
-__all__ = ["TargetS3Endor", "keys"]
+__all__ = ["TargetS3Endor"]

@@ -13,7 +13,7 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
-from target_s3_endor.keys import PROOF_FOLDER
+from target_s3_endor.naming import PROOF_FOLDER
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,13 @@ from target_s3_endor.errors import BadInputError
 from target_s3_endor.formats.ocsf import mapper_for
 from target_s3_endor.formats.parquet import CONTENT_TYPE, ParquetObject
 from target_s3_endor.input.signals import exported_record
-from target_s3_endor.keys import dig
 from target_s3_endor.layouts.security_lake import (
     event_day,
     event_moment,
     object_key,
     source_names,
 )
+from target_s3_endor.naming import dig
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -55,14 +55,6 @@ class SecurityLakeSink(UploadingSink):
         self._region = str(self.config["region"])
         self._account = str(self.config["security_lake_account_id"])
         self._objects: dict[tuple[str, str], ParquetObject] = {}
-        self._spooled_bytes = 0
-        # Each record is counted against its window and the folder of its object (proof.py).
-        self._count_for_proof = self.run.count_for_proof
-
-    @property
-    @override
-    def is_full(self) -> bool:
-        return self.current_size >= self.max_size or self._spooled_bytes >= self._max_bytes
 
     @override
     def process_record(self, record: dict, context: dict) -> None:
@@ -78,42 +70,39 @@ class SecurityLakeSink(UploadingSink):
             self._objects[(source, day)] = parquet
         before = parquet.bytes
         parquet.append(event)
-        self._spooled_bytes += parquet.bytes - before
+        self._batch_bytes += parquet.bytes - before
         namespace = dig(record, "tenant_meta", "namespace")
-        self._count_for_proof(self.stream_name, namespace, f"{source}/{day}{self.pending_tag}")
+        self._count_for_proof(self.stream_name, namespace, self._pending_name(f"{source}/{day}"))
 
     @override
     def process_batch(self, context: dict) -> None:
         """Write every object of the batch; returns only when all are in S3."""
         objects, self._objects = self._objects, {}
-        try:
-            for (source, day), parquet in objects.items():
-                assert parquet.first_time_ms is not None
-                key = object_key(
-                    source,
-                    region=self._region,
-                    account=self._account,
-                    day=day,
-                    first_time_ms=parquet.first_time_ms,
-                    batch=self.run.next_batch_id(),
-                )
-                last_ms = parquet.last_time_ms
-                self._put(
-                    parquet.finish(),
-                    key,
-                    CONTENT_TYPE,
-                    partition=source,
-                    records=parquet.records,
-                    first_time=event_moment(parquet.first_time_ms),
-                    last_time=None if last_ms is None else event_moment(last_ms),
-                    pending=f"{source}/{day}{self.pending_tag}",
-                )
-            self.run.wait_for_uploads()
-        finally:
-            self.run.settle_uploads()  # no upload still reads a file closed here
-            for parquet in objects.values():
-                parquet.close()
-        self._spooled_bytes = 0
+        self._upload_drain(objects, self._put_parquet)
+
+    def _put_parquet(self, source_day: tuple[str, str], parquet: ParquetObject) -> None:
+        """Hand one (source, event day)'s Parquet object to the uploads at its key."""
+        source, day = source_day
+        assert parquet.first_time_ms is not None
+        key = object_key(
+            source,
+            region=self._region,
+            account=self._account,
+            day=day,
+            first_time_ms=parquet.first_time_ms,
+            batch=self.run.next_batch_id(),
+        )
+        last_ms = parquet.last_time_ms
+        self._put(
+            parquet.finish(),
+            key,
+            CONTENT_TYPE,
+            partition=source,
+            records=parquet.records,
+            first_time=event_moment(parquet.first_time_ms),
+            last_time=None if last_ms is None else event_moment(last_ms),
+            pending=self._pending_name(f"{source}/{day}"),
+        )
 
     @override
     def clean_up(self) -> None:

@@ -22,9 +22,9 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from target_s3_endor import keys
 from target_s3_endor.batching.pending import SpooledObject
 from target_s3_endor.batching.spans import TimeSpan
+from target_s3_endor.layouts import endor
 
 MAX_OPEN_HANDLES = 64
 
@@ -33,7 +33,7 @@ MAX_OPEN_HANDLES = 64
 class OpenScan:
     """A scan whose ``last`` finding has not arrived yet, and its object so far."""
 
-    place: keys.ScanPlace
+    place: endor.ScanPlace
     key_stem: str
     pending: SpooledObject
     # The latest STATE received before the scan's first finding (None: none yet):

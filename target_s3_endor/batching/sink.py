@@ -47,13 +47,14 @@ from typing import TYPE_CHECKING
 
 from typing_extensions import override
 
-from target_s3_endor import keys
+from target_s3_endor import naming
 from target_s3_endor.batching.pending import PendingObject, SpooledObject, batch_object
 from target_s3_endor.batching.scans import OpenScan
 from target_s3_endor.batching.spans import TimeSpan
 from target_s3_endor.batching.upload import UploadingSink
 from target_s3_endor.formats.ocsf_output import format_for, line_encoder
 from target_s3_endor.input.signals import exported_record
+from target_s3_endor.layouts import endor
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -81,19 +82,8 @@ class S3EndorSink(UploadingSink):
         self._encode_line = line_encoder(self.other_format, stream_name)
         self._partitions: dict[str, PendingObject] = {}
         self._spans: dict[str, TimeSpan] = {}
-        self._batch_bytes = 0
         self._batch_started = datetime.now(UTC)
         self._fallback_records = 0
-        # Each record is counted against its window and pending object (proof.py).
-        self._count_for_proof = self.run.count_for_proof
-
-    # Batch limits: records (SDK), bytes, age (target).
-
-    @property
-    @override
-    def is_full(self) -> bool:
-        """Full by records or by spooled bytes."""
-        return self.current_size >= self._max_records or self._batch_bytes >= self._max_bytes
 
     @override
     def process_record(self, record: dict, context: dict) -> None:
@@ -102,13 +92,13 @@ class S3EndorSink(UploadingSink):
         line = self._encode_line(record)
         self._batch_bytes += len(line)
         is_findings = self.stream_name == FINDINGS_STREAM
-        namespace = keys.dig(record, "tenant_meta", "namespace")
+        namespace = naming.dig(record, "tenant_meta", "namespace")
         if is_findings:
-            place = keys.scan_place(record, self.run.root)
+            place = endor.scan_place(record, self.run.root)
             if place is not None:
-                self._add_finding(place, line, keys.record_time(record), namespace, last)
+                self._add_finding(place, line, endor.record_time(record), namespace, last)
                 return
-        partition = keys.time_partition(
+        partition = endor.time_partition(
             record,
             self.stream_name,
             self.run.root,
@@ -125,7 +115,7 @@ class S3EndorSink(UploadingSink):
         pending.append(line)
         self._spans[partition.folder].add(partition.moment)
         # A batch's key is named at upload: the sink names the pending object instead.
-        self._count_for_proof(self.stream_name, namespace, partition.folder + self.pending_tag)
+        self._count_for_proof(self.stream_name, namespace, self._pending_name(partition.folder))
 
     def _new_partition(self, first_time: datetime) -> PendingObject:
         """A day partition's batch object (streamed or spooled: ``pending.py`` decides)."""
@@ -142,7 +132,7 @@ class S3EndorSink(UploadingSink):
 
     def _add_finding(
         self,
-        place: keys.ScanPlace,
+        place: endor.ScanPlace,
         line: bytes,
         moment: datetime | None,
         namespace: object,
@@ -159,12 +149,12 @@ class S3EndorSink(UploadingSink):
             self._upload_scan(scan)
             scans.finish(scan)
 
-    def _open_scan(self, place: keys.ScanPlace) -> OpenScan:
+    def _open_scan(self, place: endor.ScanPlace) -> OpenScan:
         """A new scan object: at the scan's key, or a continuation if the scan finished."""
         run = self.run
         stem = place.key_stem
         if run.scans.was_finished(place.scan_uuid):
-            stem = keys.continuation_stem(stem, run.next_batch_id())
+            stem = endor.continuation_stem(stem, run.next_batch_id())
             self.logger.warning(
                 "A finding of scan %s arrived after the scan's last finding: the scan's "
                 "object stays as written and later findings go to %s",
@@ -207,25 +197,23 @@ class S3EndorSink(UploadingSink):
         fmt = self.other_format
         partitions, self._partitions = self._partitions, {}
         spans, self._spans = self._spans, {}
-        try:
-            for folder, pending in partitions.items():
-                stem = keys.batch_key_stem(folder, pending.first_time, self.run.next_batch_id())
-                key = stem + fmt.extension
-                self._put(
-                    pending.finish(),
-                    key,
-                    fmt.content_type,
-                    partition=self._namespace_of(key),
-                    records=pending.records,
-                    first_time=spans[folder].first,
-                    last_time=spans[folder].last,
-                    pending=folder + self.pending_tag,
-                )
-            self.run.wait_for_uploads()  # every object of the drain (and scans before) in S3
-        finally:
-            self.run.settle_uploads()  # no upload still reads a file closed here
-            for pending in partitions.values():
-                pending.close()
+
+        def put_partition(folder: str, pending: PendingObject) -> None:
+            stem = endor.batch_key_stem(folder, pending.first_time, self.run.next_batch_id())
+            key = stem + fmt.extension
+            self._put(
+                pending.finish(),
+                key,
+                fmt.content_type,
+                partition=self._namespace_of(key),
+                records=pending.records,
+                first_time=spans[folder].first,
+                last_time=spans[folder].last,
+                pending=self._pending_name(folder),
+            )
+
+        # Every object of the drain (and scans handed over before it) in S3 on return.
+        self._upload_drain(partitions, put_partition)
         # Open scans wait for their last finding (or the end of the input): the
         # state printed after this drain is held back to before the oldest of them.
         if self._fallback_records:
@@ -235,10 +223,9 @@ class S3EndorSink(UploadingSink):
                 self._fallback_records,
                 self.stream_name,
                 " or scan_context" if self.stream_name == FINDINGS_STREAM else "",
-                keys.UNPARTITIONED,
+                endor.UNPARTITIONED,
             )
             self._fallback_records = 0
-        self._batch_bytes = 0
         self._batch_started = datetime.now(UTC)
 
     @override

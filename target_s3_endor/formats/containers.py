@@ -46,11 +46,11 @@ _UNSAFE_MEMBER = re.compile(r"[/\\:\x00-\x1f\x7f]")
 def check_member_name(name: str) -> str:
     """Refuse a member name that an unzip could turn into a path outside its folder.
 
-    The encoding layer passes names made by ``keys.member_file_name``; this is
+    The encoding layer passes names made by ``naming.member_file_name``; this is
     the container's own guard, so no caller can write ``../../x`` into a header.
     """
     if not name or name.startswith(".") or ".." in name or _UNSAFE_MEMBER.search(name):
-        msg = f"unsafe member name {name!r}: make it with keys.member_file_name"
+        msg = f"unsafe member name {name!r}: make it with naming.member_file_name"
         raise ValueError(msg)
     return name
 

@@ -18,7 +18,7 @@ import msgspec
 
 from target_s3_endor.formats.containers import CONTAINERS, ZIP64_LIMIT, open_member
 from target_s3_endor.json_text import encode_with_surrogates
-from target_s3_endor.keys import member_file_name, stream_folder
+from target_s3_endor.naming import member_file_name, stream_folder
 from target_s3_endor.temp_files import temporary_file
 
 # Objects above this many bytes get ZIP64 fields, decided before the member is
@@ -108,7 +108,7 @@ class ObjectFormat:
     def member_name(self, stream_name: str) -> str:
         """The member's file name (``findings.sarif``, ``audit-logs.json``).
 
-        The stream's folder name (``keys.stream_folder``): one spelling in keys and
+        The stream's folder name (``naming.stream_folder``): one spelling in keys and
         members.  Unzipping writes this name to disk, so a foreign stream's name is
         a safe segment (``../../x`` -> ``x--<hash>.json``), as in keys.
         """

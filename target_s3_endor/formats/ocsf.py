@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from target_s3_endor.keys import dig, parse_time
+from target_s3_endor.naming import dig, parse_time
 
 OCSF_VERSION = "1.3.0"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

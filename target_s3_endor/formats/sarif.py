@@ -50,7 +50,7 @@ from target_s3_endor.json_text import (
     encode_with_surrogates,
     has_surrogate_escape,
 )
-from target_s3_endor.keys import dig, safe_segment
+from target_s3_endor.naming import dig, safe_segment
 from target_s3_endor.version import package_version
 
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"

@@ -1,1 +1,1 @@
-"""Records to keys: the layouts other than Endor Labs' own (``keys.py``)."""
+"""Records to keys: Endor Labs' own layout (``endor.py``) and Security Lake's."""

@@ -15,7 +15,7 @@ JSON object a line, dated by when the proof was written.  ``root`` is the
 exporter root (``{prefix}/{exporter}``) in the Endor layout, and with
 ``layout: security-lake`` ``ext/{source}`` of the window's stream (its first
 source name), the only prefix a custom source's provider role may write.  The
-``_`` keeps it apart from data: no namespace takes that folder (keys.py
+``_`` keeps it apart from data: no namespace takes that folder (endor.py
 reserves it) and Hive-style readers (Athena, Glue) skip folders starting with
 ``_``, so the data tables never read proof lines as events.
 """
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from target_s3_endor.keys import PROOF_FOLDER
+from target_s3_endor.naming import PROOF_FOLDER
 
 RECONCILIATION_STREAM = "reconciliations"
 PROOF_SUFFIX = ".jsonl"

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from target_s3_endor import keys
+from target_s3_endor import naming
 from target_s3_endor.errors import SettingsError
 from target_s3_endor.formats.ocsf import (
     API_ACTIVITY,
@@ -33,8 +33,8 @@ from target_s3_endor.formats.ocsf import (
     DETECTION_FINDING,
     VULNERABILITY_FINDING,
 )
+from target_s3_endor.layouts.base import Layout
 
-LAYOUTS = ("endor", "security-lake")
 SECURITY_LAKE = "security-lake"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MIN_AGE_SECONDS = 300  # "between 5 minutes and 1 event day"
@@ -99,11 +99,6 @@ def source_names(config: Mapping[str, Any]) -> dict[tuple[str, int], str]:
 
 def check_security_lake_settings(config: Mapping[str, Any]) -> None:
     """One line for each way a security-lake configuration cannot work; nothing otherwise."""
-    layout = config.get("layout", "endor")
-    if layout not in LAYOUTS:
-        raise SettingsError(f"layout must be one of {', '.join(LAYOUTS)}")
-    if layout != SECURITY_LAKE:
-        return
     account = str(config.get("security_lake_account_id") or "")
     if not ACCOUNT_ID.match(account):
         msg = (
@@ -151,7 +146,7 @@ def object_key(
     """
     first = event_moment(first_time_ms)
     folder = object_folder(source, region=region, account=account, day=day)
-    return f"{folder}/{keys.compact_time(first)}_{batch}.parquet"
+    return f"{folder}/{naming.compact_time(first)}_{batch}.parquet"
 
 
 def proof_root(config: Mapping[str, Any], stream: str) -> str:
@@ -162,7 +157,7 @@ def proof_root(config: Mapping[str, Any], stream: str) -> str:
     """
     names = source_names(config)
     own = sorted(name for (name_stream, _), name in names.items() if name_stream == stream)
-    return keys.join_key("ext", (own or sorted(names.values()))[0])
+    return naming.join_key("ext", (own or sorted(names.values()))[0])
 
 
 def source_of(key: str) -> str:
@@ -170,11 +165,29 @@ def source_of(key: str) -> str:
     return key.split("/", 2)[1]
 
 
-def manifest_folder(key: str) -> str:
-    """``ext/<source>/_manifests``: where a run's manifest for that source's objects goes.
+def source_roots(config: Mapping[str, Any]) -> list[str]:
+    """``ext/<source>`` of every source, sorted: each source's provider role writes only there."""
+    return [naming.join_key("ext", source) for source in sorted(set(source_names(config).values()))]
+
+
+def key_root(_exporter_root: str, key: str) -> str:
+    """``ext/<source>`` of a key: a run's manifest for that source's objects goes under it.
 
     Security Lake's provider role for a custom source may write only under
     ``ext/<source>/``, so each source's objects are listed in a manifest there
-    (a ``_`` folder, which Hive-style readers skip), not under the Endor root.
+    (in ``_manifests``, a ``_`` folder, which Hive-style readers skip), not under
+    the Endor root.
     """
-    return keys.join_key("ext", source_of(key), keys.MANIFEST_FOLDER)
+    return naming.join_key("ext", source_of(key))
+
+
+LAYOUT = Layout(
+    name=SECURITY_LAKE,
+    # Named, not imported: the sink loads pyarrow, which only this layout's runs need.
+    sink="target_s3_endor.batching.parquet_sink:SecurityLakeSink",
+    check=check_security_lake_settings,
+    roots=source_roots,
+    proof_root=lambda config, _root, stream: proof_root(config, stream),
+    key_root=key_root,
+    manifest_when_empty=False,
+)

@@ -13,7 +13,7 @@ from typing import Any
 
 from target_s3_endor.errors import SettingsError
 from target_s3_endor.formats.encoding import COMPRESSIONS, FORMATS
-from target_s3_endor.layouts.security_lake import check_security_lake_settings
+from target_s3_endor.layouts.registry import layout_of
 from target_s3_endor.settings.limits import check_limits
 from target_s3_endor.storage.endpoints import check_endpoints
 
@@ -40,7 +40,7 @@ def check_settings(config: Mapping[str, Any]) -> None:
     check_max_concurrent_uploads(config)
     check_limits(config)  # each setting against the S3/STS limit it names
     check_endpoints(config)  # no userinfo, no plain-http STS (endpoints.py)
-    check_security_lake_settings(config)  # layout: security-lake (security_lake.py)
+    layout_of(config).check(config)  # the layout's own rules (layouts/registry.py)
 
 
 def check_max_concurrent_uploads(config: Mapping[str, Any]) -> None:

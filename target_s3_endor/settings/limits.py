@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from target_s3_endor import keys
 from target_s3_endor.errors import SettingsError
+from target_s3_endor.layouts import endor
 from target_s3_endor.settings.schema import schema_default
 
 KIB = 1 << 10
@@ -191,13 +191,13 @@ def _urls(config: Mapping[str, Any]) -> None:
 
 def _key_root(config: Mapping[str, Any]) -> None:
     """The root (prefix and exporter segment) leaves room for the deepest key."""
-    size = len(keys.exporter_root(config).encode())
-    if size > keys.MAX_ROOT_BYTES:
+    size = len(endor.exporter_root(config).encode())
+    if size > endor.MAX_ROOT_BYTES:
         msg = (
             f"prefix and exporter_name make a key root of {size} bytes: S3 keys hold at most "
-            f"{keys.MAX_KEY_BYTES} bytes and the layout below the root needs up to "
-            f"{keys.MAX_KEY_BELOW_ROOT}; shorten prefix so the root is at most "
-            f"{keys.MAX_ROOT_BYTES} bytes"
+            f"{endor.MAX_KEY_BYTES} bytes and the layout below the root needs up to "
+            f"{endor.MAX_KEY_BELOW_ROOT}; shorten prefix so the root is at most "
+            f"{endor.MAX_ROOT_BYTES} bytes"
         )
         raise SettingsError(msg)
 

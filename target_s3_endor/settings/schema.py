@@ -13,10 +13,10 @@ from typing import Any
 
 from singer_sdk import typing as th
 
-from target_s3_endor import keys
 from target_s3_endor.formats.encoding import COMPRESSIONS, DEFAULT_COMPRESSION_LEVEL, FORMATS
 from target_s3_endor.input.lines import DEFAULT_MAX_LINE_BYTES
-from target_s3_endor.layouts.security_lake import LAYOUTS
+from target_s3_endor.layouts import endor
+from target_s3_endor.layouts.registry import LAYOUTS
 from target_s3_endor.storage.retry import DEFAULT_MAX_RETRY_SECONDS
 from target_s3_endor.storage.upload_pool import DEFAULT_MAX_CONCURRENT_UPLOADS
 
@@ -53,8 +53,8 @@ SETTINGS_SCHEMA: dict[str, Any] = th.PropertiesList(
         default="endor",
         description=(
             "First segment(s) of every key, as in Endor Labs' own exporter. With the exporter "
-            f"segment at most {keys.MAX_ROOT_BYTES} bytes, so every key stays within S3's "
-            f"{keys.MAX_KEY_BYTES}."
+            f"segment at most {endor.MAX_ROOT_BYTES} bytes, so every key stays within S3's "
+            f"{endor.MAX_KEY_BYTES}."
         ),
     ),
     th.Property(

@@ -26,13 +26,12 @@ from typing import IO, TYPE_CHECKING, Any
 
 import msgspec
 
-from target_s3_endor import keys
+from target_s3_endor import naming
 from target_s3_endor.input.state_text import state_text
 
 if TYPE_CHECKING:
     from target_s3_endor.storage.written import ObjectWritten
 
-MANIFEST_FOLDER = keys.MANIFEST_FOLDER
 #: ``put(key, body, content_type) -> uri``: how the manifest reaches S3.
 Put = Callable[[str, IO[bytes], str], str]
 #: key -> the folder its run manifest goes in.
@@ -153,9 +152,9 @@ class RunSummary:
             by_folder.setdefault(folder_of(key), []).append(key)
         if not by_folder and default_folder is not None:
             by_folder[default_folder] = []
-        name = f"{keys.compact_time(self.started)}_{self.run_id}.json"
+        name = f"{naming.compact_time(self.started)}_{self.run_id}.json"
         for folder, listed in by_folder.items():
-            key = keys.join_key(folder, name)
+            key = naming.join_key(folder, name)
             put(key, io.BytesIO(self.manifest(state, listed)), "application/json")
             self.manifest_keys.append(key)
         self.manifests_written = True

@@ -13,9 +13,9 @@ from typing import Any
 
 import msgspec
 
-from target_s3_endor.keys import exporter_root, join_key, parse_time
 from target_s3_endor.layouts import proof as proof_layout
-from target_s3_endor.layouts.security_lake import SECURITY_LAKE, source_names
+from target_s3_endor.layouts.registry import layout_of
+from target_s3_endor.naming import parse_time
 from target_s3_endor.settings.model import TargetSettings
 
 SORTABLE = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -41,10 +41,8 @@ class ProofWindow:
 
 def proof_roots(settings: TargetSettings) -> list[str]:
     """Where the target writes proofs for these settings (see layouts/proof.py)."""
-    if settings.layout == SECURITY_LAKE:
-        names = source_names(settings.as_config())
-        return [join_key("ext", source) for source in sorted(set(names.values()))]
-    return [exporter_root(settings.as_config())]
+    config = settings.as_config()
+    return layout_of(config).roots(config)
 
 
 def list_proof_keys(client: Any, bucket: str, roots: list[str]) -> Iterator[tuple[str, int]]:

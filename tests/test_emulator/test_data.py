@@ -401,6 +401,7 @@ def test_200k_audit_logs_are_served_whole(own_api: Callable[..., Api]) -> None:
     # How fast it starts and pages is measured in benchmarks/, not asserted here:
     # a timed assertion failed on a loaded machine while the emulator was right.
     api = own_api("--audit-logs", "200000", "--audit-days", "25")
-    logs = api.all("audit-logs", traverse="true")
+    # Only the uuid of each log: the paging is under test, not 200k bodies sent as JSON.
+    logs = api.all("audit-logs", traverse="true", mask="uuid")
     assert len(logs) > 190000
     assert len({log["uuid"] for log in logs}) == len(logs)

@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from target_s3_endor.keys import exporter_root
+from target_s3_endor.layouts.endor import exporter_root
 from tests.s3_listing import list_objects
 from tests.support.servers import ServerProcess, start_emulator
 from tests.test_pipeline.conftest import tap_config, target_config

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from target_s3_endor.keys import exporter_root
+from target_s3_endor.layouts.endor import exporter_root
 from tests.s3_listing import list_objects
 from tests.support.servers import ServerProcess
 from tests.test_pipeline.conftest import tap_config, target_config

@@ -1,20 +1,39 @@
-"""Run ``tap-endorlabs`` as a real process and read back what it wrote."""
+"""Run ``tap-endorlabs`` and read back what it wrote: as a process, or in this one.
+
+``run_tap`` starts the tap's command as a child process: what a test of the CLI,
+its exit status, signals, pipes or environment needs.  ``run_tap_in_process``
+runs the same ``TapEndorLabs.invoke`` (preflight, sync, one-line fatal errors)
+inside the test's process, against the same real HTTP emulator, and returns the
+same ``TapRun``: for tests that look only at the records and states the tap
+emits, without the ~1 s of CPU a process spends importing singer-sdk.
+"""
 
 from __future__ import annotations
 
+import atexit
+import io
 import json
+import logging
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import traceback
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from singer_sdk.logging import ConsoleFormatter
+from singer_sdk.plugin_base import _ConfigInput, _plugin_log_level
+
+from tap_endorlabs.tap import TapEndorLabs
 from tests.conftest import EMULATOR_KEY, EMULATOR_NAMESPACE, EMULATOR_SECRET
 from tests.support.emulator_client import all_objects, call_json
 
@@ -102,6 +121,94 @@ def run_tap(
             command, capture_output=True, text=True, timeout=timeout, env=child_env, check=False
         )
     return parse_output(done.stdout, done.returncode, done.stderr)
+
+
+class _InProcessTap(TapEndorLabs):
+    """The tap, each instance remembered: the runner flushes its writer as the exit would."""
+
+    created: ClassVar[list[TapEndorLabs]] = []
+
+    def __init__(self, **kwargs: Any) -> None:
+        _InProcessTap.created.append(self)
+        super().__init__(**kwargs)
+
+
+@contextmanager
+def _process_like(env: dict[str, str] | None) -> Iterator[tuple[io.TextIOWrapper, io.StringIO]]:
+    """Stdout, stderr, logging, signal handlers and ``ENDOR_*`` variables as a fresh process's.
+
+    Everything the run changes in this process is put back afterwards, so one run
+    cannot pass or fail because of an earlier one.
+    """
+    stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
+    stderr = io.StringIO()
+    saved_streams = (sys.stdout, sys.stderr)
+    saved_signals = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    saved_env = dict(os.environ)
+    root = logging.getLogger()
+    saved_level = root.level
+    # As the CLI does (singer_sdk._logging): the SDK's console format, on stderr.
+    handler = logging.StreamHandler(stderr)
+    handler.setFormatter(ConsoleFormatter())
+    for name in [name for name in os.environ if name.startswith("ENDOR_")]:
+        del os.environ[name]
+    os.environ.update(env or {})
+    sys.stdout, sys.stderr = stdout, stderr
+    root.addHandler(handler)
+    root.setLevel(_plugin_log_level(plugin_name=TapEndorLabs.name))
+    try:
+        yield stdout, stderr
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(saved_level)
+        sys.stdout, sys.stderr = saved_streams
+        for sig, handler_before in saved_signals.items():
+            signal.signal(sig, handler_before)
+        os.environ.clear()
+        os.environ.update(saved_env)
+
+
+def run_tap_in_process(
+    config: dict[str, Any],
+    state: dict[str, Any] | None = None,
+    *,
+    env: dict[str, str] | None = None,
+) -> TapRun:
+    """Run the tap to completion in this process, as ``run_tap`` runs it as a process.
+
+    The code path is the command's own after its option parsing
+    (``TapEndorLabs.invoke``): preflight, sync, fatal errors as one line and an exit
+    code.  An exception the command would let through becomes its traceback on
+    stderr and exit code 1, as in a process.
+    """
+    threads_before = set(threading.enumerate())
+    _InProcessTap.created.clear()
+    with _process_like(env) as (stdout, stderr):
+        try:
+            _InProcessTap.invoke(
+                config=_ConfigInput(config=json.loads(json.dumps(config))),
+                state=None if state is None else io.StringIO(json.dumps(state)),
+            )
+            returncode = 0
+        except SystemExit as stop:
+            code = stop.code
+            if isinstance(code, str):
+                stderr.write(code + "\n")
+            returncode = code if isinstance(code, int) else (0 if code is None else 1)
+        except Exception:  # what a process would print on its way out
+            stderr.write(traceback.format_exc())
+            returncode = 1
+        for tap in _InProcessTap.created:
+            writer = getattr(tap, "message_writer", None)
+            if writer is not None:  # what the process's exit flushes (output.py)
+                writer.flush()
+                atexit.unregister(writer.flush)
+        _InProcessTap.created.clear()
+    # Threads the run started (namespaces read ahead) must have ended with it.
+    for thread in set(threading.enumerate()) - threads_before:
+        thread.join(timeout=30)
+        assert not thread.is_alive(), f"the tap left {thread.name} running"
+    return parse_output(stdout.buffer.getvalue().decode(), returncode, stderr.getvalue())  # type: ignore[attr-defined]
 
 
 def is_record(line: str) -> bool:

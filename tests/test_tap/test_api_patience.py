@@ -18,7 +18,7 @@ from tests.test_tap.tap_runner import (
     NAMESPACES,
     STREAMS,
     assert_exported_once,
-    run_tap,
+    run_tap_in_process,
     stats,
     tap_config,
     truth,
@@ -34,7 +34,7 @@ def test_a_string_cut_inside_an_emoji_is_carried_as_the_api_sent_it(
     server = emulator_factory(
         "--seed", "2", "--cut-strings", "--audit-logs", "120", "--authentication-logs", "30"
     )
-    run = run_tap(tap_config(server.url, page_size=50, retry_budget_seconds=5), timeout=120)
+    run = run_tap_in_process(tap_config(server.url, page_size=50, retry_budget_seconds=5))
     assert run.returncode == 0, run.stderr[-2000:]
     for stream in STREAMS:
         expected = truth(server.url, stream)
@@ -64,11 +64,11 @@ def test_a_third_of_requests_answered_504_at_once_still_finishes(
     """
     server = emulator_factory("--seed", "9", "--audit-logs", "300")
     config = tap_config(server.url, page_size=50, retry_budget_seconds=20, request_timeout=10)
-    clean = run_tap(config, timeout=120)
+    clean = run_tap_in_process(config)
     assert clean.returncode == 0, clean.stderr[-2000:]
     before = stats(server.url)
     call_json(server, "POST", "/_emulator/faults", {"faults": [{"type": "504", "rate": 0.3}]})
-    run = run_tap(config, timeout=120)
+    run = run_tap_in_process(config)
     assert run.returncode == 0, run.stderr[-2000:]
     for stream in STREAMS:
         assert_exported_once(run.uuids(stream), truth(server.url, stream))
@@ -104,7 +104,7 @@ def test_every_request_kind_rides_out_a_burst_longer_than_its_old_try_count(
     config = tap_config(
         server.url, include_child_namespaces=True, retry_budget_seconds=4, max_concurrent_requests=1
     )
-    run = run_tap(config, timeout=120)
+    run = run_tap_in_process(config)
     assert run.returncode == 0, run.stderr[-2000:]
     for stream in STREAMS:
         assert_exported_once(run.uuids(stream), truth(server.url, stream, NAMESPACES))
@@ -133,7 +133,7 @@ def test_a_third_of_requests_failing_in_mixed_ways_still_finishes(
         request_timeout=10,
         retry_budget_seconds=20,
     )
-    run = run_tap(config, timeout=150)
+    run = run_tap_in_process(config)
     assert run.returncode == 0, run.stderr[-2000:]
     for stream in STREAMS:
         assert_exported_once(run.uuids(stream), truth(server.url, stream, NAMESPACES))
@@ -147,7 +147,7 @@ def test_an_api_that_hangs_is_named_at_each_retry_and_ends_in_one_line(
     """Every audit-log request hangs: each retry says what, why, which attempt, how long left."""
     server = emulator_factory("--seed", "12", "--fault", "slow:1:audit-logs", "--slow-delay", "30")
     config = tap_config(server.url, request_timeout=1, retry_budget_seconds=3)
-    run = run_tap(config, timeout=60)
+    run = run_tap_in_process(config)
     assert run.returncode == 1
     assert "Traceback" not in run.stderr
     retries = [line for line in run.stderr.splitlines() if "Retrying audit_logs" in line]
@@ -171,7 +171,7 @@ def test_records_at_the_ends_of_the_time_range_are_carried_and_the_next_run_goes
     """
     server = emulator_factory("--seed", "13", "--edge-times", "--audit-logs", "100")
     config = tap_config(server.url, start_date=None, page_size=50)
-    first = run_tap(config)
+    first = run_tap_in_process(config)
     assert first.returncode == 0, first.stderr[-2000:]
     expected = truth(server.url, "audit_logs")
     assert_exported_once(first.uuids("audit_logs"), expected)
@@ -180,7 +180,7 @@ def test_records_at_the_ends_of_the_time_range_are_carried_and_the_next_run_goes
     bookmark = first.final_state["bookmarks"]["audit_logs"]["replication_key_value"]
     assert bookmark < "9999", bookmark
 
-    second = run_tap(config, state=first.final_state)
+    second = run_tap_in_process(config, state=first.final_state)
     assert second.returncode == 0, second.stderr[-2000:]
     assert "Traceback" not in second.stderr
     # Only the far-future record comes again (at least once); nothing else repeats.

@@ -19,7 +19,7 @@ from tests.test_tap.tap_runner import (
     STREAMS,
     TapRun,
     assert_exported_once,
-    run_tap,
+    run_tap_in_process,
     run_tap_past_token_lifetime,
     stats,
     tap_config,
@@ -51,7 +51,7 @@ def test_sorted_pages_without_token_are_read_whole(emulator_factory: Factory) ->
     with a fraction of the records; now it reads by page_id without sort.
     """
     server = emulator_factory("--seed", "11", "--paging", "sorted-without-token")
-    run = run_tap(tap_config(server.url, page_size=20))
+    run = run_tap_in_process(tap_config(server.url, page_size=20))
     assert_complete(run, server.url)
     assert "does not page sorted lists" in run.stderr
     assert len(run.records["audit_logs"]) > 20 * 10  # many pages a window, not one
@@ -67,7 +67,7 @@ def test_sorted_pages_without_token_with_children_and_small_buffer(
     config = tap_config(
         server.url, page_size=5, window_hours=24 * 400, include_child_namespaces=True
     )
-    run = run_tap(config)
+    run = run_tap_in_process(config)
     assert_complete(run, server.url, NAMESPACES)
     assert "Window over its buffer on audit_logs" in run.stderr
     for stream in ("audit_logs", "scan_results", "finding_logs"):
@@ -82,7 +82,7 @@ def test_sorted_pages_without_token_with_children_and_small_buffer(
 
 def test_a_page_token_that_does_not_advance_stops_at_once(emulator_factory: Factory) -> None:
     server = emulator_factory("--seed", "13", "--paging", "non-advancing")
-    run = run_tap(tap_config(server.url, page_size=20))
+    run = run_tap_in_process(tap_config(server.url, page_size=20))
     line = fatal_line(run)
     assert "audit_logs" in line
     assert "page token 20" in line
@@ -106,7 +106,7 @@ def test_slow_answers_ignoring_request_timeout_shrink_the_window(
         "1500",
         "--ignore-request-timeout",
     )
-    run = run_tap(tap_config(server.url, request_timeout=1, window_hours=24 * 90), timeout=240)
+    run = run_tap_in_process(tap_config(server.url, request_timeout=1, window_hours=24 * 90))
     assert_complete(run, server.url)
     assert "Deadline exceeded on audit_logs" in run.stderr
     assert "no answer within" in run.stderr
@@ -116,13 +116,13 @@ def test_slow_answers_ignoring_request_timeout_shrink_the_window(
 def test_timestamps_of_every_width_and_offset(emulator_factory: Factory) -> None:
     """0/3/6/9 digits and offsets: every record once, and a second run emits nothing."""
     server = emulator_factory("--seed", "14", "--timestamps", "mixed")
-    first = run_tap(tap_config(server.url, page_size=30))
+    first = run_tap_in_process(tap_config(server.url, page_size=30))
     assert_complete(first, server.url)
     served = [r["meta"]["create_time"] for r in first.records["audit_logs"]]
     assert any(t.endswith("+05:30") for t in served)
     assert any(len(t.split(".")[-1]) == 10 for t in served if "." in t and t.endswith("Z"))
     assert any("." not in t for t in served)
-    second = run_tap(tap_config(server.url, page_size=30), state=first.final_state)
+    second = run_tap_in_process(tap_config(server.url, page_size=30), state=first.final_state)
     assert second.returncode == 0, second.stderr[-2000:]
     assert not _counts(second), _counts(second)
 
@@ -161,7 +161,7 @@ def test_429_with_every_kind_of_retry_after(emulator_factory: Factory, style: st
         "--audit-logs",
         "400",
     )
-    run = run_tap(tap_config(server.url, page_size=100))
+    run = run_tap_in_process(tap_config(server.url, page_size=100))
     assert_complete(run, server.url)
     assert stats(server.url)["faults_by_type"].get("429", 0) > 0
 
@@ -174,9 +174,9 @@ def _counts(run: TapRun) -> dict[str, int]:
 @pytest.mark.parametrize("children", [False, True], ids=["tenant", "children"])
 def test_a_run_after_a_clean_run_emits_nothing(emulator: ServerProcess, children: bool) -> None:
     config = tap_config(emulator.url, include_child_namespaces=children)
-    first = run_tap(config)
+    first = run_tap_in_process(config)
     assert first.returncode == 0, first.stderr[-2000:]
-    second = run_tap(config, state=first.final_state)
+    second = run_tap_in_process(config, state=first.final_state)
     assert second.returncode == 0, second.stderr[-2000:]
     assert _counts(second) == {}
     # Nothing new, so the state stays as it was.
@@ -194,15 +194,15 @@ def _strip_emitted(state: Any) -> Any:
 def test_old_state_without_the_emitted_list_still_works(emulator: ServerProcess) -> None:
     """A state from before ``emitted_at_bookmark``: only records at a bookmark come again."""
     config = tap_config(emulator.url)
-    first = run_tap(config)
+    first = run_tap_in_process(config)
     assert first.returncode == 0, first.stderr[-2000:]
     old = _strip_emitted(first.final_state)
-    second = run_tap(config, state=old)
+    second = run_tap_in_process(config, state=old)
     assert second.returncode == 0, second.stderr[-2000:]
     for stream in ("audit_logs", "scan_results", "finding_logs", "projects"):
         assert 1 <= len(second.records[stream]) <= 3, stream
         assert set(second.uuids(stream)) <= set(first.uuids(stream))
-    third = run_tap(config, state=second.final_state)
+    third = run_tap_in_process(config, state=second.final_state)
     assert _counts(third) == {}
 
 
@@ -213,7 +213,7 @@ def test_after_a_crash_every_record_still_comes(emulator: ServerProcess) -> None
     scan cut in the middle is emitted whole again.
     """
     config = tap_config(emulator.url, page_size=50)
-    first = run_tap(config)
+    first = run_tap_in_process(config)
     assert first.returncode == 0, first.stderr[-2000:]
     cut = 0
     for index, message in enumerate(first.messages):
@@ -226,7 +226,7 @@ def test_after_a_crash_every_record_still_comes(emulator: ServerProcess) -> None
     for message in first.messages[:cut]:
         if message["type"] == "RECORD" and message["stream"] in before:
             before[message["stream"]].append(message["record"]["uuid"])
-    resumed = run_tap(config, state=state)
+    resumed = run_tap_in_process(config, state=state)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     for stream in STREAMS:
         got = set(before[stream]) | set(resumed.uuids(stream))

@@ -22,6 +22,7 @@ from tests.test_tap.tap_runner import (
     control,
     run_tap,
     run_tap_acting,
+    run_tap_in_process,
     run_tap_past_token_lifetime,
     stats,
     tap_config,
@@ -32,7 +33,7 @@ Factory = Callable[..., ServerProcess]
 
 
 def test_full_run_exports_every_object_once(emulator: ServerProcess) -> None:
-    run = run_tap(tap_config(emulator.url))
+    run = run_tap_in_process(tap_config(emulator.url))
     assert run.returncode == 0, run.stderr
     for stream in STREAMS:
         assert_exported_once(run.uuids(stream), truth(emulator.url, stream))
@@ -45,7 +46,7 @@ def test_full_run_exports_every_object_once(emulator: ServerProcess) -> None:
 def test_first_run_exports_every_project_whatever_the_start_date(emulator: ServerProcess) -> None:
     """Projects are reference data: a recent start_date must not hide older projects."""
     recent = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    run = run_tap(tap_config(emulator.url, start_date=recent))
+    run = run_tap_in_process(tap_config(emulator.url, start_date=recent))
     assert run.returncode == 0, run.stderr
     projects = truth(emulator.url, "projects")
     assert any(normalize_timestamp(p["meta"]["update_time"]) < recent for p in projects)
@@ -60,7 +61,7 @@ def test_archive_seam_no_gap_no_duplicate(emulator: ServerProcess) -> None:
     """Audit logs span 90 days: the old part comes from the archive, the rest from active."""
     # The session emulator's counters add up across tests: count this run's requests only.
     before = stats(emulator.url)["by_path"]
-    run = run_tap(tap_config(emulator.url), timeout=120)
+    run = run_tap_in_process(tap_config(emulator.url))
     after = stats(emulator.url)["by_path"]
     assert run.returncode == 0, run.stderr
     expected = truth(emulator.url, "audit_logs")
@@ -84,7 +85,7 @@ def test_only_the_seam_is_merged_and_it_is_halved_when_over_its_buffer(
     """
     server = emulator_factory("--audit-logs", "3000", "--audit-days", "32")
     config = tap_config(server.url, page_size=5, window_hours=24 * 400)
-    run = run_tap(config)
+    run = run_tap_in_process(config)
     assert run.returncode == 0, run.stderr
     expected = truth(server.url, "audit_logs")
     assert len(expected) > 200
@@ -109,10 +110,10 @@ def test_null_settings_take_their_defaults(emulator: ServerProcess) -> None:
 
 def test_second_run_with_state_emits_only_new(emulator_factory: Factory) -> None:
     server = emulator_factory("--seed", "3")
-    first = run_tap(tap_config(server.url))
+    first = run_tap_in_process(tap_config(server.url))
     assert first.returncode == 0, first.stderr
     control(server.url, "advance", {"seconds": 600, "audit_logs": 25, "scans": 2})
-    second = run_tap(tap_config(server.url), state=first.final_state)
+    second = run_tap_in_process(tap_config(server.url), state=first.final_state)
     assert second.returncode == 0, second.stderr
     for stream in ("audit_logs", "scan_results", "finding_logs"):
         old = set(first.uuids(stream))
@@ -129,7 +130,7 @@ def test_second_run_with_state_emits_only_new(emulator_factory: Factory) -> None
 def test_late_finishing_scan_is_exported_by_a_later_run(emulator_factory: Factory) -> None:
     server = emulator_factory("--seed", "4")
     config = tap_config(server.url, include_child_namespaces=True)
-    first = run_tap(config)
+    first = run_tap_in_process(config)
     assert first.returncode == 0, first.stderr
     before = {o["uuid"] for o in truth(server.url, "scan_results", NAMESPACES)}
     assert set(first.uuids("scan_results")) == before
@@ -137,7 +138,7 @@ def test_late_finishing_scan_is_exported_by_a_later_run(emulator_factory: Factor
     control(server.url, "complete-running-scans")
     finished = {o["uuid"] for o in truth(server.url, "scan_results", NAMESPACES)} - before
     assert finished, "the emulator should have had running scans"
-    second = run_tap(config, state=first.final_state)
+    second = run_tap_in_process(config, state=first.final_state)
     assert second.returncode == 0, second.stderr
     assert finished <= set(second.uuids("scan_results"))
     scans_with_findings = {r["scan_context"]["scan_uuid"] for r in second.records["findings"]}
@@ -145,7 +146,7 @@ def test_late_finishing_scan_is_exported_by_a_later_run(emulator_factory: Factor
 
 
 def test_findings_carry_scan_context_contiguously(emulator: ServerProcess) -> None:
-    run = run_tap(tap_config(emulator.url))
+    run = run_tap_in_process(tap_config(emulator.url))
     assert run.returncode == 0, run.stderr
     findings = run.records["findings"]
     assert findings, "the run exported no findings"
@@ -172,7 +173,7 @@ def test_findings_carry_scan_context_contiguously(emulator: ServerProcess) -> No
 def test_window_splits_on_deadline_and_finishes(emulator_factory: Factory) -> None:
     server = emulator_factory("--seed", "5", "--row-cost-us", "2500", "--audit-logs", "1500")
     config = tap_config(server.url, request_timeout=1, window_hours=24 * 90)
-    run = run_tap(config, timeout=240)
+    run = run_tap_in_process(config)
     assert run.returncode == 0, run.stderr
     assert_exported_once(run.uuids("audit_logs"), truth(server.url, "audit_logs"))
     assert stats(server.url)["by_status"].get("504", 0) > 0
@@ -183,7 +184,7 @@ def test_retries_under_each_fault(emulator_factory: Factory, fault: str) -> None
     server = emulator_factory(
         "--seed", "6", "--fault", f"{fault}:0.15", "--retry-after", "0", "--audit-logs", "600"
     )
-    run = run_tap(tap_config(server.url, page_size=100))
+    run = run_tap_in_process(tap_config(server.url, page_size=100))
     assert run.returncode == 0, run.stderr
     for stream in STREAMS:
         assert_exported_once(run.uuids(stream), truth(server.url, stream))
@@ -231,7 +232,7 @@ def test_revoked_tokens_reauthenticate_once(emulator_factory: Factory) -> None:
 
 def test_unknown_fields_are_kept(emulator_factory: Factory) -> None:
     server = emulator_factory("--seed", "1", "--unknown-fields")
-    run = run_tap(tap_config(server.url))
+    run = run_tap_in_process(tap_config(server.url))
     assert run.returncode == 0, run.stderr
     for stream in STREAMS:
         assert run.records[stream], stream
@@ -241,7 +242,7 @@ def test_unknown_fields_are_kept(emulator_factory: Factory) -> None:
 
 
 def test_child_namespaces_are_included(emulator: ServerProcess) -> None:
-    run = run_tap(tap_config(emulator.url, include_child_namespaces=True))
+    run = run_tap_in_process(tap_config(emulator.url, include_child_namespaces=True))
     assert run.returncode == 0, run.stderr
     for stream in STREAMS:
         assert_exported_once(run.uuids(stream), truth(emulator.url, stream, NAMESPACES))
@@ -268,7 +269,9 @@ def test_child_namespaces_are_included(emulator: ServerProcess) -> None:
 def test_fatal_errors_are_one_line_without_secrets(
     emulator: ServerProcess, overrides: dict, expected: str
 ) -> None:
-    run = run_tap(tap_config(emulator.url, **overrides))
+    # The command itself once (its one-line guard), the others in this process.
+    run_on = run_tap if "api_secret" in overrides else run_tap_in_process
+    run = run_on(tap_config(emulator.url, **overrides))
     assert run.returncode == 1
     assert "Traceback" not in run.stderr
     error_lines = [line for line in run.stderr.splitlines() if "tap-endorlabs: error:" in line]
@@ -330,7 +333,7 @@ def test_sigterm_writes_the_state_reached_and_exits_non_zero(
         assert bookmark == normalize_timestamp(last["record"]["meta"]["create_time"])
 
     control(server.url, "faults", {"faults": []})
-    second = run_tap(config, first.final_state)
+    second = run_tap_in_process(config, first.final_state)
     assert second.returncode == 0, second.stderr
     for stream in STREAMS:
         exported = set(first.uuids(stream)) | set(second.uuids(stream))
@@ -348,7 +351,7 @@ def test_authentication_logs_validate_against_the_reference_and_resume(
 ) -> None:
     server = emulator_factory("--seed", "13", "--authentication-logs", "600")
     config = tap_config(server.url, page_size=100)
-    first = run_tap(config)
+    first = run_tap_in_process(config)
     assert first.returncode == 0, first.stderr
     logs = first.records["authentication_logs"]
     assert_exported_once(
@@ -365,7 +368,7 @@ def test_authentication_logs_validate_against_the_reference_and_resume(
     assert bookmark == times[-1]
 
     control(server.url, "advance", {"seconds": 600, "authentication_logs": 30})
-    second = run_tap(config, first.final_state)
+    second = run_tap_in_process(config, first.final_state)
     assert second.returncode == 0, second.stderr
     everything = {o["uuid"] for o in truth(server.url, "authentication_logs")}
     new = everything - set(first.uuids("authentication_logs"))
@@ -379,7 +382,7 @@ def test_authentication_logs_validate_against_the_reference_and_resume(
 def test_finding_filter_applies_to_findings_only(emulator: ServerProcess) -> None:
     """A path finding logs lack (the API answers 400 "invalid path") stays out of their queries."""
     critical = "spec.level==FINDING_LEVEL_CRITICAL and spec.project_uuid exists"
-    run = run_tap(tap_config(emulator.url, finding_filter=critical))
+    run = run_tap_in_process(tap_config(emulator.url, finding_filter=critical))
     assert run.returncode == 0, run.stderr
     expected = [
         f for f in truth(emulator.url, "findings") if f["spec"]["level"] == "FINDING_LEVEL_CRITICAL"
@@ -390,7 +393,9 @@ def test_finding_filter_applies_to_findings_only(emulator: ServerProcess) -> Non
 
 
 def test_finding_log_filter_applies_to_finding_logs_only(emulator: ServerProcess) -> None:
-    run = run_tap(tap_config(emulator.url, finding_log_filter="spec.operation==OPERATION_UPDATE"))
+    run = run_tap_in_process(
+        tap_config(emulator.url, finding_log_filter="spec.operation==OPERATION_UPDATE")
+    )
     assert run.returncode == 0, run.stderr
     updates = [
         log

@@ -19,8 +19,8 @@ from tests.test_tap.tap_runner import (
     TapRun,
     assert_exported_once,
     control,
-    run_tap,
     run_tap_acting,
+    run_tap_in_process,
     run_tap_past_token_lifetime,
     stats,
     tap_config,
@@ -44,7 +44,7 @@ def test_records_and_state_are_identical_at_1_4_and_16(emulator_factory: Factory
     # Small pages and windows: many windows, so several are read ahead at once.
     # One start_date for all (the state carries it).
     config = tap_config(server.url, page_size=40, window_hours=48)
-    runs = {n: run_tap({**config, "max_concurrent_requests": n}, timeout=240) for n in (1, 4, 16)}
+    runs = {n: run_tap_in_process({**config, "max_concurrent_requests": n}) for n in (1, 4, 16)}
     for n, run in runs.items():
         assert run.returncode == 0, (n, run.stderr[-2000:])
     one = what_was_emitted(runs[1])
@@ -55,7 +55,7 @@ def test_records_and_state_are_identical_at_1_4_and_16(emulator_factory: Factory
     for stream in STREAMS:
         assert_exported_once(runs[16].uuids(stream), truth(server.url, stream))
     # The next run from that state reads nothing again, at any concurrency.
-    again = run_tap({**config, "max_concurrent_requests": 16}, runs[16].final_state)
+    again = run_tap_in_process({**config, "max_concurrent_requests": 16}, runs[16].final_state)
     assert again.returncode == 0, again.stderr
     # Nothing again; the windows are checked again all the same (reconciliations).
     assert not any(again.records[stream] for stream in STREAMS)
@@ -71,7 +71,7 @@ def test_child_namespaces_read_concurrently_give_the_same_partitions(
         "--child-namespaces", ",".join(children), "--findings-per-scan", "110",
     )  # fmt: skip
     config = tap_config(server.url, page_size=30, window_hours=24, include_child_namespaces=True)
-    runs = {n: run_tap({**config, "max_concurrent_requests": n}, timeout=240) for n in (1, 4, 16)}
+    runs = {n: run_tap_in_process({**config, "max_concurrent_requests": n}) for n in (1, 4, 16)}
     for n, run in runs.items():
         assert run.returncode == 0, (n, run.stderr[-2000:])
     one = what_was_emitted(runs[1])
@@ -81,7 +81,7 @@ def test_child_namespaces_read_concurrently_give_the_same_partitions(
     assert what_was_emitted(runs[16]) == one
     for stream in STREAMS:
         assert_exported_once(runs[16].uuids(stream), truth(server.url, stream, namespaces))
-    again = run_tap({**config, "max_concurrent_requests": 16}, runs[16].final_state)
+    again = run_tap_in_process({**config, "max_concurrent_requests": 16}, runs[16].final_state)
     assert again.returncode == 0, again.stderr
     assert not any(again.records[stream] for stream in STREAMS)
 
@@ -90,7 +90,7 @@ def test_429s_under_concurrency_slow_every_worker_and_lose_nothing(
     emulator_factory: Factory,
 ) -> None:
     server = emulator_factory("--seed", "23", "--base-latency", "0.005", "--fault", "429:0.05")
-    run = run_tap(tap_config(server.url, page_size=50, max_concurrent_requests=8), timeout=240)
+    run = run_tap_in_process(tap_config(server.url, page_size=50, max_concurrent_requests=8))
     assert run.returncode == 0, run.stderr[-2000:]
     for stream in STREAMS:
         assert_exported_once(run.uuids(stream), truth(server.url, stream))
@@ -140,7 +140,7 @@ def test_sigterm_under_concurrency_stops_at_a_record_boundary(
     assert "Traceback" not in first.stderr
     assert first.messages[-1]["type"] == "STATE"  # and every line whole: each was parsed
 
-    second = run_tap(config, first.final_state)
+    second = run_tap_in_process(config, first.final_state)
     assert second.returncode == 0, second.stderr
     for stream in STREAMS:
         exported = set(first.uuids(stream)) | set(second.uuids(stream))

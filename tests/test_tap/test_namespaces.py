@@ -12,7 +12,7 @@ from tests.test_tap.tap_runner import (
     STREAMS,
     assert_exported_once,
     control,
-    run_tap,
+    run_tap_in_process,
     stats,
     tap_config,
     truth,
@@ -41,7 +41,7 @@ def test_state_has_a_bookmark_per_namespace_and_a_second_run_emits_only_new(
 ) -> None:
     server = emulator_factory("--seed", "11")
     config = tap_config(server.url, include_child_namespaces=True)
-    first = run_tap(config)
+    first = run_tap_in_process(config)
     assert first.returncode == 0, first.stderr
     for stream in STREAMS:
         assert_exported_once(first.uuids(stream), truth(server.url, stream, NAMESPACES))
@@ -72,7 +72,7 @@ def test_state_has_a_bookmark_per_namespace_and_a_second_run_emits_only_new(
         "advance",
         {"seconds": 600, "audit_logs": 40, "scans": 4, "authentication_logs": 40},
     )
-    second = run_tap(config, state=first.final_state)
+    second = run_tap_in_process(config, state=first.final_state)
     assert second.returncode == 0, second.stderr
     for stream in ("audit_logs", "authentication_logs", "scan_results", "findings"):
         everything = {o["uuid"] for o in truth(server.url, stream, NAMESPACES)}
@@ -101,7 +101,7 @@ def test_every_state_holds_the_bookmark_of_the_record_before_it(
 ) -> None:
     """Bookmarks are saved when STATE is written (save_bookmark), not per record:
     each STATE, the periodic ones included, must carry the last record's time."""
-    run = run_tap(tap_config(emulator.url))
+    run = run_tap_in_process(tap_config(emulator.url))
     assert run.returncode == 0, run.stderr
     last_time = None
     checked = 0
@@ -122,14 +122,14 @@ def test_namespace_added_later_with_old_data_is_exported_completely(
     """A namespace that becomes readable after a run holds objects older than every bookmark."""
     server = emulator_factory("--seed", "12")
     config = tap_config(server.url, include_child_namespaces=True)
-    first = run_tap(config)
+    first = run_tap_in_process(config)
     assert first.returncode == 0, first.stderr
     control(
         server.url,
         "add-namespace",
         {"name": "acme.newteam", "audit_logs": 30, "scans": 3, "backdate_days": 40},
     )
-    second = run_tap(config, state=first.final_state)
+    second = run_tap_in_process(config, state=first.final_state)
     assert second.returncode == 0, second.stderr
     for stream in STREAMS:
         added = truth(server.url, stream, ("acme.newteam",))
@@ -144,7 +144,7 @@ def test_namespace_added_later_with_old_data_is_exported_completely(
 
 
 def test_without_the_setting_there_are_no_partitions(emulator: ServerProcess) -> None:
-    run = run_tap(tap_config(emulator.url))
+    run = run_tap_in_process(tap_config(emulator.url))
     assert run.returncode == 0, run.stderr
     for stream in STREAMS:
         assert "partitions" not in run.final_state["bookmarks"][stream], stream
@@ -153,7 +153,7 @@ def test_without_the_setting_there_are_no_partitions(emulator: ServerProcess) ->
 
 def test_a_key_that_cannot_list_namespaces_fails_in_one_line(emulator_factory: Factory) -> None:
     server = emulator_factory("--deny-namespace-list")
-    run = run_tap(tap_config(server.url, include_child_namespaces=True))
+    run = run_tap_in_process(tap_config(server.url, include_child_namespaces=True))
     assert run.returncode == 1
     assert "Traceback" not in run.stderr
     (line,) = [x for x in run.stderr.splitlines() if "tap-endorlabs: error:" in x]
@@ -161,7 +161,7 @@ def test_a_key_that_cannot_list_namespaces_fails_in_one_line(emulator_factory: F
     assert "include_child_namespaces: false" in line
     assert not run.records
     # Without the setting the namespaces are never listed: the same key exports.
-    plain = run_tap(tap_config(server.url))
+    plain = run_tap_in_process(tap_config(server.url))
     assert plain.returncode == 0, plain.stderr
     assert plain.records["audit_logs"]
 
@@ -171,7 +171,7 @@ def test_namespaces_without_full_name_are_named_from_parent_and_name(
 ) -> None:
     """The official SDK's fallback: ``tenant_meta.namespace + "." + meta.name``."""
     server = emulator_factory("--namespaces-without-full-name")
-    run = run_tap(tap_config(server.url, include_child_namespaces=True))
+    run = run_tap_in_process(tap_config(server.url, include_child_namespaces=True))
     assert run.returncode == 0, run.stderr
     for stream in STREAMS:
         assert_exported_once(run.uuids(stream), truth(server.url, stream, NAMESPACES))

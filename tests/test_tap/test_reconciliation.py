@@ -28,7 +28,7 @@ from tests.test_tap.tap_runner import (
     TapRun,
     assert_exported_once,
     parse_output,
-    run_tap,
+    run_tap_in_process,
     tap_config,
     truth,
 )
@@ -66,14 +66,16 @@ def test_empty_pages_with_a_token_are_not_the_end(
 ) -> None:
     """The issue's first loss: 5 of 329 (1 at a time), 320 of 329 (4), exit 0."""
     server = emulator_factory("--seed", "31", "--paging", "empty-pages", "--audit-logs", "400")
-    run = run_tap(tap_config(server.url, page_size=20, max_concurrent_requests=concurrency))
+    run = run_tap_in_process(
+        tap_config(server.url, page_size=20, max_concurrent_requests=concurrency)
+    )
     assert_complete(run, server.url)
     assert_reconciled(run)
 
 
 def test_overlapping_pages_are_deduplicated_never_a_false_alarm(emulator_factory: Factory) -> None:
     server = emulator_factory("--seed", "32", "--paging", "overlapping", "--audit-logs", "400")
-    run = run_tap(tap_config(server.url, page_size=20))
+    run = run_tap_in_process(tap_config(server.url, page_size=20))
     assert_complete(run, server.url)
     assert_reconciled(run)
     assert "re-read by" not in run.stderr
@@ -85,7 +87,7 @@ def test_a_row_missing_once_from_every_kind_of_list_is_read_again(
     """Windows, a scan's findings, a project, the namespaces: each list is checked."""
     server = emulator_factory("--seed", "33", "--paging", "missing-row-once")
     config = tap_config(server.url, page_size=20, include_child_namespaces=True)
-    run = run_tap(config)
+    run = run_tap_in_process(config)
     assert_complete(run, server.url, NAMESPACES)
     assert_reconciled(run)
     assert "re-read by" in run.stderr
@@ -97,7 +99,7 @@ def test_a_row_never_listed_stops_the_run_with_one_line_and_no_state_past_it(
     server = emulator_factory(
         "--seed", "4", "--paging", "missing-row-always", "--audit-logs", "300"
     )
-    run = run_tap(tap_config(server.url, page_size=20))
+    run = run_tap_in_process(tap_config(server.url, page_size=20))
     line = fatal_line(run)
     assert "audit_logs in namespace 'acme'" in line
     assert "the API counts" in line
@@ -131,7 +133,7 @@ def test_an_api_clock_36_hours_behind_ours_loses_nothing_at_the_seam(
         "--audit-days",
         "40",
     )
-    run = run_tap(tap_config(server.url, page_size=100))
+    run = run_tap_in_process(tap_config(server.url, page_size=100))
     assert_complete(run, server.url)
     lines = [line for line in run.stderr.splitlines() if "clock is" in line]
     assert len(lines) == 1, run.stderr[-2000:]
@@ -146,7 +148,7 @@ def test_an_api_clock_36_hours_behind_ours_loses_nothing_at_the_seam(
 
 def test_reconciliations_name_their_windows_and_scans(emulator_factory: Factory) -> None:
     server = emulator_factory("--seed", "36", "--audit-logs", "300")
-    run = run_tap(tap_config(server.url, page_size=50))
+    run = run_tap_in_process(tap_config(server.url, page_size=50))
     assert_complete(run, server.url)
     assert_reconciled(run)
     checks: list[dict[str, Any]] = run.records["reconciliations"]
@@ -160,7 +162,7 @@ def test_reconciliations_name_their_windows_and_scans(emulator_factory: Factory)
     assert all(c["meta"]["create_time"] and c["tenant_meta"]["namespace"] for c in checks)
     assert len({c["uuid"] for c in checks}) == len(checks)
     # The same read again from the same start: the same windows, the same uuids.
-    again = run_tap(tap_config(server.url, page_size=50))
+    again = run_tap_in_process(tap_config(server.url, page_size=50))
     assert {c["uuid"] for c in again.records["reconciliations"] if c["check"] == "exact"} >= {
         c["uuid"] for c in checks if c["check"] == "exact" and c["stream"] == "projects"
     }

@@ -26,6 +26,7 @@ import re
 import termios
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from urllib.parse import unquote
 
 from tests.s3_listing import decode_object
 from tests.test_reliability.singer_lines import TargetProcess
-from tests.test_target.conftest import as_exported
+from tests.test_target.conftest import as_exported, bytes_stdout, invoke_in_process
 from tests.test_target.singer_streams import FINDINGS, Scenario, Step, canonical
 
 BATCH_FILE_RECORDS = 2
@@ -134,8 +135,87 @@ def _available(fd: int) -> bytes:
     return os.read(fd, pending) if pending else b""
 
 
+class SteppedInput(io.RawIOBase):
+    """The target's stdin in this process: one line at a time, like the pipe ``drive_process``
+    writes.  When the target asks for a line after the last one it was given, it has handled
+    that one and would block reading a pipe: ``idle(consumed)`` observes it then."""
+
+    def __init__(self, lines: list[bytes], idle: Callable[[int], None]) -> None:
+        super().__init__()
+        self.lines = lines
+        self.idle = idle
+        self.consumed = 0  # lines handed over whole
+        self.rest = b""  # of the line being read
+
+    def readable(self) -> bool:
+        return True
+
+    def readline(self, size: int | None = -1) -> bytes:
+        if not self.rest:
+            if self.consumed:
+                self.idle(self.consumed)
+            if self.consumed == len(self.lines):
+                return b""
+            self.rest = self.lines[self.consumed]
+            self.consumed += 1
+        size = len(self.rest) if size is None or size < 0 else size
+        data, self.rest = self.rest[:size], self.rest[size:]
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.readline(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
 def drive(scenario: Scenario, config: dict[str, Any], bucket: Bucket, workdir: Path) -> Run:
-    """Run the target on the scenario, line by line, recording each state it prints."""
+    """Run the target's command line in this process on the scenario, line by line,
+    recording each state it prints and what S3 held then (``SteppedInput``).
+
+    The same observations as ``drive_process`` for about a fifth of its CPU (no start-up):
+    the target reads the next line exactly when a process would block on its pipe.
+    """
+    lines = [input_line(step, index, workdir) for index, step in enumerate(scenario.steps)]
+    config_path = workdir / "target.json"
+    config_path.write_text(json.dumps({**config, **scenario.config}))
+    stdout = bytes_stdout()
+    printed = stdout.buffer
+    assert isinstance(printed, io.BytesIO)
+    prints: list[StatePrint] = []
+    pending = b""
+    read = 0
+
+    def collect(consumed: int) -> None:
+        nonlocal pending, read
+        data = printed.getvalue()
+        pending += data[read:]
+        read = len(data)
+        *complete, pending = pending.split(b"\n")
+        stored = bucket.stored() if any(line.strip() for line in complete) else frozenset()
+        prints.extend(
+            StatePrint(consumed, line.decode(), stored) for line in complete if line.strip()
+        )
+
+    stdin = io.TextIOWrapper(
+        io.BufferedReader(SteppedInput(lines, collect)),
+        encoding="utf-8",
+    )
+    code, stderr = invoke_in_process(["--config", str(config_path)], stdin, stdout)
+    collect(len(lines))
+    latest = bucket.latest()
+    return Run(
+        returncode=code,
+        stderr=stderr,
+        prints=prints,
+        objects={key: records for key, (_, records) in latest.items()},
+        bodies={key: bucket.body(key, etag) for key, (etag, _) in latest.items()},
+        history=bucket.history(),
+    )
+
+
+def drive_process(scenario: Scenario, config: dict[str, Any], bucket: Bucket, workdir: Path) -> Run:
+    """Run the target as a process on the scenario, fed line by line through a pipe,
+    recording each state it prints (what ``drive`` does in this process)."""
     lines = [input_line(step, index, workdir) for index, step in enumerate(scenario.steps)]
     target = TargetProcess({**config, **scenario.config}, workdir)
     assert target.process.stdout is not None

@@ -12,7 +12,7 @@ from urllib.parse import unquote_to_bytes
 
 import pytest
 
-from target_s3_endor import keys
+from target_s3_endor import naming
 from tests.test_target.conftest import (
     all_objects,
     audit_log,
@@ -58,7 +58,7 @@ def test_hostile_stream_names_get_safe_distinct_folders_and_members(
             header = data[10:].split(b"\0", 1)[0].decode("latin-1")
             assert "/" not in header and ".." not in header and header.isascii()
             assert gzip.decompress(data)
-    member_names = {keys.member_file_name(stream, ".json") for stream in STREAMS}
+    member_names = {naming.member_file_name(stream, ".json") for stream in STREAMS}
     assert len(member_names) == len(STREAMS)
 
 
@@ -75,5 +75,5 @@ def test_refs_long_and_non_ascii_decode_in_the_key(
     ref_segments = {key.split("/")[-2] for key in objects}
     assert len(ref_segments) == len(refs)
     for segment in ref_segments:
-        assert len(segment) <= keys.MAX_SEGMENT_LENGTH
+        assert len(segment) <= naming.MAX_SEGMENT_LENGTH
         unquote_to_bytes(segment).decode("utf-8")

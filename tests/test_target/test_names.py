@@ -1,6 +1,6 @@
 """Every name the target writes is safe, decodable and distinct: invariants over any text.
 
-Pure functions only (keys.py, the member names of encoding.py, containers.py's
+Pure functions only (naming.py, layouts/endor.py, the member names of encoding.py, containers.py's
 guard), so hypothesis runs thousands of names in well under a second.
 """
 
@@ -19,10 +19,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tap_endorlabs.streams import STREAM_TYPES
-from target_s3_endor import keys
+from target_s3_endor import naming
 from target_s3_endor.formats.containers import check_member_name, open_member
 from target_s3_endor.formats.encoding import ObjectFormat
-from target_s3_endor.probe import probe_key
+from target_s3_endor.layouts import endor
+from target_s3_endor.probe import probe_keys
 
 # Any text without lone surrogates: ASCII, controls, unicode, emoji.
 ANY_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=60)
@@ -39,7 +40,7 @@ HOSTILE = ["../../x", "..", ".", "/", "a/../../b", "C:\\evil", "x\x00y\n", "名�
 ROOT = "endor/0b5e2f6a-1b3c-5d7e-8f90-a1b2c3d4e5f6-prod"
 
 
-def assert_safe_ascii_segment(segment: str, limit: int = keys.MAX_SEGMENT_LENGTH) -> None:
+def assert_safe_ascii_segment(segment: str, limit: int = naming.MAX_SEGMENT_LENGTH) -> None:
     assert segment, "empty segment"
     assert len(segment) <= limit, (len(segment), segment)
     assert segment.isascii() and segment.isprintable(), repr(segment)
@@ -57,7 +58,7 @@ def decodes(segment: str) -> str:
 @example("_unpartitioned")
 @example("x" * 88 + "--0123456789")
 def test_segments_are_safe_short_and_ascii(name: str) -> None:
-    segment = keys.safe_segment(name)
+    segment = naming.safe_segment(name)
     assert_safe_ascii_segment(segment)
     assert ".." not in segment and "%" not in segment
     assert decodes(segment) == segment
@@ -66,10 +67,10 @@ def test_segments_are_safe_short_and_ascii(name: str) -> None:
 @FAST
 @given(NAMES)
 def test_safe_names_are_kept_as_they_are(name: str) -> None:
-    if keys.is_kept_as_is(name):
-        assert keys.safe_segment(name) == name
+    if naming.is_kept_as_is(name):
+        assert naming.safe_segment(name) == name
     else:
-        assert keys.safe_segment(name).endswith(keys.short_hash(name))
+        assert naming.safe_segment(name).endswith(naming.short_hash(name))
 
 
 @FAST
@@ -79,9 +80,9 @@ def test_safe_names_are_kept_as_they_are(name: str) -> None:
 @example("acme-repo", "acme/repo")
 def test_distinct_names_get_distinct_segments(one: str, two: str) -> None:
     if one != two:
-        assert keys.safe_segment(one) != keys.safe_segment(two)
-        assert keys.ref_segment(one) != keys.ref_segment(two) or {one, two} <= {"", "_none"}
-        assert keys.member_file_name(one, ".json") != keys.member_file_name(two, ".json")
+        assert naming.safe_segment(one) != naming.safe_segment(two)
+        assert naming.ref_segment(one) != naming.ref_segment(two) or {one, two} <= {"", "_none"}
+        assert naming.member_file_name(one, ".json") != naming.member_file_name(two, ".json")
 
 
 @FAST
@@ -90,17 +91,17 @@ def test_distinct_names_get_distinct_segments(one: str, two: str) -> None:
 @example("漢" * 40)
 @example("../..")
 def test_refs_decode_to_whole_characters_and_round_trip_when_short(ref: str) -> None:
-    segment = keys.ref_segment(ref)
+    segment = naming.ref_segment(ref)
     assert_safe_ascii_segment(segment)
     assert ".." not in segment
     decoded = decodes(segment)
-    if len(keys.percent_encode(ref or "_none")) <= keys.MAX_SEGMENT_LENGTH and not (
-        segment.endswith(keys.short_hash(ref or "_none"))
+    if len(naming.percent_encode(ref or "_none")) <= naming.MAX_SEGMENT_LENGTH and not (
+        segment.endswith(naming.short_hash(ref or "_none"))
     ):
         assert decoded == (ref or "_none")
     else:
-        stem, _, digest = decoded.rpartition(keys.HASH_MARK)
-        assert digest == keys.short_hash(ref or "_none")
+        stem, _, digest = decoded.rpartition(naming.HASH_MARK)
+        assert digest == naming.short_hash(ref or "_none")
         assert (ref or "_none").startswith("" if stem == "_" else stem)
 
 
@@ -122,31 +123,31 @@ def test_whole_keys_fit_s3_and_decode(names: list[str], stream: str) -> None:
             "namespace": namespace or "n",
         }
     }
-    root = "r" * (keys.MAX_ROOT_BYTES - 1) if len(names[0]) % 2 else ROOT
-    place = keys.scan_place(record, root)
+    root = "r" * (endor.MAX_ROOT_BYTES - 1) if len(names[0]) % 2 else ROOT
+    place = endor.scan_place(record, root)
     assert place is not None
     batch_id = f"{'f' * 16}-{10**15 - 1}"  # a run id, the longest sequence planned for
-    assert len(batch_id) == keys.MAX_BATCH_ID_LENGTH
-    longest = keys.continuation_stem(place.key_stem, batch_id) + ".sarif.gz"
-    assert len(longest.encode()) <= keys.MAX_KEY_BYTES
+    assert len(batch_id) == endor.MAX_BATCH_ID_LENGTH
+    longest = endor.continuation_stem(place.key_stem, batch_id) + ".sarif.gz"
+    assert len(longest.encode()) <= endor.MAX_KEY_BYTES
     *folders, file_name = longest[len(root) + 1 :].split("/")
     for segment in folders:
         assert_safe_ascii_segment(segment)
         decodes(segment)
     assert_safe_ascii_segment(
-        file_name, limit=17 + 80 + 1 + keys.MAX_BATCH_ID_LENGTH + keys.MAX_EXTENSION_LENGTH
+        file_name, limit=17 + 80 + 1 + endor.MAX_BATCH_ID_LENGTH + endor.MAX_EXTENSION_LENGTH
     )
-    folder = keys.day_folder(root, namespace or None, stream, (2025, 1, 2))
-    assert len(folder.encode()) + 60 <= keys.MAX_KEY_BYTES
+    folder = endor.day_folder(root, namespace or None, stream, (2025, 1, 2))
+    assert len(folder.encode()) + 60 <= endor.MAX_KEY_BYTES
 
 
 def test_project_uuids_keep_projects_apart_and_endor_layout_stays_exact() -> None:
-    assert keys.project_segment("6efgh", "pythonrepo") == "6efgh-pythonrepo"
-    assert keys.project_segment("proj-1", "https://github.com/acme/python-repo.git") == (
+    assert endor.project_segment("6efgh", "pythonrepo") == "6efgh-pythonrepo"
+    assert endor.project_segment("proj-1", "https://github.com/acme/python-repo.git") == (
         "proj-1-github.com-acme-python-repo"
     )
-    long = keys.project_segment("a" * 36, "https://github.com/" + "x" * 200)
-    assert len(long) == keys.MAX_SEGMENT_LENGTH
+    long = endor.project_segment("a" * 36, "https://github.com/" + "x" * 200)
+    assert len(long) == naming.MAX_SEGMENT_LENGTH
 
 
 # Endor Labs' project uuids are 24 hex digits; canonical uuids have a fixed shape.
@@ -162,26 +163,27 @@ def test_distinct_project_uuids_get_distinct_project_segments(
     uuids: tuple[object, object], name_one: str, name_two: str
 ) -> None:
     uuid_one, uuid_two = (str(u) for u in uuids)
-    one = keys.project_segment(uuid_one, name_one)
+    one = endor.project_segment(uuid_one, name_one)
     assert_safe_ascii_segment(one)
     if uuid_one != uuid_two:
-        assert one != keys.project_segment(uuid_two, name_two)
+        assert one != endor.project_segment(uuid_two, name_two)
 
 
 @FAST
 @given(FOLDING_TEXT, FOLDING_TEXT)
 def test_folders_the_target_names_itself_are_never_shared(namespace: str, stream: str) -> None:
-    assert keys.namespace_segment(namespace) not in keys.RESERVED_NAMESPACES
-    if stream not in keys.STREAM_FOLDERS:
-        assert keys.stream_folder(stream) not in keys.RESERVED_STREAM_FOLDERS
-    for folder in (keys.UNPARTITIONED, keys.MANIFEST_FOLDER, keys.PROOF_FOLDER):
-        assert keys.namespace_segment(folder) != folder
-    assert keys.stream_folder("audit-logs") != keys.stream_folder("audit_logs")
+    assert endor.namespace_segment(namespace) not in endor.RESERVED_NAMESPACES
+    if stream not in naming.STREAM_FOLDERS:
+        assert naming.stream_folder(stream) not in naming.RESERVED_STREAM_FOLDERS
+    for folder in (endor.UNPARTITIONED, naming.MANIFEST_FOLDER, naming.PROOF_FOLDER):
+        assert endor.namespace_segment(folder) != folder
+    assert naming.stream_folder("audit-logs") != naming.stream_folder("audit_logs")
 
 
 def test_the_probe_writes_in_the_folder_namespaces_cannot_take() -> None:
-    key = probe_key({"bucket": "b"}, datetime(2025, 1, 1, tzinfo=UTC))
-    assert f"/{keys.CONNECTION_TEST_FOLDER}/" in key
+    [key] = probe_keys({"bucket": "b"}, datetime(2025, 1, 1, tzinfo=UTC))
+    assert key.startswith(endor.exporter_root({"bucket": "b"}) + "/")
+    assert f"/{naming.CONNECTION_TEST_FOLDER}/" in key
 
 
 def _zip_with_member(name: str) -> bytes:
@@ -241,12 +243,12 @@ def test_every_stream_of_the_tap_has_its_api_resource_as_folder_and_member() -> 
     """One spelling: the folder (and member) of each tap stream is the API path's resource."""
     for stream in STREAM_TYPES:
         resource = stream.path.rsplit("/", 1)[1]
-        assert keys.stream_folder(stream.name) == resource, stream.name
+        assert naming.stream_folder(stream.name) == resource, stream.name
         assert ObjectFormat("jsonl", "zip").member_name(stream.name) == f"{resource}.jsonl"
         assert "_" not in resource
 
 
-OUR_NAMES = st.sampled_from([*keys.STREAM_FOLDERS, *keys.STREAM_FOLDERS.values()])
+OUR_NAMES = st.sampled_from([*naming.STREAM_FOLDERS, *naming.STREAM_FOLDERS.values()])
 
 
 @FAST
@@ -255,4 +257,4 @@ OUR_NAMES = st.sampled_from([*keys.STREAM_FOLDERS, *keys.STREAM_FOLDERS.values()
 @example("scan_results", "scan-results")
 def test_no_two_streams_share_a_folder(one: str, two: str) -> None:
     if one != two:
-        assert keys.stream_folder(one) != keys.stream_folder(two)
+        assert naming.stream_folder(one) != naming.stream_folder(two)

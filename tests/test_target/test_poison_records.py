@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from target_s3_endor.formats.containers import ZipMember
 from target_s3_endor.formats.encoding import COMPRESSIONS, FORMATS
-from target_s3_endor.keys import compact_time, parse_time
+from target_s3_endor.naming import compact_time, parse_time
 from target_s3_endor.target import TargetS3Endor
 from tests.s3_listing import list_objects
 from tests.test_target.conftest import (

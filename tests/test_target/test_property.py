@@ -1,8 +1,11 @@
 """Issue 11: the real target against generated Singer input from any tap.
 
-``target-s3-endor`` runs as a process against the local S3 (one moto server, a
+``target-s3-endor``'s command line runs against the local S3 (one moto server, a
 fresh versioned bucket per example) and is fed a ``Scenario`` from
-``singer_streams.py`` one line at a time (``property_harness.drive``).  The
+``singer_streams.py`` one line at a time: in this process (``property_harness.drive``,
+which observes the target whenever it asks for its next line), and, for a few
+examples, as a process fed through a pipe (``drive_process``: the same observations,
+made when the process blocks reading; ~1 s of CPU more per example, for start-up).  The
 invariants (``property_harness.INVARIANTS``): every record received is in S3
 exactly as sent; every scan object is whole; a state is printed only once every
 record before it is in S3, and is a STATE received; the last state received is
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import tempfile
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +30,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from tests.conftest import S3_TEST_CREDENTIALS
-from tests.test_target.property_harness import INVARIANTS, Bucket, drive
+from tests.test_target.property_harness import INVARIANTS, Bucket, Run, drive, drive_process
 from tests.test_target.singer_streams import Scenario, scenarios
 
 FAST = settings(
@@ -43,6 +47,8 @@ FAST = settings(
     ],
 )
 SLOW = settings(FAST, max_examples=150, phases=list(Phase))
+PROCESS = settings(FAST, max_examples=3)
+Driver = Callable[[Scenario, dict[str, Any], Bucket, Path], Run]
 
 
 def target_base_config(endpoint: str, bucket: str) -> dict[str, Any]:
@@ -58,13 +64,15 @@ def target_base_config(endpoint: str, bucket: str) -> dict[str, Any]:
     }
 
 
-def run_and_check(scenario: Scenario, s3_endpoint: str, s3_client: Any) -> None:
+def run_and_check(
+    scenario: Scenario, s3_endpoint: str, s3_client: Any, driver: Driver = drive
+) -> None:
     """One example: a fresh versioned bucket, a run, every invariant."""
     name = f"prop-{uuid.uuid4().hex[:20]}"
     s3_client.create_bucket(Bucket=name)
     s3_client.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
     with tempfile.TemporaryDirectory(prefix="singer-prop-") as workdir:
-        run = drive(
+        run = driver(
             scenario, target_base_config(s3_endpoint, name), Bucket(s3_client, name), Path(workdir)
         )
     for check in INVARIANTS.values():
@@ -86,3 +94,12 @@ def test_any_tap_input_is_stored_whole_many_examples(
     scenario: Scenario, s3_endpoint: str, s3_client: Any
 ) -> None:
     run_and_check(scenario, s3_endpoint, s3_client)
+
+
+@PROCESS
+@given(scenario=scenarios())
+def test_any_tap_input_is_stored_whole_by_the_target_process(
+    scenario: Scenario, s3_endpoint: str, s3_client: Any
+) -> None:
+    """The same, through the process's pipes: what ``drive`` sees in-process, a process does."""
+    run_and_check(scenario, s3_endpoint, s3_client, drive_process)

@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 
-from target_s3_endor import keys
 from target_s3_endor.batching.pending import SpooledObject
 from target_s3_endor.batching.scans import MAX_OPEN_HANDLES, OpenScan, ScanRegistry
 from target_s3_endor.formats.encoding import ObjectFormat, encode_record
+from target_s3_endor.layouts import endor
 from tests.test_target.conftest import (
     as_exported,
     audit_log,
@@ -366,7 +366,7 @@ def test_registry_keeps_at_most_its_handle_limit_open(tmp_path: Path) -> None:
     registry = ScanRegistry(max_open_handles=4)
     scans = []
     for n in range(10):
-        place = keys.scan_place(finding(n, f"scan-{n}"), "root")
+        place = endor.scan_place(finding(n, f"scan-{n}"), "root")
         assert place is not None
         pending = SpooledObject(
             datetime.now(UTC),

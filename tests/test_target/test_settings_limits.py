@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from target_s3_endor import keys
 from target_s3_endor.errors import SettingsError
+from target_s3_endor.layouts import endor
 from target_s3_endor.settings.checks import check_settings
 from target_s3_endor.settings.limits import MAX_PART, MIN_PART, check_limits
 from tests.test_reliability.bad_inputs import SETTING_LIMITS, BadInput
@@ -56,8 +56,8 @@ def test_one_byte_past_a_limit_is_refused(part: int) -> None:
 
 
 def test_the_longest_root_allowed_still_gives_keys_s3_takes() -> None:
-    assert keys.MAX_ROOT_BYTES + keys.MAX_KEY_BELOW_ROOT == keys.MAX_KEY_BYTES
-    check_limits({**GOOD, "prefix": "p" * 90 + "/" + "q" * (keys.MAX_ROOT_BYTES - 160)})
+    assert endor.MAX_ROOT_BYTES + endor.MAX_KEY_BELOW_ROOT == endor.MAX_KEY_BYTES
+    check_limits({**GOOD, "prefix": "p" * 90 + "/" + "q" * (endor.MAX_ROOT_BYTES - 160)})
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from target_s3_endor.keys import exporter_root
+from target_s3_endor.layouts.endor import exporter_root
 from target_s3_endor.layouts.proof import proof_key, proof_prefix
 from target_s3_endor.settings.model import TargetSettings
 from target_s3_endor.verify.check import Verifier

@@ -1,0 +1,167 @@
+"""The same bad command line gives the tap and the target the same kind of answer.
+
+Both plugins end on ``connector_common/cli.py``: one error line in the plugin's own
+voice (``tap-endorlabs: error: ...`` on stderr, an ``| ERROR |`` log record from the
+target), a non-zero exit, no traceback and no secret, whatever was wrong.  Each case
+runs through each plugin's real command (a subprocess): what is checked is what a
+user sees.  The catalogue in bad_inputs.py holds the cases only one plugin has.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connector_common.secret_values import scrubbed, secret_values
+from tap_endorlabs.settings import CONFIG_SCHEMA as TAP_SCHEMA
+from tap_endorlabs.settings import ENDORCTL_ENV
+from tests.test_reliability.harness import TAP, TARGET
+
+SECRET = "s3cr3t-Wq8Zr2Lk5Tn"
+
+
+@dataclass(frozen=True)
+class Plugin:
+    """One plugin: its command, a config it accepts and where its secret goes."""
+
+    name: str
+    command: str
+    config: dict[str, Any]
+    secret_setting: str
+    env_prefix: str
+
+    def is_error_line(self, line: str) -> bool:
+        if self.name == "tap":
+            return line.startswith("tap-endorlabs: error: ")
+        return "| ERROR" in line and "target-s3-endor" in line
+
+
+PLUGINS = [
+    Plugin(
+        "tap",
+        TAP,
+        {"namespace": "acme", "api_key": "endr-key-1", "api_secret": "endr-secret-1"},
+        "api_secret",
+        "TAP_ENDORLABS",
+    ),
+    Plugin(
+        "target",
+        TARGET,
+        {"bucket": "my-bucket", "aws_access_key_id": "AKIAEXAMPLE", "aws_secret_access_key": "x1y"},
+        "aws_secret_access_key",
+        "TARGET_S3_ENDOR",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Case:
+    """A bad command line and what its one line must say."""
+
+    name: str
+    says: str
+    config_text: str | None = None  # the --config file's text (None: the plugin's good config)
+    secret: Any = None  # given as the plugin's secret setting (in the config file)
+    env_secret: bool = False  # the secret given only in the plugin's environment variable
+    args: tuple[str, ...] = ()  # after --config; "@config" is the config file
+    exit_code: int = 1
+    env: dict[str, str] = field(default_factory=dict)
+
+
+CASES = [
+    Case(
+        "config holds a JSON array",
+        "config.json holds a JSON array, not an object): pass a JSON file of settings",
+        config_text='[["bucket", "b"], ["namespace", "acme"]]',  # the SDK took it as settings
+    ),
+    Case(
+        "config holds a JSON number",
+        "config.json holds a JSON number, not an object",
+        config_text="5",  # the SDK's `dict |= 5`: a TypeError traceback
+    ),
+    Case(
+        "config names an empty file",
+        "--config was given an empty file name",
+        args=("--config", ""),  # the SDK raised RuntimeError: a traceback
+    ),
+    Case("config names a directory", "Is a directory", args=("--config", "@dir")),
+    Case(
+        "secret setting of the wrong type",
+        "Invalid configuration:",
+        secret=[SECRET],  # the validator quotes the list, and the secret with it
+    ),
+    Case(
+        "secret in a bad flag's value",
+        "Invalid value for '--format'",
+        secret=SECRET,
+        args=("--about", "--format", SECRET),
+        exit_code=2,
+    ),
+    Case(
+        "secret from the environment in a bad flag's value",
+        "Invalid value for '--format'",
+        env_secret=True,
+        args=("--about", "--format", SECRET),
+        exit_code=2,
+    ),
+]
+
+
+def run(plugin: Plugin, case: Case, workdir: Path) -> subprocess.CompletedProcess[str]:
+    config = dict(plugin.config)
+    env = {**os.environ, **case.env}
+    if case.secret is not None:
+        config[plugin.secret_setting] = case.secret
+    if case.env_secret:
+        env[f"{plugin.env_prefix}_{plugin.secret_setting.upper()}"] = SECRET
+    config_file = workdir / "config.json"
+    config_file.write_text(json.dumps(config) if case.config_text is None else case.config_text)
+    (workdir / "dir").mkdir()
+    places = {"@config": str(config_file), "@dir": str(workdir / "dir")}
+    args = [places.get(arg, arg) for arg in case.args]
+    command = [plugin.command, "--config", str(config_file), *args]
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=120, check=False, env=env
+    )
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+@pytest.mark.parametrize("plugin", PLUGINS, ids=[plugin.name for plugin in PLUGINS])
+def test_one_line_no_traceback_no_secret(plugin: Plugin, case: Case, tmp_path: Path) -> None:
+    done = run(plugin, case, tmp_path)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+
+    assert done.returncode == case.exit_code, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert SECRET not in done.stderr
+    errors = [line for line in lines if plugin.is_error_line(line)]
+    assert len(errors) == 1, done.stderr[-2000:]
+    assert errors[0] == lines[-1], "the error line must be the last word"
+    assert case.says in errors[0]
+    assert not done.stdout.strip()
+
+
+def test_secret_values_cover_fallback_variables_and_values_inside_lists(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The tap's endorctl variables are scrubbed too; a list's texts one by one."""
+    monkeypatch.setenv("ENDOR_API_CREDENTIALS_SECRET", "endorctl-secret")
+    monkeypatch.setenv("TAP_ENDORLABS_TOKEN", "tap-token-1")
+    found = secret_values(
+        {"api_key": ["key-in-a-list"], "namespace": "acme"},
+        TAP_SCHEMA,
+        "TAP_ENDORLABS",
+        ENDORCTL_ENV,
+    )
+    assert {"endorctl-secret", "tap-token-1", "key-in-a-list", "['key-in-a-list']"} <= set(found)
+    assert "acme" not in found
+
+
+def test_a_secret_inside_another_is_scrubbed_whole() -> None:
+    assert scrubbed("token=abcdef", ["abc", "abcdef"]) == "token=***"
