@@ -53,7 +53,7 @@ from target_s3_endor.input.reader import StrictLineReader
 from target_s3_endor.layouts import endor
 from target_s3_endor.layouts.base import Layout
 from target_s3_endor.layouts.proof import RECONCILIATION_STREAM
-from target_s3_endor.layouts.registry import layout_of
+from target_s3_endor.layouts.registry import LAYOUTS
 from target_s3_endor.probe import run_probe
 from target_s3_endor.settings.checks import check_settings
 from target_s3_endor.settings.model import TargetSettings
@@ -117,13 +117,14 @@ class TargetS3Endor(MessageHandlers):
         settings = self.settings
         fmt, compression = settings.format, settings.compression
         context = RunContext(
-            root=endor.exporter_root(self.config),
+            root=endor.exporter_root(settings),
             findings_format=ObjectFormat(fmt, compression),
             other_format=ObjectFormat("json" if fmt == "sarif" else fmt, compression),
             spool_dir=settings.spool_dir,
             max_bytes=settings.batch_max_bytes,
             tool_version=package_version(),
             writer=self.s3_writer,
+            settings=settings,
             compression_level=settings.compression_level,
             uploads=UploadPool(settings.max_concurrent_uploads),
         )
@@ -145,11 +146,11 @@ class TargetS3Endor(MessageHandlers):
     @cached_property
     def layout(self) -> Layout:
         """The ``layout`` setting's Layout: its sink and where its own objects go (layouts/)."""
-        return layout_of(self.config)
+        return LAYOUTS[self.settings.layout]
 
     def _proof_root(self, stream: str) -> str:
         """Where a stream's proofs go: the exporter root, or its Security Lake source."""
-        return self.layout.proof_root(self.config, self.run.root, stream)
+        return self.layout.proof_root(self.settings, self.run.root, stream)
 
     def _write_proofs(self) -> None:
         """Put the proof of every window whose objects are all in S3 (before a STATE)."""
@@ -173,7 +174,7 @@ class TargetS3Endor(MessageHandlers):
     @cached_property
     def run_summary(self) -> RunSummary:
         """What this run wrote, logged at the end of the input (run_summary.py)."""
-        return RunSummary(root=endor.exporter_root(self.config))
+        return RunSummary(root=endor.exporter_root(self.settings))
 
     #: Whether the input has ended, so the next state written is the last.
     _input_ended = False
@@ -301,7 +302,7 @@ class TargetS3Endor(MessageHandlers):
     @classmethod
     def _run_connection_test(cls, config: ConfigInput) -> None:
         target = cls(config=config.config, validate_config=True, parse_env_config=config.parse_env)
-        result = run_probe(target.config)
+        result = run_probe(target.settings)
         click.echo(scrubbed(result.message, cls._secrets_given(config)))
         sys.exit(0 if result.ok else 1)
 

@@ -38,6 +38,7 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 from target_s3_endor.batching.scans import ScanRegistry
 from target_s3_endor.batching.streaming import BackgroundCompressor
 from target_s3_endor.formats.encoding import DEFAULT_COMPRESSION_LEVEL, ObjectFormat
+from target_s3_endor.settings.model import TargetSettings
 from target_s3_endor.storage.upload_pool import UploadPool
 from target_s3_endor.storage.written import ObjectObserver, ObjectWritten
 
@@ -56,6 +57,8 @@ class RunContext:
     max_bytes: int
     tool_version: str
     writer: S3Writer
+    #: The target's settings, built once (settings/model.py): what a sink reads of them.
+    settings: TargetSettings
     compression_level: int = DEFAULT_COMPRESSION_LEVEL
     compressor: BackgroundCompressor = field(default_factory=BackgroundCompressor)
     scans: ScanRegistry = field(default_factory=ScanRegistry)

@@ -28,6 +28,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from urllib.parse import urlsplit
 
 from target_s3_endor.errors import SettingsError
 from target_s3_endor.layouts import endor
+from target_s3_endor.settings.model import TargetSettings
 from target_s3_endor.settings.schema import schema_default
 
 KIB = 1 << 10
@@ -79,7 +81,9 @@ class Range:
     def check(self, config: Mapping[str, Any]) -> None:
         """Raise a one-line SettingsError when the value is outside the bounds."""
         value = config.get(self.setting)
-        if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+        # A config file's non-integers arrive as Decimal (singer-sdk's JSON reader).
+        number = int | float | Decimal
+        if value is None or isinstance(value, bool) or not isinstance(value, number):
             return  # absent, or a type error the JSON Schema names
         if value < self.low or (self.high is not None and value > self.high):
             bounds = (
@@ -191,7 +195,7 @@ def _urls(config: Mapping[str, Any]) -> None:
 
 def _key_root(config: Mapping[str, Any]) -> None:
     """The root (prefix and exporter segment) leaves room for the deepest key."""
-    size = len(endor.exporter_root(config).encode())
+    size = len(endor.exporter_root(TargetSettings.from_config(config)).encode())
     if size > endor.MAX_ROOT_BYTES:
         msg = (
             f"prefix and exporter_name make a key root of {size} bytes: S3 keys hold at most "

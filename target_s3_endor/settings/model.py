@@ -11,6 +11,7 @@ Every default comes from the schema's ``default`` (``schema.py``), so each is
 written once.  Values are read as singer-sdk means them:
 
 * absent or null: the schema's default (None for a setting without one);
+* a number from a config file (singer-sdk reads ``0.5`` as ``Decimal``): a float;
 * a number setting given as text (an environment variable, ``.env``, Meltano's
   ``kind: string``): the number it spells, converted here and nowhere else;
 * an empty text for an optional text setting: not set (None), as every reader
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
@@ -105,10 +107,6 @@ class TargetSettings:
         """
         return cls(**{name: _value(name, config.get(name)) for name in SETTING_NAMES})
 
-    def as_config(self) -> Mapping[str, Any]:
-        """The settings as a read-only mapping, for the key functions that still take one."""
-        return MappingProxyType({name: getattr(self, name) for name in SETTING_NAMES})
-
 
 def _value(name: str, given: Any) -> Any:
     """One setting's value as the model holds it (see the module docstring)."""
@@ -137,9 +135,10 @@ def _number(name: str, value: Any, *, integer: bool) -> int | float:
         number = number_from_text(value, integer=integer)
         if number is not None:
             return number
-    elif not isinstance(value, bool) and isinstance(value, int | float):
+    elif not isinstance(value, bool) and isinstance(value, int | float | Decimal):
+        # singer-sdk reads a config file's non-integers as Decimal.
         if not integer:
-            return value
+            return float(value)
         if float(value).is_integer():
             return int(value)
     kind = "a whole number" if integer else "a number"

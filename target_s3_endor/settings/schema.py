@@ -16,7 +16,7 @@ from singer_sdk import typing as th
 from target_s3_endor.formats.encoding import COMPRESSIONS, DEFAULT_COMPRESSION_LEVEL, FORMATS
 from target_s3_endor.input.lines import DEFAULT_MAX_LINE_BYTES
 from target_s3_endor.layouts import endor
-from target_s3_endor.layouts.registry import LAYOUTS
+from target_s3_endor.layouts.registry import DEFAULT_LAYOUT, LAYOUTS
 from target_s3_endor.storage.retry import DEFAULT_MAX_RETRY_SECONDS
 from target_s3_endor.storage.upload_pool import DEFAULT_MAX_CONCURRENT_UPLOADS
 
@@ -303,7 +303,7 @@ SETTINGS_SCHEMA: dict[str, Any] = th.PropertiesList(
     th.Property(
         "layout",
         th.StringType,
-        default="endor",
+        default=DEFAULT_LAYOUT,
         allowed_values=list(LAYOUTS),
         description=(
             "Key layout: endor (Endor Labs' exporter folders) or security-lake (OCSF 1.3.0 "

@@ -232,13 +232,13 @@ class UploadSettings:
     """What every upload sends besides the bytes."""
 
     bucket: str
-    server_side_encryption: str | None = None
-    sse_kms_key_id: str | None = None
-    storage_class: str | None = None
-    multipart_threshold: int = 64 << 20
-    multipart_part_size: int = 16 << 20
+    server_side_encryption: str | None
+    sse_kms_key_id: str | None
+    storage_class: str | None
+    multipart_threshold: int  # bytes (multipart_threshold_bytes)
+    multipart_part_size: int  # bytes (multipart_part_size_bytes)
     #: SHA-256 checksums (S3's flexible checksums) or, for stores that predate them, Content-MD5.
-    sha256_checksums: bool = True
+    sha256_checksums: bool
 
     def extra_args(self) -> dict[str, Any]:
         """SSE and storage class, passed through as S3 takes them."""

@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from target_s3_endor.layouts import proof as proof_layout
-from target_s3_endor.layouts.registry import layout_of
+from target_s3_endor.layouts.registry import LAYOUTS
 from target_s3_endor.naming import parse_time
 from target_s3_endor.settings.model import TargetSettings
 
@@ -41,8 +41,7 @@ class ProofWindow:
 
 def proof_roots(settings: TargetSettings) -> list[str]:
     """Where the target writes proofs for these settings (see layouts/proof.py)."""
-    config = settings.as_config()
-    return layout_of(config).roots(config)
+    return LAYOUTS[settings.layout].roots(settings)
 
 
 def list_proof_keys(client: Any, bucket: str, roots: list[str]) -> Iterator[tuple[str, int]]:

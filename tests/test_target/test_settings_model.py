@@ -10,6 +10,7 @@ or a conversion done differently, shows here.
 from __future__ import annotations
 
 from dataclasses import fields
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
@@ -79,6 +80,8 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
         ways = ["absent", "null", "given"]
         if types_of(name) & {"integer", "number"}:
             ways.append("text")
+        if "number" in types_of(name):
+            ways.append("decimal")  # a config file's non-integers, as singer-sdk reads them
         elif "string" in types_of(name) and "enum" not in PROPERTIES[name]:
             ways.append("empty")
         way = draw(st.sampled_from(ways))
@@ -88,6 +91,8 @@ def configs(draw: st.DrawFn) -> dict[str, Any]:
             config[name] = value
         elif way == "text":
             config[name] = draw(st.sampled_from([str(value), f" {value} ", f"{float(value)}"]))
+        elif way == "decimal":
+            config[name] = Decimal(str(value))
         elif way == "empty":
             config[name] = ""
     return config
@@ -137,6 +142,8 @@ def test_the_model_holds_what_singer_sdk_validated(config: dict[str, Any]) -> No
         ("batch_max_bytes", "1e6", 1_000_000),
         ("batch_max_age_seconds", "0", 0.0),
         ("batch_max_age_seconds", "12.5", 12.5),
+        ("batch_max_age_seconds", Decimal("0.5"), 0.5),  # from a config file
+        ("read_timeout_seconds", Decimal("30"), 30.0),
         ("max_retry_seconds", 0, 0),  # a number 0 is a value, not "unset"
         ("prefix", "", ""),  # keys without a prefix
         ("exporter_name", "", "s3-exporter"),

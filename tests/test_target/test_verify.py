@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from target_s3_endor.layouts.endor import exporter_root
+from target_s3_endor.layouts import endor
 from target_s3_endor.layouts.proof import proof_key, proof_prefix
 from target_s3_endor.settings.model import TargetSettings
 from target_s3_endor.verify.check import Verifier
@@ -142,6 +142,11 @@ def put_proof(s3_client: Any, bucket: str, root: str, windows: list[dict], batch
     body = "".join(json.dumps(w) + "\n" for w in windows)
     s3_client.put_object(Bucket=bucket, Key=key, Body=body.encode())
     return key
+
+
+def exporter_root(config: dict) -> str:
+    """The key root the target writes under for ``config``."""
+    return endor.exporter_root(TargetSettings.from_config(config))
 
 
 def verify(config: dict, s3_client: Any) -> tuple[int, list[str]]:
