@@ -7,6 +7,7 @@ A test that needs its own emulator flags (faults, sizes, token lifetime) uses
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import uuid
@@ -15,6 +16,7 @@ from typing import Any
 
 import boto3
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.support.servers import (
     ServerProcess,
@@ -22,6 +24,12 @@ from tests.support.servers import (
     start_local_s3,
     start_s3_fault_proxy,
 )
+
+# Speed is measured in benchmarks/, never asserted by a test: hypothesis's per-example
+# deadline (200 ms) and its too-slow health check fail on a loaded CI machine without any
+# fault in the code (seen: a 0.07 ms example took 281 ms once while both cores were busy).
+settings.register_profile("connector", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("connector")
 
 # Dummy credentials for moto; set explicitly so no test ever reaches a real
 # AWS account through the developer's own credential chain.
@@ -133,6 +141,17 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     before = _cpu_seconds()
     yield
     CPU_BY_TEST[item.nodeid] = _cpu_seconds() - before
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """With ``TEST_CPU_JSON=path``, every test's CPU seconds as JSON (nodeid -> seconds):
+    per file, ``{worker}`` in the path is the xdist worker (``gw0``), else ``main``."""
+    path = os.environ.get("TEST_CPU_JSON")
+    if not path or not CPU_BY_TEST:
+        return
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    with open(path.format(worker=worker), "w", encoding="utf-8") as out:
+        json.dump(CPU_BY_TEST, out, indent=1, sort_keys=True)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import errno
 import io
-import json
 import os
 import re
-import subprocess
 from types import SimpleNamespace
 
 import pytest
@@ -34,7 +32,7 @@ from tests.support.servers import REPO_ROOT, start_emulator
 from tests.test_pipeline.conftest import tap_config
 from tests.test_reliability.bad_inputs import CATALOGUE
 from tests.test_reliability.test_bad_inputs import says_matches
-from tests.test_tap.tap_runner import TAP
+from tests.test_tap.tap_runner import run_tap_in_process
 
 
 def troubleshooting_messages() -> list[str]:
@@ -125,26 +123,18 @@ def target_descriptions() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def faulty_run_log(tmp_path_factory: pytest.TempPathFactory) -> str:
+def faulty_run_log() -> str:
     """The stderr of a tap run through a time-out, a rate limit and a failing API.
 
     An archived window that gets no answer in time (halved); three 429s in a row
     (the third retry is logged as a warning); an early 504 (retried as it is).
     """
-    folder = tmp_path_factory.mktemp("faulty-run")
     with start_emulator(
         *("--seed", "3", "--audit-logs", "200", "--slow-delay", "5"),
         *("--fault", "slow:x1:archived", "--fault", "429:x3", "--fault", "504:x1:audit-logs"),
     ) as server:
-        config = folder / "tap.json"
-        config.write_text(json.dumps({**tap_config(server), "request_timeout": 1}))
-        run = subprocess.run(
-            [TAP, "--config", str(config)],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        # In-process: the tap's own log lines are compared, not its process.
+        run = run_tap_in_process({**tap_config(server), "request_timeout": 1})
     assert run.returncode == 0, run.stderr[-2000:]
     return run.stderr
 

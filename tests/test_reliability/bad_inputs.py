@@ -587,9 +587,16 @@ CATALOGUE: list[BadInput] = [
     BadInput(
         "target: --config file missing",
         "target",
-        "--config could not be read",
+        "--config could not be read (...missing.json: No such file or directory)",
         no_config=True,
         args=("--config", "@missing.json"),
+    ),
+    BadInput(
+        "target: --config names an empty file",
+        "target",
+        "--config was given an empty file name",
+        no_config=True,
+        args=("--config", ""),
     ),
     BadInput(
         "target: unknown flag", "target", "No such option '--bogus'", exit_code=2, args=("--bogus",)

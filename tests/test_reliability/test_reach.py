@@ -43,6 +43,7 @@ from tests.s3_listing import list_objects
 from tests.support.servers import ServerProcess, captured_requests, start_capture_server
 from tests.test_pipeline.conftest import target_config
 from tests.test_reliability.harness import TAP, TARGET
+from tests.test_tap.tap_runner import run_tap_in_process
 
 API_KEY = "endr-key-Xc4Vb7Nm1Qw3"
 API_SECRET = "endr-secret-Lp9Ok8Ij7Uh6"
@@ -406,7 +407,10 @@ def assert_tap_refused(done: Any, *fragments: str) -> str:
 
 
 def test_the_token_exchange_follows_no_redirect(tmp_path: Path) -> None:
-    """api_url answers 307 to another host: the key and secret never reach it, not once."""
+    """api_url answers 307 to another host: the key and secret never reach it, not once.
+
+    The command itself, at DEBUG; the other tap cases run it in-process at DEBUG.
+    """
     with start_capture_server() as elsewhere:
         target = f"{elsewhere.url}/v1/auth/api-key"
         with start_capture_server("--redirect-to", target) as redirecting:
@@ -418,26 +422,26 @@ def test_the_token_exchange_follows_no_redirect(tmp_path: Path) -> None:
             assert [(r["method"], r["path"]) for r in sent] == [("POST", "/v1/auth/api-key")]
 
 
-def test_a_list_call_is_not_redirected_to_another_origin(tmp_path: Path) -> None:
+def test_a_list_call_is_not_redirected_to_another_origin() -> None:
     """The exchange answers; list calls redirect elsewhere: neither token nor query goes."""
     with start_capture_server() as elsewhere:
         target = f"{elsewhere.url}/v1/namespaces/acme/audit-logs"
         with start_capture_server(
             "--redirect-to", target, "--redirect-methods", "GET"
         ) as redirecting:
-            done = run([TAP], tmp_path, tap_config(redirecting.url))
+            done = run_tap_in_process(tap_config(redirecting.url), env=DEBUG)
             assert_tap_refused(done, "HTTP 307", "did not follow it")
             assert captured_requests(elsewhere) == []
             assert any(r["method"] == "GET" for r in captured_requests(redirecting))
 
 
-def test_a_fixed_token_is_not_redirected_to_another_origin(tmp_path: Path) -> None:
+def test_a_fixed_token_is_not_redirected_to_another_origin() -> None:
     token = "endr-token-Ws3Ed4Rf5Tg6"
     with start_capture_server() as elsewhere:
         redirecting = start_capture_server("--redirect-to", f"{elsewhere.url}/steal")
         with redirecting:
             config = tap_config(redirecting.url, token=token, api_key=None, api_secret=None)
-            done = run([TAP], tmp_path, config)
+            done = run_tap_in_process(config, env=DEBUG)
             assert_tap_refused(done, "did not follow it")
             assert token not in done.stderr
             assert captured_requests(elsewhere) == []
@@ -472,17 +476,17 @@ def test_a_redirect_to_another_scheme_port_or_host_is_refused(from_url: str, loc
         SameOriginSession(from_url.rsplit("/v1", 1)[0]).get_redirect_target(response)
 
 
-def test_plain_http_to_another_machine_is_refused_before_any_request(tmp_path: Path) -> None:
-    done = run([TAP], tmp_path, tap_config("http://api.endorlabs.example:80"))
+def test_plain_http_to_another_machine_is_refused_before_any_request() -> None:
+    done = run_tap_in_process(tap_config("http://api.endorlabs.example:80"), env=DEBUG)
     assert_tap_refused(done, "plain http", "use https://")
 
 
 def test_userinfo_in_api_url_is_refused_and_never_printed(
-    capture: ServerProcess, tmp_path: Path
+    capture: ServerProcess,
 ) -> None:
     password = "pw-Qa7Ws8Ed9"
     url = capture.url.replace("http://", f"http://admin:{password}@")
-    done = run([TAP], tmp_path, tap_config(url))
+    done = run_tap_in_process(tap_config(url), env=DEBUG)
     assert_tap_refused(done, "user name or password")
     assert password not in done.stderr and "admin" not in done.stderr
     assert captured_requests(capture) == []

@@ -34,7 +34,7 @@ from tests.test_target.conftest import (
     audit_log,
     lines,
     record,
-    run_target,
+    run_cli_in_process,
     schema,
     state,
 )
@@ -184,7 +184,7 @@ def test_one_concurrent_upload_failing_stops_the_run_in_one_line_without_state(
     # Day 3's object is refused; the others, uploading alongside it, go through.
     set_faults(s3_proxy, [{"type": "403", "rate": 1.0, "method": "PUT", "path": "/2025/01/03/"}])
     config = {**target_config(s3_proxy.url, bucket), "max_concurrent_uploads": 4}
-    run = run_target(config, _day_objects_input(), tmp=tmp_path)
+    run = run_cli_in_process(config, _day_objects_input(), tmp=tmp_path)
 
     assert_one_clear_line(run, "s3:PutObject is denied")
     assert run.states == []

@@ -34,7 +34,7 @@ from tests.test_target.conftest import (
     audit_log,
     lines,
     record,
-    run_target,
+    run_cli_in_process,
     schema,
     state,
 )
@@ -116,7 +116,9 @@ def test_one_clock_skew_answer_is_retried(
     s3_proxy: ServerProcess, s3_client: Any, bucket: str, tmp_path: Path
 ) -> None:
     set_faults(s3_proxy, [{"type": "skew", "times": 3, "method": "PUT"}])
-    run = run_target(_config(s3_proxy.url, bucket, max_retry_seconds=60), TEXT, tmp=tmp_path)
+    run = run_cli_in_process(
+        _config(s3_proxy.url, bucket, max_retry_seconds=60), TEXT, tmp=tmp_path
+    )
 
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.states == [{"n": 3}]
@@ -128,7 +130,7 @@ def test_a_clock_skew_that_lasts_says_the_machine_clock_is_off(
     s3_proxy: ServerProcess, bucket: str, tmp_path: Path
 ) -> None:
     set_faults(s3_proxy, [{"type": "skew", "rate": 1.0, "method": "PUT"}])
-    run = run_target(_config(s3_proxy.url, bucket, max_retry_seconds=2), TEXT, tmp=tmp_path)
+    run = run_cli_in_process(_config(s3_proxy.url, bucket, max_retry_seconds=2), TEXT, tmp=tmp_path)
 
     assert_one_clear_line(
         run, "RequestTimeTooSkewed", "machine's clock is off by about 1200 s (behind)", "NTP"
@@ -152,7 +154,7 @@ def test_credentials_s3_says_expired_are_renewed(
         sts_endpoint_url=s3_proxy.url,  # moto answers STS too; the proxy counts the calls
         max_retry_seconds=0,  # the renewal is not a retry of a transient failure
     )
-    run = run_target(config, TEXT, tmp=tmp_path)
+    run = run_cli_in_process(config, TEXT, tmp=tmp_path)
 
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.states == [{"n": 3}]

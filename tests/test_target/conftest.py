@@ -16,7 +16,9 @@ from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
+from unittest import mock
 
+import botocore.loaders
 import pytest
 from singer_sdk.contrib.msgspec import MsgSpecReader
 
@@ -58,24 +60,39 @@ def run_in_process(
 ) -> TargetS3Endor:
     """The target over ``messages`` in this process (cheaper than a child where the CLI
     proves nothing); ``observer`` sees every object written.  Printed states are dropped."""
-    target = TargetS3Endor(config=config, validate_config=True)
-    if observer is not None:
-        target.run.on_object_written(observer)
-    with redirect_stdout(io.StringIO()):
-        target.listen(file_input=io.StringIO(messages))
+    with process_globals_kept():
+        target = TargetS3Endor(config=config, validate_config=True)
+        if observer is not None:
+            target.run.on_object_written(observer)
+        with redirect_stdout(io.StringIO()):
+            target.listen(file_input=io.StringIO(messages))
     return target
 
 
+# botocore's data files (endpoints, the S3 model and its rules: ~2 MB of JSON) are parsed
+# again by every new session's loader: most of an in-process run's CPU.  A process runs one
+# target and parses them once; in-process runs share one loader (its data is read-only).
+_LOADERS: dict[str | None, botocore.loaders.Loader] = {}
+
+
+def _shared_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
+    if search_path_string not in _LOADERS:
+        _LOADERS[search_path_string] = botocore.loaders.create_loader(search_path_string)
+    return _LOADERS[search_path_string]
+
+
 @contextmanager
-def _process_globals_kept() -> Iterator[None]:
+def process_globals_kept() -> Iterator[None]:
     """Put back what a CLI run changes for its whole process: handlers and the level of the
-    root logger, SIGINT/SIGTERM handlers, ``sys.excepthook``, captured warnings, stdin."""
+    root logger, SIGINT/SIGTERM handlers, ``sys.excepthook``, captured warnings, stdin.
+    Meanwhile its botocore sessions share one data loader (``_shared_loader``)."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     signals = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
     excepthook, default_input = sys.excepthook, MsgSpecReader.default_input
     try:
-        yield
+        with mock.patch("botocore.session.create_loader", _shared_loader):
+            yield
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
@@ -97,7 +114,7 @@ def invoke_in_process(args: list[str], stdin: IO[str], stdout: IO[str]) -> tuple
     stderr = io.StringIO()
     returncode = 0
     saved = sys.stdin, sys.stdout, sys.stderr
-    with _process_globals_kept():
+    with process_globals_kept():
         sys.stdin, sys.stdout, sys.stderr = stdin, stdout, stderr
         MsgSpecReader.default_input = stdin  # the SDK read sys.stdin when it was imported
         try:

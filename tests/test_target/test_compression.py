@@ -30,7 +30,7 @@ from tests.test_target.conftest import (
     open_with_tools,
     record,
     records_in,
-    run_target,
+    run_cli_in_process,
     schema,
 )
 
@@ -87,7 +87,7 @@ def test_compression_level_trades_size_for_speed(
     text = lines(schema("audit_logs"), *(record("audit_logs", audit_log(n)) for n in range(2000)))
     sizes = {}
     for level in (1, 9):
-        run = run_target(
+        run = run_cli_in_process(
             {
                 **config,
                 "compression": compression,
@@ -111,7 +111,7 @@ def test_compression_level_trades_size_for_speed(
 def test_bad_compression_level_gets_one_clear_line(
     level: Any, config: dict, tmp_path: Path
 ) -> None:
-    run = run_target({**config, "compression_level": level}, "", tmp=tmp_path)
+    run = run_cli_in_process({**config, "compression_level": level}, "", tmp=tmp_path)
     assert_one_clear_line(run, "compression_level")
 
 
@@ -121,7 +121,7 @@ def test_more_day_partitions_than_streaming_slots_lose_nothing(
     days = MAX_STREAMING_OBJECTS + 4  # the rest are spooled and compressed at drain
     recs = [audit_log(n, day=1 + n % days) for n in range(days * 5)]
     text = lines(schema("audit_logs"), *(record("audit_logs", r) for r in recs))
-    run = run_target(config, text, tmp=tmp_path)
+    run = run_cli_in_process(config, text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     objects = all_objects(s3_client, bucket)
     assert len(objects) == days

@@ -28,8 +28,8 @@ from tests.test_target.conftest import (
     lines,
     record,
     records_in,
+    run_cli_in_process,
     run_in_process,
-    run_target,
     schema,
     state,
 )
@@ -127,7 +127,7 @@ def test_a_store_without_conditional_writes_gets_plain_uploads(
 ) -> None:
     call_json(s3_proxy, "POST", "/_proxy/faults", {"faults": [{"type": "501", "times": 1}]})
     config = {**config, "endpoint_url": s3_proxy.url, "batch_max_records": 10}
-    run = run_target(config, audit_logs_input(30), tmp=tmp_path)
+    run = run_cli_in_process(config, audit_logs_input(30), tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     assert run.stderr.count("does not support conditional writes") == 1
     held = [

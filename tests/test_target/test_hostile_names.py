@@ -20,7 +20,7 @@ from tests.test_target.conftest import (
     lines,
     record,
     records_in,
-    run_target,
+    run_cli_in_process,
     schema,
     state,
 )
@@ -36,7 +36,7 @@ def test_hostile_stream_names_get_safe_distinct_folders_and_members(
     messages = []
     for index, stream in enumerate(STREAMS):
         messages += [schema(stream), record(stream, audit_log(index))]
-    run = run_target(
+    run = run_cli_in_process(
         {**config, "compression": compression}, lines(*messages, state(1)), tmp=tmp_path
     )
     assert run.returncode == 0, run.stderr
@@ -69,7 +69,7 @@ def test_refs_long_and_non_ascii_decode_in_the_key(
     messages = [schema("findings")]
     for index, ref in enumerate(refs):
         messages.append(record("findings", finding(index, f"scan-{index}", ref=ref, last=True)))
-    run = run_target(config, lines(*messages, state(1)), tmp=tmp_path)
+    run = run_cli_in_process(config, lines(*messages, state(1)), tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     objects = all_objects(s3_client, bucket)
     ref_segments = {key.split("/")[-2] for key in objects}

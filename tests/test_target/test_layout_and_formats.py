@@ -18,7 +18,7 @@ from tests.test_target.conftest import (
     open_with_tools,
     record,
     records_in,
-    run_target,
+    run_cli_in_process,
     schema,
     singer_file,
     state,
@@ -44,7 +44,7 @@ def test_audit_logs_are_partitioned_by_namespace_and_day(
     config: dict, s3_client: Any, bucket: str, tmp_path: Path
 ) -> None:
     text = singer_file("layout_audit_logs_two_namespaces.singer")
-    run = run_target(config, text, tmp=tmp_path)
+    run = run_cli_in_process(config, text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     objects = read_all(s3_client, bucket, tmp_path)
     rel = {key.split("/", 2)[2]: recs for key, recs in objects.items()}
@@ -69,7 +69,7 @@ def test_findings_go_to_one_object_at_the_scan_key(
     config: dict, s3_client: Any, bucket: str, tmp_path: Path
 ) -> None:
     text = singer_file("layout_findings_one_scan_branch_with_slash.singer")
-    run = run_target(config, text, tmp=tmp_path)
+    run = run_cli_in_process(config, text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     objects = read_all(s3_client, bucket, tmp_path)
     assert len(objects) == 1
@@ -86,7 +86,7 @@ def test_fallback_place_keeps_records_missing_layout_fields(
     config: dict, s3_client: Any, bucket: str, tmp_path: Path
 ) -> None:
     text = singer_file("fallback_records_missing_layout_fields.singer")
-    run = run_target(config, text, tmp=tmp_path)
+    run = run_cli_in_process(config, text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     objects = read_all(s3_client, bucket, tmp_path)
     assert all("/_unpartitioned/" in key for key in objects)
@@ -99,7 +99,7 @@ def test_any_other_taps_stream_is_written_time_partitioned(
     config: dict, s3_client: Any, bucket: str, tmp_path: Path
 ) -> None:
     text = singer_file("other_tap_stream_without_endor_fields.singer")
-    run = run_target({**config, "prefix": "exports/singer"}, text, tmp=tmp_path)
+    run = run_cli_in_process({**config, "prefix": "exports/singer"}, text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     objects = read_all(s3_client, bucket, tmp_path)
     [(key, recs)] = objects.items()
@@ -120,7 +120,9 @@ def test_every_format_and_compression_opens_with_standard_tools(
         *(record("findings", finding(n, last=n == 4)) for n in range(5)),
         state({"done": True}),
     )
-    run = run_target({**config, "format": fmt, "compression": compression}, text, tmp=tmp_path)
+    run = run_cli_in_process(
+        {**config, "format": fmt, "compression": compression}, text, tmp=tmp_path
+    )
     assert run.returncode == 0, run.stderr
     ext = {"zip": ".zip", "gzip": f".{fmt}.gz", "none": f".{fmt}"}[compression]
     objects = all_objects(s3_client, bucket)
@@ -143,7 +145,7 @@ def test_zip_holds_one_member_named_for_the_stream(
     import zipfile
 
     text = lines(schema("audit_logs"), record("audit_logs", audit_log(1)))
-    assert run_target({**config, "format": "jsonl"}, text, tmp=tmp_path).returncode == 0
+    assert run_cli_in_process({**config, "format": "jsonl"}, text, tmp=tmp_path).returncode == 0
     [data] = all_objects(s3_client, bucket).values()
     assert zipfile.ZipFile(io.BytesIO(data)).namelist() == ["audit-logs.jsonl"]
 
@@ -154,7 +156,7 @@ def test_batches_by_records_get_unique_keys_and_lose_nothing(
     recs = [audit_log(n) for n in range(23)]  # same second for many: keys must still differ
     text = lines(schema("audit_logs"), *(record("audit_logs", r) for r in recs))
     for _ in range(2):  # two runs into the same folder: nothing replaced
-        run = run_target({**config, "batch_max_records": 5}, text, tmp=tmp_path)
+        run = run_cli_in_process({**config, "batch_max_records": 5}, text, tmp=tmp_path)
         assert run.returncode == 0, run.stderr
     objects = read_all(s3_client, bucket, tmp_path)
     assert len(objects) == 10
@@ -164,7 +166,7 @@ def test_batches_by_records_get_unique_keys_and_lose_nothing(
 
 def test_batches_by_bytes(config: dict, s3_client: Any, bucket: str, tmp_path: Path) -> None:
     text = lines(schema("audit_logs"), *(record("audit_logs", audit_log(n)) for n in range(20)))
-    run = run_target({**config, "batch_max_bytes": 1000}, text, tmp=tmp_path)
+    run = run_cli_in_process({**config, "batch_max_bytes": 1000}, text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     objects = read_all(s3_client, bucket, tmp_path)
     assert len(objects) >= 3  # ~240 bytes a record, 1000 bytes a batch

@@ -16,7 +16,7 @@ from tests.test_target.conftest import (
     lines,
     open_with_tools,
     record,
-    run_target,
+    run_cli_in_process,
     schema,
     state,
 )
@@ -37,7 +37,9 @@ def test_ocsf_objects_hold_one_valid_event_a_line(
         record("projects", project),
         state({"done": True}),
     )
-    run = run_target({**config, "format": "ocsf", "compression": compression}, text, tmp=tmp_path)
+    run = run_cli_in_process(
+        {**config, "format": "ocsf", "compression": compression}, text, tmp=tmp_path
+    )
     assert run.returncode == 0, run.stderr
     assert run.states == [{"done": True}]
     by_kind: dict[str, list[dict[str, Any]]] = {}
@@ -76,7 +78,7 @@ def test_a_drain_by_another_stream_keeps_the_open_scans_format(
         state({"done": True}),
     )
     settings = {**config, "format": "ocsf", "compression": "gzip", "batch_max_records": 2}
-    run = run_target(settings, text, tmp=tmp_path)
+    run = run_cli_in_process(settings, text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     keys = sorted(all_objects(s3_client, bucket))
     findings = [key for key in keys if "/projects/" not in key]

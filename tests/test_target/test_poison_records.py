@@ -37,7 +37,8 @@ from tests.test_target.conftest import (
     as_exported,
     audit_log,
     finding,
-    run_target,
+    process_globals_kept,
+    run_cli_in_process,
     schema,
 )
 
@@ -101,7 +102,7 @@ def test_lone_surrogates_and_out_of_range_times_are_carried(  # noqa: PLR0917
 ) -> None:
     audit = [_audit(n, moment, LONE) for n, moment in enumerate(EDGE_TIMES)]
     findings = [_finding(n, moment, LONE) for n, moment in enumerate(EDGE_TIMES[:3])]
-    run = run_target(
+    run = run_cli_in_process(
         {**config, "format": fmt, "compression": compression},
         _input(audit, findings),
         tmp=tmp_path,
@@ -164,8 +165,9 @@ COMBOS.append(("security-lake", "json", "zip"))
 
 
 def _run_in_process(config: dict[str, Any], text: str) -> None:
-    target = TargetS3Endor(config=config, validate_config=True)
-    target.listen(io.StringIO(text))
+    with process_globals_kept():  # its botocore sessions share one data loader
+        target = TargetS3Endor(config=config, validate_config=True)
+        target.listen(io.StringIO(text))
 
 
 @settings(

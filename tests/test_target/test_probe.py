@@ -10,7 +10,7 @@ from typing import Any
 import boto3
 
 from tests.support.servers import start_local_s3
-from tests.test_target.conftest import all_objects, run_target
+from tests.test_target.conftest import all_objects, run_cli_in_process, run_target
 
 
 def assumed_roles(s3_endpoint: str, role_arn: str, external_id: str) -> int:
@@ -56,7 +56,7 @@ def test_probe_through_assume_role_with_external_id(config: dict, tmp_path: Path
         # The target inherits dummy AWS keys, so the probe alone would pass even if
         # role_arn and external_id were ignored: moto must have seen the AssumeRole.
         before = assumed_roles(own_s3.url, settings["role_arn"], settings["external_id"])
-        run = run_target({**config, **settings}, "", "--test", tmp=tmp_path)
+        run = run_cli_in_process({**config, **settings}, "", "--test", tmp=tmp_path)
         assert run.returncode == 0, run.stdout + run.stderr
         assert "S3 access OK" in run.stdout
         assert "ext-123" not in run.stdout + run.stderr
@@ -74,7 +74,7 @@ def test_probe_through_web_identity(
         "web_identity_token_file": str(token),
         "sts_endpoint_url": s3_endpoint,
     }
-    run = run_target({**config, **settings}, "", "--test", tmp=tmp_path)
+    run = run_cli_in_process({**config, **settings}, "", "--test", tmp=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "S3 access OK" in run.stdout
 
@@ -85,7 +85,7 @@ def test_probe_names_a_missing_token_file(config: dict, s3_endpoint: str, tmp_pa
         "web_identity_token_file": str(tmp_path / "absent-token"),
         "sts_endpoint_url": s3_endpoint,
     }
-    run = run_target({**config, **settings}, "", "--test", tmp=tmp_path)
+    run = run_cli_in_process({**config, **settings}, "", "--test", tmp=tmp_path)
     assert run.returncode == 1
     assert "S3 access FAILED: web_identity_token_file" in run.stdout
     assert "cannot be read" in run.stdout
@@ -96,7 +96,7 @@ def test_security_lake_probe_writes_under_every_source(
 ) -> None:
     """A custom source's role may write only under ext/<source>/: the probe checks each."""
     lake = {**config, "layout": "security-lake", "security_lake_account_id": "123456789012"}
-    run = run_target(lake, "", "--test", tmp=tmp_path)
+    run = run_cli_in_process(lake, "", "--test", tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     keys = sorted(all_objects(s3_client, bucket))
     assert len(keys) == 6

@@ -14,7 +14,7 @@ from typing import Any
 from tests.support.reconciled_stream import reconciled_stream
 from tests.support.servers import REPO_ROOT
 from tests.test_pipeline.test_query_with_duckdb import connect
-from tests.test_target.conftest import run_target
+from tests.test_target.conftest import run_cli_in_process
 
 
 def readme_proof_queries() -> list[str]:
@@ -30,7 +30,7 @@ def test_the_readme_query_reads_the_proof(
 ) -> None:
     stream = reconciled_stream(11)
     for _ in range(2):  # a re-run writes every window again: counted once
-        run = run_target(config, stream.text, tmp=tmp_path)
+        run = run_cli_in_process(config, stream.text, tmp=tmp_path)
         assert run.returncode == 0, run.stderr
     db = connect(s3_endpoint)
     windows_query, objects_query = readme_proof_queries()

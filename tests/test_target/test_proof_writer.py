@@ -23,7 +23,7 @@ from tests.test_target.conftest import (
     audit_log,
     lines,
     record,
-    run_target,
+    run_cli_in_process,
     schema,
     start_draining_target,
 )
@@ -168,7 +168,7 @@ def test_a_tap_without_reconciliations_writes_no_proof(
     config: dict, s3_client: Any, bucket: str, tmp_path: Path
 ) -> None:
     messages = lines(schema("audit_logs"), *(record("audit_logs", audit_log(n)) for n in range(3)))
-    run = run_target(config, messages, tmp=tmp_path)
+    run = run_cli_in_process(config, messages, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     assert not [key for key in all_objects(s3_client, bucket) if "_reconciliation" in key]
 
@@ -188,7 +188,7 @@ def test_a_wrong_emitted_count_stops_the_run_before_the_state(
         ),
         message("STATE", value={"after": 1}),
     )
-    run = run_target(config, messages, tmp=tmp_path)
+    run = run_cli_in_process(config, messages, tmp=tmp_path)
     assert run.returncode == 1
     assert "Traceback" not in run.stderr
     assert len(run.error_lines) == 1
@@ -259,7 +259,7 @@ def test_a_schema_repeated_mid_window_keeps_each_object_its_own_records(
             record=reconciliation("audit_logs", "acme", 5, window=("a", "b")),
         ),
     )
-    run = run_target(config, messages, tmp=tmp_path)
+    run = run_cli_in_process(config, messages, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     objects = all_objects(s3_client, bucket)
     [proof] = [json.loads(body) for key, body in objects.items() if "/_reconciliation/" in key]

@@ -47,7 +47,7 @@ FAST = settings(
     ],
 )
 SLOW = settings(FAST, max_examples=150, phases=list(Phase))
-PROCESS = settings(FAST, max_examples=3)
+PROCESS = settings(FAST, max_examples=2)
 Driver = Callable[[Scenario, dict[str, Any], Bucket, Path], Run]
 
 

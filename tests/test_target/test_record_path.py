@@ -19,7 +19,7 @@ from tests.test_target.conftest import (
     lines,
     record,
     records_in,
-    run_target,
+    run_cli_in_process,
     schema,
 )
 
@@ -29,7 +29,7 @@ AUDIT_SCHEMA = schema("audit_logs")  # uuid a string, any other field
 def written(
     config: dict[str, Any], text: str, s3_client: Any, bucket: str, tmp: Path
 ) -> list[dict[str, Any]]:
-    run = run_target(config, text, tmp=tmp)
+    run = run_cli_in_process(config, text, tmp=tmp)
     assert run.returncode == 0, run.stderr
     out: list[dict[str, Any]] = []
     for key, data in sorted(all_objects(s3_client, bucket).items()):
@@ -91,7 +91,7 @@ def test_a_new_schema_for_a_stream_validates_the_records_after_it(
         json.dumps(stricter),
         record("audit_logs", audit_log(2)),
     )
-    run = run_target(config, text, tmp=tmp_path)
+    run = run_cli_in_process(config, text, tmp=tmp_path)
     assert_one_clear_line(
         run,
         "record 1 of stream 'audit_logs' does not match its SCHEMA",
@@ -101,7 +101,9 @@ def test_a_new_schema_for_a_stream_validates_the_records_after_it(
 
 def test_a_record_missing_its_key_property_is_refused(config: dict, tmp_path: Path) -> None:
     keyless = {key: value for key, value in audit_log(1).items() if key != "uuid"}
-    run = run_target(config, lines(AUDIT_SCHEMA, record("audit_logs", keyless)), tmp=tmp_path)
+    run = run_cli_in_process(
+        config, lines(AUDIT_SCHEMA, record("audit_logs", keyless)), tmp=tmp_path
+    )
     assert_one_clear_line(run, "missing one or more key_properties")
 
 
@@ -113,7 +115,7 @@ def test_the_reader_counts_every_message_kind(config: dict, tmp_path: Path) -> N
         json.dumps({"type": "STATE", "value": {"bookmarks": {}}}),
         json.dumps({"type": "ACTIVATE_VERSION", "stream": "audit_logs", "version": 1}),
     )
-    run = run_target(config, text, tmp=tmp_path)
+    run = run_cli_in_process(config, text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     assert (
         "completed processing 6 lines of input (1 schemas, 3 records, 0 batch manifests, "

@@ -16,8 +16,8 @@ from tests.test_target.conftest import (
     lines,
     record,
     records_in,
+    run_cli_in_process,
     run_in_process,
-    run_target,
     schema,
     state,
 )
@@ -65,7 +65,7 @@ def test_the_summary_and_manifest_carry_a_state_of_any_numbers_as_received(
             '{"type":"STATE","value":' + STATE_TEXT + "}",
         ]
     )
-    run = run_target({**config, "run_manifest": True}, messages + "\n", tmp=tmp_path)
+    run = run_cli_in_process({**config, "run_manifest": True}, messages + "\n", tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip().splitlines()[-1] == STATE_TEXT
     assert f"State handed back: {STATE_TEXT}" in run.stderr

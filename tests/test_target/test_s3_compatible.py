@@ -21,7 +21,14 @@ import pytest
 
 from tests.s3_listing import list_objects
 from tests.support.servers import S3RVER_ACCESS_KEY, ServerProcess, start_s3rver
-from tests.test_target.conftest import audit_log, lines, record, run_target, schema, state
+from tests.test_target.conftest import (
+    audit_log,
+    lines,
+    record,
+    run_cli_in_process,
+    schema,
+    state,
+)
 
 S3RVER_CREDENTIALS = {
     "aws_access_key_id": S3RVER_ACCESS_KEY,
@@ -63,7 +70,7 @@ def test_an_export_to_s3rver_is_whole_with_content_md5(
     text = lines(
         schema("audit_logs"), *(record("audit_logs", r) for r in records), state({"n": 20})
     )
-    run = run_target(s3rver_config, text, tmp=tmp_path)
+    run = run_cli_in_process(s3rver_config, text, tmp=tmp_path)
 
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.states == [{"n": 20}]
@@ -87,7 +94,7 @@ def test_a_multipart_export_to_s3rver_is_whole(
         "multipart_part_size_bytes": 5 << 20,
     }
     text = lines(schema("audit_logs"), *(record("audit_logs", r) for r in records))
-    run = run_target({**s3rver_config, **settings}, text, tmp=tmp_path)
+    run = run_cli_in_process({**s3rver_config, **settings}, text, tmp=tmp_path)
 
     assert run.returncode == 0, run.stderr[-3000:]
     [stored] = list_objects(s3rver_client, s3rver_config["bucket"])
@@ -97,6 +104,6 @@ def test_a_multipart_export_to_s3rver_is_whole(
 def test_the_connection_test_passes_on_s3rver(
     s3rver_config: dict[str, Any], tmp_path: Path
 ) -> None:
-    run = run_target(s3rver_config, "", "--test", tmp=tmp_path)
+    run = run_cli_in_process(s3rver_config, "", "--test", tmp=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr[-2000:]
     assert "S3 access OK" in run.stdout

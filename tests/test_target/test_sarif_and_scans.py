@@ -19,7 +19,7 @@ from tests.test_target.conftest import (
     open_with_tools,
     record,
     records_in,
-    run_target,
+    run_cli_in_process,
     schema,
     state,
 )
@@ -90,7 +90,9 @@ def test_sarif_objects_through_the_target(
     text = lines(
         schema("findings"), *(record("findings", finding(n, last=n == 2)) for n in range(3))
     )
-    run = run_target({**config, "format": "sarif", "compression": "gzip"}, text, tmp=tmp_path)
+    run = run_cli_in_process(
+        {**config, "format": "sarif", "compression": "gzip"}, text, tmp=tmp_path
+    )
     assert run.returncode == 0, run.stderr
     [(key, data)] = all_objects(s3_client, bucket).items()
     assert key.endswith("_scan-1.sarif.gz")
@@ -115,7 +117,7 @@ def test_one_object_per_scan_across_drains(
         *(record("findings", f) for f in scan_a[4:] + scan_b),
         state({"at": 9}),
     )
-    run = run_target({**config, "batch_max_records": 3}, text, tmp=tmp_path)
+    run = run_cli_in_process({**config, "batch_max_records": 3}, text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     objects = {k: records_in(k, v, tmp_path) for k, v in all_objects(s3_client, bucket).items()}
     assert len(objects) == 2

@@ -29,7 +29,7 @@ from tests.test_target.conftest import (
     lines,
     open_with_tools,
     record,
-    run_target,
+    run_cli_in_process,
     schema,
     state,
 )
@@ -76,7 +76,9 @@ def test_the_case_file_through_the_target_gives_file_locations(
     config: dict[str, Any], s3_client: Any, bucket: str, tmp_path: Path
 ) -> None:
     text = CASE.read_text()
-    run = run_target({**config, "format": "sarif", "compression": "gzip"}, text, tmp=tmp_path)
+    run = run_cli_in_process(
+        {**config, "format": "sarif", "compression": "gzip"}, text, tmp=tmp_path
+    )
     assert run.returncode == 0, run.stderr
     [(key, data)] = all_objects(s3_client, bucket).items()
     raw = open_with_tools(key, data, tmp_path)
@@ -112,7 +114,9 @@ def test_25001_findings_through_the_target_meet_every_upload_rule(
     for n, item in enumerate(findings):
         item["meta"]["name"] = f"rule-{n % 400}"
     text = lines(schema("findings"), *(record("findings", f) for f in findings), state(1))
-    run = run_target({**config, "format": "sarif", "compression": "gzip"}, text, tmp=tmp_path)
+    run = run_cli_in_process(
+        {**config, "format": "sarif", "compression": "gzip"}, text, tmp=tmp_path
+    )
     assert run.returncode == 0, run.stderr
     [(key, data)] = all_objects(s3_client, bucket).items()
     raw = open_with_tools(key, data, tmp_path)

@@ -32,8 +32,8 @@ from tests.test_target.conftest import (
     lines,
     record,
     records_in,
+    run_cli_in_process,
     run_in_process,
-    run_target,
     schema,
     shared_case,
     start_draining_target,
@@ -106,7 +106,7 @@ def assert_each_scan_whole(text: str, history: Versions) -> None:
 
 
 def run_and_check(config: dict, text: str, s3_client: Any, bucket: str, tmp: Path) -> Versions:
-    run = run_target(config, text, tmp=tmp)
+    run = run_cli_in_process(config, text, tmp=tmp)
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr
     history = key_history(s3_client, bucket, tmp)
@@ -128,7 +128,7 @@ def test_shared_cases_write_each_scan_whole(
     name, batch_max_records = case
     text = shared_case(name)
     config = {**config, "batch_max_records": batch_max_records}
-    run = run_target(config, text, tmp=tmp_path)
+    run = run_cli_in_process(config, text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     history = key_history(s3_client, versioned, tmp_path)
     assert_each_scan_whole(text, history)
@@ -246,7 +246,7 @@ def test_findings_after_last_go_to_a_continuation_object(
         *(record("findings", f) for f in first + again + late),
         state({"r": 1}),
     )
-    run = run_target({**config, "batch_max_records": 2}, text, tmp=tmp_path)
+    run = run_cli_in_process({**config, "batch_max_records": 2}, text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     history = key_history(s3_client, versioned, tmp_path)
     assert_no_key_shrinks(history)
@@ -316,7 +316,7 @@ def test_scan_open_at_end_of_input_keeps_the_state_from_before_it(
         *(record("findings", f) for f in scan[2:]),
         state({"s": 2}),
     )
-    run = run_target(config, text, tmp=tmp_path)
+    run = run_cli_in_process(config, text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     history = key_history(s3_client, versioned, tmp_path)
     assert_each_scan_whole(text, history)
@@ -341,7 +341,7 @@ def test_no_key_is_ever_rewritten_with_fewer_records(
         *(record("findings", f) for f in (b[1], c[1], a[2], b[2], late, a[3])),
         state({"k": 2}),
     )
-    run = run_target(
+    run = run_cli_in_process(
         {**config, "batch_max_records": 1, "batch_max_age_seconds": 0}, text, tmp=tmp_path
     )
     assert run.returncode == 0, run.stderr

@@ -31,7 +31,7 @@ from tests.test_target.conftest import (
     finding,
     lines,
     record,
-    run_target,
+    run_cli_in_process,
     schema,
     state,
 )
@@ -84,7 +84,7 @@ def test_objects_meet_the_custom_source_rules(
         *(record("findings", vulnerable(n) if n % 2 else finding(n)) for n in range(6)),
         state({"done": 1}),
     )
-    run = run_target(lake_config(config), text, tmp=tmp_path)
+    run = run_cli_in_process(lake_config(config), text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     assert run.states == [{"done": 1}]
     files = written(s3_client, bucket)
@@ -147,7 +147,9 @@ def test_source_names_setting_renames_and_keeps_one_class_per_source(
 ) -> None:
     names = {"audit_logs": "acme_audit"}
     text = lines(schema("audit_logs"), record("audit_logs", audit_log(1)), state({}))
-    run = run_target(lake_config(config, security_lake_source_names=names), text, tmp=tmp_path)
+    run = run_cli_in_process(
+        lake_config(config, security_lake_source_names=names), text, tmp=tmp_path
+    )
     assert run.returncode == 0, run.stderr
     [key] = all_objects(s3_client, bucket)
     assert key.startswith("ext/acme_audit/region=us-east-1/accountId=123456789012/eventDay=")
@@ -173,7 +175,7 @@ def test_bad_settings_stop_at_start_with_one_line(
     extra: dict[str, Any], message: str, config: dict, tmp_path: Path
 ) -> None:
     settings = {k: v for k, v in lake_config(config, **extra).items() if v is not None}
-    run = run_target(settings, lines(state({})), tmp=tmp_path)
+    run = run_cli_in_process(settings, lines(state({})), tmp=tmp_path)
     assert run.returncode == 1
     assert len(run.error_lines) == 1 and message in run.error_lines[0], run.stderr
     assert "Traceback" not in run.stderr
@@ -183,7 +185,7 @@ def test_a_stream_without_an_ocsf_class_is_refused_not_dropped(
     config: dict, s3_client: Any, bucket: str, tmp_path: Path
 ) -> None:
     text = lines(schema("projects"), record("projects", {"uuid": "p"}), state({"x": 1}))
-    run = run_target(lake_config(config), text, tmp=tmp_path)
+    run = run_cli_in_process(lake_config(config), text, tmp=tmp_path)
     assert run.returncode == 1
     assert "stream 'projects' has no OCSF class" in run.error_lines[0]
     assert run.states == [] and all_objects(s3_client, bucket) == {}

@@ -12,7 +12,7 @@ from target_s3_endor.layouts import endor
 from target_s3_endor.settings.checks import check_settings
 from target_s3_endor.settings.limits import MAX_PART, MIN_PART, check_limits
 from tests.test_reliability.bad_inputs import SETTING_LIMITS, BadInput
-from tests.test_target.conftest import run_target
+from tests.test_target.conftest import run_cli_in_process
 
 GOOD = {"bucket": "acme-exports", "endpoint_url": "http://127.0.0.1:9000", "region": "us-east-1"}
 
@@ -70,7 +70,7 @@ def test_the_longest_root_allowed_still_gives_keys_s3_takes() -> None:
 def test_connection_test_reports_the_limit_instead_of_ok(
     settings: dict[str, Any], says: str, config: dict[str, Any], tmp_path: Path
 ) -> None:
-    run = run_target({**config, **settings}, "", "--test", tmp=tmp_path)
+    run = run_cli_in_process({**config, **settings}, "", "--test", tmp=tmp_path)
     assert run.returncode == 1
     assert "S3 access OK" not in run.stdout
     assert "Traceback" not in run.stderr

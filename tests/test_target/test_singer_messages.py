@@ -35,7 +35,7 @@ from tests.test_target.conftest import (
     finding,
     lines,
     record,
-    run_target,
+    run_cli_in_process,
     schema,
     shared_case,
     start_draining_target,
@@ -110,8 +110,8 @@ def test_batch_records_land_exactly_as_record_messages_would(  # noqa: PLR0917 -
         state({"upto": 1.5}),
     )
 
-    via_records = run_target({**small, "prefix": "records"}, as_records, tmp=tmp_path)
-    via_batches = run_target({**small, "prefix": "batches"}, as_batches, tmp=tmp_path)
+    via_records = run_cli_in_process({**small, "prefix": "records"}, as_records, tmp=tmp_path)
+    via_batches = run_cli_in_process({**small, "prefix": "batches"}, as_batches, tmp=tmp_path)
 
     assert via_batches.returncode == 0, via_batches.stderr[-2000:]
     assert via_records.returncode == 0, via_records.stderr[-2000:]
@@ -128,7 +128,7 @@ def test_a_jsonl_file_is_gunzipped_whatever_the_message_declares(
     """singer-sdk's JSONL batcher gzips every file, even with ``compression: none``."""
     audits, _ = two_streams()
     url = write_batch_file(tmp_path / "a.json.gz", audits, "jsonl", "gzip")
-    run = run_target(
+    run = run_cli_in_process(
         config,
         lines(schema("audit_logs"), batch("audit_logs", [url], "jsonl", "none")),
         tmp=tmp_path,
@@ -140,7 +140,7 @@ def test_a_jsonl_file_is_gunzipped_whatever_the_message_declares(
 
 def test_batch_records_are_validated_like_records(config: dict, tmp_path: Path) -> None:
     url = write_batch_file(tmp_path / "bad.jsonl", [{"uuid": 12345}], "jsonl", "none")
-    run = run_target(
+    run = run_cli_in_process(
         config,
         lines(schema("audit_logs"), batch("audit_logs", [url], "jsonl", "none")),
         tmp=tmp_path,
@@ -183,7 +183,7 @@ def test_our_taps_batch_config_output_lands_as_its_record_output(
     assert '"type":"RECORD"' not in outputs["batches"]
 
     runs = {
-        name: run_target({**config, "prefix": name}, text, tmp=tmp_path)
+        name: run_cli_in_process({**config, "prefix": name}, text, tmp=tmp_path)
         for name, text in outputs.items()
     }
     for run in runs.values():
@@ -232,7 +232,7 @@ def test_activate_version_is_accepted_and_said_once_per_stream(
     def activate(version: int) -> str:
         return json.dumps({"type": "ACTIVATE_VERSION", "stream": "audit_logs", "version": version})
 
-    run = run_target(
+    run = run_cli_in_process(
         config,
         lines(
             schema("audit_logs"),
@@ -264,7 +264,7 @@ def test_a_schema_without_properties_is_an_open_object(
         {"anything": "goes", "tenant_meta": {"namespace": "acme"}},
     ]
     open_schema = json.dumps({"type": "SCHEMA", "stream": "events", "schema": {"type": "object"}})
-    run = run_target(
+    run = run_cli_in_process(
         config,
         lines(open_schema, *(record("events", r) for r in records), state(1)),
         tmp=tmp_path,
@@ -299,7 +299,7 @@ def test_decimal_in_state_case_is_printed_back(
 ) -> None:
     """shared/cases/target/decimal-in-state.singer: uploaded, then a traceback, no state."""
     text = shared_case("target/decimal-in-state.singer")
-    run = run_target(config, text, tmp=tmp_path)
+    run = run_cli_in_process(config, text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "Traceback" not in run.stderr
     line = text.splitlines()[-1]
@@ -368,7 +368,7 @@ def check_states_printed_back(
     for number, text in enumerate(texts):
         messages.append('{"type": "STATE", "value": ' + text + "}")
         messages.append(record("audit_logs", audit_log(number)))
-    run = run_target({**config, "batch_max_age_seconds": 0}, lines(*messages), tmp=tmp_path)
+    run = run_cli_in_process({**config, "batch_max_age_seconds": 0}, lines(*messages), tmp=tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
     # The end of the input drains once more and prints the last state again. Lines end
     # at "\n" only: a state may hold U+0085 or U+2028, which str.splitlines() splits at.

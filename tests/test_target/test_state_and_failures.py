@@ -17,6 +17,7 @@ from tests.test_target.conftest import (
     lines,
     record,
     records_in,
+    run_cli_in_process,
     run_target,
     schema,
     singer_file,
@@ -67,7 +68,7 @@ def test_unreachable_endpoint_stops_after_bounded_retries(config: dict, tmp_path
         port = sock.getsockname()[1]
     text = lines(schema("audit_logs"), record("audit_logs", audit_log(1)), state({"x": 1}))
     unreachable = {"endpoint_url": f"http://127.0.0.1:{port}", "max_retry_seconds": 2}
-    run = run_target({**config, **unreachable}, text, tmp=tmp_path)
+    run = run_cli_in_process({**config, **unreachable}, text, tmp=tmp_path)
     assert_one_clear_line(run, "unreachable", "S3 kept failing for", "max_retry_seconds: 2")
     assert run.stdout == ""
 
@@ -108,7 +109,7 @@ def test_failure_after_a_good_batch_keeps_only_the_earlier_state(
 def test_bad_input_gets_one_clear_line(
     fixture: str, fragment: str, config: dict, tmp_path: Path
 ) -> None:
-    run = run_target(config, singer_file(fixture), tmp=tmp_path)
+    run = run_cli_in_process(config, singer_file(fixture), tmp=tmp_path)
     assert_one_clear_line(run, fragment)
     assert run.stdout == ""
 
@@ -124,7 +125,7 @@ def test_bad_input_gets_one_clear_line(
 def test_bad_settings_get_one_clear_line(
     settings: dict, fragment: str, config: dict, tmp_path: Path
 ) -> None:
-    run = run_target({**config, **settings}, "", tmp=tmp_path)
+    run = run_cli_in_process({**config, **settings}, "", tmp=tmp_path)
     assert_one_clear_line(run, fragment)
 
 
@@ -134,7 +135,7 @@ def test_null_settings_take_their_defaults(
     """An explicit null is "not set" (it was an int(None) traceback)."""
     nulls = ("batch_max_records", "batch_max_age_seconds", "max_attempts", "compression_level")
     text = lines(schema("audit_logs"), *(record("audit_logs", audit_log(n)) for n in range(3)))
-    run = run_target({**config, **dict.fromkeys(nulls)}, text, tmp=tmp_path)
+    run = run_cli_in_process({**config, **dict.fromkeys(nulls)}, text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     [(key, data)] = all_objects(s3_client, bucket).items()
     assert len(records_in(key, data, tmp_path)) == 3
@@ -146,7 +147,7 @@ def test_batches_hold_at_most_the_records_set(
 ) -> None:
     """batch_size_rows is the SDK's name for batch_max_records; both bound a batch."""
     text = lines(schema("audit_logs"), *(record("audit_logs", audit_log(n)) for n in range(5)))
-    run = run_target({**config, setting: 2}, text, tmp=tmp_path)
+    run = run_cli_in_process({**config, setting: 2}, text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     sizes = sorted(
         len(records_in(key, data, tmp_path)) for key, data in all_objects(s3_client, bucket).items()
@@ -160,9 +161,9 @@ def test_validate_records_false_writes_a_record_its_schema_refuses(
     """The way out every validation error names."""
     bad = {**audit_log(1), "uuid": 12345}
     text = lines(schema("audit_logs"), record("audit_logs", bad))
-    refused = run_target(config, text, tmp=tmp_path)
+    refused = run_cli_in_process(config, text, tmp=tmp_path)
     assert refused.returncode == 1
-    run = run_target({**config, "validate_records": False}, text, tmp=tmp_path)
+    run = run_cli_in_process({**config, "validate_records": False}, text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     [(key, data)] = all_objects(s3_client, bucket).items()
     assert records_in(key, data, tmp_path) == [bad]
@@ -172,6 +173,8 @@ def test_secrets_never_reach_the_output(config: dict, tmp_path: Path) -> None:
     secret = "SUPER-SECRET-VALUE-123"
     settings = {"aws_access_key_id": "AKIAEXAMPLE", "aws_secret_access_key": secret}
     text = lines(schema("audit_logs"), record("audit_logs", audit_log(1)))
-    run = run_target({**config, **settings, "bucket": "no-such-bucket-2"}, text, tmp=tmp_path)
+    run = run_cli_in_process(
+        {**config, **settings, "bucket": "no-such-bucket-2"}, text, tmp=tmp_path
+    )
     assert run.returncode == 1
     assert secret not in run.stderr + run.stdout

@@ -15,7 +15,7 @@ from tests.test_target.conftest import (
     lines,
     record,
     records_in,
-    run_target,
+    run_cli_in_process,
     schema,
 )
 
@@ -32,7 +32,7 @@ def test_every_upload_carries_a_sha256_checksum(
     )
     # AWS's default; with endpoint_url (as here) it must be asked for.
     sha256 = {**config, "request_checksum_calculation": "when_supported"}
-    assert run_target(sha256, text, tmp=tmp_path).returncode == 0
+    assert run_cli_in_process(sha256, text, tmp=tmp_path).returncode == 0
     objects = all_objects(s3_client, bucket)
     assert len(objects) == 3
     for key, data in objects.items():
@@ -44,7 +44,7 @@ def test_with_endpoint_url_uploads_carry_content_md5_and_no_flexible_checksum(
     config: dict, s3_client: Any, bucket: str, tmp_path: Path
 ) -> None:
     text = lines(schema("audit_logs"), record("audit_logs", audit_log(1)))
-    assert run_target(config, text, tmp=tmp_path).returncode == 0
+    assert run_cli_in_process(config, text, tmp=tmp_path).returncode == 0
     [(key, data)] = all_objects(s3_client, bucket).items()
     head = s3_client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
     assert "ChecksumSHA256" not in head and "ChecksumCRC32" not in head
@@ -66,7 +66,7 @@ def test_sse_and_storage_class_are_sent(
     settings: dict, expected: dict, *, config: dict, s3_client: Any, bucket: str, tmp_path: Path
 ) -> None:
     text = lines(schema("audit_logs"), record("audit_logs", audit_log(1)))
-    run = run_target({**config, **settings}, text, tmp=tmp_path)
+    run = run_cli_in_process({**config, **settings}, text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     [key] = all_objects(s3_client, bucket)
     head = s3_client.head_object(Bucket=bucket, Key=key)
@@ -89,7 +89,7 @@ def test_large_objects_go_up_in_multipart_with_part_checksums(
         "multipart_part_size_bytes": PART,
         "request_checksum_calculation": "when_supported",
     }
-    run = run_target({**config, **settings}, text, tmp=tmp_path)
+    run = run_cli_in_process({**config, **settings}, text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     [(key, data)] = all_objects(s3_client, bucket).items()
     head = s3_client.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")

@@ -18,7 +18,7 @@ from tests.test_target.conftest import (
     lines,
     record,
     records_in,
-    run_target,
+    run_cli_in_process,
 )
 
 TAP_FINDINGS_SCHEMA = Path(__file__).resolve().parents[2] / "tap_endorlabs/schemas/findings.json"
@@ -125,7 +125,9 @@ def test_bad_deep_field_of_the_tap_findings_schema_gets_one_line(
     schema = json.loads(TAP_FINDINGS_SCHEMA.read_text())
     message = {"type": "SCHEMA", "stream": "findings", "schema": schema, "key_properties": []}
     bad = replaced(finding(1, last=True), ("spec", "level"), 7)
-    run = run_target(config, lines(json.dumps(message), record("findings", bad)), tmp=tmp_path)
+    run = run_cli_in_process(
+        config, lines(json.dumps(message), record("findings", bad)), tmp=tmp_path
+    )
     assert_one_clear_line(run, "data.spec.level must be string", "does not match its SCHEMA")
 
 
@@ -138,7 +140,7 @@ def test_schema_defaults_are_not_written_into_records(
     }
     message = {"type": "SCHEMA", "stream": "users", "schema": body, "key_properties": ["uuid"]}
     text = lines(json.dumps(message), record("users", {"uuid": "u-1"}))
-    run = run_target(config, text, tmp=tmp_path)
+    run = run_cli_in_process(config, text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     [(key, data)] = all_objects(s3_client, bucket).items()
     assert records_in(key, data, tmp_path) == [{"uuid": "u-1"}]
@@ -158,7 +160,7 @@ def test_a_schema_with_non_integer_numbers_validates_by_its_numbers(
     }
     message = json.dumps({"type": "SCHEMA", "stream": "payments", "schema": amounts})
     message = message.replace('"BIG"', "1e400")  # beyond any float
-    good = run_target(
+    good = run_cli_in_process(
         config,
         lines(
             message, *(record("payments", {"uuid": f"p{n}", "amount": n + 0.25}) for n in range(3))
@@ -173,7 +175,7 @@ def test_a_schema_with_non_integer_numbers_validates_by_its_numbers(
     ]
     assert sorted(r["amount"] for r in stored) == [0.25 + n for n in range(3)]
 
-    bad = run_target(
+    bad = run_cli_in_process(
         config, lines(message, record("payments", {"uuid": "p9", "amount": 0.255})), tmp=tmp_path
     )
     assert_one_clear_line(bad, "record 1 of stream 'payments'", "'multipleOf' rule")

@@ -31,6 +31,7 @@ from tests.test_target.conftest import (
     audit_log,
     lines,
     record,
+    run_cli_in_process,
     run_target,
     schema,
     state,
@@ -65,7 +66,7 @@ def test_streamed_counts_match_the_records_in_every_format_and_container(
     fmt_compression: tuple[str, str], config: dict, s3_client: Any, bucket: str, tmp_path: Path
 ) -> None:
     fmt, compression = fmt_compression
-    run = run_target(
+    run = run_cli_in_process(
         {**config, "format": fmt, "compression": compression}, audit_and_findings(), tmp=tmp_path
     )
     assert run.returncode == 0, run.stderr
@@ -78,7 +79,7 @@ def test_streamed_counts_match_the_records_in_every_format_and_container(
 def test_streamed_counts_of_security_lake_parquet(
     config: dict, s3_client: Any, bucket: str, tmp_path: Path
 ) -> None:
-    run = run_target(lake_config(config), audit_and_findings(), tmp=tmp_path)
+    run = run_cli_in_process(lake_config(config), audit_and_findings(), tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     keys = all_objects(s3_client, bucket)
     counts = {key: count_in_bucket(s3_client, bucket, key) for key in keys}
@@ -161,7 +162,9 @@ def written_audit_logs(config: dict, s3_client: Any, bucket: str, tmp_path: Path
         schema("audit_logs"),
         *(record("audit_logs", audit_log(n, day=2 + n % 3)) for n in range(30)),
     )
-    run = run_target({**config, "compression": "gzip", "format": "jsonl"}, messages, tmp=tmp_path)
+    run = run_cli_in_process(
+        {**config, "compression": "gzip", "format": "jsonl"}, messages, tmp=tmp_path
+    )
     assert run.returncode == 0, run.stderr
     return {k: len(decode_object(k, b)) for k, b in all_objects(s3_client, bucket).items()}
 
@@ -297,7 +300,7 @@ def test_the_target_writes_the_proof_and_verify_names_a_deleted_object(
     settings = {**config, "batch_max_records": 5}
     if layout == "security-lake":
         settings = lake_config(settings, batch_max_age_seconds=300)
-    run = run_target(settings, stream.text, tmp=tmp_path)
+    run = run_cli_in_process(settings, stream.text, tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     assert f"Reconciliation proof: {len(stream.promised)} windows in" in run.stderr
 
@@ -315,13 +318,13 @@ def test_the_target_writes_the_proof_and_verify_names_a_deleted_object(
     listed = {o["key"] for p in proofs for o in p["objects"]}
     assert listed == set(data)
 
-    passed = run_target(settings, "", "--verify", tmp=tmp_path)
+    passed = run_cli_in_process(settings, "", "--verify", tmp=tmp_path)
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "verify: complete" in passed.stdout
 
     gone = sorted(data)[len(data) // 2]
     s3_client.delete_object(Bucket=bucket, Key=gone)
-    failed = run_target(settings, "", "--verify", tmp=tmp_path)
+    failed = run_cli_in_process(settings, "", "--verify", tmp=tmp_path)
     assert failed.returncode == 1
     assert f"MISSING  {gone}" in failed.stdout
 
