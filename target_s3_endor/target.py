@@ -120,12 +120,9 @@ class TargetS3Endor(MessageHandlers):
             root=endor.exporter_root(settings),
             findings_format=ObjectFormat(fmt, compression),
             other_format=ObjectFormat("json" if fmt == "sarif" else fmt, compression),
-            spool_dir=settings.spool_dir,
-            max_bytes=settings.batch_max_bytes,
             tool_version=package_version(),
             writer=self.s3_writer,
             settings=settings,
-            compression_level=settings.compression_level,
             uploads=UploadPool(settings.max_concurrent_uploads),
         )
         context.on_object_written(self.run_summary.wrote)
