@@ -9,6 +9,7 @@ or a conversion done differently, shows here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields
 from decimal import Decimal
 from types import MappingProxyType
@@ -22,6 +23,7 @@ from target_s3_endor.errors import SettingsError
 from target_s3_endor.settings.model import EMPTY_TEXT_IS_A_VALUE, TargetSettings
 from target_s3_endor.settings.schema import SETTING_NAMES, SETTINGS_SCHEMA
 from target_s3_endor.target import TargetS3Endor
+from tests.support.servers import REPO_ROOT
 
 PROPERTIES: dict[str, Any] = SETTINGS_SCHEMA["properties"]
 MINIMAL = {"bucket": "export-bucket"}
@@ -190,3 +192,30 @@ def test_the_model_is_frozen() -> None:
     model = TargetSettings.from_config(MINIMAL)
     with pytest.raises(AttributeError):
         model.bucket = "other"  # type: ignore[misc]
+
+
+# Where the raw configuration may still be read: the rules that judge it before the model
+# exists (and a layout's own rule), singer-sdk's null-dropping hook, the model itself, and the
+# target's wiring (which builds the model, and an error path where no target was built).
+READS_THE_RAW_CONFIG = {
+    "input/handlers.py",
+    "layouts/registry.py",
+    "layouts/security_lake.py",
+    "settings/checks.py",
+    "settings/limits.py",
+    "settings/model.py",
+    "storage/endpoints.py",
+    "target.py",
+}
+RAW_READ = re.compile(r"\bconfig\.get\(|\bconfig\[|self\.config\b|_config\[")
+
+
+def test_only_the_rules_read_the_raw_configuration() -> None:
+    """Every other module reads TargetSettings, so no default or conversion is restated."""
+    package = REPO_ROOT / "target_s3_endor"
+    readers = {
+        path.relative_to(package).as_posix()
+        for path in package.rglob("*.py")
+        if RAW_READ.search(path.read_text(encoding="utf-8"))
+    }
+    assert readers == READS_THE_RAW_CONFIG
