@@ -189,6 +189,13 @@ SETTING_LIMITS: list[BadInput] = [
         {"batch_max_age_seconds": -1},
         "batch_max_age_seconds is -1: a batch's age cannot be negative",
     ),
+    # Not an integer: a config file's -0.5 reaches the checks as Decimal (singer-sdk's JSON
+    # reader), which they skipped before, so the run drained after every record.
+    _limit(
+        "negative fractional batch age",
+        {"batch_max_age_seconds": -0.5},
+        "batch_max_age_seconds is -0.5: a batch's age cannot be negative",
+    ),
     _limit(
         "role session shorter than STS allows",
         {"role_duration_seconds": 60},
