@@ -26,6 +26,7 @@ from benchmarks.measure import run_child
 from benchmarks.s3 import ACCESS_KEY, REGION, SECRET_KEY, client
 from target_s3_endor.layouts.endor import exporter_root
 from target_s3_endor.layouts.proof import proof_key
+from target_s3_endor.settings.model import TargetSettings
 from tests.support.servers import start_local_s3
 
 WINDOW_OBJECTS = 50
@@ -84,7 +85,9 @@ def main() -> None:
                 "aws_access_key_id": ACCESS_KEY,
                 "aws_secret_access_key": SECRET_KEY,
             }
-            records = fill(s3, bucket, exporter_root(config), objects, args.records)
+            records = fill(
+                s3, bucket, exporter_root(TargetSettings.from_config(config)), objects, args.records
+            )
             config_path = Path(work) / f"{bucket}.json"
             config_path.write_text(json.dumps(config))
             run = run_child(

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
+
+from singer_sdk.exceptions import ConfigValidationError
+
+from connector_common.lines import exception_line
 
 
 def misspelled(given: Iterable[str], known: Collection[str]) -> dict[str, str | None]:
@@ -64,3 +69,31 @@ def known_settings(plugin: Any) -> list[str]:
     schema = plugin.config_jsonschema
     plugin.append_builtin_config(schema)
     return list(schema.get("properties", {}))
+
+
+@contextmanager
+def explained_settings(
+    plugin: Any, config: object, env_prefix: str, plain: type[Exception]
+) -> Iterator[None]:
+    """Warn about each misspelled setting in ``config``; explain a failure of the block.
+
+    The block builds and checks the plugin.  When it fails for a setting a misspelling
+    leaves unset, the error names the misspelling (a ``plain`` error, or the SDK's
+    ``ConfigValidationError``); a missing setting says where to set it.  ``config``
+    that is not a mapping (file paths, for the SDK to read) has no names to check.
+    """
+    given: Mapping[str, Any] = config if isinstance(config, Mapping) else {}
+    hints = misspelled(given, known_settings(type(plugin)))
+    for name, nearest in hints.items():
+        plugin.logger.warning("%s", warning_text(name, nearest))
+    try:
+        yield
+    except plain as exc:
+        if hint := unset_hints(hints, given, str(exc)):
+            raise plain(f"{exception_line(exc)} ({hint})") from None
+        raise
+    except ConfigValidationError as exc:
+        errors = what_to_do(exc.errors, env_prefix)
+        if hint := unset_hints(hints, given, " ".join(exc.errors)):
+            errors.append(hint)
+        raise ConfigValidationError(str(exc), errors=errors, schema=exc.schema) from None

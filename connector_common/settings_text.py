@@ -22,7 +22,7 @@ def _types(schema: Mapping[str, Any]) -> set[str]:
     return {declared} if isinstance(declared, str) else set(declared)
 
 
-def _number(text: str, *, integer: bool) -> int | float | None:
+def number_from_text(text: str, *, integer: bool) -> int | float | None:
     """The number ``text`` spells, or None when it spells none (the schema then says so)."""
     try:
         value = float(text.strip())
@@ -49,6 +49,6 @@ def numbers_from_text(config: MutableMapping[str, Any], schema: Mapping[str, Any
         types = _types(properties[name])
         if "string" in types or not types & {"number", "integer"}:
             continue
-        number = _number(value, integer="number" not in types)
+        number = number_from_text(value, integer="number" not in types)
         if number is not None:
             config[name] = number

@@ -31,7 +31,6 @@ ENDORCTL_ENV = {
     "api_url": "ENDOR_API",
     "request_timeout": "ENDOR_API_TIMEOUT",
 }
-SECRET_SETTINGS = ("api_key", "api_secret", "token")
 
 CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
     th.Property(

@@ -11,7 +11,6 @@ from typing import IO, Any, ClassVar
 
 import click
 from singer_sdk import Stream, Tap
-from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.plugin_base import PluginBase, _ConfigInput
 from singer_sdk.tap_base import CliTestOptionValue
 from typing_extensions import override
@@ -22,13 +21,7 @@ from connector_common.cli import (
     read_config,
     stderr_line,
 )
-from connector_common.settings_hints import (
-    known_settings,
-    misspelled,
-    unset_hints,
-    warning_text,
-    what_to_do,
-)
+from connector_common.settings_hints import explained_settings
 from connector_common.settings_text import numbers_from_text
 from tap_endorlabs.api import EndorApi
 from tap_endorlabs.auth import EndorAuthenticator
@@ -64,21 +57,9 @@ class TapEndorLabs(Tap):
             # An explicit null means "not set": endorctl's variable or the default applies.
             given = {name: value for name, value in (config or {}).items() if value is not None}
             config = {**endorctl_env_fallbacks(), **given}
-        hints = misspelled(config or {}, known_settings(type(self)))
-        for name, nearest in hints.items():
-            self.logger.warning("%s", warning_text(name, nearest))
-        try:
+        with explained_settings(self, config, "TAP_ENDORLABS", FatalTapError):
             super().__init__(config=config, **kwargs)
             check_settings(self.config)
-        except FatalTapError as exc:
-            if hint := unset_hints(hints, config or {}, str(exc)):
-                raise FatalTapError(f"{exc} ({hint})") from None
-            raise
-        except ConfigValidationError as exc:
-            errors = what_to_do(exc.errors, "TAP_ENDORLABS")
-            if hint := unset_hints(hints, config or {}, " ".join(exc.errors)):
-                errors.append(hint)
-            raise ConfigValidationError(str(exc), errors=errors, schema=exc.schema) from None
         self._authenticator: EndorAuthenticator | None = None
         self._api: EndorApi | None = None
         self._namespace_names: list[str] | None = None

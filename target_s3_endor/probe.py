@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
 
 from target_s3_endor import naming
 from target_s3_endor.errors import TargetS3EndorError
-from target_s3_endor.layouts.registry import layout_of
+from target_s3_endor.layouts.registry import LAYOUTS
+from target_s3_endor.settings.model import TargetSettings
 from target_s3_endor.storage.transport import S3Writer
 
 
@@ -28,7 +27,7 @@ class ProbeResult:
     message: str
 
 
-def probe_keys(config: Mapping[str, Any], now: datetime) -> list[str]:
+def probe_keys(settings: TargetSettings, now: datetime) -> list[str]:
     """Where the probe writes: under each of the layout's roots (``Layout.roots``).
 
     ``{prefix}/{exporter}/_connection-test/{time}_{uuid}.txt``, never a data key; or
@@ -40,20 +39,20 @@ def probe_keys(config: Mapping[str, Any], now: datetime) -> list[str]:
     name = f"{naming.compact_time(now)}_{uuid.uuid4().hex}.txt"
     return [
         naming.join_key(root, naming.CONNECTION_TEST_FOLDER, name)
-        for root in layout_of(config).roots(config)
+        for root in LAYOUTS[settings.layout].roots(settings)
     ]
 
 
-def run_probe(config: Mapping[str, Any]) -> ProbeResult:
+def run_probe(settings: TargetSettings) -> ProbeResult:
     """PutObject one probe object (one per source for Security Lake); report what happened.
 
     Only botocore's ``max_attempts`` tries, not ``max_retry_seconds`` of them: a
     connection test answers within seconds what a run would meet.
     """
     now = datetime.now(UTC)
-    writer = S3Writer({**config, "max_retry_seconds": 0})
+    writer = S3Writer(replace(settings, max_retry_seconds=0))
     uris = []
-    for key in probe_keys(config, now):
+    for key in probe_keys(settings, now):
         body = io.BytesIO(f"target-s3-endor connection test at {now.isoformat()}\n".encode())
         try:
             uris.append(writer.put(key, body, "text/plain"))

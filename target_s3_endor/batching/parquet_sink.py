@@ -51,9 +51,10 @@ class SecurityLakeSink(UploadingSink):
             )
             raise BadInputError(msg)
         self._ocsf_mapper = mapper
-        self._names = source_names(self.config)
-        self._region = str(self.config["region"])
-        self._account = str(self.config["security_lake_account_id"])
+        settings = self.run.settings  # layout: security-lake's rule made region and account set
+        self._names = source_names(settings.security_lake_source_names)
+        self._region = str(settings.region)
+        self._account = str(settings.security_lake_account_id)
         self._objects: dict[tuple[str, str], ParquetObject] = {}
 
     @override

@@ -37,7 +37,8 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from target_s3_endor.batching.scans import ScanRegistry
 from target_s3_endor.batching.streaming import BackgroundCompressor
-from target_s3_endor.formats.encoding import DEFAULT_COMPRESSION_LEVEL, ObjectFormat
+from target_s3_endor.formats.encoding import ObjectFormat
+from target_s3_endor.settings.model import TargetSettings
 from target_s3_endor.storage.upload_pool import UploadPool
 from target_s3_endor.storage.written import ObjectObserver, ObjectWritten
 
@@ -52,11 +53,10 @@ class RunContext:
     root: str
     findings_format: ObjectFormat
     other_format: ObjectFormat
-    spool_dir: str | None
-    max_bytes: int
     tool_version: str
     writer: S3Writer
-    compression_level: int = DEFAULT_COMPRESSION_LEVEL
+    #: The target's settings, built once (settings/model.py): what a sink reads of them.
+    settings: TargetSettings
     compressor: BackgroundCompressor = field(default_factory=BackgroundCompressor)
     scans: ScanRegistry = field(default_factory=ScanRegistry)
     uploads: UploadPool = field(default_factory=UploadPool)
@@ -67,6 +67,21 @@ class RunContext:
     #: ``pending`` (a scan's key, or a batch's own name, handed to ``upload`` with it).  The
     #: completeness proof (batching/proof.py) sets it; by default nothing is counted.
     count_for_proof: Callable[[str, Any, str], None] = field(default=lambda *_: None)
+
+    @property
+    def spool_dir(self) -> str | None:
+        """Where batches are spooled (None: the system temporary directory)."""
+        return self.settings.spool_dir
+
+    @property
+    def max_bytes(self) -> int:
+        """A batch's spooled bytes that make it full (``batch_max_bytes``)."""
+        return self.settings.batch_max_bytes
+
+    @property
+    def compression_level(self) -> int:
+        """The zlib level of zip and gzip objects."""
+        return self.settings.compression_level
 
     def next_batch_id(self) -> str:
         """Run id plus a sequence: unique across runs and processes, ordered within one."""

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
     from target_s3_endor.batching.run import RunContext, SinkHost
 
-DEFAULT_BATCH_MAX_RECORDS = 10_000
 _SINK_NUMBERS = itertools.count(1)
 
 
@@ -58,10 +57,7 @@ class UploadingSink(ValidatingSink):
         self.run: RunContext = self.host.run
         # Read once: is_full is asked after every record. The SDK's own
         # batch_size_rows means the same; when both are set the smaller wins.
-        limits = (
-            self.batch_size_rows,
-            self.config.get("batch_max_records") or DEFAULT_BATCH_MAX_RECORDS,
-        )
+        limits = (self.batch_size_rows, self.run.settings.batch_max_records)
         self._max_records = min(int(limit) for limit in limits if limit)
         self._max_bytes = self.run.max_bytes
         #: Bytes spooled for this batch (encoded lines, or Parquet's estimate): the

@@ -73,7 +73,13 @@ class MessageHandlers(Target):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._direct_sinks: dict[str, Sink] = {}
-        self._MAX_RECORD_AGE_IN_MINUTES = float(self.config.get("batch_max_age_seconds", 300)) / 60
+
+    def drain_at_record_age(self, seconds: float) -> None:
+        """Drain every sink once its oldest record is ``seconds`` old (``batch_max_age_seconds``).
+
+        The SDK checks the age when a record arrives (``_handle_max_record_age``).
+        """
+        self._MAX_RECORD_AGE_IN_MINUTES = seconds / 60
 
     # Settings: an explicit null means "not set".
 

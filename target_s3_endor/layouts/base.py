@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from target_s3_endor.naming import MANIFEST_FOLDER, join_key
 
@@ -26,6 +26,40 @@ if TYPE_CHECKING:
     from singer_sdk.sinks import Sink
 
 Config = Mapping[str, Any]
+
+
+class LayoutSettings(Protocol):
+    """What layouts read of the target's settings (``settings/model.py:TargetSettings`` is one).
+
+    Layouts sit below ``settings/`` in the import layers, so they name what they read
+    here instead of importing the model: read-only properties, as the model is frozen.
+    The settings rules (``Layout.check``) read the raw configuration instead: they run
+    before the model is built.
+    """
+
+    @property
+    def prefix(self) -> str:
+        """Key prefix segments ("" for none)."""
+
+    @property
+    def exporter_name(self) -> str:
+        """The exporter's name in the key root."""
+
+    @property
+    def exporter_uuid(self) -> str | None:
+        """The exporter's uuid in the key root; None: derived from exporter_name."""
+
+    @property
+    def region(self) -> str | None:
+        """The bucket's region (Security Lake keys hold it)."""
+
+    @property
+    def security_lake_account_id(self) -> str | None:
+        """The account id in Security Lake keys."""
+
+    @property
+    def security_lake_source_names(self) -> Mapping[str, str]:
+        """Source names given, by setting key ({}: the defaults)."""
 
 
 @dataclass(frozen=True)
@@ -45,9 +79,9 @@ class Layout:
     check: Callable[[Config], None]
     #: Every folder the layout writes under, in order: where the connection test
     #: puts a probe each and ``--verify`` lists proofs.
-    roots: Callable[[Config], list[str]]
-    #: (config, exporter root, stream) -> the folder a stream's proofs go under.
-    proof_root: Callable[[Config, str, str], str]
+    roots: Callable[[LayoutSettings], list[str]]
+    #: (settings, exporter root, stream) -> the folder a stream's proofs go under.
+    proof_root: Callable[[LayoutSettings, str, str], str]
     #: (exporter root, key written) -> the folder whose ``_manifests/`` lists that key.
     key_root: Callable[[str, str], str]
     #: Whether a run that wrote nothing still gets a manifest (under the exporter root).

@@ -33,7 +33,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from target_s3_endor.layouts.base import Layout
+from target_s3_endor.layouts.base import Layout, LayoutSettings
 from target_s3_endor.naming import (
     CONNECTION_TEST_FOLDER,
     MANIFEST_FOLDER,
@@ -86,13 +86,11 @@ def exporter_segment(exporter_uuid: str, exporter_name: str) -> str:
     return safe_segment(f"{exporter_uuid}-{exporter_name}")
 
 
-def exporter_root(config: Mapping[str, Any]) -> str:
+def exporter_root(settings: LayoutSettings) -> str:
     """``{prefix}/{exporter_uuid}-{exporter_name}``, the root of every Endor-layout key."""
-    name = str(config.get("exporter_name") or "s3-exporter")
-    exporter_uuid = str(config.get("exporter_uuid") or default_exporter_uuid(name))
-    return join_key(
-        prefix_path(config.get("prefix", "endor")), exporter_segment(exporter_uuid, name)
-    )
+    name = settings.exporter_name
+    exporter_uuid = settings.exporter_uuid or default_exporter_uuid(name)
+    return join_key(prefix_path(settings.prefix), exporter_segment(exporter_uuid, name))
 
 
 def namespace_segment(namespace: object) -> str:
@@ -258,9 +256,9 @@ def continuation_stem(scan_stem: str, batch_id: str) -> str:
     return f"{scan_stem}_{batch_id}"
 
 
-def _exporter_roots(config: Mapping[str, Any]) -> list[str]:
+def _exporter_roots(settings: LayoutSettings) -> list[str]:
     """Every Endor-layout object (data, probes, proofs, manifests) is under the exporter root."""
-    return [exporter_root(config)]
+    return [exporter_root(settings)]
 
 
 def _under_exporter_root(root: str, *_: str) -> str:
@@ -277,7 +275,7 @@ LAYOUT = Layout(
     sink="target_s3_endor.batching.sink:S3EndorSink",
     check=_no_layout_rule,
     roots=_exporter_roots,
-    proof_root=lambda _config, root, _stream: _under_exporter_root(root),
+    proof_root=lambda _settings, root, _stream: _under_exporter_root(root),
     key_root=_under_exporter_root,
     manifest_when_empty=True,
 )

@@ -1,6 +1,6 @@
 """Every layout by its ``layout`` setting's name: one line per layout.
 
-The ``layout`` setting's allowed values are this registry's keys (target.py's
+The ``layout`` setting's allowed values are this registry's keys (settings/schema.py's
 schema), and everything that differs by layout is looked up here (base.py).
 """
 

@@ -33,7 +33,7 @@ from target_s3_endor.formats.ocsf import (
     DETECTION_FINDING,
     VULNERABILITY_FINDING,
 )
-from target_s3_endor.layouts.base import Layout
+from target_s3_endor.layouts.base import Layout, LayoutSettings
 
 SECURITY_LAKE = "security-lake"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -61,12 +61,14 @@ def setting_key(stream: str, class_uid: int) -> str:
     return stream if len(classes) == 1 else f"{stream}.{CLASS_NAMES[class_uid]}"
 
 
-def source_names(config: Mapping[str, Any]) -> dict[tuple[str, int], str]:
+def source_names(given: object) -> dict[tuple[str, int], str]:
     """Every (stream, class) pair's source name, checked: one class per source.
+
+    ``given`` is the ``security_lake_source_names`` setting (None or {}: the defaults).
 
     Raises SettingsError naming the setting and what to do.
     """
-    given = config.get("security_lake_source_names") or {}
+    given = given or {}
     if not isinstance(given, Mapping):
         raise SettingsError("security_lake_source_names must be an object: stream -> source name")
     known = {setting_key(stream, cls): (stream, cls) for stream, cls in DEFAULT_SOURCE_NAMES}
@@ -108,13 +110,14 @@ def check_security_lake_settings(config: Mapping[str, Any]) -> None:
         raise SettingsError(msg)
     if not REGION.match(str(config.get("region") or "")):
         raise SettingsError("layout: security-lake needs region: the Security Lake bucket's region")
-    if float(config.get("batch_max_age_seconds", 300)) < MIN_AGE_SECONDS:
+    age = config.get("batch_max_age_seconds")  # absent: the default, 300
+    if age is not None and float(age) < MIN_AGE_SECONDS:
         msg = (
             "batch_max_age_seconds must be at least 300 with layout: security-lake "
             "(Security Lake wants objects at most every 5 minutes)"
         )
         raise SettingsError(msg)
-    source_names(config)
+    source_names(config.get("security_lake_source_names"))
     # Imported here: runs of the endor layout start without the Parquet writer (issue 23).
     from target_s3_endor.formats.parquet import require_pyarrow  # noqa: PLC0415
 
@@ -149,13 +152,13 @@ def object_key(
     return f"{folder}/{naming.compact_time(first)}_{batch}.parquet"
 
 
-def proof_root(config: Mapping[str, Any], stream: str) -> str:
+def proof_root(settings: LayoutSettings, stream: str) -> str:
     """``ext/<source>``: where a stream's proofs go (layouts/proof.py).
 
     The stream's first source name, so the provider role of that source, which
     may write only under ``ext/<source>/``, can write them.
     """
-    names = source_names(config)
+    names = source_names(settings.security_lake_source_names)
     own = sorted(name for (name_stream, _), name in names.items() if name_stream == stream)
     return naming.join_key("ext", (own or sorted(names.values()))[0])
 
@@ -165,9 +168,10 @@ def source_of(key: str) -> str:
     return key.split("/", 2)[1]
 
 
-def source_roots(config: Mapping[str, Any]) -> list[str]:
+def source_roots(settings: LayoutSettings) -> list[str]:
     """``ext/<source>`` of every source, sorted: each source's provider role writes only there."""
-    return [naming.join_key("ext", source) for source in sorted(set(source_names(config).values()))]
+    sources = set(source_names(settings.security_lake_source_names).values())
+    return [naming.join_key("ext", source) for source in sorted(sources)]
 
 
 def key_root(_exporter_root: str, key: str) -> str:
@@ -187,7 +191,7 @@ LAYOUT = Layout(
     sink="target_s3_endor.batching.parquet_sink:SecurityLakeSink",
     check=check_security_lake_settings,
     roots=source_roots,
-    proof_root=lambda config, _root, stream: proof_root(config, stream),
+    proof_root=lambda settings, _root, stream: proof_root(settings, stream),
     key_root=key_root,
     manifest_when_empty=False,
 )

@@ -1,1 +1,1 @@
-"""The settings: each checked against the outside limit it names."""
+"""The settings: the schema, ``TargetSettings`` built once from it, and every check."""

@@ -18,7 +18,7 @@ Limits, with their sources:
 * STS ``DurationSeconds``: 900 to 43,200 seconds; ``ExternalId``: 2 to 1,224
   characters of ``[\w+=,.@:/-]`` (AWS STS API reference, AssumeRole).
 * Storage classes: botocore's own S3 model.
-* zlib levels 1 to 9 (``compression_level``, checked in target.py).
+* zlib levels 1 to 9 (``compression_level``, checked in checks.py).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,8 @@ from urllib.parse import urlsplit
 
 from target_s3_endor.errors import SettingsError
 from target_s3_endor.layouts import endor
+from target_s3_endor.settings.model import TargetSettings
+from target_s3_endor.settings.schema import schema_default
 
 KIB = 1 << 10
 MIB = 1 << 20
@@ -78,7 +81,9 @@ class Range:
     def check(self, config: Mapping[str, Any]) -> None:
         """Raise a one-line SettingsError when the value is outside the bounds."""
         value = config.get(self.setting)
-        if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+        # A config file's non-integers arrive as Decimal (singer-sdk's JSON reader).
+        number = int | float | Decimal
+        if value is None or isinstance(value, bool) or not isinstance(value, number):
             return  # absent, or a type error the JSON Schema names
         if value < self.low or (self.high is not None and value > self.high):
             bounds = (
@@ -132,8 +137,8 @@ RANGES = (
 
 def _parts_fit(config: Mapping[str, Any]) -> None:
     """A full batch's object must fit in 10,000 parts of the configured size."""
-    part = config.get("multipart_part_size_bytes", 16 * MIB)
-    batch = config.get("batch_max_bytes", 64 * MIB)
+    part = config.get("multipart_part_size_bytes", schema_default("multipart_part_size_bytes"))
+    batch = config.get("batch_max_bytes", schema_default("batch_max_bytes"))
     largest = batch * OBJECT_GROWTH + OBJECT_OVERHEAD
     if part * MAX_PARTS < largest:
         needed = math.ceil(largest / MAX_PARTS / MIB) * MIB
@@ -190,7 +195,7 @@ def _urls(config: Mapping[str, Any]) -> None:
 
 def _key_root(config: Mapping[str, Any]) -> None:
     """The root (prefix and exporter segment) leaves room for the deepest key."""
-    size = len(endor.exporter_root(config).encode())
+    size = len(endor.exporter_root(TargetSettings.from_config(config)).encode())
     if size > endor.MAX_ROOT_BYTES:
         msg = (
             f"prefix and exporter_name make a key root of {size} bytes: S3 keys hold at most "

@@ -30,7 +30,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -51,12 +51,12 @@ from botocore.exceptions import (
 
 from target_s3_endor.errors import NO_ROOM_ERRNOS, CredentialsError, SettingsError, UploadError
 from target_s3_endor.storage.retry import (
-    DEFAULT_MAX_RETRY_SECONDS,
     Failure,
     classify,
     pause_after,
     skew_line,
 )
+from target_s3_endor.storage.s3_settings import S3Settings
 
 HASH_CHUNK = 1 << 20
 LOGGER = logging.getLogger("target-s3-endor")
@@ -121,24 +121,18 @@ def quiet_aws_debug_logs() -> None:
         credentials.addFilter(_WithoutTraceback())
 
 
-def tls_verify(config: Mapping[str, Any]) -> bool:
-    """TLS certificates are checked unless ``ssl_verify`` is explicitly false."""
-    return config.get("ssl_verify") is not False
-
-
 def _role_fetcher(
-    config: Mapping[str, Any], base_session: boto3.Session
+    settings: S3Settings, role_arn: str, base_session: boto3.Session
 ) -> Callable[[], dict[str, Any]]:
     """A function returning fresh role credentials (assume role or web identity)."""
-    role_arn = str(config["role_arn"])
     sts = base_session.client(
         "sts",
-        region_name=config.get("region") or "us-east-1",
-        endpoint_url=config.get("sts_endpoint_url") or None,
-        verify=tls_verify(config),
+        region_name=settings.region or "us-east-1",
+        endpoint_url=settings.sts_endpoint_url,
+        verify=settings.ssl_verify,
     )
-    token_file = config.get("web_identity_token_file")
-    duration = int(config.get("role_duration_seconds") or 3600)
+    token_file = settings.web_identity_token_file
+    duration = settings.role_duration_seconds
 
     def fetch() -> dict[str, Any]:
         try:
@@ -152,8 +146,8 @@ def _role_fetcher(
                 )
             else:
                 kwargs: dict[str, Any] = {}
-                if config.get("external_id"):
-                    kwargs["ExternalId"] = config["external_id"]
+                if settings.external_id:
+                    kwargs["ExternalId"] = settings.external_id
                 response = sts.assume_role(
                     RoleArn=role_arn,
                     RoleSessionName=ROLE_SESSION_NAME,
@@ -162,7 +156,7 @@ def _role_fetcher(
                 )
         except (ClientError, BotoCoreError) as exc:
             # First: botocore's SSLError and time-outs are OSErrors too (through requests).
-            raise CredentialsError(describe_sts_error(exc, config)) from None
+            raise CredentialsError(describe_sts_error(exc, settings)) from None
         except OSError as exc:
             msg = (
                 f"web_identity_token_file {token_file} cannot be read ({exc.strerror}): "
@@ -180,7 +174,7 @@ def _role_fetcher(
     return fetch
 
 
-def build_session(config: Mapping[str, Any]) -> boto3.Session:
+def build_session(settings: S3Settings) -> boto3.Session:
     """A boto3 session for the configured auth: keys, profile, role or default chain.
 
     Role credentials are refreshable and fetched lazily (on the first request),
@@ -188,34 +182,34 @@ def build_session(config: Mapping[str, Any]) -> boto3.Session:
     """
     try:
         base = boto3.Session(
-            aws_access_key_id=config.get("aws_access_key_id") or None,
-            aws_secret_access_key=config.get("aws_secret_access_key") or None,
-            aws_session_token=config.get("aws_session_token") or None,
-            profile_name=config.get("aws_profile") or None,
-            region_name=config.get("region") or None,
+            aws_access_key_id=settings.aws_access_key_id,
+            aws_secret_access_key=settings.aws_secret_access_key,
+            aws_session_token=settings.aws_session_token,
+            profile_name=settings.aws_profile,
+            region_name=settings.region,
         )
     except ProfileNotFound:
-        msg = f"aws_profile {config.get('aws_profile')!r} is not in the AWS config files"
+        msg = f"aws_profile {settings.aws_profile!r} is not in the AWS config files"
         raise SettingsError(msg) from None
-    if not config.get("role_arn"):
+    if not settings.role_arn:
         return base
     core = botocore.session.Session()
     # botocore has no public setter for refreshable credentials; this is the
     # attribute its own credential resolver fills.
     core._credentials = DeferredRefreshableCredentials(  # type: ignore[attr-defined]
-        refresh_using=_role_fetcher(config, base),
-        method="web-identity" if config.get("web_identity_token_file") else "assume-role",
+        refresh_using=_role_fetcher(settings, settings.role_arn, base),
+        method="web-identity" if settings.web_identity_token_file else "assume-role",
     )
-    return boto3.Session(botocore_session=core, region_name=config.get("region") or None)
+    return boto3.Session(botocore_session=core, region_name=settings.region)
 
 
-def describe_sts_error(exc: Exception, config: Mapping[str, Any]) -> str:
+def describe_sts_error(exc: Exception, settings: S3Settings) -> str:
     """Say which trust is missing when a role cannot be assumed."""
-    role = config.get("role_arn")
+    role = settings.role_arn
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
         detail = exc.response.get("Error", {}).get("Message", "")
-        if config.get("web_identity_token_file"):
+        if settings.web_identity_token_file:
             if code in {"InvalidIdentityToken", "ExpiredTokenException", "IDPRejectedClaim"}:
                 return (
                     f"sts:AssumeRoleWithWebIdentity for {role} refused the token ({code}): "
@@ -225,7 +219,7 @@ def describe_sts_error(exc: Exception, config: Mapping[str, Any]) -> str:
                 f"sts:AssumeRoleWithWebIdentity on {role} is denied ({code}: {detail}): "
                 "the role's trust policy must allow your OIDC provider"
             )
-        hint = " and the external_id" if config.get("external_id") else ""
+        hint = " and the external_id" if settings.external_id else ""
         return (
             f"sts:AssumeRole on {role} is denied ({code}: {detail}): check the role's trust "
             f"policy{hint}"
@@ -238,13 +232,13 @@ class UploadSettings:
     """What every upload sends besides the bytes."""
 
     bucket: str
-    server_side_encryption: str | None = None
-    sse_kms_key_id: str | None = None
-    storage_class: str | None = None
-    multipart_threshold: int = 64 << 20
-    multipart_part_size: int = 16 << 20
+    server_side_encryption: str | None
+    sse_kms_key_id: str | None
+    storage_class: str | None
+    multipart_threshold: int  # bytes (multipart_threshold_bytes)
+    multipart_part_size: int  # bytes (multipart_part_size_bytes)
     #: SHA-256 checksums (S3's flexible checksums) or, for stores that predate them, Content-MD5.
-    sha256_checksums: bool = True
+    sha256_checksums: bool
 
     def extra_args(self) -> dict[str, Any]:
         """SSE and storage class, passed through as S3 takes them."""
@@ -268,30 +262,29 @@ class S3Writer:
     A failed upload is retried as ``storage/retry.py`` says, within ``max_retry_seconds``.
     """
 
-    def __init__(self, config: Mapping[str, Any]) -> None:
+    def __init__(self, settings: S3Settings) -> None:
         quiet_aws_debug_logs()
-        self._config = config
-        request_checksums, response_checksums = checksum_settings(config)
+        self._s3_settings = settings
+        request_checksums, response_checksums = checksum_settings(settings)
         self.settings = UploadSettings(
-            bucket=str(config["bucket"]),
-            server_side_encryption=config.get("server_side_encryption") or None,
-            sse_kms_key_id=config.get("sse_kms_key_id") or None,
-            storage_class=config.get("storage_class") or None,
-            multipart_threshold=int(config.get("multipart_threshold_bytes") or 64 << 20),
-            multipart_part_size=int(config.get("multipart_part_size_bytes") or 16 << 20),
+            bucket=settings.bucket,
+            server_side_encryption=settings.server_side_encryption,
+            sse_kms_key_id=settings.sse_kms_key_id,
+            storage_class=settings.storage_class,
+            multipart_threshold=settings.multipart_threshold_bytes,
+            multipart_part_size=settings.multipart_part_size_bytes,
             sha256_checksums=request_checksums == WHEN_SUPPORTED,
         )
         self._botocore_config = Config(
-            retries={"mode": "standard", "max_attempts": int(config.get("max_attempts") or 5)},
-            connect_timeout=float(config.get("connect_timeout_seconds") or 10),
-            read_timeout=float(config.get("read_timeout_seconds") or 120),
+            retries={"mode": "standard", "max_attempts": settings.max_attempts},
+            connect_timeout=settings.connect_timeout_seconds,
+            read_timeout=settings.read_timeout_seconds,
             # One connection per concurrent upload (upload_pool.py), at least botocore's 10.
-            max_pool_connections=max(10, int(config.get("max_concurrent_uploads") or 8)),
+            max_pool_connections=max(10, settings.max_concurrent_uploads),
             request_checksum_calculation=request_checksums,
             response_checksum_validation=response_checksums,
         )
-        budget = config.get("max_retry_seconds")
-        self.max_retry_seconds = float(DEFAULT_MAX_RETRY_SECONDS if budget is None else budget)
+        self.max_retry_seconds = float(settings.max_retry_seconds)
         #: False once the store refused ``If-None-Match`` (see the module docstring).
         self.conditional = True
         self._renewing = threading.Lock()
@@ -299,13 +292,13 @@ class S3Writer:
 
     def _new_client(self) -> tuple[boto3.Session, Any]:
         """A session and S3 client; refreshable credentials are fetched on first use."""
-        session = build_session(self._config)
+        session = build_session(self._s3_settings)
         client = session.client(
             "s3",
-            region_name=self._config.get("region") or None,
-            endpoint_url=self._config.get("endpoint_url") or None,
+            region_name=self._s3_settings.region,
+            endpoint_url=self._s3_settings.endpoint_url,
             config=self._botocore_config,
-            verify=tls_verify(self._config),
+            verify=self._s3_settings.ssl_verify,
         )
         return session, client
 
@@ -512,7 +505,7 @@ WHEN_REQUIRED: ChecksumMode = "when_required"
 CHECKSUM_MODES = (WHEN_SUPPORTED, WHEN_REQUIRED)
 
 
-def checksum_settings(config: Mapping[str, Any]) -> tuple[ChecksumMode, ChecksumMode]:
+def checksum_settings(settings: S3Settings) -> tuple[ChecksumMode, ChecksumMode]:
     """Botocore's ``request_checksum_calculation`` and ``response_checksum_validation``.
 
     Since botocore 1.36 both default to ``when_supported``: every request carries
@@ -521,9 +514,9 @@ def checksum_settings(config: Mapping[str, Any]) -> tuple[ChecksumMode, Checksum
     both default to ``when_required``, and uploads carry ``Content-MD5`` (which
     they all check) instead of a SHA-256 checksum; on AWS, SHA-256 as before.
     """
-    default = WHEN_REQUIRED if config.get("endpoint_url") else WHEN_SUPPORTED
-    request = config.get("request_checksum_calculation") or default
-    response = config.get("response_checksum_validation") or default
+    default = WHEN_REQUIRED if settings.endpoint_url else WHEN_SUPPORTED
+    request = settings.request_checksum_calculation or default
+    response = settings.response_checksum_validation or default
     return (
         WHEN_REQUIRED if request == WHEN_REQUIRED else WHEN_SUPPORTED,
         WHEN_REQUIRED if response == WHEN_REQUIRED else WHEN_SUPPORTED,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
@@ -24,6 +24,7 @@ from typing import IO, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from target_s3_endor.errors import TargetS3EndorError
+from target_s3_endor.settings.model import TargetSettings
 from target_s3_endor.verify.counting import UnreadableObject, count_records
 from target_s3_endor.verify.ledger import Ledger
 from target_s3_endor.verify.proofs import list_proof_keys, parse_proof_line, proof_roots
@@ -86,27 +87,27 @@ class Verifier:
 
     def __init__(
         self,
-        config: Mapping[str, Any],
+        settings: TargetSettings,
         logger: logging.Logger,
         client: Any = None,
         echo: Callable[[str], None] = print,
     ) -> None:
-        self.config = config
-        self.bucket = str(config["bucket"])
-        self.client = client or read_client(config)
+        self.settings = settings
+        self.bucket = settings.bucket
+        self.client = client or read_client(settings)
         self.logger = logger
         self.echo = echo
         self.problems: list[str] = []
 
     def run(self) -> int:
         """Check the bucket; print the report; 0 when complete, 1 on any gap."""
-        ledger = Ledger(self.config.get("spool_dir") or None)
+        ledger = Ledger(self.settings.spool_dir)
         try:
             proofs = self._read_proofs(ledger)
             windows, objects = ledger.counts()
             if proofs == 0:
                 roots = ", ".join(
-                    f"s3://{self.bucket}/{root}/" for root in proof_roots(self.config)
+                    f"s3://{self.bucket}/{root}/" for root in proof_roots(self.settings)
                 )
                 self.echo(
                     f"verify: FAILED: no reconciliation proof under {roots}: nothing proves "
@@ -135,7 +136,7 @@ class Verifier:
 
     def _read_proofs(self, ledger: Ledger) -> int:
         proofs = 0
-        roots = proof_roots(self.config)
+        roots = proof_roots(self.settings)
         try:
             for key, _size in list_proof_keys(self.client, self.bucket, roots):
                 proofs += 1
@@ -238,6 +239,6 @@ class Verifier:
         return 0
 
 
-def verify(config: Mapping[str, Any], logger: logging.Logger) -> int:
-    """Run ``--verify`` for a validated config; returns the exit status."""
-    return Verifier(config, logger).run()
+def verify(settings: TargetSettings, logger: logging.Logger) -> int:
+    """Run ``--verify`` for the target's settings; returns the exit status."""
+    return Verifier(settings, logger).run()

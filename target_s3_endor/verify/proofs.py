@@ -7,15 +7,16 @@ missing without trace.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 
 from target_s3_endor.layouts import proof as proof_layout
-from target_s3_endor.layouts.registry import layout_of
+from target_s3_endor.layouts.registry import LAYOUTS
 from target_s3_endor.naming import parse_time
+from target_s3_endor.settings.model import TargetSettings
 
 SORTABLE = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -38,9 +39,9 @@ class ProofWindow:
     span: tuple[str, str] | None = None
 
 
-def proof_roots(config: Mapping[str, Any]) -> list[str]:
-    """Where the target writes proofs for this configuration (see layouts/proof.py)."""
-    return layout_of(config).roots(config)
+def proof_roots(settings: TargetSettings) -> list[str]:
+    """Where the target writes proofs for these settings (see layouts/proof.py)."""
+    return LAYOUTS[settings.layout].roots(settings)
 
 
 def list_proof_keys(client: Any, bucket: str, roots: list[str]) -> Iterator[tuple[str, int]]:

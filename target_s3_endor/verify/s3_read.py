@@ -8,32 +8,32 @@ naming the permission, like the writer's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from target_s3_endor.storage.transport import build_session, quiet_aws_debug_logs, tls_verify
+from target_s3_endor.settings.model import TargetSettings
+from target_s3_endor.storage.transport import build_session, quiet_aws_debug_logs
 
 ABSENT_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 DENIED_CODES = frozenset({"AccessDenied", "403", "Forbidden", "AllAccessDisabled"})
 
 
-def read_client(config: Mapping[str, Any]) -> Any:
-    """A boto3 S3 client for reading the bucket the config names."""
+def read_client(settings: TargetSettings) -> Any:
+    """A boto3 S3 client for reading the bucket the settings name."""
     quiet_aws_debug_logs()
     botocore_config = Config(
-        retries={"mode": "standard", "max_attempts": int(config.get("max_attempts") or 5)},
-        connect_timeout=float(config.get("connect_timeout_seconds") or 10),
-        read_timeout=float(config.get("read_timeout_seconds") or 120),
+        retries={"mode": "standard", "max_attempts": settings.max_attempts},
+        connect_timeout=settings.connect_timeout_seconds,
+        read_timeout=settings.read_timeout_seconds,
     )
-    return build_session(config).client(
+    return build_session(settings).client(
         "s3",
-        region_name=config.get("region") or None,
-        endpoint_url=config.get("endpoint_url") or None,
+        region_name=settings.region,
+        endpoint_url=settings.endpoint_url,
         config=botocore_config,
-        verify=tls_verify(config),
+        verify=settings.ssl_verify,
     )
 
 

@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from target_s3_endor.errors import BadInputError, no_room_line
 from target_s3_endor.input.lines import InputLine, input_lines
 from target_s3_endor.input.message_text import decode_message, ended_mid_message
+from target_s3_endor.settings.model import TargetSettings
 from target_s3_endor.storage.retry import Failure, skew_line
 from target_s3_endor.storage.transport import (
     S3Writer,
@@ -50,16 +51,19 @@ def aws_descriptions() -> list[str]:
         return ClientError({"Error": {"Code": code, "Message": message}}, "PutObject")
 
     bucket, key = "my-bucket", "endor/x/acme/audit-logs/a.zip"
-    role = {"role_arn": "arn:aws:iam::1:role/r"}
+    role = {"bucket": bucket, "role_arn": "arn:aws:iam::1:role/r"}
     return [
         describe_s3_error(error("AccessDenied", "Access Denied"), bucket, key),
         describe_s3_error(error("AccessDenied", "not authorized for KMS key"), bucket, key),
         describe_s3_error(error("KMS.AccessDeniedException"), bucket, key),
         describe_s3_error(error("NoSuchBucket"), bucket, key),
         describe_s3_error(error("ExpiredToken"), bucket, key),
-        describe_sts_error(error("AccessDenied", "not authorized"), role),
         describe_sts_error(
-            error("AccessDenied", "not authorized"), {**role, "web_identity_token_file": "/t"}
+            error("AccessDenied", "not authorized"), TargetSettings.from_config(role)
+        ),
+        describe_sts_error(
+            error("AccessDenied", "not authorized"),
+            TargetSettings.from_config({**role, "web_identity_token_file": "/t"}),
         ),
         *(describe_s3_error(error(code), bucket, key) for code in STORE_CHECKSUM_CODES),
     ]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from target_s3_endor.layouts.endor import exporter_root
+from target_s3_endor.settings.model import TargetSettings
 from tests.s3_listing import list_objects
 from tests.support.servers import ServerProcess, start_emulator
 from tests.test_pipeline.conftest import tap_config, target_config
@@ -70,7 +71,7 @@ def test_a_backfill_logs_progress_and_ends_with_a_summary_that_matches_the_bucke
     lines = summary.splitlines()
     rows = {(m[1], m[2]): (int(m[3]), int(m[4])) for m in map(ROW.search, lines) if m}
     total = next(m for m in map(TOTAL.search, lines) if m)
-    root = exporter_root(target_config(s3_endpoint, bucket))
+    root = exporter_root(TargetSettings.from_config(target_config(s3_endpoint, bucket)))
     stored = [
         item
         for namespace in NAMESPACES

@@ -189,6 +189,13 @@ SETTING_LIMITS: list[BadInput] = [
         {"batch_max_age_seconds": -1},
         "batch_max_age_seconds is -1: a batch's age cannot be negative",
     ),
+    # Not an integer: a config file's -0.5 reaches the checks as Decimal (singer-sdk's JSON
+    # reader), which they skipped before, so the run drained after every record.
+    _limit(
+        "negative fractional batch age",
+        {"batch_max_age_seconds": -0.5},
+        "batch_max_age_seconds is -0.5: a batch's age cannot be negative",
+    ),
     _limit(
         "role session shorter than STS allows",
         {"role_duration_seconds": 60},
@@ -580,9 +587,16 @@ CATALOGUE: list[BadInput] = [
     BadInput(
         "target: --config file missing",
         "target",
-        "--config could not be read",
+        "--config could not be read (...missing.json: No such file or directory)",
         no_config=True,
         args=("--config", "@missing.json"),
+    ),
+    BadInput(
+        "target: --config names an empty file",
+        "target",
+        "--config was given an empty file name",
+        no_config=True,
+        args=("--config", ""),
     ),
     BadInput(
         "target: unknown flag", "target", "No such option '--bogus'", exit_code=2, args=("--bogus",)

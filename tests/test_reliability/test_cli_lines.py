@@ -3,16 +3,18 @@
 Both plugins end on ``connector_common/cli.py``: one error line in the plugin's own
 voice (``tap-endorlabs: error: ...`` on stderr, an ``| ERROR |`` log record from the
 target), a non-zero exit, no traceback and no secret, whatever was wrong.  Each case
-runs through each plugin's real command (a subprocess): what is checked is what a
-user sees.  The catalogue in bad_inputs.py holds the cases only one plugin has.
+runs through each plugin's own click command (``cli.main``, in this process: a child
+process would add only its start-up; the closed stdout and broken pipe, which need
+one, are in bad_inputs.py, as are the cases only one plugin has).
 """
 
 from __future__ import annotations
 
+import io
 import json
-import os
-import subprocess
-from dataclasses import dataclass, field
+import sys
+import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,9 @@ import pytest
 from connector_common.secret_values import scrubbed, secret_values
 from tap_endorlabs.settings import CONFIG_SCHEMA as TAP_SCHEMA
 from tap_endorlabs.settings import ENDORCTL_ENV
-from tests.test_reliability.harness import TAP, TARGET
+from tap_endorlabs.tap import TapEndorLabs
+from target_s3_endor.target import TargetS3Endor
+from tests.test_target.conftest import process_globals_kept
 
 SECRET = "s3cr3t-Wq8Zr2Lk5Tn"
 
@@ -31,7 +35,7 @@ class Plugin:
     """One plugin: its command, a config it accepts and where its secret goes."""
 
     name: str
-    command: str
+    plugin_class: type[TapEndorLabs] | type[TargetS3Endor]
     config: dict[str, Any]
     secret_setting: str
     env_prefix: str
@@ -45,14 +49,14 @@ class Plugin:
 PLUGINS = [
     Plugin(
         "tap",
-        TAP,
+        TapEndorLabs,
         {"namespace": "acme", "api_key": "endr-key-1", "api_secret": "endr-secret-1"},
         "api_secret",
         "TAP_ENDORLABS",
     ),
     Plugin(
         "target",
-        TARGET,
+        TargetS3Endor,
         {"bucket": "my-bucket", "aws_access_key_id": "AKIAEXAMPLE", "aws_secret_access_key": "x1y"},
         "aws_secret_access_key",
         "TARGET_S3_ENDOR",
@@ -71,7 +75,6 @@ class Case:
     env_secret: bool = False  # the secret given only in the plugin's environment variable
     args: tuple[str, ...] = ()  # after --config; "@config" is the config file
     exit_code: int = 1
-    env: dict[str, str] = field(default_factory=dict)
 
 
 CASES = [
@@ -113,28 +116,51 @@ CASES = [
 ]
 
 
-def run(plugin: Plugin, case: Case, workdir: Path) -> subprocess.CompletedProcess[str]:
+@dataclass(frozen=True)
+class Done:
+    """What a command-line run left: exit code, stdout, stderr."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(plugin: Plugin, case: Case, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Done:
+    """The plugin's command line, in this process, stdout and stderr captured."""
     config = dict(plugin.config)
-    env = {**os.environ, **case.env}
     if case.secret is not None:
         config[plugin.secret_setting] = case.secret
     if case.env_secret:
-        env[f"{plugin.env_prefix}_{plugin.secret_setting.upper()}"] = SECRET
+        monkeypatch.setenv(f"{plugin.env_prefix}_{plugin.secret_setting.upper()}", SECRET)
     config_file = workdir / "config.json"
     config_file.write_text(json.dumps(config) if case.config_text is None else case.config_text)
     (workdir / "dir").mkdir()
     places = {"@config": str(config_file), "@dir": str(workdir / "dir")}
-    args = [places.get(arg, arg) for arg in case.args]
-    command = [plugin.command, "--config", str(config_file), *args]
-    return subprocess.run(
-        command, capture_output=True, text=True, timeout=120, check=False, env=env
-    )
+    args = ["--config", str(config_file), *(places.get(arg, arg) for arg in case.args)]
+    stdout, stderr = io.StringIO(), io.StringIO()
+    saved = sys.stdout, sys.stderr
+    with process_globals_kept():
+        sys.stdout, sys.stderr = stdout, stderr
+        try:
+            command = plugin.plugin_class.cli  # sets up logging to (this) sys.stderr
+            command.main(args, prog_name=plugin.plugin_class.name)
+            returncode = 0
+        except SystemExit as exc:
+            returncode = exc.code if isinstance(exc.code, int) else 1
+        except BaseException:  # what a process would die of
+            stderr.write(traceback.format_exc())
+            returncode = 1
+        finally:
+            sys.stdout, sys.stderr = saved
+    return Done(returncode, stdout.getvalue(), stderr.getvalue())
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 @pytest.mark.parametrize("plugin", PLUGINS, ids=[plugin.name for plugin in PLUGINS])
-def test_one_line_no_traceback_no_secret(plugin: Plugin, case: Case, tmp_path: Path) -> None:
-    done = run(plugin, case, tmp_path)
+def test_one_line_no_traceback_no_secret(
+    plugin: Plugin, case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    done = run(plugin, case, tmp_path, monkeypatch)
     lines = [line for line in done.stderr.splitlines() if line.strip()]
 
     assert done.returncode == case.exit_code, done.stderr[-2000:]
@@ -165,3 +191,15 @@ def test_secret_values_cover_fallback_variables_and_values_inside_lists(
 
 def test_a_secret_inside_another_is_scrubbed_whole() -> None:
     assert scrubbed("token=abcdef", ["abc", "abcdef"]) == "token=***"
+
+
+@pytest.mark.filterwarnings("ignore:Passing a config file path is deprecated")
+@pytest.mark.parametrize("plugin", PLUGINS, ids=[plugin.name for plugin in PLUGINS])
+def test_a_config_given_as_a_file_path_is_not_read_as_setting_names(
+    plugin: Plugin, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """singer-sdk takes a path too: the tap warned "Unknown setting 't'" per character."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(plugin.config))
+    plugin.plugin_class(config=str(path))
+    assert "Unknown setting" not in caplog.text

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from target_s3_endor.settings.model import TargetSettings
 from target_s3_endor.storage.transport import S3Writer
 from tests.support.emulator_client import call_json
 from tests.support.servers import ServerProcess
@@ -110,8 +111,10 @@ def test_multipart_uploads_complete_conditionally_and_replace_an_older_object(
     config: dict[str, Any], s3_client: Any, versioned: str
 ) -> None:
     config = {**config, "multipart_threshold_bytes": 1}
-    S3Writer(config).put("k/multi.bin", io.BytesIO(b"first" * 1000), "application/octet-stream")
-    writer = S3Writer(config)
+    S3Writer(TargetSettings.from_config(config)).put(
+        "k/multi.bin", io.BytesIO(b"first" * 1000), "application/octet-stream"
+    )
+    writer = S3Writer(TargetSettings.from_config(config))
     writer.put("k/multi.bin", io.BytesIO(b"second" * 1000), "application/octet-stream")
     body = s3_client.get_object(Bucket=versioned, Key="k/multi.bin")["Body"].read()
     assert body == b"second" * 1000

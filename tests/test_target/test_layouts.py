@@ -21,6 +21,7 @@ from target_s3_endor.layouts import endor
 from target_s3_endor.layouts.proof import RECONCILIATION_STREAM
 from target_s3_endor.layouts.registry import DEFAULT_LAYOUT, LAYOUTS, layout_of
 from target_s3_endor.probe import probe_keys
+from target_s3_endor.settings.model import TargetSettings
 from target_s3_endor.target import TargetS3Endor
 from target_s3_endor.verify.proofs import proof_roots
 from tests.support.servers import REPO_ROOT
@@ -56,10 +57,13 @@ def test_each_layouts_entries_resolve(name: str) -> None:
     assert layout_of(config) is layout
     assert issubclass(layout.sink_class(), Sink)
     layout.check(config)  # a configuration the layout accepts passes its rule
-    roots = layout.roots(config)
+    roots = layout.roots(TargetSettings.from_config(config))
     assert roots and all(isinstance(root, str) and root for root in roots)
     for stream in ("audit_logs", "findings", "some_other_stream"):
-        assert layout.proof_root(config, EXPORTER_ROOT, stream) in [*roots, EXPORTER_ROOT]
+        assert layout.proof_root(TargetSettings.from_config(config), EXPORTER_ROOT, stream) in [
+            *roots,
+            EXPORTER_ROOT,
+        ]
     key = f"{roots[0]}/a/b/object.zip"
     assert layout.manifest_folder(EXPORTER_ROOT, key).endswith("/_manifests")
     empty = layout.empty_run_manifest_folder(EXPORTER_ROOT)
@@ -74,9 +78,9 @@ def test_the_target_probe_and_verify_use_the_registered_layout(name: str) -> Non
     assert target.layout is layout
     assert target.get_sink_class("audit_logs") is layout.sink_class()
     assert target.get_sink_class(RECONCILIATION_STREAM) is not layout.sink_class()
-    assert proof_roots(dict(target.config)) == layout.roots(dict(target.config))
-    probes = probe_keys(dict(target.config), datetime(2025, 1, 1, tzinfo=UTC))
-    assert [key.rsplit("/", 2)[0] for key in probes] == layout.roots(dict(target.config))
+    assert proof_roots(target.settings) == layout.roots(target.settings)
+    probes = probe_keys(target.settings, datetime(2025, 1, 1, tzinfo=UTC))
+    assert [key.rsplit("/", 2)[0] for key in probes] == layout.roots(target.settings)
 
 
 def test_where_each_layout_puts_its_own_objects() -> None:
@@ -84,12 +88,15 @@ def test_where_each_layout_puts_its_own_objects() -> None:
     key = "ext/endorlabs-audit-logs/region=us-east-1/accountId=1/eventDay=20250101/x.parquet"
     assert lake.manifest_folder(EXPORTER_ROOT, key) == "ext/endorlabs-audit-logs/_manifests"
     assert lake.empty_run_manifest_folder(EXPORTER_ROOT) is None
-    assert "ext/endorlabs-audit-logs" in lake.roots(CONFIGS["security-lake"])
+    assert "ext/endorlabs-audit-logs" in lake.roots(
+        TargetSettings.from_config(CONFIGS["security-lake"])
+    )
     assert endor.LAYOUT.manifest_folder(EXPORTER_ROOT, "anything") == (
         f"{EXPORTER_ROOT}/_manifests"
     )
     assert endor.LAYOUT.empty_run_manifest_folder(EXPORTER_ROOT) == f"{EXPORTER_ROOT}/_manifests"
-    assert endor.LAYOUT.roots(CONFIGS["endor"]) == [endor.exporter_root(CONFIGS["endor"])]
+    settings = TargetSettings.from_config(CONFIGS["endor"])
+    assert endor.LAYOUT.roots(settings) == [endor.exporter_root(settings)]
 
 
 @pytest.mark.parametrize("value", ["Endor", "s3", None, ["endor"]])

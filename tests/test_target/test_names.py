@@ -24,6 +24,7 @@ from target_s3_endor.formats.containers import check_member_name, open_member
 from target_s3_endor.formats.encoding import ObjectFormat
 from target_s3_endor.layouts import endor
 from target_s3_endor.probe import probe_keys
+from target_s3_endor.settings.model import TargetSettings
 
 # Any text without lone surrogates: ASCII, controls, unicode, emoji.
 ANY_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=60)
@@ -181,8 +182,9 @@ def test_folders_the_target_names_itself_are_never_shared(namespace: str, stream
 
 
 def test_the_probe_writes_in_the_folder_namespaces_cannot_take() -> None:
-    [key] = probe_keys({"bucket": "b"}, datetime(2025, 1, 1, tzinfo=UTC))
-    assert key.startswith(endor.exporter_root({"bucket": "b"}) + "/")
+    settings = TargetSettings.from_config({"bucket": "b"})
+    [key] = probe_keys(settings, datetime(2025, 1, 1, tzinfo=UTC))
+    assert key.startswith(endor.exporter_root(settings) + "/")
     assert f"/{naming.CONNECTION_TEST_FOLDER}/" in key
 
 

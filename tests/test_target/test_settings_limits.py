@@ -9,8 +9,8 @@ import pytest
 
 from target_s3_endor.errors import SettingsError
 from target_s3_endor.layouts import endor
+from target_s3_endor.settings.checks import check_settings
 from target_s3_endor.settings.limits import MAX_PART, MIN_PART, check_limits
-from target_s3_endor.target import check_settings
 from tests.test_reliability.bad_inputs import SETTING_LIMITS, BadInput
 from tests.test_target.conftest import run_cli_in_process
 

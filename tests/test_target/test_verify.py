@@ -18,8 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from target_s3_endor.layouts.endor import exporter_root
+from target_s3_endor.layouts import endor
 from target_s3_endor.layouts.proof import proof_key, proof_prefix
+from target_s3_endor.settings.model import TargetSettings
 from target_s3_endor.verify.check import Verifier
 from target_s3_endor.verify.counting import count_json_array, count_records, count_sarif
 from target_s3_endor.verify.ranged import RangedObject
@@ -144,9 +145,15 @@ def put_proof(s3_client: Any, bucket: str, root: str, windows: list[dict], batch
     return key
 
 
+def exporter_root(config: dict) -> str:
+    """The key root the target writes under for ``config``."""
+    return endor.exporter_root(TargetSettings.from_config(config))
+
+
 def verify(config: dict, s3_client: Any) -> tuple[int, list[str]]:
     out: list[str] = []
-    status = Verifier(config, logging.getLogger("test"), client=s3_client, echo=out.append).run()
+    settings_ = TargetSettings.from_config(config)
+    status = Verifier(settings_, logging.getLogger("test"), client=s3_client, echo=out.append).run()
     return status, out
 
 

@@ -1,0 +1,66 @@
+"""Rules the JSON Schema cannot express: settings that go together, and every outside limit.
+
+They run on the configuration singer-sdk validated, before ``TargetSettings`` is
+built from it (``model.py``) and before any input is read, in a run and in
+``--test``: each broken rule is one ``SettingsError`` line naming the setting and
+what to do.  An absent setting takes its schema default, which every rule accepts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from target_s3_endor.errors import SettingsError
+from target_s3_endor.formats.encoding import COMPRESSIONS, FORMATS
+from target_s3_endor.layouts.registry import layout_of
+from target_s3_endor.settings.limits import check_limits
+from target_s3_endor.storage.endpoints import check_endpoints
+
+#: More concurrent uploads than this gain nothing on 2 cores and only hold files open.
+MAX_UPLOADS = 64
+
+
+def check_settings(config: Mapping[str, Any]) -> None:
+    """Reject setting combinations the schema cannot express, naming the setting."""
+    if bool(config.get("aws_access_key_id")) != bool(config.get("aws_secret_access_key")):
+        msg = "aws_access_key_id and aws_secret_access_key must be set together"
+        raise SettingsError(msg)
+    if config.get("external_id") and not config.get("role_arn"):
+        raise SettingsError("external_id needs role_arn (the role to assume)")
+    if config.get("web_identity_token_file") and not config.get("role_arn"):
+        raise SettingsError("web_identity_token_file needs role_arn (the role to assume)")
+    if config.get("sse_kms_key_id") and config.get("server_side_encryption") != "aws:kms":
+        raise SettingsError("sse_kms_key_id needs server_side_encryption: aws:kms")
+    if "format" in config and config["format"] not in FORMATS:
+        raise SettingsError(f"format must be one of {', '.join(FORMATS)}")
+    if "compression" in config and config["compression"] not in COMPRESSIONS:
+        raise SettingsError(f"compression must be one of {', '.join(COMPRESSIONS)}")
+    check_compression_level(config)
+    check_max_concurrent_uploads(config)
+    check_limits(config)  # each setting against the S3/STS limit it names
+    check_endpoints(config)  # no userinfo, no plain-http STS (endpoints.py)
+    layout_of(config).check(config)  # the layout's own rules (layouts/registry.py)
+
+
+def check_max_concurrent_uploads(config: Mapping[str, Any]) -> None:
+    """How many objects may be uploading at once (``storage/upload_pool.py``): 1 to 64."""
+    if "max_concurrent_uploads" not in config:
+        return  # the default
+    value = config["max_concurrent_uploads"]
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_UPLOADS:
+        msg = (
+            f"max_concurrent_uploads must be a whole number from 1 (one upload after another) "
+            f"to {MAX_UPLOADS}"
+        )
+        raise SettingsError(msg)
+
+
+def check_compression_level(config: Mapping[str, Any]) -> None:
+    """The zlib level for zip and gzip objects must be one zlib accepts."""
+    if "compression_level" not in config:
+        return  # the default
+    level = config["compression_level"]
+    if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 9:
+        msg = "compression_level must be a whole number from 1 (fastest) to 9 (smallest)"
+        raise SettingsError(msg)
