@@ -296,7 +296,8 @@ class EndorApi:
             DeadlineExceededError: a 504 "deadline exceeded", or our read time-out,
                 on a query that may split: the same query would only time out again.
         """
-        self.gate.wait()
+        # A stop asked during a long Retry-After ends the wait (``RetryPolicy.pause``).
+        self.gate.wait(self.retry.pause)
         token = self.authenticator.current_token()
         attempt = prepared.copy()
         attempt.headers["Authorization"] = f"Bearer {token}"

@@ -587,6 +587,8 @@ class EndorStream(RESTStream[int | None]):
             namespace=self.namespace,
             now=self.api.clock.now,
             logger=self.logger,
+            # Its pauses between tries end when the tap is asked to stop, as the API's do.
+            sleep=self.api.retry.pause,
             retry_budget_seconds=float(
                 self.config.get("retry_budget_seconds") or DEFAULT_BUDGET_SECONDS
             ),

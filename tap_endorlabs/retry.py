@@ -20,8 +20,15 @@ same words:
   the time left of the budget;
 - when the budget is spent the caller raises one line naming what kept failing.
 
-``backoff`` does the loop (a core dependency; its ``max_time`` clips the last
-wait to the budget); this module only says how long and how loudly.
+``backoff`` does the loop (a core dependency); this module says how long and
+how loudly, and does the waits itself: ``backoff`` sleeps with one
+``time.sleep``, which nothing can cut short, so a SIGTERM during a 30 s wait
+(or a whole budget of them) went unanswered for minutes.  The policy's waits
+(and ``pause``, which the API's shared ``RetryGate`` and the window reader
+wait with) run in slices of at most ``STOP_CHECK_SECONDS`` that look at
+``stopping``: once the tap was asked to stop, no wait goes on and no attempt
+starts, on any thread; ``StopRequested`` goes up instead, and the tap ends as
+any stop ends (the state reached, one line, exit 128+signal).
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ import backoff
 import requests
 from backoff.types import Details
 
+from tap_endorlabs.errors import StopRequested
 from tap_endorlabs.headers import retry_after_seconds as parse_retry_after
 
 #: The default of ``retry_budget_seconds``.
@@ -53,6 +61,8 @@ QUIET_RETRIES = 2
 MAX_RETRY_AFTER_SECONDS = 120.0
 #: An attempt that took this long is always reported: silence during a hang misleads.
 SLOW_ATTEMPT_SECONDS = 5.0
+#: The longest a wait runs before it looks again whether the tap was asked to stop.
+STOP_CHECK_SECONDS = 0.2
 
 #: Failures that mean "no answer in time": always reported.
 TIMEOUTS = (requests.exceptions.Timeout, TimeoutError)
@@ -122,12 +132,43 @@ def _jitter(wait: float) -> float:
     return wait * random.uniform(0.5, 1.0)
 
 
+def _not_stopping() -> int | None:
+    return None
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How long and how loudly a request kind is retried (see the module docstring)."""
 
     budget_seconds: float = DEFAULT_BUDGET_SECONDS
     logger: Any = None
+    #: The signal that asked the tap to stop, or None.  Only read, never waited on:
+    #: the signal handler sets a number and takes no lock (``TapEndorLabs._handle_termination``).
+    stopping: Callable[[], int | None] = _not_stopping
+
+    def check_stop(self) -> None:
+        """Raise ``StopRequested`` if the tap was asked to stop.
+
+        Raises:
+            StopRequested: with the signal that asked.
+        """
+        signum = self.stopping()
+        if signum is not None:
+            raise StopRequested(signum)
+
+    def pause(self, seconds: float) -> None:
+        """Wait ``seconds``, looking every ``STOP_CHECK_SECONDS`` whether to stop.
+
+        Raises:
+            StopRequested: as soon as the tap was asked to stop (before or during the wait).
+        """
+        end = time.monotonic() + seconds
+        while True:
+            self.check_stop()
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(left, STOP_CHECK_SECONDS))
 
     @property
     def max_wait(self) -> float:
@@ -165,13 +206,32 @@ class RetryPolicy:
         ``the token exchange``).  Once the budget is spent ``on_give_up`` is called
         with the last failure (it raises the caller's one line); without it, or if
         it returns, the last failure is raised as it is.
+
+        Raises:
+            StopRequested: the tap was asked to stop (no attempt starts, no wait goes on).
         """
         started = time.monotonic()
         attempt_started = [started]
+        planned_wait = [0.0]
 
         def timed() -> T:
+            self.check_stop()
             attempt_started[0] = time.monotonic()
-            return call()
+            try:
+                return call()
+            except retriable:
+                self.check_stop()  # a failure after the stop is not retried, nor reported
+                raise
+
+        def waits() -> Generator[float, Any, None]:
+            # backoff's own sleep cannot be cut short: it is told to wait 0, and
+            # the planned wait is waited in ``on_backoff``, in slices (``pause``).
+            plan = self.waits()()
+            next(plan)
+            exception = yield  # type: ignore[misc]
+            while True:
+                planned_wait[0] = plan.send(exception)
+                exception = yield 0.0
 
         def spent(error: Exception) -> bool:
             # Measured after the failed attempt: backoff's own ``max_time`` looks at
@@ -182,7 +242,10 @@ class RetryPolicy:
 
         def on_backoff(details: Details) -> None:
             now = time.monotonic()
-            self._report(details, what, now - started, now - attempt_started[0])
+            # Never past the budget: the last wait is clipped to what is left of it.
+            wait = max(0.0, min(planned_wait[0], self.budget_seconds - (now - started)))
+            self._report(details, what, wait, now - started, now - attempt_started[0])
+            self.pause(wait)
 
         def give_up(details: Details) -> None:
             if on_give_up is None:
@@ -199,7 +262,7 @@ class RetryPolicy:
             )
 
         retrying = backoff.on_exception(
-            self.waits(),
+            waits,
             retriable,
             max_tries=None,
             max_time=self.budget_seconds,
@@ -212,11 +275,12 @@ class RetryPolicy:
         )(timed)
         return retrying()
 
-    def _report(self, details: Details, what: str, elapsed: float, took: float) -> None:
+    def _report(
+        self, details: Details, what: str, wait: float, elapsed: float, took: float
+    ) -> None:
         """One line per retry: quiet for the first blips, a warning once it persists."""
         logger = self.logger or _log
         tries = int(details.get("tries", 0))
-        wait = float(details.get("wait") or 0.0)
         left = max(self.budget_seconds - elapsed - wait, 0.0)
         error = details.get("exception")
         hung = took >= SLOW_ATTEMPT_SECONDS or isinstance(error, TIMEOUTS)

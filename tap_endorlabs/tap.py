@@ -7,7 +7,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from types import FrameType
-from typing import IO, Any, ClassVar
+from typing import IO, Any, ClassVar, NoReturn
 
 import click
 from singer_sdk import Stream, Tap
@@ -105,9 +105,15 @@ class TapEndorLabs(Tap):
 
     @property
     def retry_policy(self) -> RetryPolicy:
-        """How long every request kind is retried (``retry_budget_seconds``)."""
+        """How long every request kind is retried (``retry_budget_seconds``).
+
+        Its waits end, and no attempt starts, once a signal asked the tap to stop
+        (``stop_signal``), on whichever thread they run.
+        """
         budget = self.config.get("retry_budget_seconds") or DEFAULT_BUDGET_SECONDS
-        return RetryPolicy(budget_seconds=float(budget), logger=self.logger)
+        return RetryPolicy(
+            budget_seconds=float(budget), logger=self.logger, stopping=lambda: self.stop_signal
+        )
 
     def namespace_names(self) -> list[str]:
         """The tenant and every namespace under it, listed once per run.
@@ -162,7 +168,8 @@ class TapEndorLabs(Tap):
         if self.config.get("include_child_namespaces"):
             self.namespace_names()
 
-    #: The termination signal received, if any; streams stop at the next record.
+    #: The termination signal received, if any; streams stop at the next record,
+    #: and every retry, wait and read ahead at once (``RetryPolicy.stopping``).
     stop_signal: int | None = None
 
     @override
@@ -171,7 +178,9 @@ class TapEndorLabs(Tap):
 
         The SDK writes STATE from inside the handler, which can land in the middle
         of a record line being written, and then exits 0, so an orchestrator would
-        take an interrupted export for a finished one.
+        take an interrupted export for a finished one.  The handler only sets a
+        number (no lock: it runs between any two bytecodes of the main thread);
+        retries and waits on every thread read it (``retry_policy``).
         """
         if self.stop_signal is not None:
             sys.exit(128 + signum)
@@ -190,6 +199,11 @@ class TapEndorLabs(Tap):
                 stream.save_bookmark()
         self._state_writer.write_state(self.state)
         sys.stdout.flush()
+        self.exit_stopped(signum)
+
+    @staticmethod
+    def exit_stopped(signum: int) -> NoReturn:
+        """Say which signal stopped the tap and exit 128+signal."""
         name = signal.Signals(signum).name
         sys.stderr.write(
             f"tap-endorlabs: stopped by {name}; the last state written resumes the export\n"
@@ -239,8 +253,11 @@ class TapEndorLabs(Tap):
         if value == CliTestOptionValue.Schema.value:
             tap.write_schemas()
         else:
-            tap.preflight()
-            tap.run_connection_test()
+            try:
+                tap.preflight()
+                tap.run_connection_test()
+            except StopRequested as stop:  # asked to stop while the API was retried
+                tap.exit_stopped(stop.signum)
             cls.logger.info("Connection test passed: credentials, namespace and filters work")
         ctx.exit()
 
