@@ -16,7 +16,6 @@ from typing import IO, Any
 
 import click
 from singer_sdk.exceptions import (
-    ConfigValidationError,
     MissingKeyPropertiesError,
     RecordsWithoutSchemaException,
 )
@@ -25,15 +24,8 @@ from singer_sdk.sinks import Sink
 from typing_extensions import override
 
 from connector_common.cli import CommandLine, logged_line, one_line_command, read_config
-from connector_common.lines import exception_line
 from connector_common.secret_values import scrubbed
-from connector_common.settings_hints import (
-    known_settings,
-    misspelled,
-    unset_hints,
-    warning_text,
-    what_to_do,
-)
+from connector_common.settings_hints import explained_settings
 from target_s3_endor.batching.proof import ProofWriter
 from target_s3_endor.batching.proof_sink import ReconciliationSink
 from target_s3_endor.batching.run import RunContext
@@ -85,24 +77,10 @@ class TargetS3Endor(MessageHandlers):
     settings: TargetSettings
 
     def __init__(self, **kwargs: Any) -> None:
-        given = kwargs.get("config")
-        given = given if isinstance(given, dict) else {}
-        hints = misspelled(given, known_settings(type(self)))
-        for name, nearest in hints.items():
-            self.logger.warning("%s", warning_text(name, nearest))
-        try:
+        with explained_settings(self, kwargs.get("config"), "TARGET_S3_ENDOR", SettingsError):
             super().__init__(**kwargs)
             check_settings(self.config)
             self.settings = TargetSettings.from_config(self.config)
-        except SettingsError as exc:
-            if hint := unset_hints(hints, given, str(exc)):
-                raise SettingsError(f"{_one_line(exc)} ({hint})") from None
-            raise
-        except ConfigValidationError as exc:
-            errors = what_to_do(exc.errors, "TARGET_S3_ENDOR")
-            if hint := unset_hints(hints, given, " ".join(exc.errors)):
-                errors.append(hint)
-            raise ConfigValidationError(str(exc), errors=errors, schema=exc.schema) from None
         self.drain_at_record_age(self.settings.batch_max_age_seconds)
         if isinstance(self.message_reader, StrictLineReader):
             self.message_reader.max_line_bytes = self.settings.max_line_bytes
@@ -336,10 +314,6 @@ class TargetS3Endor(MessageHandlers):
             )
         )
         return command
-
-
-def _one_line(exc: BaseException) -> str:
-    return exception_line(exc)
 
 
 __all__ = ["TargetS3Endor"]

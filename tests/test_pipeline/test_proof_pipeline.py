@@ -14,20 +14,19 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from target_s3_endor.target import TargetS3Endor
 from tests.support.emulator_client import call_json
+from tests.support.in_process_cli import run_cli_in_process
 from tests.support.servers import ServerProcess
 from tests.test_pipeline.conftest import tap_config, target_config
-from tests.test_pipeline.test_plain_pipe import BIN, run_pipe
+from tests.test_pipeline.test_plain_pipe import run_pipe
 
 
 def verify(workdir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "target-s3-endor"), "--config", "target.json", "--verify"],
-        cwd=workdir,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    """``target-s3-endor --verify`` in this process (tests/support/in_process_cli.py)."""
+    done = run_cli_in_process(TargetS3Endor, ["--config", str(workdir / "target.json"), "--verify"])
+    return subprocess.CompletedProcess(
+        done.args, done.returncode, done.stdout.decode(), done.stderr.decode()
     )
 
 

@@ -1,6 +1,7 @@
 """Analytics: DuckDB reads the export straight from S3 and counts what the emulator holds.
 
-The tap runs once against the emulator; its output goes to the target twice:
+The tap runs once against the emulator; its output goes to the target twice
+(both commands run in-process: the export is what is queried):
 gzip JSON lines in the Endor layout, and Parquet in the Security Lake layout.
 DuckDB reads both through its S3 support (httpfs, loaded from the
 ``duckdb-extension-httpfs`` package: nothing is downloaded at run time) pointed
@@ -10,8 +11,6 @@ at the local S3 server, as the README's "Query your export" shows.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,15 +18,17 @@ from urllib.parse import urlsplit
 import duckdb
 import duckdb_extension_httpfs
 import pytest
+from singer_sdk.plugin_base import PluginBase
 
+from tap_endorlabs.tap import TapEndorLabs
+from target_s3_endor.target import TargetS3Endor
 from tests.conftest import S3_TEST_CREDENTIALS
 from tests.emulator.clock import parse_rfc3339_us
 from tests.support.emulator_client import ground_truth
+from tests.support.in_process_cli import run_cli_in_process
 from tests.support.servers import ServerProcess
 from tests.test_pipeline.conftest import START_DATE, tap_config, target_config
 from tests.test_reliability.ground import expected_export
-
-BIN = Path(sys.executable).parent
 
 
 def httpfs_path() -> Path:
@@ -49,26 +50,26 @@ def connect(endpoint: str) -> duckdb.DuckDBPyConnection:
     return db
 
 
-def run(command: list[str], workdir: Path, stdin: Path | None = None) -> bytes:
+def run(plugin: type[PluginBase], config: Path, stdin: Path | None = None) -> bytes:
+    """The plugin's command on ``stdin``, in this process: its output is what is queried."""
     data = stdin.read_bytes() if stdin else b""
-    done = subprocess.run(
-        command, cwd=workdir, input=data, capture_output=True, timeout=300, check=False
-    )
+    done = run_cli_in_process(plugin, ["--config", str(config)], data)
     assert done.returncode == 0, done.stderr.decode()[-3000:]
-    return done.stdout
+    stdout: bytes = done.stdout
+    return stdout
 
 
 @pytest.fixture
 def tap_output(tmp_path: Path, pipeline_emulator: ServerProcess) -> Path:
     (tmp_path / "tap.json").write_text(json.dumps(tap_config(pipeline_emulator)))
     messages = tmp_path / "messages.singer"
-    messages.write_bytes(run([str(BIN / "tap-endorlabs"), "--config", "tap.json"], tmp_path))
+    messages.write_bytes(run(TapEndorLabs, tmp_path / "tap.json"))
     return messages
 
 
 def load(workdir: Path, messages: Path, config: dict[str, Any], name: str) -> None:
     (workdir / name).write_text(json.dumps(config))
-    run([str(BIN / "target-s3-endor"), "--config", name], workdir, stdin=messages)
+    run(TargetS3Endor, workdir / name, stdin=messages)
 
 
 def ocsf_streams_only(messages: Path) -> Path:

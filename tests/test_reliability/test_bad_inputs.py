@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import json
 import subprocess
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tap_endorlabs.tap import TapEndorLabs
 from target_s3_endor.layouts.endor import exporter_root
 from target_s3_endor.settings.model import TargetSettings
+from target_s3_endor.target import TargetS3Endor
 from tests.s3_listing import list_objects
+from tests.support.in_process_cli import run_cli_in_process
 from tests.support.servers import ServerProcess
 from tests.test_pipeline.conftest import tap_config, target_config
 from tests.test_reliability.bad_inputs import CATALOGUE, BadInput
@@ -28,7 +32,10 @@ def test_the_catalogue_is_big_enough() -> None:
     assert len({case.name for case in CATALOGUE}) == len(CATALOGUE)
 
 
-def run_case(case: BadInput, workdir: Path, base: dict[str, Any]) -> subprocess.CompletedProcess:
+def run_case(
+    case: BadInput, workdir: Path, base: dict[str, Any], *, in_process: bool = True
+) -> subprocess.CompletedProcess:
+    """Run the case's plugin: in this process unless a stream is closed or ``in_process`` is off."""
     config = {k: v for k, v in base.items() if k not in case.drop} | case.config
     config_text = json.dumps(config) if case.config_text is None else case.config_text
     (workdir / "config.json").write_text(config_text)
@@ -41,6 +48,11 @@ def run_case(case: BadInput, workdir: Path, base: dict[str, Any]) -> subprocess.
     for name, text in case.files.items():
         (workdir / name).write_text(text)
     command += [str(workdir / arg[1:]) if arg.startswith("@") else arg for arg in case.args]
+    if in_process and not case.closed:
+        # The command's own code, in this process (tests/support/in_process_cli.py);
+        # test_in_process_runs_end_as_the_command_does checks that both end alike.
+        plugin = TapEndorLabs if case.plugin == "tap" else TargetS3Endor
+        return run_cli_in_process(plugin, command[1:], case.lines)
     if case.closed == "pipe":
         return run_into_closed_pipe(command)
     if case.closed:
@@ -108,7 +120,61 @@ def test_bad_input(  # noqa: PLR0917 - pytest fixtures
     bucket: str,
 ) -> None:
     base = tap_config(emulator) if case.plugin == "tap" else target_config(s3_endpoint, bucket)
-    result = run_case(case, tmp_path, base)
+    assert_handled(case, run_case(case, tmp_path, base), base, s3_client, bucket)
+
+
+# Cases run as the command, in a process of its own, too: the in-process run must end
+# alike (exit code and error line), and the command's own start and exit stay covered
+# (the cases with a stream closed always run as the command).
+AS_A_PROCESS = (
+    "tap: wrong api secret",
+    "tap: state file holding a whole STATE message (accepted: its value)",
+    "target: bucket missing",
+    "target: random bytes in a line",
+    "target: the tap killed mid-line",
+)
+
+
+@pytest.mark.parametrize("name", AS_A_PROCESS)
+def test_in_process_runs_end_as_the_command_does(  # noqa: PLR0917 - pytest fixtures
+    name: str,
+    tmp_path: Path,
+    emulator: ServerProcess,
+    s3_endpoint: str,
+    s3_client: Any,
+    s3_endpoint_bucket: tuple[str, str],
+) -> None:
+    (case,) = [case for case in CATALOGUE if case.name == name]
+    endings = []
+    for in_process, bucket in zip((False, True), s3_endpoint_bucket, strict=True):
+        base = tap_config(emulator) if case.plugin == "tap" else target_config(s3_endpoint, bucket)
+        workdir = tmp_path / ("in-process" if in_process else "process")
+        workdir.mkdir()
+        result = run_case(case, workdir, base, in_process=in_process)
+        assert_handled(case, result, base, s3_client, bucket)
+        last = result.stderr.decode(errors="replace").strip().splitlines()[-1]
+        # The error line's message (a log line's time and level before " | " differ).
+        endings.append((result.returncode, last.split(" | ")[-1] if case.exit_code else ""))
+    assert endings[0] == endings[1]
+
+
+@pytest.fixture
+def s3_endpoint_bucket(s3_client: Any) -> tuple[str, str]:
+    """Two new buckets: one for the process, one for the in-process run."""
+    names = (f"test-{uuid.uuid4().hex[:20]}", f"test-{uuid.uuid4().hex[:20]}")
+    for name in names:
+        s3_client.create_bucket(Bucket=name)
+    return names
+
+
+def assert_handled(
+    case: BadInput,
+    result: subprocess.CompletedProcess,
+    base: dict[str, Any],
+    s3_client: Any,
+    bucket: str,
+) -> None:
+    """One clear line and the right exit code; nothing accepted lost, no key outside the prefix."""
     stderr = result.stderr.decode(errors="replace")
     lines = [line for line in stderr.splitlines() if line.strip()]
 

@@ -10,10 +10,8 @@ one, are in bad_inputs.py, as are the cases only one plugin has).
 
 from __future__ import annotations
 
-import io
 import json
-import sys
-import traceback
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ from tap_endorlabs.settings import CONFIG_SCHEMA as TAP_SCHEMA
 from tap_endorlabs.settings import ENDORCTL_ENV
 from tap_endorlabs.tap import TapEndorLabs
 from target_s3_endor.target import TargetS3Endor
-from tests.test_target.conftest import process_globals_kept
+from tests.support.in_process_cli import run_cli_in_process
 
 SECRET = "s3cr3t-Wq8Zr2Lk5Tn"
 
@@ -116,17 +114,10 @@ CASES = [
 ]
 
 
-@dataclass(frozen=True)
-class Done:
-    """What a command-line run left: exit code, stdout, stderr."""
-
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-def run(plugin: Plugin, case: Case, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Done:
-    """The plugin's command line, in this process, stdout and stderr captured."""
+def run(
+    plugin: Plugin, case: Case, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> subprocess.CompletedProcess[str]:
+    """The plugin's command line, in this process (tests/support/in_process_cli.py)."""
     config = dict(plugin.config)
     if case.secret is not None:
         config[plugin.secret_setting] = case.secret
@@ -137,22 +128,10 @@ def run(plugin: Plugin, case: Case, workdir: Path, monkeypatch: pytest.MonkeyPat
     (workdir / "dir").mkdir()
     places = {"@config": str(config_file), "@dir": str(workdir / "dir")}
     args = ["--config", str(config_file), *(places.get(arg, arg) for arg in case.args)]
-    stdout, stderr = io.StringIO(), io.StringIO()
-    saved = sys.stdout, sys.stderr
-    with process_globals_kept():
-        sys.stdout, sys.stderr = stdout, stderr
-        try:
-            command = plugin.plugin_class.cli  # sets up logging to (this) sys.stderr
-            command.main(args, prog_name=plugin.plugin_class.name)
-            returncode = 0
-        except SystemExit as exc:
-            returncode = exc.code if isinstance(exc.code, int) else 1
-        except BaseException:  # what a process would die of
-            stderr.write(traceback.format_exc())
-            returncode = 1
-        finally:
-            sys.stdout, sys.stderr = saved
-    return Done(returncode, stdout.getvalue(), stderr.getvalue())
+    done = run_cli_in_process(plugin.plugin_class, args)
+    return subprocess.CompletedProcess(
+        args, done.returncode, done.stdout.decode(), done.stderr.decode()
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
