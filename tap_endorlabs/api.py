@@ -49,6 +49,7 @@ from tap_endorlabs.errors import (
     RepeatedEarlyDeadlineError,
     UnauthenticatedError,
 )
+from tap_endorlabs.host_names import no_such_name, unresolved
 from tap_endorlabs.origins import SameOriginSession, shown_origin
 from tap_endorlabs.pagination import (
     Cursor,
@@ -59,6 +60,7 @@ from tap_endorlabs.pagination import (
     next_cursor,
 )
 from tap_endorlabs.retry import GaveUp, RetryPolicy, asked_wait, describe
+from tap_endorlabs.settings import DEFAULT_API_URL
 
 GRPC_DEADLINE_EXCEEDED = 4
 #: A 504 "deadline exceeded" on a window query that comes back in less than this
@@ -189,6 +191,9 @@ class EndorApi:
         self.user_agent = user_agent
         self.logger = logger
         self.gate = RetryGate()
+        #: Whether the API ever answered: until then a host name that does not
+        #: exist is a typo in api_url, given up at once (``host_names``).
+        self.answered = False
         #: The API's clock, from the Date of every answer (see ``api_clock``).
         self.clock = ApiClock(logger)
         #: At most this many requests in flight, whichever threads send them.
@@ -263,6 +268,7 @@ class EndorApi:
                     retriable=RETRIABLE,
                     what=subject.describe(),
                     on_give_up=give_up,
+                    final=None if self.answered else no_such_name,
                 )
             except UnauthenticatedError as refused:
                 if renewal == 1 or not self.authenticator.can_renew:
@@ -276,6 +282,9 @@ class EndorApi:
 
     def _give_up_text(self, error: BaseException, gave: GaveUp, subject: Subject) -> str:
         """The one line once the retry budget is spent: what kept failing, for how long."""
+        found = unresolved(error)
+        if found is not None and found.no_such_name and not self.answered:
+            return found.fatal_line(DEFAULT_API_URL)
         if isinstance(error, RetriableAPIError):
             return (
                 f"The Endor Labs API kept failing for {subject.describe()} ({describe(error)}): "
@@ -304,6 +313,7 @@ class EndorApi:
         try:
             with self._slots:
                 response = self.session.send(attempt, timeout=self.timeout, allow_redirects=True)
+            self.answered = True
         except requests.exceptions.RequestException as exc:
             if is_read_timeout(exc):
                 msg = f"no answer within {self.timeout}s"

@@ -22,8 +22,10 @@ from typing_extensions import override
 
 from tap_endorlabs.errors import FatalTapError
 from tap_endorlabs.headers import server_now
+from tap_endorlabs.host_names import no_such_name, unresolved
 from tap_endorlabs.origins import redirect_refusal, shown_origin
 from tap_endorlabs.retry import GaveUp, RetryPolicy, describe
+from tap_endorlabs.settings import DEFAULT_API_URL
 from tap_endorlabs.timestamps import parse_timestamp
 
 # Renew when less than this fraction of the token's life (or this many seconds) is left.
@@ -56,6 +58,9 @@ class EndorAuthenticator(requests.auth.AuthBase):
         self._timeout = timeout
         self._renew_at = float("inf") if self._fixed else 0.0
         self._lock = threading.Lock()
+        #: Whether the API ever answered an exchange: until then a host name that
+        #: does not exist is a typo in api_url, given up at once (``host_names``).
+        self._answered = False
 
     @property
     def can_renew(self) -> bool:
@@ -115,6 +120,7 @@ class EndorAuthenticator(requests.auth.AuthBase):
             except requests.exceptions.Timeout:
                 msg = f"no answer within {self._timeout:g}s"
                 raise requests.exceptions.Timeout(msg) from None
+            self._answered = True
             if response.is_redirect or 300 <= response.status_code < 400:
                 location = response.headers.get("Location")
                 what = "the token exchange"
@@ -139,6 +145,9 @@ class EndorAuthenticator(requests.auth.AuthBase):
             return payload, response
 
         def give_up(error: BaseException, gave: GaveUp) -> None:
+            found = unresolved(error)
+            if found is not None and found.no_such_name and not self._answered:
+                raise FatalTapError(found.fatal_line(DEFAULT_API_URL)) from None
             msg = (
                 f"Could not obtain an Endor Labs token from {shown_origin(self._api_url)} "
                 f"({describe(error)}): "
@@ -151,6 +160,7 @@ class EndorAuthenticator(requests.auth.AuthBase):
             retriable=(RetriableAPIError, requests.RequestException),
             what="the token exchange",
             on_give_up=give_up,
+            final=None if self._answered else no_such_name,
         )
         self._token = str(payload["token"])
         self._renew_at = time.monotonic() + _renew_after(payload, response)

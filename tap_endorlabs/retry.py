@@ -18,6 +18,9 @@ same words:
   an attempt that took ``SLOW_ATTEMPT_SECONDS`` or more (silence during a hang
   misleads), as a warning that names the request, the error, the attempt and
   the time left of the budget;
+- a host name that did not resolve is a warning from its first retry on, naming
+  the host and ``api_url`` (``host_names``): a typo must not hide behind quiet
+  retries; a caller may give it up at once (``final``);
 - when the budget is spent the caller raises one line naming what kept failing.
 
 ``backoff`` does the loop (a core dependency); this module says how long and
@@ -48,6 +51,7 @@ from backoff.types import Details
 
 from tap_endorlabs.errors import StopRequested
 from tap_endorlabs.headers import retry_after_seconds as parse_retry_after
+from tap_endorlabs.host_names import unresolved
 
 #: The default of ``retry_budget_seconds``.
 DEFAULT_BUDGET_SECONDS = 300
@@ -100,6 +104,9 @@ def describe(error: BaseException) -> str:
     pool and the URL; its system error (``[Errno 111] Connection refused``) is
     what a reader needs.
     """
+    host = unresolved(error)
+    if host is not None:  # the host and the setting, not urllib3's three wrappers
+        return host.describe()
     text = " ".join(str(error).split())
     name = type(error).__name__
     if "Authorization" in text:
@@ -199,13 +206,15 @@ class RetryPolicy:
         retriable: tuple[type[Exception], ...],
         what: str,
         on_give_up: Callable[[BaseException, GaveUp], None] | None = None,
+        final: Callable[[BaseException], bool] | None = None,
     ) -> T:
         """``call()``, retried on ``retriable`` failures until the budget is spent.
 
         ``what`` names the request in log lines (``audit_logs in namespace 'acme'``,
         ``the token exchange``).  Once the budget is spent ``on_give_up`` is called
         with the last failure (it raises the caller's one line); without it, or if
-        it returns, the last failure is raised as it is.
+        it returns, the last failure is raised as it is.  A failure ``final``
+        accepts is given up at once, as a refused certificate is.
 
         Raises:
             StopRequested: the tap was asked to stop (no attempt starts, no wait goes on).
@@ -236,7 +245,7 @@ class RetryPolicy:
         def spent(error: Exception) -> bool:
             # Measured after the failed attempt: backoff's own ``max_time`` looks at
             # the time before it, so an attempt that hangs would run past the budget.
-            if isinstance(error, PERMANENT):
+            if isinstance(error, PERMANENT) or (final is not None and final(error)):
                 return True
             return time.monotonic() - started >= self.budget_seconds
 
@@ -284,8 +293,10 @@ class RetryPolicy:
         left = max(self.budget_seconds - elapsed - wait, 0.0)
         error = details.get("exception")
         hung = took >= SLOW_ATTEMPT_SECONDS or isinstance(error, TIMEOUTS)
+        # A name that does not resolve may be a typo in api_url: said at once.
+        unknown_host = isinstance(error, BaseException) and unresolved(error) is not None
         logger.log(
-            logging.WARNING if hung or tries > QUIET_RETRIES else logging.DEBUG,
+            logging.WARNING if hung or unknown_host or tries > QUIET_RETRIES else logging.DEBUG,
             "Retrying %s in %.1fs after attempt %d (%s): %.0fs of the %gs retry budget left",
             what,
             wait,

@@ -308,6 +308,15 @@ CATALOGUE: list[BadInput] = [
         config={"api_url": "http://127.0.0.1:9", "retry_budget_seconds": 1},
     ),
     BadInput(
+        # RFC 2606: .invalid never resolves; the resolver says so at once (no network needed).
+        # It was retried quietly for the whole retry budget.
+        "tap: api_url host that does not exist",
+        "tap",
+        "api_url's host 'api.endorlabs.invalid' does not exist (the DNS resolver answered "
+        "[Errno ...] ...): fix api_url (Endor Labs' API is https://api.endorlabs.com).",
+        config={"api_url": "https://api.endorlabs.invalid", "retry_budget_seconds": 20},
+    ),
+    BadInput(
         "tap: wrong api secret",
         "tap",
         "Endor Labs rejected the API key (HTTP 401)",

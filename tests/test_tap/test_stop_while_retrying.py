@@ -27,6 +27,7 @@ from tap_endorlabs.retry import RetryPolicy
 from tap_endorlabs.timestamps import normalize_timestamp
 from tests.support.servers import ServerProcess
 from tests.test_tap.tap_runner import (
+    NAMESPACES,
     TAP,
     TapRun,
     assert_exported_once,
@@ -206,3 +207,31 @@ def test_a_stop_ends_a_retry_wait_at_once_and_starts_no_attempt() -> None:
     assert len(attempts) == 1  # no attempt starts once stopping
     with pytest.raises(StopRequested):
         policy.pause(100)
+
+
+def test_a_stop_while_namespaces_read_ahead_are_retried_ends_at_once(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    """The next namespaces are read on their own threads (``partitions_ahead``): they stop too."""
+    server = emulator_factory("--seed", "33", "--audit-logs", "3000", "--base-latency", "0.005")
+    config = tap_config(
+        server.url,
+        page_size=20,
+        max_concurrent_requests=4,
+        include_child_namespaces=True,
+        retry_budget_seconds=600,
+    )
+    tap = TapProcess(tmp_path, config, None)
+    assert tap.first_record.wait(timeout=120), "no record came"
+    control(server.url, "faults", {"faults": [{"type": "503", "rate": 1.0}]})
+    wait_until(lambda: stats(server.url)["faults_injected"] >= 12, "retried reads", tap)
+    first = tap.stop(signal.SIGTERM)
+
+    assert_stopped_as_a_stop_ends(first, signal.SIGTERM)
+    control(server.url, "faults", {"faults": []})
+    second = run_tap_in_process(config, first.final_state)
+    assert second.returncode == 0, second.stderr[-2000:]
+    for stream in ("audit_logs", "projects"):
+        assert_exported_once(
+            first.uuids(stream) + second.uuids(stream), truth(server.url, stream, NAMESPACES)
+        )

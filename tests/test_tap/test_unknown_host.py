@@ -1,0 +1,112 @@
+"""A mistyped API host: said at once, not after the whole retry budget of quiet retries.
+
+``api.endorlabs.invalid`` (RFC 2606: ``.invalid`` never resolves, and the resolver
+says so without asking the network) was retried for ``retry_budget_seconds``
+(300 s) before the user heard of it.  Now, before the API ever answered, a
+resolver's "no such name" ends the run at once with a line naming the host and
+``api_url``; a name failure that may pass ("could not ask", or "no such name"
+after the API answered: a DNS hiccup mid-run) is retried, warning from its
+first retry on.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+import pytest
+import requests
+from urllib3.connection import HTTPSConnection
+from urllib3.exceptions import MaxRetryError, NameResolutionError
+
+from tap_endorlabs.api import EndorApi, Subject
+from tap_endorlabs.auth import EndorAuthenticator
+from tap_endorlabs.errors import FatalTapError
+from tap_endorlabs.host_names import unresolved
+from tap_endorlabs.retry import RetryPolicy
+from tests.test_tap.tap_runner import run_tap_in_process, tap_config
+
+HOST = "api.endorlabs.invalid"
+UNKNOWN_HOST_LINE = (
+    f"tap-endorlabs: error: api_url's host '{HOST}' does not exist (the DNS resolver answered "
+    "[Errno "
+)
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        pytest.param({}, id="token-exchange"),
+        pytest.param({"api_key": None, "api_secret": None, "token": "a.b"}, id="preflight-probe"),
+    ],
+)
+def test_an_api_url_host_that_does_not_exist_ends_the_run_at_once(credentials: dict) -> None:
+    """The first request (the token exchange, or the preflight with a fixed token) names it."""
+    config = tap_config(f"https://{HOST}", retry_budget_seconds=20, **credentials)
+    run = run_tap_in_process(config)
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith(UNKNOWN_HOST_LINE), run.stderr[-2000:]
+    assert last.endswith("fix api_url (Endor Labs' API is https://api.endorlabs.com).")
+    assert "Retrying" not in run.stderr  # given up at the first answer, not after the budget
+    assert not run.messages
+
+
+def name_failure(code: int, text: str) -> requests.exceptions.ConnectionError:
+    """A failed name lookup, wrapped as requests wraps it (urllib3 2)."""
+    answer = socket.gaierror(code, text)
+    failure = NameResolutionError(HOST, HTTPSConnection(HOST, 443), answer)
+    failure.__cause__ = answer
+    return requests.exceptions.ConnectionError(MaxRetryError(None, "/v1/auth/api-key", failure))
+
+
+def test_a_name_that_could_not_be_looked_up_is_a_warning_at_the_first_retry(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """No DNS server reachable (EAI_AGAIN) may pass: retried, but said from the first retry."""
+    caplog.set_level(logging.DEBUG, logger="unknown-host")
+    error = name_failure(socket.EAI_AGAIN, "Temporary failure in name resolution")
+    found = unresolved(error)
+    assert found is not None and found.host == HOST and not found.no_such_name
+    attempts: list[int] = []
+
+    def call() -> None:
+        attempts.append(1)
+        raise error
+
+    policy = RetryPolicy(budget_seconds=0.3, logger=logging.getLogger("unknown-host"))
+    with pytest.raises(requests.exceptions.ConnectionError):
+        policy.run(call, retriable=(requests.exceptions.ConnectionError,), what="the exchange")
+    assert len(attempts) >= 3  # retried as any failure that may pass
+    first = caplog.records[0]
+    assert first.levelno == logging.WARNING  # not one of the quiet first retries
+    assert "after attempt 1 (api_url's host 'api.endorlabs.invalid' did not resolve: " in (
+        first.getMessage()
+    )
+    assert "[Errno -3] Temporary failure in name resolution" in first.getMessage()
+
+
+def test_no_such_name_after_the_api_answered_is_retried_as_a_hiccup(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Mid-run (the API answered before) the same answer is retried for the budget."""
+    caplog.set_level(logging.DEBUG, logger="unknown-host")
+    policy = RetryPolicy(budget_seconds=0.5, logger=logging.getLogger("unknown-host"))
+    url = f"https://{HOST}"
+    api = EndorApi(
+        api_url=url,
+        authenticator=EndorAuthenticator(api_url=url, token="a.b", retry=policy),
+        request_timeout=5,
+        user_agent="test",
+        retry=policy,
+    )
+    api.answered = True  # as after the preflight
+    with pytest.raises(FatalTapError) as failed:
+        api.get_json("/v1/namespaces/acme/audit-logs", {}, subject=Subject("audit_logs", "acme"))
+    retries = [r for r in caplog.records if r.getMessage().startswith("Retrying audit_logs")]
+    assert len(retries) >= 2
+    assert all(r.levelno == logging.WARNING for r in retries)
+    assert f"(api_url's host '{HOST}' did not resolve: [Errno " in str(failed.value)
+    assert "could not be read for audit_logs in namespace 'acme'" in str(failed.value)
+    assert "retry_budget_seconds: 0.5" in str(failed.value)
