@@ -132,7 +132,9 @@ def test_token_expiry_mid_run_under_concurrency_renews_before_it_runs_out(
 def test_sigterm_under_concurrency_stops_at_a_record_boundary(
     emulator_factory: Factory, concurrency: int
 ) -> None:
-    server = emulator_factory("--seed", "26", "--audit-logs", "20000", "--base-latency", "0.002")
+    # 4,000 logs (~3 MB of output held unread after 300 lines): the tap is blocked
+    # writing, its 16 workers reading ahead, when the signal comes.
+    server = emulator_factory("--seed", "26", "--audit-logs", "4000", "--base-latency", "0.002")
     config = tap_config(server.url, page_size=20, max_concurrent_requests=concurrency)
     first = run_tap_acting(config, lambda tap: tap.send_signal(signal.SIGTERM), after=300)
     assert first.returncode == 128 + signal.SIGTERM, first.stderr[-2000:]

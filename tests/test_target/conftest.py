@@ -154,10 +154,6 @@ def run_cli_in_process(config: dict[str, Any], messages: str, *args: str, tmp: P
 
 def run_target(config: dict[str, Any], messages: str, *args: str, tmp: Path) -> TargetRun:
     """Run ``target-s3-endor`` as a child process with ``messages`` on stdin."""
-    import os  # EXPERIMENT
-
-    if os.environ.get("EXP_INPROC"):
-        return run_cli_in_process(config, messages, *args, tmp=tmp)
     config_path = tmp / f"config-{len(list(tmp.glob('config-*')))}.json"
     config_path.write_text(json.dumps(config))
     done = subprocess.run(
