@@ -312,7 +312,10 @@ class EndorApi:
         attempt.headers["Authorization"] = f"Bearer {token}"
         try:
             with self._slots:
-                response = self.session.send(attempt, timeout=self.timeout, allow_redirects=True)
+                # A stop does not wait for an answer in flight (``RetryPolicy.interruptible``).
+                response = self.retry.interruptible(
+                    lambda: self.session.send(attempt, timeout=self.timeout, allow_redirects=True)
+                )
             self.answered = True
         except requests.exceptions.RequestException as exc:
             if is_read_timeout(exc):

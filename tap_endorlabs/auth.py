@@ -110,12 +110,15 @@ class EndorAuthenticator(requests.auth.AuthBase):
         def attempt() -> tuple[dict[str, Any], requests.Response]:
             try:
                 # No redirect: requests would re-send the key and secret to its Location.
-                response = requests.post(
-                    url,
-                    json=body,
-                    timeout=self._timeout,
-                    verify=self._verify,
-                    allow_redirects=False,
+                # A stop does not wait for an answer in flight (``RetryPolicy.interruptible``).
+                response = self._retry.interruptible(
+                    lambda: requests.post(
+                        url,
+                        json=body,
+                        timeout=self._timeout,
+                        verify=self._verify,
+                        allow_redirects=False,
+                    )
                 )
             except requests.exceptions.Timeout:
                 msg = f"no answer within {self._timeout:g}s"

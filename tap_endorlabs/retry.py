@@ -39,6 +39,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
@@ -162,6 +163,38 @@ class RetryPolicy:
         signum = self.stopping()
         if signum is not None:
             raise StopRequested(signum)
+
+    def interruptible(self, call: Callable[[], T]) -> T:
+        """``call()`` (one HTTP attempt), which a stop does not wait for.
+
+        A request in flight cannot be cut short from another thread, and the one
+        waiting on it (the main thread too) does not run the signal handler's
+        wish until it returns: up to ``request_timeout`` plus a few seconds, past
+        Kubernetes' 30 s.  So the attempt runs on a daemon thread of its own (the
+        process may end without it) and is waited for in slices that look at
+        ``stopping``.
+
+        Raises:
+            StopRequested: the tap was asked to stop before the attempt ended.
+        """
+        done = threading.Event()
+        outcome: list[tuple[bool, Any]] = []
+
+        def run() -> None:
+            try:
+                outcome.append((True, call()))
+            except BaseException as exc:  # raised again by the caller, on its own thread
+                outcome.append((False, exc))
+            finally:
+                done.set()
+
+        threading.Thread(target=run, name="api-request", daemon=True).start()
+        while not done.wait(STOP_CHECK_SECONDS):
+            self.check_stop()
+        succeeded, value = outcome[0]
+        if succeeded:
+            return value
+        raise value
 
     def pause(self, seconds: float) -> None:
         """Wait ``seconds``, looking every ``STOP_CHECK_SECONDS`` whether to stop.

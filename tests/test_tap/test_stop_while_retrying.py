@@ -121,6 +121,8 @@ def assert_stopped_as_a_stop_ends(run: TapRun, signum: int) -> None:
     [
         # The preflight probe told to come back in 100 s (Retry-After), every time.
         pytest.param(signal.SIGTERM, "429:1.0:/audit-logs", id="SIGTERM-in-a-Retry-After"),
+        # The preflight probe's answer held back 100 s (within request_timeout).
+        pytest.param(signal.SIGTERM, "slow:1.0:/audit-logs", id="SIGTERM-in-a-hung-request"),
         # Meltano's Ctrl-C while the token exchange fails.
         pytest.param(signal.SIGINT, "503:1.0:/v1/auth/api-key", id="SIGINT-in-token-retries"),
     ],
@@ -128,14 +130,17 @@ def assert_stopped_as_a_stop_ends(run: TapRun, signum: int) -> None:
 def test_a_stop_before_the_first_record_ends_the_retries_and_writes_the_state_given(
     emulator_factory: Factory, tmp_path: Path, signum: int, fault: str
 ) -> None:
-    server = emulator_factory("--seed", "31", "--fault", fault, "--retry-after", "100")
+    server = emulator_factory(
+        "--seed", "31", "--fault", fault, "--retry-after", "100", "--slow-delay", "100"
+    )
     bookmark = "2026-01-01T00:00:00.000000Z"
     state = {
         "bookmarks": {
             "audit_logs": {"replication_key": "meta.create_time", "replication_key_value": bookmark}
         }
     }
-    tap = TapProcess(tmp_path, tap_config(server.url, retry_budget_seconds=600), state)
+    config = tap_config(server.url, retry_budget_seconds=600, request_timeout=200)
+    tap = TapProcess(tmp_path, config, state)
     wait_until(lambda: stats(server.url)["faults_injected"] >= 1, "failed request", tap)
     failed_before = stats(server.url)["faults_injected"]
     run = tap.stop(signum)
