@@ -202,12 +202,12 @@ class TapEndorLabs(Tap):
         self.exit_stopped(signum)
 
     @staticmethod
-    def exit_stopped(signum: int) -> NoReturn:
-        """Say which signal stopped the tap and exit 128+signal."""
+    def exit_stopped(
+        signum: int, outcome: str = "the last state written resumes the export"
+    ) -> NoReturn:
+        """Say which signal stopped the tap, and what that leaves, and exit 128+signal."""
         name = signal.Signals(signum).name
-        sys.stderr.write(
-            f"tap-endorlabs: stopped by {name}; the last state written resumes the export\n"
-        )
+        sys.stderr.write(f"tap-endorlabs: stopped by {name}; {outcome}\n")
         sys.stderr.flush()
         sys.exit(128 + signum)
 
@@ -257,7 +257,7 @@ class TapEndorLabs(Tap):
                 tap.preflight()
                 tap.run_connection_test()
             except StopRequested as stop:  # asked to stop while the API was retried
-                tap.exit_stopped(stop.signum)
+                tap.exit_stopped(stop.signum, "the connection test did not finish")
             cls.logger.info("Connection test passed: credentials, namespace and filters work")
         ctx.exit()
 

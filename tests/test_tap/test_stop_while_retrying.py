@@ -51,9 +51,11 @@ STOP_LINE = "stopped by {}; the last state written resumes the export"
 class TapProcess:
     """The tap's command, its stdout read as it comes (so it never blocks on the pipe)."""
 
-    def __init__(self, tmp: Path, config: dict[str, Any], state: dict[str, Any] | None) -> None:
+    def __init__(
+        self, tmp: Path, config: dict[str, Any], state: dict[str, Any] | None, *args: str
+    ) -> None:
         (tmp / "config.json").write_text(json.dumps(config))
-        command = [TAP, "--config", str(tmp / "config.json")]
+        command = [TAP, "--config", str(tmp / "config.json"), *args]
         if state is not None:
             (tmp / "state.json").write_text(json.dumps(state))
             command += ["--state", str(tmp / "state.json")]
@@ -135,13 +137,33 @@ def test_a_stop_before_the_first_record_ends_the_retries_and_writes_the_state_gi
     }
     tap = TapProcess(tmp_path, tap_config(server.url, retry_budget_seconds=600), state)
     wait_until(lambda: stats(server.url)["faults_injected"] >= 1, "failed request", tap)
+    failed_before = stats(server.url)["faults_injected"]
     run = tap.stop(signum)
 
     assert_stopped_as_a_stop_ends(run, signum)
     assert not run.records
     audit = run.final_state["bookmarks"]["audit_logs"]
     assert normalize_timestamp(audit["replication_key_value"]) == bookmark
-    assert stats(server.url)["faults_injected"] <= 3  # no attempt after the stop (one may fly)
+    # No attempt starts after the stop (one may have been on its way).
+    assert stats(server.url)["faults_injected"] <= failed_before + 1
+
+
+def test_a_stop_during_the_connection_test_ends_its_retries(
+    emulator_factory: Factory, tmp_path: Path
+) -> None:
+    """``--test`` runs the same preflight: a stop in its 100 s Retry-After ends it at once."""
+    server = emulator_factory(
+        "--seed", "34", "--fault", "429:1.0:/audit-logs", "--retry-after", "100"
+    )
+    config = tap_config(server.url, retry_budget_seconds=600)
+    tap = TapProcess(tmp_path, config, None, "--test")
+    wait_until(lambda: stats(server.url)["faults_injected"] >= 1, "failed request", tap)
+    run = tap.stop(signal.SIGTERM)
+    assert run.returncode == 128 + signal.SIGTERM, run.stderr[-2000:]
+    assert "Traceback" not in run.stderr
+    last = run.stderr.strip().splitlines()[-1]
+    assert last == "tap-endorlabs: stopped by SIGTERM; the connection test did not finish"
+    assert "Connection test passed" not in run.stderr
 
 
 def test_a_stop_while_windows_read_ahead_are_retried_emits_no_part_of_them(
