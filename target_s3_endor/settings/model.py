@@ -121,6 +121,10 @@ def _value(name: str, given: Any) -> Any:
     if "number" in types:
         return None if given is None else float(_number(name, given, integer=False))
     if "boolean" in types:
+        if given is not None and not isinstance(given, bool):
+            # bool("false") is True: text must not reach here (singer-sdk reads "false" from
+            # the environment as False, and its validation refuses text in a config file).
+            raise SettingsError(f"{name} must be true or false")
         return bool(given)
     if "object" in types:
         given = given if given is not None else {}

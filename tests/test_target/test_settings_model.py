@@ -169,6 +169,8 @@ def test_a_setting_reads_as_the_sdk_means_it(setting: str, value: Any, expected:
         ("batch_max_age_seconds", "soon", "batch_max_age_seconds must be a number"),
         ("max_attempts", True, "max_attempts must be a whole number"),
         ("security_lake_source_names", ["x"], "security_lake_source_names must be an object"),
+        ("ssl_verify", "false", "ssl_verify must be true or false"),
+        ("run_manifest", 1, "run_manifest must be true or false"),
     ],
 )
 def test_a_value_of_the_wrong_kind_is_one_line_naming_the_setting(
