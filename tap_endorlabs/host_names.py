@@ -19,7 +19,7 @@ import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from urllib3.exceptions import NameResolutionError
+from urllib3.exceptions import NameResolutionError, ProxyError
 
 #: ``getaddrinfo`` answers that mean the name has no address, as opposed to "could not ask".
 NO_SUCH_NAME = frozenset(
@@ -39,21 +39,33 @@ class Unresolved:
     code: int | None
     #: What the resolver said: ``[Errno -2] Name or service not known``.
     reason: str
+    #: The host is the proxy's (``HTTPS_PROXY``), not api_url's.
+    proxy: bool = False
 
     @property
     def no_such_name(self) -> bool:
         """True when the resolver says the name does not exist (not that it could not ask)."""
         return self.code in NO_SUCH_NAME
 
+    @property
+    def whose(self) -> str:
+        """The setting that names the host."""
+        return "the proxy's host (HTTPS_PROXY)" if self.proxy else "api_url's host"
+
     def describe(self) -> str:
         """How a retry line or an error line names it: the host, the setting, the answer."""
-        return f"api_url's host '{self.host}' did not resolve: {self.reason}"
+        return f"{self.whose} '{self.host}' did not resolve: {self.reason}"
 
     def fatal_line(self, default_url: str) -> str:
         """The one line when the name does not exist before the API ever answered."""
+        fix = (
+            "fix HTTPS_PROXY (or HTTP_PROXY, NO_PROXY)"
+            if self.proxy
+            else f"fix api_url (Endor Labs' API is {default_url})"
+        )
         return (
-            f"api_url's host '{self.host}' does not exist (the DNS resolver answered "
-            f"{self.reason}): fix api_url (Endor Labs' API is {default_url})."
+            f"{self.whose} '{self.host}' does not exist (the DNS resolver answered "
+            f"{self.reason}): {fix}."
         )
 
 
@@ -72,6 +84,7 @@ def _linked(error: BaseException) -> Iterator[BaseException]:
 
 def unresolved(error: BaseException) -> Unresolved | None:
     """The host name behind a failed request that never got an address, else None."""
+    proxy = any(isinstance(item, ProxyError) for item in _linked(error))
     for item in _linked(error):
         if isinstance(item, NameResolutionError):
             host = getattr(getattr(item, "conn", None), "host", None)
@@ -80,8 +93,8 @@ def unresolved(error: BaseException) -> Unresolved | None:
                 host = found.group(1) if found else "?"
             answer = next((e for e in _linked(item) if isinstance(e, socket.gaierror)), None)
             if answer is None:
-                return Unresolved(str(host), None, "no address")
-            return Unresolved(str(host), answer.errno, str(answer))
+                return Unresolved(str(host), None, "no address", proxy)
+            return Unresolved(str(host), answer.errno, str(answer), proxy)
     return None
 
 

@@ -164,6 +164,7 @@ NOT_YET_OBSERVED = {
     "stopped by SIGINT; the connection test did not finish",
     # observed by tests/test_tap/test_unknown_host.py (it needs a DNS server that cannot be reached)
     "Retrying ... (api_url's host '...' did not resolve: [Errno ...] ...)",
+    "the proxy's host (HTTPS_PROXY) '...' does not exist",
     # printed by the README's export.sh, observed by tests/test_pipeline/test_plain_pipe.py
     "export.sh: another run holds state.json.lock",
 }

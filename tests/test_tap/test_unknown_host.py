@@ -110,3 +110,25 @@ def test_no_such_name_after_the_api_answered_is_retried_as_a_hiccup(
     assert f"(api_url's host '{HOST}' did not resolve: [Errno " in str(failed.value)
     assert "could not be read for audit_logs in namespace 'acme'" in str(failed.value)
     assert "retry_budget_seconds: 0.5" in str(failed.value)
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [
+        pytest.param({}, id="token-exchange"),
+        pytest.param({"api_key": None, "api_secret": None, "token": "a.b"}, id="preflight-probe"),
+    ],
+)
+def test_a_proxy_host_that_does_not_exist_is_named_as_the_proxy(credentials: dict) -> None:
+    """Behind ``HTTPS_PROXY`` the name that fails is the proxy's: the line names the proxy."""
+    proxy = "http://proxy.endorlabs.invalid:3128"
+    config = tap_config("https://api.endorlabs.com", retry_budget_seconds=20, **credentials)
+    run = run_tap_in_process(config, env={"HTTPS_PROXY": proxy, "https_proxy": proxy})
+    assert run.returncode == 1
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith(
+        "tap-endorlabs: error: the proxy's host (HTTPS_PROXY) 'proxy.endorlabs.invalid' does "
+        "not exist (the DNS resolver answered [Errno "
+    ), run.stderr[-2000:]
+    assert last.endswith("fix HTTPS_PROXY (or HTTP_PROXY, NO_PROXY).")
+    assert "api_url" not in last
