@@ -23,6 +23,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn, Protocol, TypeVar
 
@@ -178,36 +179,49 @@ def one_line_command(command: click.Command, command_line: CommandLine) -> click
 
 class _GivenConfig(Protocol):
     config: dict[str, Any]
+    parse_env: bool
 
 
 ConfigT = TypeVar("ConfigT", bound=_GivenConfig)
 
 
-def read_config(ctx: click.Context, values: Sequence[str], read: Callable[[], ConfigT]) -> ConfigT:
-    """``--config``: each file checked to be a JSON object of settings, then ``read``.
+def read_config(
+    ctx: click.Context, values: Sequence[str], empty: Callable[[tuple[str, ...]], ConfigT]
+) -> ConfigT:
+    """``--config``: each file read once, checked to be a JSON object of settings, merged.
 
     The SDK merges the files with ``dict |=``: a file holding a JSON list or number
     ended in a traceback, a list of pairs was taken as settings, and an empty name
-    raised ``RuntimeError``.  The secrets read are remembered for the error lines
-    of later callbacks.
+    raised ``RuntimeError``.  Each file is read here exactly once, so a pipe
+    (``--config <(vault read ...)``, a secret never written to disk) works: read
+    twice, its second read is empty.  ``empty`` is the SDK's own ``cb_config`` given
+    no file (its config class, without naming that private class here); the merged
+    settings and ``ENV`` are set on it as the SDK sets them.  The secrets read are
+    remembered for the error lines of later callbacks.
     """
+    given = empty(())
     for value in values:
-        if value != ENV_CONFIG:
-            check_config_file(value)
-    given = read()
+        if value == ENV_CONFIG:
+            given.parse_env = True
+        else:
+            given.config |= config_file_settings(value)
     if isinstance(ctx.command, OneLineCommand):
         ctx.command.secrets = ctx.command.command_line.secrets(given.config)
     return given
 
 
-def check_config_file(path: str) -> None:
-    """Raise ``CommandLineError`` unless ``path`` is a file holding a JSON object."""
+def config_file_settings(path: str) -> dict[str, Any]:
+    """The settings in ``path``, read once (non-integers as ``Decimal``, as singer-sdk reads them).
+
+    Raises:
+        CommandLineError: ``path`` is empty, unreadable, not JSON or not a JSON object.
+    """
     advice = "pass a JSON file of settings"
     if not path:
         msg = f"--config was given an empty file name: {advice}, or ENV for environment variables"
         raise CommandLineError(msg)
     try:
-        settings = json.loads(Path(path).read_text(encoding="utf-8"))
+        settings = json.loads(Path(path).read_text(encoding="utf-8"), parse_float=Decimal)
     except OSError as exc:
         msg = f"--config could not be read ({path}: {exc.strerror or exc}): {advice}"
         raise CommandLineError(msg) from None
@@ -218,3 +232,4 @@ def check_config_file(path: str) -> None:
         kind = _JSON_KINDS.get(type(settings), "null")
         msg = f"--config could not be read ({path} holds a JSON {kind}, not an object): {advice}"
         raise CommandLineError(msg)
+    return settings

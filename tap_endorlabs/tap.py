@@ -230,7 +230,7 @@ class TapEndorLabs(Tap):
         cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]
     ) -> _ConfigInput:
         """A ``--config`` file that is missing or not a JSON object: one line, not a traceback."""
-        return read_config(ctx, value, partial(super().cb_config, ctx, param, value))
+        return read_config(ctx, value, partial(super().cb_config, ctx, param))
 
     @classmethod
     @override

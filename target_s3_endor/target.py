@@ -235,7 +235,7 @@ class TargetS3Endor(MessageHandlers):
         cls, ctx: click.Context, param: click.Option, value: tuple[str, ...]
     ) -> ConfigInput:
         """A ``--config`` file that is missing or not a JSON object: one line, not a traceback."""
-        return read_config(ctx, value, partial(super().cb_config, ctx, param, value))
+        return read_config(ctx, value, partial(super().cb_config, ctx, param))
 
     @classmethod
     @override

@@ -11,6 +11,7 @@ one, are in bad_inputs.py, as are the cases only one plugin has).
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,3 +183,30 @@ def test_a_config_given_as_a_file_path_is_not_read_as_setting_names(
     path.write_text(json.dumps(plugin.config))
     plugin.plugin_class(config=str(path))
     assert "Unknown setting" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("plugin", "setting"),
+    [(PLUGINS[0], "page_size"), (PLUGINS[1], "batch_max_records")],
+    ids=[plugin.name for plugin in PLUGINS],
+)
+def test_a_config_from_a_pipe_is_read_once(plugin: Plugin, setting: str) -> None:
+    """``--config <(vault read ...)``: a pipe gives its text once, so it is read once.
+
+    Read twice (a shape check, then the SDK's own read), the second read was empty and
+    ended in a JSON traceback. The setting's wrong kind shows that the pipe's settings
+    are the ones judged.
+    """
+    read_end, write_end = os.pipe()
+    os.write(write_end, json.dumps({**plugin.config, setting: "many"}).encode())
+    os.close(write_end)
+    try:
+        done = run_cli_in_process(plugin.plugin_class, ["--config", f"/dev/fd/{read_end}"])
+    finally:
+        os.close(read_end)
+    stderr = done.stderr.decode()
+    assert "Traceback" not in stderr
+    assert done.returncode == 1
+    errors = [line for line in stderr.splitlines() if plugin.is_error_line(line)]
+    assert len(errors) == 1, stderr[-2000:]
+    assert setting in errors[0]
