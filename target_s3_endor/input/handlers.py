@@ -44,6 +44,7 @@ from singer_sdk.plugin_base import _ConfigInput
 from singer_sdk.target_base import Target
 from typing_extensions import override
 
+from connector_common.settings_env import environment_settings
 from connector_common.settings_text import numbers_from_text
 from target_s3_endor.errors import BadInputError, TargetS3EndorError
 from target_s3_endor.input.batch_files import batch_records, batch_request
@@ -82,6 +83,13 @@ class MessageHandlers(Target):
         self._MAX_RECORD_AGE_IN_MINUTES = seconds / 60
 
     # Settings: an explicit null means "not set".
+
+    @property  # the SDK's is a classproperty, read once by __init__ on the instance
+    def _env_var_config(self) -> dict[str, Any]:
+        # --config=ENV: a yes/no or integer typo is one line, not "false" or a traceback.
+        schema = self.config_jsonschema
+        self.append_builtin_config(schema)
+        return environment_settings(schema, self._env_var_prefix)
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
