@@ -52,7 +52,6 @@ from tap_endorlabs.reconciliation import (
     ScanReconciliation,
     reconciliation_record,
 )
-from tap_endorlabs.retry import DEFAULT_BUDGET_SECONDS
 from tap_endorlabs.timestamps import (
     format_timestamp,
     normalize_or,
@@ -592,9 +591,8 @@ class EndorStream(RESTStream[int | None]):
             logger=self.logger,
             # Its pauses between tries end when the tap is asked to stop, as the API's do.
             sleep=self.api.retry.pause,
-            retry_budget_seconds=float(
-                self.config.get("retry_budget_seconds") or DEFAULT_BUDGET_SECONDS
-            ),
+            # The same budget as every request's (``TapEndorLabs.retry_policy``).
+            retry_budget_seconds=self.api.retry.budget_seconds,
         )
 
     def read_windows(self, start: datetime) -> Iterator[dict[str, Any] | Reconciliation]:

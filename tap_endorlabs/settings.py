@@ -217,6 +217,18 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
 ).to_dict()
 
 
+def unset(value: object) -> bool:
+    """True for a setting given as null or as blank text: "not set", so its default applies.
+
+    ``{"api_url": ""}`` in tap.json, or ``TAP_ENDORLABS_API_URL=`` with
+    ``--config=ENV``, reached the requests as "" and ended in a traceback
+    (``Invalid URL '/v1/...'``), while the settings check read "" as the default.
+    Blank is now dropped in one place (``TapEndorLabs``) before the schema fills
+    in the defaults, so every reader sees the same value.
+    """
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def endorctl_env_fallbacks(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Settings found in endorctl's environment variables."""
     env = os.environ if environ is None else environ
@@ -258,7 +270,7 @@ def check_settings(config: Mapping[str, Any]) -> None:
                 f"write {found[1]} (dates go inside date(...))."
             )
             raise FatalTapError(msg)
-    check_api_url(str(config.get("api_url") or DEFAULT_API_URL))
+    check_api_url(str(config.get("api_url", DEFAULT_API_URL)))
     start = config.get("start_date")
     if start is not None:
         try:

@@ -33,13 +33,14 @@ from tap_endorlabs.namespaces import list_namespaces
 from tap_endorlabs.output import BufferedMsgSpecWriter
 from tap_endorlabs.pagination import ListQuery
 from tap_endorlabs.reconciliations_stream import ReconciliationsStream
-from tap_endorlabs.retry import DEFAULT_BUDGET_SECONDS, RetryPolicy
+from tap_endorlabs.retry import RetryPolicy
 from tap_endorlabs.run_inputs import read_catalog, read_state
 from tap_endorlabs.settings import (
     CONFIG_SCHEMA,
     ENDORCTL_ENV,
     check_settings,
     endorctl_env_fallbacks,
+    unset,
 )
 from tap_endorlabs.streams import STREAM_TYPES
 
@@ -55,8 +56,9 @@ class TapEndorLabs(Tap):
 
     def __init__(self, *, config: dict | Any = None, **kwargs: Any) -> None:
         if config is None or isinstance(config, dict):
-            # An explicit null means "not set": endorctl's variable or the default applies.
-            given = {name: value for name, value in (config or {}).items() if value is not None}
+            # An explicit null or blank means "not set": endorctl's variable or the default
+            # applies (``unset``); settings read from the environment: ``_validate_config``.
+            given = {name: value for name, value in (config or {}).items() if not unset(value)}
             config = {**endorctl_env_fallbacks(), **given}
         with explained_settings(self, config, "TAP_ENDORLABS", FatalTapError):
             super().__init__(config=config, **kwargs)
@@ -76,6 +78,12 @@ class TapEndorLabs(Tap):
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         # Environment variables, .env and Meltano hand number settings over as text.
         numbers_from_text(self._config, self.config_jsonschema)
+        # ``--config=ENV`` hands over an empty variable as "": not set, as in a file.
+        fallbacks = endorctl_env_fallbacks()
+        for name in [name for name, value in self._config.items() if unset(value)]:
+            del self._config[name]
+            if name in fallbacks:
+                self._config[name] = fallbacks[name]
         return super()._validate_config(raise_errors=raise_errors)
 
     @property
@@ -118,9 +126,10 @@ class TapEndorLabs(Tap):
         Its waits end, and no attempt starts, once a signal asked the tap to stop
         (``stop_signal``), on whichever thread they run.
         """
-        budget = self.config.get("retry_budget_seconds") or DEFAULT_BUDGET_SECONDS
         return RetryPolicy(
-            budget_seconds=float(budget), logger=self.logger, stopping=lambda: self.stop_signal
+            budget_seconds=float(self.config["retry_budget_seconds"]),
+            logger=self.logger,
+            stopping=lambda: self.stop_signal,
         )
 
     def namespace_names(self) -> list[str]:

@@ -69,6 +69,6 @@ def ended_mid_message(line: InputLine) -> str:
     return (
         f"the input ended mid-message: line {line.number}{of_stream} stops after "
         f"{len(line.data)} bytes without its end (the tap stopped while writing it); "
-        "every whole message before it was written and the state handed back covers them: "
-        "run again once the tap's failure is fixed"
+        "every whole message before it was written, and a state handed back (if the input held "
+        "one) covers only those: run again once the tap's failure is fixed"
     )

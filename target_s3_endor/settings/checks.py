@@ -17,6 +17,8 @@ from target_s3_endor.layouts.registry import layout_of
 from target_s3_endor.settings.limits import check_limits
 from target_s3_endor.storage.endpoints import check_endpoints
 
+#: The one ``load_method`` of the SDK's three this target does.
+APPEND_ONLY = "append-only"
 #: More concurrent uploads than this gain nothing on 2 cores and only hold files open.
 MAX_UPLOADS = 64
 
@@ -36,11 +38,30 @@ def check_settings(config: Mapping[str, Any]) -> None:
         raise SettingsError(f"format must be one of {', '.join(FORMATS)}")
     if "compression" in config and config["compression"] not in COMPRESSIONS:
         raise SettingsError(f"compression must be one of {', '.join(COMPRESSIONS)}")
+    check_load_method(config)
     check_compression_level(config)
     check_max_concurrent_uploads(config)
     check_limits(config)  # each setting against the S3/STS limit it names
     check_endpoints(config)  # no userinfo, no plain-http STS (endpoints.py)
     layout_of(config).check(config)  # the layout's own rules (layouts/registry.py)
+
+
+def check_load_method(config: Mapping[str, Any]) -> None:
+    """The SDK's ``load_method``: only ``append-only`` is what this target does.
+
+    An export to S3 only ever adds objects (an audit trail is kept, not edited): the
+    SDK offers ``upsert`` and ``overwrite`` on every target, and taken silently they
+    would promise a bucket that replaces or deletes what it held.
+    """
+    method = config.get("load_method")
+    method = getattr(method, "value", method)  # the SDK's default is its TargetLoadMethods enum
+    if method is None or str(method) in {"", APPEND_ONLY}:
+        return
+    msg = (
+        f"load_method {str(method)!r} is not what this target does: it only adds objects "
+        f"(existing ones are never replaced or deleted); remove load_method or set {APPEND_ONLY}"
+    )
+    raise SettingsError(msg)
 
 
 def check_max_concurrent_uploads(config: Mapping[str, Any]) -> None:

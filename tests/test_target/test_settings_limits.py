@@ -75,3 +75,23 @@ def test_connection_test_reports_the_limit_instead_of_ok(
     assert "S3 access OK" not in run.stdout
     assert "Traceback" not in run.stderr
     assert [line for line in run.stderr.splitlines() if says in line], run.stderr
+
+
+@pytest.mark.parametrize("method", ["upsert", "overwrite"])
+def test_a_load_method_that_would_replace_or_delete_is_refused(
+    method: str, config: dict[str, Any], bucket: str, tmp_path: Path
+) -> None:
+    """The SDK offers every target upsert and overwrite; an S3 export only adds objects."""
+    messages = '{"type": "STATE", "value": {"bookmarks": {}}}\n'
+    run = run_cli_in_process({**config, "load_method": method}, messages, tmp=tmp_path)
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    assert not run.stdout.strip(), "no state before the settings are right"
+    errors = [line for line in run.stderr.splitlines() if "| ERROR" in line]
+    assert len(errors) == 1, run.stderr
+    assert f"load_method '{method}' is not what this target does" in errors[0]
+    assert "append-only" in errors[0]
+
+
+def test_append_only_is_the_load_method_taken() -> None:
+    check_settings({"bucket": "my-bucket", "load_method": "append-only"})
