@@ -45,7 +45,7 @@ from singer_sdk.target_base import Target
 from typing_extensions import override
 
 from connector_common.settings_env import environment_settings
-from connector_common.settings_text import numbers_from_text
+from connector_common.settings_text import drop_empty_choices, numbers_from_text
 from target_s3_endor.errors import BadInputError, TargetS3EndorError
 from target_s3_endor.input.batch_files import batch_records, batch_request
 from target_s3_endor.input.checks import (
@@ -99,6 +99,8 @@ class MessageHandlers(Target):
             del self._config[name]
         # Environment variables, .env and Meltano hand number settings over as text.
         numbers_from_text(self._config, self.config_jsonschema)
+        # Empty text is "not set" for a setting with a list of values too (format: "").
+        drop_empty_choices(self._config, self.config_jsonschema)
         return super()._validate_config(raise_errors=raise_errors)
 
     # The five message types, each handled as one unit under the stop guard.

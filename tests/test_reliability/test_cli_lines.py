@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -286,3 +287,36 @@ def test_yes_no_and_integer_settings_from_the_environment_mean_what_a_file_means
         assert config.get(setting) == default
     else:
         assert config[setting] == read
+
+
+WHOLE_NUMBERS = [(PLUGINS[0], "page_size"), (PLUGINS[1], "compression_level")]
+
+
+@pytest.mark.parametrize(
+    ("plugin", "setting"), WHOLE_NUMBERS, ids=[plugin.name for plugin, _ in WHOLE_NUMBERS]
+)
+def test_a_whole_number_written_5_0_in_a_file_is_that_integer(plugin: Plugin, setting: str) -> None:
+    """``5.0`` in a config file is 5, as the text "5.0" is (it was "Decimal('5.0') is not ...")."""
+    # A config file as singer-sdk (and connector_common.cli) reads it: non-integers as Decimal.
+    config = plugin.plugin_class(config={**plugin.config, setting: Decimal("5.0")}).config
+    assert config[setting] == 5
+    assert type(config[setting]) is int
+
+
+@pytest.mark.parametrize(
+    ("plugin", "setting"), WHOLE_NUMBERS, ids=[plugin.name for plugin, _ in WHOLE_NUMBERS]
+)
+def test_a_fraction_for_an_integer_setting_is_quoted_as_written(
+    plugin: Plugin, setting: str, tmp_path: Path
+) -> None:
+    """The line quotes 5.5, not a Python repr (``Decimal('5.5')``)."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(plugin.config)[:-1] + f', "{setting}": 5.5}}')
+    done = run_cli_in_process(plugin.plugin_class, ["--config", str(path)])
+    stderr = done.stderr.decode()
+    assert done.returncode == 1
+    errors = [line for line in stderr.splitlines() if plugin.is_error_line(line)]
+    assert len(errors) == 1, stderr[-2000:]
+    assert "5.5 is not of type 'integer'" in errors[0]
+    assert "Decimal" not in errors[0]
+    assert setting in errors[0]

@@ -269,3 +269,14 @@ def test_the_key_root_of_spaces_is_the_one_it_was(setting: str, value: str, root
     """Objects and proofs written before the typed settings stay where --verify looks."""
     got = exporter_root(TargetSettings.from_config({**MINIMAL, setting: value}))
     assert got == root
+
+
+CHOICES = [name for name in SETTING_NAMES if "enum" in PROPERTIES[name]]
+
+
+@pytest.mark.parametrize("name", CHOICES)
+def test_empty_text_for_a_setting_with_a_list_of_values_is_not_set(name: str) -> None:
+    """As for every other optional text setting: "" is its default (it was "'' is not one of")."""
+    assert CHOICES  # format, compression, layout, server_side_encryption, ...
+    target = TargetS3Endor(config={**MINIMAL, name: ""})
+    assert getattr(target.settings, name) == PROPERTIES[name].get("default")
