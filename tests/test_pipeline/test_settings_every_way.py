@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import datetime
@@ -28,6 +29,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from singer_sdk.exceptions import ConfigValidationError
 
 from connector_common.settings_text import numbers_from_text
 from tap_endorlabs.tap import TapEndorLabs
@@ -200,3 +202,70 @@ def test_config_env_reads_number_settings_as_numbers(
     plugin_object = CLASSES[plugin](config=None, parse_env_config=True, validate_config=True)
     assert plugin_object.config[name] == value
     assert not isinstance(plugin_object.config[name], str)
+
+
+def troubleshooting_row(start: str) -> str:
+    """The README's troubleshooting row that starts with ``start``."""
+    rows = (REPO_ROOT / "README.md").read_text().splitlines()
+    found = [row for row in rows if row.startswith(f"| {start}")]
+    assert len(found) == 1, start
+    return found[0]
+
+
+# Meltano's own refusals the README's row quotes, with what the plugin reads from the same text.
+MELTANO_REFUSES = [
+    ("TARGET_S3_ENDOR_BATCH_MAX_RECORDS", "", "invalid literal for int() with base 10: ''"),
+    ("TARGET_S3_ENDOR_MAX_RETRY_SECONDS", "1.5", "invalid literal for int() with base 10: '1.5'"),
+    ("TARGET_S3_ENDOR_FORMAT", "", "'' is not a valid choice for 'format'"),
+]
+
+
+def test_meltano_refuses_what_the_readme_row_says_and_the_plugin_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Meltano reads ``kind: integer`` and ``options`` settings itself, and dies with its own
+    traceback on an empty or fractional one; the README's row names that message and says what to
+    do. Without Meltano (``--config=ENV``) the same variables mean "not set" or a number."""
+    row = troubleshooting_row("Meltano itself stops with `ValueError:")
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "meltano.yml").write_text((REPO_ROOT / "meltano.yml").read_text())
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("TAP_", "TARGET_"))},
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "TARGET_S3_ENDOR_BUCKET": "acme-exports",
+    }
+    monkeypatch.chdir(tmp_path)  # no .env of the checkout
+    for variable in [v for v in os.environ if v.startswith("TARGET_S3_ENDOR_")]:
+        monkeypatch.delenv(variable)
+    monkeypatch.setenv("TARGET_S3_ENDOR_BUCKET", "acme-exports")
+    for variable, text, says in MELTANO_REFUSES:
+        printed = subprocess.run(
+            [str(BIN / "meltano"), "config", "--unsafe", "print", "target-s3-endor"],
+            cwd=root,
+            env={**env, variable: text},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert printed.returncode != 0, f"Meltano now takes {variable}={text!r}: drop the row"
+        assert f"ValueError: {says}" in printed.stderr, printed.stderr[-2000:]
+        patterns = [
+            re.escape(quoted).replace(re.escape("..."), ".*")
+            for quoted in re.findall(r"`ValueError: ([^`]+)`", row)
+        ]
+        assert any(re.fullmatch(pattern, says) for pattern in patterns), row
+        name = variable.removeprefix("TARGET_S3_ENDOR_").lower()
+        assert f"`{name}`" in row
+        # The plugin itself: empty is "not set", a fraction for an integer is one named line.
+        monkeypatch.setenv(variable, text)
+        if text:
+            with pytest.raises(ConfigValidationError, match=name):
+                TargetS3Endor(config=None, parse_env_config=True)
+        else:
+            read = TargetS3Endor(config=None, parse_env_config=True).settings
+            assert getattr(read, name) == about_json("target-s3-endor")["settings"]["properties"][
+                name
+            ].get("default")
+        monkeypatch.delenv(variable)
