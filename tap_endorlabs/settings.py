@@ -145,7 +145,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         title="Retry budget",
         description=(
             "How many seconds the tap keeps retrying a request that fails in a way that "
-            "may pass (HTTP 429, 500, 502, 503, a 504 that came back early, a reset or cut "
+            "may pass (HTTP 408, 429, 500, 502, 503, a 504 that came back early, a reset or cut "
             "connection, no answer in time): the same for the token exchange, the namespace "
             "listing and every page. Waits grow from 0.1 s up to a tenth of the budget "
             "(a Retry-After wins); when the budget is spent the run stops with one line "
