@@ -40,7 +40,10 @@ def resolve(dotted: str) -> object:
                     msg = f"{dotted}: no attribute {name}"
                     raise AttributeError(msg)
                 return None
-            node = getattr(node, name)
+            try:
+                node = getattr(node, name)
+            except Exception:
+                node = inspect.getattr_static(node, name)
         return node
     msg = f"{dotted}: module not found"
     raise ImportError(msg)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, MutableMapping
+from decimal import Decimal
 from typing import Any
 
 
@@ -37,14 +38,35 @@ def number_from_text(text: str, *, integer: bool) -> int | float | None:
     )
 
 
+def _plain_number(value: Decimal | float, types: set[str]) -> int | float:
+    """A config file's non-integer for a setting that takes none: 5.0 -> 5, else a float.
+
+    singer-sdk reads a config file's ``5.0`` as ``Decimal('5.0')``, which its validation
+    refused as "Decimal('5.0') is not of type 'integer'" although the text "5.0" is read
+    as 5; as a float, a value it still refuses is quoted as the user wrote it (5.5).
+    """
+    number = float(value)
+    if "integer" in types and math.isfinite(number) and number.is_integer():
+        return int(number)
+    return number
+
+
 def numbers_from_text(config: MutableMapping[str, Any], schema: Mapping[str, Any]) -> None:
     """Replace, in place, each number or integer setting given as a number literal by its number.
 
     Text that is not a number is left as it is, for the schema's own one-line error.
+    A whole-number non-integer (``5.0`` from a config file) for an integer setting is
+    that integer, as its text is; another non-integer for a setting that takes none
+    becomes a float, so that the schema's error quotes it as written.
     """
     properties: Mapping[str, Any] = schema.get("properties", {})
     for name, value in list(config.items()):
-        if not isinstance(value, str) or name not in properties:
+        if name not in properties:
+            continue
+        if isinstance(value, Decimal | float) and "number" not in _types(properties[name]):
+            config[name] = _plain_number(value, _types(properties[name]))
+            continue
+        if not isinstance(value, str):
             continue
         types = _types(properties[name])
         if "string" in types or not types & {"number", "integer"}:
@@ -52,3 +74,17 @@ def numbers_from_text(config: MutableMapping[str, Any], schema: Mapping[str, Any
         number = number_from_text(value, integer="number" not in types)
         if number is not None:
             config[name] = number
+
+
+def drop_empty_choices(config: MutableMapping[str, Any], schema: Mapping[str, Any]) -> None:
+    """Drop, in place, each empty text given for a setting with a fixed list of values.
+
+    Empty text means "not set" for every optional text setting (an empty environment
+    variable, ``meltano config set format ""``); a setting with a list of values
+    (``format``, ``compression``) refused it as "'' is not one of [...]".  Dropped
+    before validation, the schema's default fills it in.
+    """
+    properties: Mapping[str, Any] = schema.get("properties", {})
+    for name in [name for name, value in config.items() if value == ""]:
+        if "enum" in properties.get(name, {}):
+            del config[name]

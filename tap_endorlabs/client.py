@@ -36,6 +36,7 @@ from singer_sdk.singerlib import RecordMessage
 from singer_sdk.streams import RESTStream
 from typing_extensions import override
 
+from connector_common.settings_env import SDK_PRIVATE_NAMES as ENV_SDK_NAMES
 from tap_endorlabs.api import EndorApi, Subject
 from tap_endorlabs.errors import FatalTapError, StopRequested
 from tap_endorlabs.filters import all_of, time_range
@@ -117,6 +118,8 @@ SDK_PRIVATE_HOOKS: dict[str, tuple[str, ...] | None] = {
     ),
     "singer_sdk.helpers._util.utc_now": (),
     "singer_sdk.plugin_base._ConfigInput": None,
+    # --config=ENV: connector_common/settings_env.py (the plugin overrides _env_var_config).
+    **ENV_SDK_NAMES,
 }
 
 

@@ -218,7 +218,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
 
 
 def unset(value: object) -> bool:
-    """True for a setting given as null or as blank text: "not set", so its default applies.
+    """True for a setting given as null or as empty text: "not set", so its default applies.
 
     ``{"api_url": ""}`` in tap.json, or ``TAP_ENDORLABS_API_URL=`` with
     ``--config=ENV``, reached the requests as "" and ended in a traceback
@@ -226,7 +226,8 @@ def unset(value: object) -> bool:
     Blank is now dropped in one place (``TapEndorLabs``) before the schema fills
     in the defaults, so every reader sees the same value.
     """
-    return value is None or (isinstance(value, str) and not value.strip())
+    # Only "": spaces are a value (as in the target), refused by the setting's own check.
+    return value is None or value == ""
 
 
 def endorctl_env_fallbacks(environ: Mapping[str, str] | None = None) -> dict[str, Any]:

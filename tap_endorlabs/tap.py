@@ -21,6 +21,7 @@ from connector_common.cli import (
     read_config,
     stderr_line,
 )
+from connector_common.settings_env import environment_settings
 from connector_common.settings_hints import explained_settings
 from connector_common.settings_text import numbers_from_text
 from tap_endorlabs.api import EndorApi
@@ -65,6 +66,13 @@ class TapEndorLabs(Tap):
         self._authenticator: EndorAuthenticator | None = None
         self._api: EndorApi | None = None
         self._namespace_names: list[str] | None = None
+
+    @property  # the SDK's is a classproperty, read once by __init__ on the instance
+    def _env_var_config(self) -> dict[str, Any]:
+        # --config=ENV: a yes/no or integer typo is one line, not "false" or a traceback.
+        schema = self.config_jsonschema
+        self.append_builtin_config(schema)
+        return environment_settings(schema, self._env_var_prefix)
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:

@@ -44,7 +44,8 @@ from singer_sdk.plugin_base import _ConfigInput
 from singer_sdk.target_base import Target
 from typing_extensions import override
 
-from connector_common.settings_text import numbers_from_text
+from connector_common.settings_env import environment_settings
+from connector_common.settings_text import drop_empty_choices, numbers_from_text
 from target_s3_endor.errors import BadInputError, TargetS3EndorError
 from target_s3_endor.input.batch_files import batch_records, batch_request
 from target_s3_endor.input.checks import (
@@ -83,6 +84,13 @@ class MessageHandlers(Target):
 
     # Settings: an explicit null means "not set".
 
+    @property  # the SDK's is a classproperty, read once by __init__ on the instance
+    def _env_var_config(self) -> dict[str, Any]:
+        # --config=ENV: a yes/no or integer typo is one line, not "false" or a traceback.
+        schema = self.config_jsonschema
+        self.append_builtin_config(schema)
+        return environment_settings(schema, self._env_var_prefix)
+
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         # Dropped here, the schema's default fills it in (the SDK's validator does
@@ -91,6 +99,8 @@ class MessageHandlers(Target):
             del self._config[name]
         # Environment variables, .env and Meltano hand number settings over as text.
         numbers_from_text(self._config, self.config_jsonschema)
+        # Empty text is "not set" for a setting with a list of values too (format: "").
+        drop_empty_choices(self._config, self.config_jsonschema)
         return super()._validate_config(raise_errors=raise_errors)
 
     # The five message types, each handled as one unit under the stop guard.

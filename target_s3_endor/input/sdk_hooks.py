@@ -11,6 +11,7 @@ and that the target's code uses no other private SDK name.
 from __future__ import annotations
 
 from connector_common.sdk_hooks import Hooks
+from connector_common.settings_env import SDK_PRIVATE_NAMES as ENV_SDK_NAMES
 
 _TARGET = "singer_sdk.target_base.Target"
 _SINK = "singer_sdk.sinks.core.Sink"
@@ -41,4 +42,6 @@ SDK_PRIVATE_HOOKS: Hooks = {
     "singer_sdk.plugin_base.PluginBase._validate_config": ("self", "raise_errors"),
     "singer_sdk.plugin_base.PluginBase._config": None,
     "singer_sdk.plugin_base._ConfigInput": None,
+    # --config=ENV: connector_common/settings_env.py (the plugin overrides _env_var_config).
+    **ENV_SDK_NAMES,
 }

@@ -81,7 +81,7 @@ def source_names(given: object) -> dict[tuple[str, int], str]:
         raise SettingsError(msg)
     names = dict(DEFAULT_SOURCE_NAMES)
     for key, name in given.items():
-        if not isinstance(name, str) or not SOURCE_NAME.match(name):
+        if not isinstance(name, str) or not SOURCE_NAME.fullmatch(name):
             msg = (
                 f"security_lake_source_names.{key} must be a Security Lake source name "
                 "(letters, digits, - and _, at most 64 characters)"
@@ -102,13 +102,13 @@ def source_names(given: object) -> dict[tuple[str, int], str]:
 def check_security_lake_settings(config: Mapping[str, Any]) -> None:
     """One line for each way a security-lake configuration cannot work; nothing otherwise."""
     account = str(config.get("security_lake_account_id") or "")
-    if not ACCOUNT_ID.match(account):
+    if not ACCOUNT_ID.fullmatch(account):
         msg = (
             "security_lake_account_id must be the 12-digit AWS account id of the Security "
             "Lake custom source (layout: security-lake)"
         )
         raise SettingsError(msg)
-    if not REGION.match(str(config.get("region") or "")):
+    if not REGION.fullmatch(str(config.get("region") or "")):
         raise SettingsError("layout: security-lake needs region: the Security Lake bucket's region")
     age = config.get("batch_max_age_seconds")  # absent: the default, 300
     if age is not None and float(age) < MIN_AGE_SECONDS:

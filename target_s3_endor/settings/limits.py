@@ -151,12 +151,14 @@ def _parts_fit(config: Mapping[str, Any]) -> None:
 
 
 def _bucket(config: Mapping[str, Any]) -> None:
-    bucket = str(config.get("bucket") or "").strip()
+    # Checked as it is used: " BKT " or "bkt2\n" is refused here, in one line showing the
+    # whitespace, not at the first upload ("Invalid bucket name" / "does not exist").
+    bucket = str(config.get("bucket") or "")
     if not bucket:
         raise SettingsError("bucket is required: the S3 bucket to write to")
-    if _BUCKET.match(bucket) and ".." not in bucket and not _IP_ADDRESS.match(bucket):
+    if _BUCKET.fullmatch(bucket) and ".." not in bucket and not _IP_ADDRESS.fullmatch(bucket):
         return
-    if _LEGACY_BUCKET.match(bucket) and not bucket.startswith("s3:"):
+    if _LEGACY_BUCKET.fullmatch(bucket) and not bucket.startswith("s3:"):
         return  # an old us-east-1 name, or one an S3-compatible store allows
     msg = (
         f"bucket {bucket[:80]!r} is not an S3 bucket name (3-63 lowercase letters, digits, dots "
@@ -171,7 +173,7 @@ def _region(config: Mapping[str, Any]) -> None:
         return
     # An S3-compatible store names its regions as it likes (``auto``, ``garage``).
     shape = _OTHER_REGION if config.get("endpoint_url") else _AWS_REGION
-    if not shape.match(str(region)):
+    if not shape.fullmatch(str(region)):
         msg = (
             f"region {str(region)[:40]!r} is not an AWS region name such as us-east-1 or "
             "eu-west-3: set the bucket's region"
@@ -184,8 +186,10 @@ def _urls(config: Mapping[str, Any]) -> None:
         value = config.get(setting)
         if not value:
             continue
+        # urlsplit drops spaces and line breaks that boto3 is then given: refuse them here.
         parts = urlsplit(str(value))
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
+        spaced = any(char.isspace() for char in str(value))
+        if spaced or parts.scheme not in {"http", "https"} or not parts.hostname:
             msg = (
                 f"{setting} {str(value)[:80]!r} is not an http(s) URL: write it as "
                 "https://host[:port]"
@@ -208,14 +212,14 @@ def _key_root(config: Mapping[str, Any]) -> None:
 
 def _role(config: Mapping[str, Any]) -> None:
     role_arn = config.get("role_arn")
-    if role_arn and not _ROLE_ARN.match(str(role_arn)):
+    if role_arn and not _ROLE_ARN.fullmatch(str(role_arn)):
         msg = (
             f"role_arn {str(role_arn)[:120]!r} is not an IAM role ARN: write it as "
             "arn:aws:iam::<12-digit account>:role/<name>"
         )
         raise SettingsError(msg)
     external_id = config.get("external_id")
-    if external_id and not _EXTERNAL_ID.match(str(external_id)):
+    if external_id and not _EXTERNAL_ID.fullmatch(str(external_id)):
         # The value is secret: the line names its length, never the value.
         msg = (
             f"external_id ({len(str(external_id))} characters) is not one STS accepts: 2 to "
@@ -248,7 +252,7 @@ def _encryption_and_class(config: Mapping[str, Any]) -> None:
         msg = f"server_side_encryption {str(sse)[:40]!r} is not supported: use AES256 or aws:kms"
         raise SettingsError(msg)
     key_id = config.get("sse_kms_key_id")
-    if key_id and not _KMS_KEY.match(str(key_id)):
+    if key_id and not _KMS_KEY.fullmatch(str(key_id)):
         msg = (
             f"sse_kms_key_id {str(key_id)[:120]!r} is not a KMS key id, key ARN, alias/name or "
             "alias ARN: copy it from the KMS console"

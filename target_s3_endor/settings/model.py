@@ -14,9 +14,9 @@ written once.  Values are read as singer-sdk means them:
 * a number from a config file (singer-sdk reads ``0.5`` as ``Decimal``): a float;
 * a number setting given as text (an environment variable, ``.env``, Meltano's
   ``kind: string``): the number it spells, converted here and nowhere else;
-* an empty text for an optional text setting: not set (None), as every reader
-  treated it (``config.get(...) or None``); for ``exporter_name``, its default.
-  ``prefix: ""`` is a value: keys without a prefix.
+* an empty text for an optional text setting: not set (None, or the schema's
+  default), as every reader treated it (``config.get(...) or default``); text of
+  spaces is a value, as it was.  ``prefix: ""`` is a value: keys without a prefix.
 
 Cross-setting rules and outside limits are checked on the raw configuration
 first (``checks.py``, ``limits.py``), with one-line errors naming the setting.
@@ -112,7 +112,7 @@ def _value(name: str, given: Any) -> Any:
     """One setting's value as the model holds it (see the module docstring)."""
     types = _types(name)
     default = schema_default(name)
-    if isinstance(given, str) and not given.strip() and name not in EMPTY_TEXT_IS_A_VALUE:
+    if isinstance(given, str) and name not in EMPTY_TEXT_IS_A_VALUE and _blank(given, types):
         given = None  # empty text: not set
     if given is None:
         given = default
@@ -132,6 +132,18 @@ def _value(name: str, given: Any) -> Any:
             raise SettingsError(f"{name} must be an object: stream -> source name")
         return MappingProxyType(dict(given))
     return None if given is None else str(given)
+
+
+def _blank(text: str, types: set[str]) -> bool:
+    """Text that means "not set".
+
+    For a text setting only "" does, as every reader did before this model
+    (``config.get(name) or default``): ``"  "`` is a value, and an exporter_uuid
+    or exporter_name of spaces keeps naming the key root it named (the roots of
+    existing objects and proofs).  For a number or yes/no setting, spaces spell
+    nothing, so they too are "not set" (as for ``--config=ENV``, settings_env.py).
+    """
+    return text == "" or ("string" not in types and not text.strip())
 
 
 def _number(name: str, value: Any, *, integer: bool) -> int | float:

@@ -223,6 +223,27 @@ SETTING_LIMITS: list[BadInput] = [
         "is not an S3 bucket name (3-63 lowercase letters, digits, dots and hyphens): give the "
         "bucket's name alone, put any folder in prefix",
     ),
+    # Checked as used: the run took " BKT " untrimmed ("Invalid bucket name" at the first
+    # upload) and "bkt2\n" ("bucket bkt2 does not exist", the newline hidden).
+    _limit("bucket with spaces", {"bucket": " acme-exports "}, "bucket ' acme-exports ' is not"),
+    _limit("bucket with a line break", {"bucket": "bkt2\n"}, "bucket 'bkt2\\n' is not an S3"),
+    _limit("bucket of a space", {"bucket": " "}, "bucket ' ' is not an S3 bucket name"),
+    _limit("region with a line break", {"region": "us-east-1\n"}, "region 'us-east-1\\n' is not"),
+    _limit(
+        "endpoint with a space",
+        {"endpoint_url": " http://127.0.0.1:9000"},
+        "endpoint_url ' http://127.0.0.1:9000' is not an http(s) URL",
+    ),
+    _limit(
+        "sts endpoint with a line break",
+        {"sts_endpoint_url": "https://sts.example\n"},
+        "sts_endpoint_url 'https://sts.example\\n' is not an http(s) URL",
+    ),
+    _limit(
+        "role_arn with a line break",
+        {"role_arn": "arn:aws:iam::123456789012:role/x\n"},
+        "role_arn 'arn:aws:iam::123456789012:role/x\\n' is not an IAM role ARN",
+    ),
     _limit(
         "region with spaces",
         {"region": "us east 1"},

@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -209,4 +210,113 @@ def test_a_config_from_a_pipe_is_read_once(plugin: Plugin, setting: str) -> None
     assert done.returncode == 1
     errors = [line for line in stderr.splitlines() if plugin.is_error_line(line)]
     assert len(errors) == 1, stderr[-2000:]
+    assert setting in errors[0]
+
+
+def _env_settings(plugin: Plugin, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plugin's good settings, as --config=ENV variables."""
+    for name, value in plugin.config.items():
+        monkeypatch.setenv(f"{plugin.env_prefix}_{name.upper()}", value)
+
+
+ENV_TYPOS = [
+    ("ssl_verify", "ture"),  # was read as false: TLS verification off without a word
+    ("ssl_verify", "enabled"),
+    ("page_size", "abc"),  # the tap's integer (the target's below): int() traceback
+    ("page_size", "5.5"),
+    ("compression_level", "abc"),
+    ("compression_level", "5.5"),
+    ("batch_max_records", "many"),
+    ("run_manifest", "nope"),  # the target's yes/no: exit 0, no manifest
+]
+
+
+def _each_plugin_with(cases: list[tuple[Any, ...]]) -> Any:
+    """``cases`` (setting first) crossed with the plugins that have that setting."""
+    return [
+        pytest.param(plugin, *case, id=f"{plugin.name}-{case[0]}={case[1]!r}")
+        for plugin in PLUGINS
+        for case in cases
+        if case[0] in plugin.plugin_class.config_jsonschema["properties"]
+    ]
+
+
+@pytest.mark.parametrize(("plugin", "setting", "text"), _each_plugin_with(ENV_TYPOS))
+def test_a_yes_no_or_integer_typo_in_the_environment_is_one_line(
+    plugin: Plugin, setting: str, text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--config=ENV``: singer-sdk read a yes/no typo as false, an integer typo as a traceback."""
+    _env_settings(plugin, monkeypatch)
+    variable = f"{plugin.env_prefix}_{setting.upper()}"
+    monkeypatch.setenv(variable, text)
+    done = run_cli_in_process(plugin.plugin_class, ["--config", "ENV"])
+    stderr = done.stderr.decode()
+    assert "Traceback" not in stderr
+    assert done.returncode == 1
+    errors = [line for line in stderr.splitlines() if plugin.is_error_line(line)]
+    assert len(errors) == 1, stderr[-2000:]
+    assert setting in errors[0]
+    assert f"{variable}={text!r}" in errors[0]
+
+
+ENV_MEANINGS = [
+    ("ssl_verify", "TRUE", True),
+    ("ssl_verify", " yes", True),
+    ("ssl_verify", "0", False),
+    ("ssl_verify", "Off", False),
+    ("ssl_verify", "", None),  # empty: not set, the default (was false)
+    ("page_size", "", None),  # empty: not set (was an int('') traceback)
+    ("page_size", "50.0", 50),  # as from a config file
+    ("page_size", "1e2", 100),
+    ("batch_max_records", "1e4", 10_000),
+    ("compression_level", " 5 ", 5),
+    ("compression_level", "", None),
+]
+
+
+@pytest.mark.parametrize(("plugin", "setting", "text", "read"), _each_plugin_with(ENV_MEANINGS))
+def test_yes_no_and_integer_settings_from_the_environment_mean_what_a_file_means(
+    plugin: Plugin, setting: str, text: str, read: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Number text is the number it spells, empty text is "not set", yes/no words are read."""
+    _env_settings(plugin, monkeypatch)
+    monkeypatch.setenv(f"{plugin.env_prefix}_{setting.upper()}", text)
+    config = plugin.plugin_class(config={}, parse_env_config=True).config
+    if read is None:
+        default = plugin.plugin_class.config_jsonschema["properties"][setting].get("default")
+        assert config.get(setting) == default
+    else:
+        assert config[setting] == read
+
+
+WHOLE_NUMBERS = [(PLUGINS[0], "page_size"), (PLUGINS[1], "compression_level")]
+
+
+@pytest.mark.parametrize(
+    ("plugin", "setting"), WHOLE_NUMBERS, ids=[plugin.name for plugin, _ in WHOLE_NUMBERS]
+)
+def test_a_whole_number_written_5_0_in_a_file_is_that_integer(plugin: Plugin, setting: str) -> None:
+    """``5.0`` in a config file is 5, as the text "5.0" is (it was "Decimal('5.0') is not ...")."""
+    # A config file as singer-sdk (and connector_common.cli) reads it: non-integers as Decimal.
+    config = plugin.plugin_class(config={**plugin.config, setting: Decimal("5.0")}).config
+    assert config[setting] == 5
+    assert type(config[setting]) is int
+
+
+@pytest.mark.parametrize(
+    ("plugin", "setting"), WHOLE_NUMBERS, ids=[plugin.name for plugin, _ in WHOLE_NUMBERS]
+)
+def test_a_fraction_for_an_integer_setting_is_quoted_as_written(
+    plugin: Plugin, setting: str, tmp_path: Path
+) -> None:
+    """The line quotes 5.5, not a Python repr (``Decimal('5.5')``)."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(plugin.config)[:-1] + f', "{setting}": 5.5}}')
+    done = run_cli_in_process(plugin.plugin_class, ["--config", str(path)])
+    stderr = done.stderr.decode()
+    assert done.returncode == 1
+    errors = [line for line in stderr.splitlines() if plugin.is_error_line(line)]
+    assert len(errors) == 1, stderr[-2000:]
+    assert "5.5 is not of type 'integer'" in errors[0]
+    assert "Decimal" not in errors[0]
     assert setting in errors[0]

@@ -24,11 +24,10 @@ DEFAULTS = {
 }
 
 
-@pytest.mark.parametrize("blank", ["", "  "])
 @pytest.mark.parametrize("name", sorted(DEFAULTS))
-def test_a_blank_setting_is_its_default_for_every_reader(name: str, blank: str) -> None:
+def test_a_blank_setting_is_its_default_for_every_reader(name: str) -> None:
     """Every setting with a default: blank in the config is the default, whoever reads it."""
-    tap = TapEndorLabs(config={"namespace": "acme", "token": "a.b", name: blank})
+    tap = TapEndorLabs(config={"namespace": "acme", "token": "a.b", name: ""})
     assert tap.config[name] == DEFAULTS[name]
     assert tap.api.url_base == DEFAULT_API_URL
     assert tap.authenticator._api_url == DEFAULT_API_URL

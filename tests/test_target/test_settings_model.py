@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from target_s3_endor.errors import SettingsError
+from target_s3_endor.layouts.endor import exporter_root
 from target_s3_endor.settings.model import EMPTY_TEXT_IS_A_VALUE, TargetSettings
 from target_s3_endor.settings.schema import SETTING_NAMES, SETTINGS_SCHEMA
 from target_s3_endor.target import TargetS3Endor
@@ -221,3 +222,61 @@ def test_only_the_rules_read_the_raw_configuration() -> None:
         if RAW_READ.search(path.read_text(encoding="utf-8"))
     }
     assert readers == READS_THE_RAW_CONFIG
+
+
+TEXT_SETTINGS = [
+    name
+    for name in SETTING_NAMES
+    if types_of(name) == {"string", "null"} or types_of(name) == {"string"}
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    name=st.sampled_from(TEXT_SETTINGS),
+    text=st.one_of(
+        st.sampled_from(["", " ", "  ", "\t", "\n", " x ", "bkt2\n"]),
+        st.text(alphabet=st.sampled_from(" \t\nab-/é"), max_size=6),
+    ),
+)
+def test_a_text_setting_means_what_every_reader_read_before_the_model(name: str, text: str) -> None:
+    """Invariant: a text setting is its text; only "" is "not set" (its default, or None).
+
+    Before the typed settings every reader did ``config.get(name) or default``
+    (``git show 4053698:target_s3_endor/``): text of spaces was a value. The model
+    read it as "not set", and ``{"exporter_uuid": "  "}`` moved every key root.
+    """
+    got = getattr(TargetSettings.from_config({**MINIMAL, name: text}), name)
+    if text == "" and name not in EMPTY_TEXT_IS_A_VALUE:
+        assert got == PROPERTIES[name].get("default"), name
+    else:
+        assert got == text, name
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "root"),
+    [
+        ("exporter_uuid", "  ", "endor/s3-exporter--efc20f1fe9"),
+        ("exporter_name", " ", "endor/0791c6a2-06b4-576f-add3-d995a8472837--ea6a23d105"),
+        (
+            "exporter_uuid",
+            "",
+            "endor/ffcb0d85-9255-576a-8d18-faa0ed624301-s3-exporter",
+        ),  # the default root
+    ],
+)
+def test_the_key_root_of_spaces_is_the_one_it_was(setting: str, value: str, root: str) -> None:
+    """Objects and proofs written before the typed settings stay where --verify looks."""
+    got = exporter_root(TargetSettings.from_config({**MINIMAL, setting: value}))
+    assert got == root
+
+
+CHOICES = [name for name in SETTING_NAMES if "enum" in PROPERTIES[name]]
+
+
+@pytest.mark.parametrize("name", CHOICES)
+def test_empty_text_for_a_setting_with_a_list_of_values_is_not_set(name: str) -> None:
+    """As for every other optional text setting: "" is its default (it was "'' is not one of")."""
+    assert CHOICES  # format, compression, layout, server_side_encryption, ...
+    target = TargetS3Endor(config={**MINIMAL, name: ""})
+    assert getattr(target.settings, name) == PROPERTIES[name].get("default")
