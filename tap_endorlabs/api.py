@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -49,8 +50,15 @@ from tap_endorlabs.errors import (
     RepeatedEarlyDeadlineError,
     UnauthenticatedError,
 )
-from tap_endorlabs.host_names import no_such_name, unresolved
-from tap_endorlabs.origins import SameOriginSession, shown_origin
+from tap_endorlabs.host_names import ENDOR_HOSTS, no_such_name, unresolved
+from tap_endorlabs.origins import (
+    RETRIED_CLIENT_ERRORS,
+    SameOriginSession,
+    has_path,
+    shown_origin,
+    shown_url,
+    wrong_address_line,
+)
 from tap_endorlabs.pagination import (
     Cursor,
     CursorGuard,
@@ -181,7 +189,10 @@ class EndorApi:
         max_concurrent_requests: int = 1,
         logger: Any = None,
         retry: RetryPolicy | None = None,
+        own_hosts: frozenset[str] = ENDOR_HOSTS,
     ) -> None:
+        #: Endor Labs' own hosts, never taken for a typo (``host_names``).
+        self._own_hosts = own_hosts
         self.url_base = api_url.rstrip("/")
         #: How long every request is retried, and how retries are logged.
         self.retry = retry if retry is not None else RetryPolicy(logger=logger)
@@ -268,7 +279,9 @@ class EndorApi:
                     retriable=RETRIABLE,
                     what=subject.describe(),
                     on_give_up=give_up,
-                    final=None if self.answered else no_such_name,
+                    final=None
+                    if self.answered
+                    else partial(no_such_name, own_hosts=self._own_hosts),
                 )
             except UnauthenticatedError as refused:
                 if renewal == 1 or not self.authenticator.can_renew:
@@ -284,7 +297,7 @@ class EndorApi:
         """The one line once the retry budget is spent: what kept failing, for how long."""
         found = unresolved(error)
         if found is not None and found.no_such_name and not self.answered:
-            return found.fatal_line(DEFAULT_API_URL)
+            return found.fatal_line(DEFAULT_API_URL, self._own_hosts)
         if isinstance(error, RetriableAPIError):
             return (
                 f"The Endor Labs API kept failing for {subject.describe()} ({describe(error)}): "
@@ -347,13 +360,21 @@ class EndorApi:
                 msg = f"HTTP 504: {message} after {took:.1f}s of a {self.request_timeout}s deadline"
                 raise EarlyDeadlineError(msg, response)
             raise DeadlineExceededError(message)
-        if status == 429 or status >= 500:
+        if status in RETRIED_CLIENT_ERRORS or status >= 500:
             asked = retry_after_seconds(response)
             if asked is not None:
                 self.gate.close_for(asked)
             raise RetriableAPIError(f"HTTP {status}: {message}", response)
         if status == 403:
             raise AccessDeniedError(_client_error_text(subject, status, message), message)
+        if status == 404 and has_path(self.url_base):
+            # ``https://api.endorlabs.com/v1`` reads ``/v1/v1/...``, which the API does
+            # not have: the address is the likelier fault than the namespace.
+            request = f"GET {shown_url(str(response.url or self.url_base))}"
+            line = wrong_address_line(
+                self.url_base, status, subject.describe(), request, DEFAULT_API_URL
+            )
+            raise FatalTapError(f"{line}, or namespace ({message})")
         raise FatalTapError(_client_error_text(subject, status, message))
 
     # --- counting and paging ----------------------------------------------------

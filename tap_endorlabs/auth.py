@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import requests
@@ -22,8 +23,14 @@ from typing_extensions import override
 
 from tap_endorlabs.errors import FatalTapError
 from tap_endorlabs.headers import server_now
-from tap_endorlabs.host_names import no_such_name, unresolved
-from tap_endorlabs.origins import redirect_refusal, shown_origin
+from tap_endorlabs.host_names import ENDOR_HOSTS, no_such_name, unresolved
+from tap_endorlabs.origins import (
+    RETRIED_CLIENT_ERRORS,
+    redirect_refusal,
+    shown_origin,
+    shown_url,
+    wrong_address_line,
+)
 from tap_endorlabs.retry import GaveUp, RetryPolicy, describe
 from tap_endorlabs.settings import DEFAULT_API_URL
 from tap_endorlabs.timestamps import parse_timestamp
@@ -47,7 +54,10 @@ class EndorAuthenticator(requests.auth.AuthBase):
         timeout: float = 60.0,
         verify: bool = True,
         retry: RetryPolicy | None = None,
+        own_hosts: frozenset[str] = ENDOR_HOSTS,
     ) -> None:
+        #: Endor Labs' own hosts, never taken for a typo (``host_names``).
+        self._own_hosts = own_hosts
         self._api_url = api_url.rstrip("/")
         self._retry = retry if retry is not None else RetryPolicy()
         self._verify = verify
@@ -136,6 +146,18 @@ class EndorAuthenticator(requests.auth.AuthBase):
                     "check api_key and api_secret (or ENDOR_API_CREDENTIALS_KEY/_SECRET)."
                 )
                 raise FatalTapError(msg)
+            if 400 <= response.status_code < 500 and (
+                response.status_code not in RETRIED_CLIENT_ERRORS
+            ):
+                # The exchange always exists at the API's root: a 404 (405, ...) is a
+                # wrong address, which no retry mends.
+                what = "the token exchange"
+                request = f"POST {shown_url(url)}"
+                raise FatalTapError(
+                    wrong_address_line(
+                        self._api_url, response.status_code, what, request, DEFAULT_API_URL
+                    )
+                )
             if response.status_code != 200:
                 msg = f"HTTP {response.status_code}"
                 raise RetriableAPIError(msg, response)
@@ -150,7 +172,7 @@ class EndorAuthenticator(requests.auth.AuthBase):
         def give_up(error: BaseException, gave: GaveUp) -> None:
             found = unresolved(error)
             if found is not None and found.no_such_name and not self._answered:
-                raise FatalTapError(found.fatal_line(DEFAULT_API_URL)) from None
+                raise FatalTapError(found.fatal_line(DEFAULT_API_URL, self._own_hosts)) from None
             msg = (
                 f"Could not obtain an Endor Labs token from {shown_origin(self._api_url)} "
                 f"({describe(error)}): "
@@ -163,7 +185,7 @@ class EndorAuthenticator(requests.auth.AuthBase):
             retriable=(RetriableAPIError, requests.RequestException),
             what="the token exchange",
             on_give_up=give_up,
-            final=None if self._answered else no_such_name,
+            final=None if self._answered else partial(no_such_name, own_hosts=self._own_hosts),
         )
         self._token = str(payload["token"])
         self._renew_at = time.monotonic() + _renew_after(payload, response)

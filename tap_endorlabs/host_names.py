@@ -10,6 +10,13 @@ cannot help: a resolver that answers "no such name" (``EAI_NONAME``, or
 typo, not a blip.  "Could not ask" (``EAI_AGAIN``: no DNS server reachable, a
 container whose network is not up yet) may pass, and a "no such name" in the
 middle of a run, after the host answered, is a DNS hiccup: both are retried.
+
+Endor Labs' own host (``ENDOR_HOSTS``: the default api_url's) is no typo: a
+resolver that says it does not exist is wrong (a machine without DNS for the
+internet, a resolver outage).  It is retried for the budget, as a warning from
+the first retry on, and the line at the end points at DNS and the proxy; it
+used to say "fix api_url (Endor Labs' API is https://api.endorlabs.com)" to a
+user who had set exactly that.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ NO_SUCH_NAME = frozenset(
     for code in (getattr(socket, "EAI_NONAME", None), getattr(socket, "EAI_NODATA", None))
     if code is not None
 )
+#: Endor Labs' own API hosts: a resolver's "no such name" for one is the resolver's fault.
+ENDOR_HOSTS = frozenset({"api.endorlabs.com"})
 _HOST_IN_TEXT = re.compile(r"Failed to resolve '([^']+)'")
 
 
@@ -56,8 +65,17 @@ class Unresolved:
         """How a retry line or an error line names it: the host, the setting, the answer."""
         return f"{self.whose} '{self.host}' did not resolve: {self.reason}"
 
-    def fatal_line(self, default_url: str) -> str:
+    def is_own(self, own_hosts: frozenset[str]) -> bool:
+        """True for api_url's host when it is one of Endor Labs' own (``own_hosts``)."""
+        return not self.proxy and self.host.lower().rstrip(".") in own_hosts
+
+    def fatal_line(self, default_url: str, own_hosts: frozenset[str] = ENDOR_HOSTS) -> str:
         """The one line when the name does not exist before the API ever answered."""
+        if self.is_own(own_hosts):
+            return (
+                f"this machine's resolver says {self.whose} '{self.host}' does not exist "
+                f"({self.reason}), but it is Endor Labs' API: check DNS or set HTTPS_PROXY."
+            )
         fix = (
             "fix HTTPS_PROXY (or HTTP_PROXY, NO_PROXY)"
             if self.proxy
@@ -98,7 +116,10 @@ def unresolved(error: BaseException) -> Unresolved | None:
     return None
 
 
-def no_such_name(error: BaseException) -> bool:
-    """True when ``error`` is a resolver's "this name does not exist"."""
+def no_such_name(error: BaseException, own_hosts: frozenset[str] = ENDOR_HOSTS) -> bool:
+    """True when ``error`` is a resolver's "this name does not exist" for a name not Endor's.
+
+    Endor Labs' own host (``own_hosts``) exists whatever the resolver says: retried.
+    """
     found = unresolved(error)
-    return found is not None and found.no_such_name
+    return found is not None and found.no_such_name and not found.is_own(own_hosts)

@@ -121,3 +121,32 @@ class SameOriginSession(requests.Session):
             text = redirect_refusal(self.api_url, resp.status_code, location, "a request")
             raise OffOriginRedirectError(text)
         return location
+
+
+#: Client errors a retry may mend: a request time-out, a rate limit.  Every other 4xx
+#: of the token exchange or the preflight is an answer to a wrong address.
+RETRIED_CLIENT_ERRORS = frozenset({408, 429})
+
+
+def has_path(api_url: str) -> bool:
+    """True when api_url holds a path (``.../v1``): Endor Labs' API has none."""
+    return bool(urlsplit(api_url).path.strip("/"))
+
+
+def wrong_address_line(api_url: str, status: int, what: str, request: str, default_url: str) -> str:
+    """The one line when api_url answered a request the API always has with a 4xx.
+
+    ``https://api.endorlabs.com/v1`` (a path the API does not have) answered the
+    token exchange HTTP 404, which was retried for the whole retry budget (300 s):
+    no retry mends an address.  ``request`` is ``POST <url>`` (no query: it may hold
+    a filter, never a secret, but is long).
+    """
+    return (
+        f"api_url '{shown_url(api_url)}' answered HTTP {status} for {what} ({request}): "
+        f"check api_url (Endor Labs' API is {default_url}, no path)"
+    )
+
+
+def shown_url(url: str) -> str:
+    """``https://host:port/path`` for an error line: the origin and a short path, no query."""
+    return shown_origin(url) + urlsplit(url).path.rstrip("/")[:100]

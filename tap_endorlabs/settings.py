@@ -145,7 +145,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
         title="Retry budget",
         description=(
             "How many seconds the tap keeps retrying a request that fails in a way that "
-            "may pass (HTTP 429, 500, 502, 503, a 504 that came back early, a reset or cut "
+            "may pass (HTTP 408, 429, 500, 502, 503, a 504 that came back early, a reset or cut "
             "connection, no answer in time): the same for the token exchange, the namespace "
             "listing and every page. Waits grow from 0.1 s up to a tenth of the budget "
             "(a Retry-After wins); when the budget is spent the run stops with one line "
@@ -218,7 +218,7 @@ CONFIG_SCHEMA: dict[str, Any] = th.PropertiesList(
 
 
 def unset(value: object) -> bool:
-    """True for a setting given as null or as blank text: "not set", so its default applies.
+    """True for a setting given as null or as empty text: "not set", so its default applies.
 
     ``{"api_url": ""}`` in tap.json, or ``TAP_ENDORLABS_API_URL=`` with
     ``--config=ENV``, reached the requests as "" and ended in a traceback
@@ -226,7 +226,8 @@ def unset(value: object) -> bool:
     Blank is now dropped in one place (``TapEndorLabs``) before the schema fills
     in the defaults, so every reader sees the same value.
     """
-    return value is None or (isinstance(value, str) and not value.strip())
+    # Only "": spaces are a value (as in the target), refused by the setting's own check.
+    return value is None or value == ""
 
 
 def endorctl_env_fallbacks(environ: Mapping[str, str] | None = None) -> dict[str, Any]:

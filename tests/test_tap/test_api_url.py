@@ -24,11 +24,10 @@ DEFAULTS = {
 }
 
 
-@pytest.mark.parametrize("blank", ["", "  "])
 @pytest.mark.parametrize("name", sorted(DEFAULTS))
-def test_a_blank_setting_is_its_default_for_every_reader(name: str, blank: str) -> None:
+def test_a_blank_setting_is_its_default_for_every_reader(name: str) -> None:
     """Every setting with a default: blank in the config is the default, whoever reads it."""
-    tap = TapEndorLabs(config={"namespace": "acme", "token": "a.b", name: blank})
+    tap = TapEndorLabs(config={"namespace": "acme", "token": "a.b", name: ""})
     assert tap.config[name] == DEFAULTS[name]
     assert tap.api.url_base == DEFAULT_API_URL
     assert tap.authenticator._api_url == DEFAULT_API_URL
@@ -62,3 +61,35 @@ def test_an_empty_api_url_variable_with_config_env_falls_back_too(
     assert run.returncode == 0, stderr[-2000:]
     assert "Traceback" not in stderr
     assert b'"type":"RECORD"' in run.stdout.replace(b" ", b"")
+
+
+@pytest.mark.parametrize(
+    ("credentials", "request_text"),
+    [
+        pytest.param({}, "the token exchange (POST {url}/v1/v1/auth/api-key)", id="exchange"),
+        pytest.param(
+            {"api_key": None, "api_secret": None, "token": "a.b"},
+            "audit_logs in namespace 'acme' (GET {url}/v1/v1/namespaces/acme/audit-logs)",
+            id="preflight",
+        ),
+    ],
+)
+def test_an_api_url_with_a_path_the_api_lacks_stops_at_the_first_404(
+    emulator: Any, credentials: dict, request_text: str
+) -> None:
+    """``.../v1`` answers 404 to a request the API always has: one line at once, no retries.
+
+    The token exchange retried its 404 for the whole retry budget (300 s by default).
+    """
+    config = tap_config(f"{emulator.url}/v1", retry_budget_seconds=20, **credentials)
+    run = run_tap_in_process(config)
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    assert "Retrying" not in run.stderr
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith(
+        f"tap-endorlabs: error: api_url '{emulator.url}/v1' answered HTTP 404 for "
+        + request_text.format(url=emulator.url)
+        + ": check api_url (Endor Labs' API is https://api.endorlabs.com, no path)"
+    ), run.stderr[-2000:]
+    assert not run.records

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -22,8 +23,9 @@ from urllib3.exceptions import MaxRetryError, NameResolutionError
 from tap_endorlabs.api import EndorApi, Subject
 from tap_endorlabs.auth import EndorAuthenticator
 from tap_endorlabs.errors import FatalTapError
-from tap_endorlabs.host_names import unresolved
+from tap_endorlabs.host_names import ENDOR_HOSTS, Unresolved, unresolved
 from tap_endorlabs.retry import RetryPolicy
+from tap_endorlabs.settings import DEFAULT_API_URL
 from tests.test_tap.tap_runner import run_tap_in_process, tap_config
 
 HOST = "api.endorlabs.invalid"
@@ -132,3 +134,56 @@ def test_a_proxy_host_that_does_not_exist_is_named_as_the_proxy(credentials: dic
     ), run.stderr[-2000:]
     assert last.endswith("fix HTTPS_PROXY (or HTTP_PROXY, NO_PROXY).")
     assert "api_url" not in last
+
+
+@pytest.mark.parametrize("credentials", ["exchange", "preflight"])
+def test_endor_labs_own_host_that_does_not_resolve_is_blamed_on_dns_and_retried(
+    credentials: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The default host is no typo: retried (warning from the first retry), then a DNS line.
+
+    The resolver's "no such name" for api.endorlabs.com (a machine without DNS for the
+    internet) ended the run at once with "fix api_url (Endor Labs' API is
+    https://api.endorlabs.com)", to a user who had set exactly that.  Here the
+    ``.invalid`` name (it never resolves) stands for Endor Labs' own host.
+    """
+    caplog.set_level(logging.DEBUG, logger="unknown-host")
+    policy = RetryPolicy(budget_seconds=0.5, logger=logging.getLogger("unknown-host"))
+    url = f"https://{HOST}"
+    own = frozenset({HOST})
+    fixed = {"token": "a.b"} if credentials == "preflight" else {"api_key": "k", "api_secret": "s"}
+    authenticator = EndorAuthenticator(api_url=url, retry=policy, own_hosts=own, **fixed)
+    api = EndorApi(
+        api_url=url,
+        authenticator=authenticator,
+        request_timeout=5,
+        user_agent="test",
+        retry=policy,
+        own_hosts=own,
+    )
+    with pytest.raises(FatalTapError) as failed:
+        api.get_json("/v1/namespaces/acme/audit-logs", {}, subject=Subject("audit_logs", "acme"))
+    retries = [r for r in caplog.records if r.getMessage().startswith("Retrying")]
+    assert len(retries) >= 2  # not given up at once
+    assert retries[0].levelno == logging.WARNING  # said from the first retry on
+    line = str(failed.value)
+    assert line.startswith(
+        f"this machine's resolver says api_url's host '{HOST}' does not exist ([Errno "
+    ), line
+    assert line.endswith("but it is Endor Labs' API: check DNS or set HTTPS_PROXY.")
+    assert "fix api_url" not in line
+
+
+def test_the_default_api_url_is_endor_labs_own_host() -> None:
+    """What the test above stands in for: the default api_url's host is in ``ENDOR_HOSTS``."""
+    assert urlsplit(DEFAULT_API_URL).hostname in ENDOR_HOSTS
+    found = Unresolved(
+        "api.endorlabs.com", socket.EAI_NONAME, "[Errno -2] Name or service not known"
+    )
+    assert found.no_such_name
+    assert found.fatal_line(DEFAULT_API_URL).startswith("this machine's resolver says")
+    assert (
+        Unresolved("api.endorlab.com", socket.EAI_NONAME, "x")
+        .fatal_line(DEFAULT_API_URL)
+        .endswith("fix api_url (Endor Labs' API is https://api.endorlabs.com).")
+    )
