@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from connector_common.secret_values import scrubbed, secret_values
+from connector_common.settings_hints import known_settings
 from tap_endorlabs.settings import CONFIG_SCHEMA as TAP_SCHEMA
 from tap_endorlabs.settings import ENDORCTL_ENV
 from tap_endorlabs.tap import TapEndorLabs
@@ -228,6 +229,8 @@ ENV_TYPOS = [
     ("compression_level", "5.5"),
     ("batch_max_records", "many"),
     ("run_manifest", "nope"),  # the target's yes/no: exit 0, no manifest
+    ("stream_maps", "{bad"),  # an object: a JSONDecodeError traceback
+    ("stream_maps", "[1]"),
 ]
 
 
@@ -237,12 +240,12 @@ def _each_plugin_with(cases: list[tuple[Any, ...]]) -> Any:
         pytest.param(plugin, *case, id=f"{plugin.name}-{case[0]}={case[1]!r}")
         for plugin in PLUGINS
         for case in cases
-        if case[0] in plugin.plugin_class.config_jsonschema["properties"]
+        if case[0] in known_settings(plugin.plugin_class)  # the SDK's own (stream_maps) too
     ]
 
 
 @pytest.mark.parametrize(("plugin", "setting", "text"), _each_plugin_with(ENV_TYPOS))
-def test_a_yes_no_or_integer_typo_in_the_environment_is_one_line(
+def test_a_typo_in_a_yes_no_number_or_json_variable_is_one_line(
     plugin: Plugin, setting: str, text: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``--config=ENV``: singer-sdk read a yes/no typo as false, an integer typo as a traceback."""
@@ -271,11 +274,17 @@ ENV_MEANINGS = [
     ("batch_max_records", "1e4", 10_000),
     ("compression_level", " 5 ", 5),
     ("compression_level", "", None),
+    ("stream_maps", "", None),  # was a JSONDecodeError traceback
+    (
+        "stream_maps",
+        '{"audit_logs": {"__alias__": "events"}}',
+        {"audit_logs": {"__alias__": "events"}},
+    ),
 ]
 
 
 @pytest.mark.parametrize(("plugin", "setting", "text", "read"), _each_plugin_with(ENV_MEANINGS))
-def test_yes_no_and_integer_settings_from_the_environment_mean_what_a_file_means(
+def test_yes_no_number_and_json_variables_mean_what_a_file_means(
     plugin: Plugin, setting: str, text: str, read: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Number text is the number it spells, empty text is "not set", yes/no words are read."""
