@@ -56,12 +56,16 @@ def numbers_from_text(config: MutableMapping[str, Any], schema: Mapping[str, Any
 
     Text that is not a number is left as it is, for the schema's own one-line error.
     A whole-number non-integer (``5.0`` from a config file) for an integer setting is
-    that integer, as its text is; another non-integer for a setting that takes none
-    becomes a float, so that the schema's error quotes it as written.
+    that integer, as its text is; any other ``Decimal`` (how singer-sdk reads a config
+    file's non-integers) becomes a float, so that the schema's errors quote it as written.
     """
     properties: Mapping[str, Any] = schema.get("properties", {})
     for name, value in list(config.items()):
         if name not in properties:
+            continue
+        if isinstance(value, Decimal) and "number" in _types(properties[name]):
+            # Quoted by the schema's errors as -0.5, not "Decimal('-0.5') is less than ...".
+            config[name] = float(value)
             continue
         if isinstance(value, Decimal | float) and "number" not in _types(properties[name]):
             config[name] = _plain_number(value, _types(properties[name]))

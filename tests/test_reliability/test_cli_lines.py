@@ -329,3 +329,17 @@ def test_a_fraction_for_an_integer_setting_is_quoted_as_written(
     assert "5.5 is not of type 'integer'" in errors[0]
     assert "Decimal" not in errors[0]
     assert setting in errors[0]
+
+
+def test_a_number_below_its_minimum_is_quoted_as_written(tmp_path: Path) -> None:
+    """The tap's schema minimums quoted singer-sdk's Decimal: "Decimal('-0.5') is less than ..."."""
+    plugin = PLUGINS[0]
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(plugin.config)[:-1] + ', "window_hours": -0.5}')
+    done = run_cli_in_process(plugin.plugin_class, ["--config", str(path)])
+    stderr = done.stderr.decode()
+    assert done.returncode == 1
+    errors = [line for line in stderr.splitlines() if plugin.is_error_line(line)]
+    assert len(errors) == 1, stderr[-2000:]
+    assert "-0.5 is less than or equal to the minimum of 0" in errors[0]
+    assert "Decimal" not in errors[0]
