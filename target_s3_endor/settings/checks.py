@@ -66,22 +66,25 @@ def check_load_method(config: Mapping[str, Any]) -> None:
 
 def check_max_concurrent_uploads(config: Mapping[str, Any]) -> None:
     """How many objects may be uploading at once (``storage/upload_pool.py``): 1 to 64."""
-    if "max_concurrent_uploads" not in config:
-        return  # the default
-    value = config["max_concurrent_uploads"]
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_UPLOADS:
-        msg = (
-            f"max_concurrent_uploads must be a whole number from 1 (one upload after another) "
-            f"to {MAX_UPLOADS}"
-        )
-        raise SettingsError(msg)
+    _check_whole_number(
+        config,
+        "max_concurrent_uploads",
+        range(1, MAX_UPLOADS + 1),
+        f"from 1 (one upload after another) to {MAX_UPLOADS}",
+    )
 
 
 def check_compression_level(config: Mapping[str, Any]) -> None:
     """The zlib level for zip and gzip objects must be one zlib accepts."""
-    if "compression_level" not in config:
-        return  # the default
-    level = config["compression_level"]
-    if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 9:
-        msg = "compression_level must be a whole number from 1 (fastest) to 9 (smallest)"
-        raise SettingsError(msg)
+    _check_whole_number(
+        config, "compression_level", range(1, 10), "from 1 (fastest) to 9 (smallest)"
+    )
+
+
+def _check_whole_number(config: Mapping[str, Any], name: str, allowed: range, words: str) -> None:
+    """``name``, when given, must be a whole number in ``allowed`` (absent: the default)."""
+    if name not in config:
+        return
+    value = config[name]
+    if isinstance(value, bool) or not isinstance(value, int) or value not in allowed:
+        raise SettingsError(f"{name} must be a whole number {words}")

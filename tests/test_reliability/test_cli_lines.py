@@ -137,6 +137,16 @@ def run(
     )
 
 
+def the_one_error_line(plugin: Plugin, done: subprocess.CompletedProcess[bytes]) -> str:
+    """The run's one error line, after checking it failed (exit 1) without a traceback."""
+    stderr = done.stderr.decode()
+    assert "Traceback" not in stderr
+    assert done.returncode == 1
+    errors = [line for line in stderr.splitlines() if plugin.is_error_line(line)]
+    assert len(errors) == 1, stderr[-2000:]
+    return errors[0]
+
+
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 @pytest.mark.parametrize("plugin", PLUGINS, ids=[plugin.name for plugin in PLUGINS])
 def test_one_line_no_traceback_no_secret(
@@ -206,12 +216,7 @@ def test_a_config_from_a_pipe_is_read_once(plugin: Plugin, setting: str) -> None
         done = run_cli_in_process(plugin.plugin_class, ["--config", f"/dev/fd/{read_end}"])
     finally:
         os.close(read_end)
-    stderr = done.stderr.decode()
-    assert "Traceback" not in stderr
-    assert done.returncode == 1
-    errors = [line for line in stderr.splitlines() if plugin.is_error_line(line)]
-    assert len(errors) == 1, stderr[-2000:]
-    assert setting in errors[0]
+    assert setting in the_one_error_line(plugin, done)
 
 
 def _env_settings(plugin: Plugin, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -253,13 +258,9 @@ def test_a_typo_in_a_yes_no_number_or_json_variable_is_one_line(
     variable = f"{plugin.env_prefix}_{setting.upper()}"
     monkeypatch.setenv(variable, text)
     done = run_cli_in_process(plugin.plugin_class, ["--config", "ENV"])
-    stderr = done.stderr.decode()
-    assert "Traceback" not in stderr
-    assert done.returncode == 1
-    errors = [line for line in stderr.splitlines() if plugin.is_error_line(line)]
-    assert len(errors) == 1, stderr[-2000:]
-    assert setting in errors[0]
-    assert f"{variable}={text!r}" in errors[0]
+    line = the_one_error_line(plugin, done)
+    assert setting in line
+    assert f"{variable}={text!r}" in line
 
 
 ENV_MEANINGS = [
@@ -322,13 +323,10 @@ def test_a_fraction_for_an_integer_setting_is_quoted_as_written(
     path = tmp_path / "config.json"
     path.write_text(json.dumps(plugin.config)[:-1] + f', "{setting}": 5.5}}')
     done = run_cli_in_process(plugin.plugin_class, ["--config", str(path)])
-    stderr = done.stderr.decode()
-    assert done.returncode == 1
-    errors = [line for line in stderr.splitlines() if plugin.is_error_line(line)]
-    assert len(errors) == 1, stderr[-2000:]
-    assert "5.5 is not of type 'integer'" in errors[0]
-    assert "Decimal" not in errors[0]
-    assert setting in errors[0]
+    line = the_one_error_line(plugin, done)
+    assert "5.5 is not of type 'integer'" in line
+    assert "Decimal" not in line
+    assert setting in line
 
 
 def test_a_number_below_its_minimum_is_quoted_as_written(tmp_path: Path) -> None:
@@ -337,9 +335,6 @@ def test_a_number_below_its_minimum_is_quoted_as_written(tmp_path: Path) -> None
     path = tmp_path / "config.json"
     path.write_text(json.dumps(plugin.config)[:-1] + ', "window_hours": -0.5}')
     done = run_cli_in_process(plugin.plugin_class, ["--config", str(path)])
-    stderr = done.stderr.decode()
-    assert done.returncode == 1
-    errors = [line for line in stderr.splitlines() if plugin.is_error_line(line)]
-    assert len(errors) == 1, stderr[-2000:]
-    assert "-0.5 is less than or equal to the minimum of 0" in errors[0]
-    assert "Decimal" not in errors[0]
+    line = the_one_error_line(plugin, done)
+    assert "-0.5 is less than or equal to the minimum of 0" in line
+    assert "Decimal" not in line
