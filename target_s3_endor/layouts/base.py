@@ -92,6 +92,11 @@ class Layout:
     key_root: Callable[[str, str], str]
     #: Whether a run that wrote nothing still gets a manifest (under the exporter root).
     manifest_when_empty: bool
+    #: Settings this layout never reads: one given (other than its default) gets a
+    #: warning at start (settings/checks.py:ignored_setting_lines), not silence.
+    ignored_settings: tuple[str, ...] = ()
+    #: Why, for that warning line: ``{setting} is ignored under layout: {name} ({this})``.
+    ignored_because: str = ""
 
     def sink_class(self) -> type[Sink]:
         """The sink class, imported now (only a run of this layout pays for its imports)."""

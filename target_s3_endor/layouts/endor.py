@@ -296,4 +296,6 @@ LAYOUT = Layout(
     proof_root=lambda _settings, root, _stream: _under_exporter_root(root),
     key_root=_under_exporter_root,
     manifest_when_empty=True,
+    ignored_settings=("security_lake_account_id", "security_lake_source_names"),
+    ignored_because="only layout: security-lake reads it",
 )

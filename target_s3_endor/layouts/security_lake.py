@@ -235,4 +235,14 @@ LAYOUT = Layout(
     proof_root=lambda settings, _root, stream: proof_root(settings, stream),
     key_root=key_root,
     manifest_when_empty=False,
+    # Objects are Parquet (zstd) at ext/<source>/...: no Endor format, container or root.
+    ignored_settings=(
+        "format",
+        "compression",
+        "compression_level",
+        "prefix",
+        "exporter_name",
+        "exporter_uuid",
+    ),
+    ignored_because="objects there are OCSF events in zstd Parquet, at keys under ext/<source>/",
 )
