@@ -47,7 +47,7 @@ from target_s3_endor.layouts.base import Layout
 from target_s3_endor.layouts.proof import RECONCILIATION_STREAM
 from target_s3_endor.layouts.registry import LAYOUTS
 from target_s3_endor.probe import run_probe
-from target_s3_endor.settings.checks import check_settings
+from target_s3_endor.settings.checks import check_settings, ignored_setting_lines
 from target_s3_endor.settings.model import TargetSettings
 from target_s3_endor.settings.schema import SETTINGS_SCHEMA
 from target_s3_endor.storage.run_summary import RunSummary
@@ -81,6 +81,8 @@ class TargetS3Endor(MessageHandlers):
             super().__init__(**kwargs)
             check_settings(self.config)
             self.settings = TargetSettings.from_config(self.config)
+        for line in ignored_setting_lines(self.config):  # format under security-lake, ...
+            self.logger.warning("%s", line)
         self.drain_at_record_age(self.settings.batch_max_age_seconds)
         if isinstance(self.message_reader, StrictLineReader):
             self.message_reader.max_line_bytes = self.settings.max_line_bytes
