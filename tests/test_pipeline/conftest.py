@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.conftest import EMULATOR_KEY, EMULATOR_NAMESPACE, EMULATOR_SECRET, S3_TEST_CREDENTIALS
 from tests.support.servers import ServerProcess
 from tests.test_reliability.ground import expected_export
+
+if TYPE_CHECKING:
+    from tests.test_pipeline.meltano_project import Project
 
 START_DATE = (datetime.now(UTC) - timedelta(days=45)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -48,3 +51,15 @@ def target_config(endpoint: str, bucket: str) -> dict[str, Any]:
         "aws_secret_access_key": S3_TEST_CREDENTIALS["aws_secret_access_key"],
         "exporter_name": "e2e",
     }
+
+
+@pytest.fixture(scope="session")
+def meltano_project(
+    tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str, s3_client: Any
+) -> Iterator[Project]:
+    """The Meltano project copy, installed once per session (meltano_project.py)."""
+    from tests.test_pipeline.meltano_project import installed_project  # it imports this module
+
+    root = tmp_path_factory.mktemp("meltano-project")
+    with installed_project(root, s3_endpoint, s3_client) as project:
+        yield project
