@@ -26,7 +26,7 @@ import yaml
 
 from tests.conftest import EMULATOR_KEY, EMULATOR_SECRET, S3_TEST_CREDENTIALS
 from tests.support.servers import REPO_ROOT, ServerProcess, start_emulator
-from tests.test_pipeline.conftest import START_DATE
+from tests.test_pipeline.conftest import PIPELINE_EMULATOR_ARGS, START_DATE
 
 BIN = Path(sys.executable).parent
 README = (REPO_ROOT / "README.md").read_text()
@@ -95,7 +95,7 @@ def installed_project(root: Path, s3_endpoint: str, s3_client: Any) -> Iterator[
     """The project in ``root``, its emulator (seed 5) running, ``meltano install`` done."""
     (root / "meltano.yml").write_text(yaml.safe_dump(project_meltano_yml(), sort_keys=False))
     s3_client.create_bucket(Bucket=README_BUCKET)
-    with start_emulator("--seed", "5") as emulator:
+    with start_emulator(*PIPELINE_EMULATOR_ARGS) as emulator:
         env = {
             **os.environ,
             "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
