@@ -32,14 +32,14 @@ def misspelled(given: Iterable[str], known: Collection[str]) -> dict[str, str | 
 def warning_text(name: str, nearest: str | None) -> str:
     """One warning line for an unknown setting."""
     if nearest is None:
-        return f"Unknown setting '{name}' is ignored (see --about for the settings)"
-    return f"Unknown setting '{name}' is ignored: did you mean '{nearest}'?"
+        return f"Unknown setting {name!r} is ignored (see --about for the settings)"
+    return f"Unknown setting {name!r} is ignored: did you mean {nearest!r}?"
 
 
 def unset_hints(hints: Mapping[str, str | None], config: Mapping[str, Any], error: str) -> str:
     """The misspellings behind an ``error`` about a setting they leave unset."""
     found = [
-        f"'{name}' is set instead of '{nearest}'"
+        f"{name!r} is set instead of {nearest!r}"
         for name, nearest in hints.items()
         if nearest is not None and config.get(nearest) in (None, "") and nearest in error
     ]

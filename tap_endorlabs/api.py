@@ -128,7 +128,7 @@ class Subject:
 
     def describe(self) -> str:
         """``audit_logs in namespace 'acme'``: how log lines and errors name the request."""
-        return f"{self.stream} in namespace '{self.namespace}'"
+        return f"{self.stream} in namespace {self.namespace!r}"
 
 
 def retry_after_seconds(response: requests.Response | None) -> float | None:
@@ -393,7 +393,7 @@ class EndorApi:
         if count is None:
             msg = (
                 f"The Endor Labs API answered a list, not a count, to list_parameters.count "
-                f"for {subject.stream} in namespace '{subject.namespace}': the tap cannot "
+                f"for {subject.stream} in namespace {subject.namespace!r}: the tap cannot "
                 "check that it read every record, so it stops."
             )
             raise FatalTapError(msg)
@@ -456,7 +456,7 @@ class EndorApi:
 def _loop_message(loop: PagingLoopError, subject: Subject) -> str:
     return (
         f"The Endor Labs API sent the same {loop.cursor} twice for {subject.stream} in "
-        f"namespace '{subject.namespace}' (a paging loop): stopped before reading it "
+        f"namespace {subject.namespace!r} (a paging loop): stopped before reading it "
         "again; the state written so far resumes the export once the API pages again."
     )
 
@@ -465,12 +465,12 @@ def _client_error_text(subject: Subject, status: int, message: str) -> str:
     """One actionable line for a 4xx the tap cannot recover from."""
     if status == 403:
         return (
-            f"Access to namespace '{subject.namespace}' was denied (HTTP 403: {message}): "
+            f"Access to namespace {subject.namespace!r} was denied (HTTP 403: {message}): "
             "give the API key at least the Read-only role there, or fix namespace."
         )
     if status == 404:
         return (
-            f"Namespace '{subject.namespace}' was not found (HTTP 404: {message}): "
+            f"Namespace {subject.namespace!r} was not found (HTTP 404: {message}): "
             "check the namespace setting (ENDOR_NAMESPACE)."
         )
     if status == 400:

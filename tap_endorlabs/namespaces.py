@@ -66,7 +66,7 @@ def list_namespaces(api: EndorApi, tenant: str) -> list[str]:
         names.extend(full_name(obj) for obj in listed.objects)
     except AccessDeniedError as exc:
         msg = (
-            f"The API key cannot list the namespaces under '{tenant}' (HTTP 403: "
+            f"The API key cannot list the namespaces under {tenant!r} (HTTP 403: "
             f"{exc.api_message}): set "
             "include_child_namespaces: false, or use a key with read access to the "
             "child namespaces."

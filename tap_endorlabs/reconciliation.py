@@ -189,7 +189,7 @@ def verified_objects(api: EndorApi, query: ListQuery, subject: Subject) -> Verif
         what = f"query {query.filter!r}" if query.filter else "listing"
         routes = f" (re-read by {', '.join(tried)})" if tried else ""
         msg = (
-            f"Incomplete read of {subject.stream} in namespace '{subject.namespace}', "
+            f"Incomplete read of {subject.stream} in namespace {subject.namespace!r}, "
             f"{what}: the API counts {expected} records, the tap read {len(found)}{routes}. "
             "Stopped before emitting them: no state passes them, and the next run reads "
             "them again."
@@ -197,7 +197,7 @@ def verified_objects(api: EndorApi, query: ListQuery, subject: Subject) -> Verif
         raise IncompleteWindowError(msg)
     if tried:
         _log.warning(
-            "%s in namespace '%s': re-read by %s to find every record the API counts (%d)",
+            "%s in namespace %r: re-read by %s to find every record the API counts (%d)",
             subject.stream,
             subject.namespace,
             ", then ".join(tried),

@@ -50,6 +50,7 @@ import backoff
 import requests
 from backoff.types import Details
 
+from connector_common.lines import one_line
 from tap_endorlabs.errors import StopRequested
 from tap_endorlabs.headers import retry_after_seconds as parse_retry_after
 from tap_endorlabs.host_names import unresolved
@@ -108,7 +109,7 @@ def describe(error: BaseException) -> str:
     host = unresolved(error)
     if host is not None:  # the host and the setting, not urllib3's three wrappers
         return host.describe()
-    text = " ".join(str(error).split())
+    text = one_line(str(error))
     name = type(error).__name__
     if "Authorization" in text:
         return name

@@ -229,7 +229,7 @@ class FindingsStream(EndorStream):
                 else ("resolved since")
             )
             self.logger.warning(
-                "findings: scan %s in namespace '%s' reported %d finding(s) the API no longer "
+                "findings: scan %s in namespace %r reported %d finding(s) the API no longer "
                 "lists (%s); they are not exported: %s",
                 scan.get("uuid"),
                 namespace,

@@ -357,7 +357,7 @@ class WindowRead:
             )
         if got != first_got:
             settings.logger.warning(
-                "%s in namespace '%s': the window %s read %d of the API's %d records; "
+                "%s in namespace %r: the window %s read %d of the API's %d records; "
                 "re-read by %s, it holds them all",
                 settings.name,
                 settings.namespace,
@@ -368,7 +368,7 @@ class WindowRead:
             )
         elif got > expected and not at_least:
             settings.logger.info(
-                "%s in namespace '%s': the window %s holds %d records, the API counts %d "
+                "%s in namespace %r: the window %s holds %d records, the API counts %d "
                 "(records that arrived or changed while it was read)",
                 settings.name,
                 settings.namespace,
@@ -422,7 +422,7 @@ def incomplete_line(  # noqa: PLR0917 - every fact the line names
     store = " and ".join(sources)
     routes = f" (re-read by {', '.join(tried)})" if tried else ""
     return (
-        f"Incomplete read of {settings.name} in namespace '{settings.namespace}', window "
+        f"Incomplete read of {settings.name} in namespace {settings.namespace!r}, window "
         f"{window_text(lo, hi)} ({store} store): the API counts {expected} records, the tap "
         f"read {got}{routes}. Stopped before emitting the window: no state passes it, and "
         "the next run reads it again."

@@ -22,6 +22,12 @@ from typing import Any
 from urllib.parse import quote
 
 MAX_SEGMENT_LENGTH = 100
+# S3's limit on a key, in every layout: 1024 bytes of UTF-8 (User Guide, "Naming Amazon
+# S3 objects").  Each layout's key rule (``Layout.key_rule``) keeps its keys within it.
+MAX_KEY_BYTES = 1024
+# A batch id is ``{16 hex}-{sequence}`` (batching/run.py): 32 leaves the sequence room
+# for 15 digits.  Layouts budget their keys with it.
+MAX_BATCH_ID_LENGTH = 32
 # Folders the target writes itself, in every layout: the connection test's (probe.py),
 # the run manifests' and the completeness proofs' (run_summary.py, layouts/proof.py).
 # The ``_`` keeps them apart from data (Hive-style readers skip such folders).

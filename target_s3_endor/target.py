@@ -47,7 +47,7 @@ from target_s3_endor.layouts.base import Layout
 from target_s3_endor.layouts.proof import RECONCILIATION_STREAM
 from target_s3_endor.layouts.registry import LAYOUTS
 from target_s3_endor.probe import run_probe
-from target_s3_endor.settings.checks import check_settings
+from target_s3_endor.settings.checks import check_settings, ignored_setting_lines
 from target_s3_endor.settings.model import TargetSettings
 from target_s3_endor.settings.schema import SETTINGS_SCHEMA
 from target_s3_endor.storage.run_summary import RunSummary
@@ -81,9 +81,12 @@ class TargetS3Endor(MessageHandlers):
             super().__init__(**kwargs)
             check_settings(self.config)
             self.settings = TargetSettings.from_config(self.config)
+        for line in ignored_setting_lines(self.config):  # format under security-lake, ...
+            self.logger.warning("%s", line)
         self.drain_at_record_age(self.settings.batch_max_age_seconds)
         if isinstance(self.message_reader, StrictLineReader):
             self.message_reader.max_line_bytes = self.settings.max_line_bytes
+            self.message_reader.on_stopped = self.end_run  # a run ended by an error or signal
         # Drain sinks one after another, not on the SDK's 8 threads: sinks share the
         # batch sequence and the compressor's bookkeeping, and when an upload fails
         # its error must be the last line, not followed by another sink's drain.
@@ -197,8 +200,26 @@ class TargetS3Endor(MessageHandlers):
         """At the end of the input (or a stop): the scans still open, as they stand."""
         write_open_scans(self.run, self.logger)
 
+    def end_run(self) -> None:
+        """Stop the run's upload and compression threads, if it started any (RunContext.end).
+
+        Called once nothing more is written: after the last drain and state at the end of
+        the input (``process_endofpipe``), or when reading stops on an error or a stop by
+        signal (the reader's ``on_stopped``).  So when state is emitted is unchanged; the
+        pools otherwise idle until the process exits, which an in-process run never does.
+        """
+        if "run" in self.__dict__:  # the cached RunContext: built at its first use only
+            self.run.end()
+
     @override
     def process_endofpipe(self) -> None:
+        try:
+            self._end_of_input()
+        finally:
+            self.end_run()  # after the last drain, its state, proofs and manifest
+
+    def _end_of_input(self) -> None:
+        """Write what waits, drain, print the last state; then proofs, manifest, summary."""
         self._input_ended = True
         self.write_waiting_objects()
         super().process_endofpipe()

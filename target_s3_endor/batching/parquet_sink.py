@@ -46,7 +46,7 @@ class SecurityLakeSink(UploadingSink):
         mapper = mapper_for(stream_name)
         if mapper is None:
             msg = (
-                f"stream '{stream_name}' has no OCSF class, and layout: security-lake writes "
+                f"stream {stream_name!r} has no OCSF class, and layout: security-lake writes "
                 "only OCSF: deselect it in the tap (meltano select) or use layout: endor"
             )
             raise BadInputError(msg)

@@ -138,8 +138,8 @@ class ProofWriter:
         window = self._open.pop((stream, namespace), None) or Window()
         if window.received != emitted:
             msg = (
-                f"reconciliation {record.get('uuid')} of stream '{stream}' namespace "
-                f"'{namespace}' says the tap emitted {emitted} records since the previous one, "
+                f"reconciliation {record.get('uuid')} of stream {stream!r} namespace "
+                f"{namespace!r} says the tap emitted {emitted} records since the previous one, "
                 f"but the target received {window.received}: no proof is written and no later "
                 "state goes out; check the tap (or what runs between tap and target)"
             )

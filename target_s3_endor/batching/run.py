@@ -151,6 +151,19 @@ class RunContext:
         """Let running uploads end without raising: before closing files they may read."""
         self.uploads.settle()
 
+    def end(self) -> None:
+        """At the end of the run: stop the upload and compression threads.
+
+        Called after the last drain, once every state is out (so it changes nothing
+        about when state is emitted).  Both pools start their threads at the first job
+        and otherwise keep them idle until the process exits, which an in-process run
+        (a test, an orchestrator embedding the target) never does.  Raises nothing: on
+        a failed run the uploads still running are let finish, those queued cancelled.
+        """
+        self.uploads.settle()
+        self.uploads.shutdown()
+        self.compressor.shutdown()
+
 
 class SinkHost(Protocol):
     """What a sink needs of the target: the run's shared parts and the latest state."""

@@ -218,7 +218,7 @@ class S3EndorSink(UploadingSink):
         # state printed after this drain is held back to before the oldest of them.
         if self._fallback_records:
             self.logger.warning(
-                "%d records of stream '%s' lack layout fields (tenant_meta.namespace or "
+                "%d records of stream %r lack layout fields (tenant_meta.namespace or "
                 "meta.create_time%s): written under %s/",
                 self._fallback_records,
                 self.stream_name,

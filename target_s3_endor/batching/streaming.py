@@ -47,10 +47,15 @@ def _close_abandoned_objects() -> None:
 
 
 class BackgroundCompressor:
-    """One worker thread that runs compression jobs in submission order."""
+    """One worker thread that runs compression jobs in submission order.
+
+    The thread starts with the first job (a run that streams no object starts
+    none) and ends at ``shutdown``, when the run ends, rather than idling until
+    the process exits.
+    """
 
     def __init__(self, max_pending: int = MAX_PENDING_CHUNKS) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="compress")
+        self._executor: ThreadPoolExecutor | None = None
         self._slots = threading.BoundedSemaphore(max_pending)
         self.open_objects = 0
 
@@ -58,12 +63,23 @@ class BackgroundCompressor:
         """Queue a job; blocks while ``max_pending`` jobs are still waiting (back-pressure)."""
         self._slots.acquire()
         try:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="compress")
             future = self._executor.submit(job)
         except BaseException:
             self._slots.release()
             raise
         future.add_done_callback(lambda _: self._slots.release())
         return future
+
+    def shutdown(self) -> None:
+        """End the worker once every queued job has run; a later job starts a new one.
+
+        No job is cancelled: an object's ``close`` waits on its last job.
+        """
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
 
 
 class StreamingObject:

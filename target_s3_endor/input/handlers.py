@@ -44,6 +44,7 @@ from singer_sdk.plugin_base import _ConfigInput
 from singer_sdk.target_base import Target
 from typing_extensions import override
 
+from connector_common.lines import one_line
 from connector_common.settings_env import environment_settings
 from connector_common.settings_text import drop_empty_choices, numbers_from_text
 from target_s3_endor.errors import BadInputError, TargetS3EndorError
@@ -286,7 +287,7 @@ class MessageHandlers(Target):
                 "Stopped by %s; the last records could not be written (%s) and no state was "
                 "written for them: run again from the last state",
                 name,
-                " ".join(str(exc).split()),
+                one_line(str(exc)),
             )
             sys.exit(1)
         self.logger.warning(

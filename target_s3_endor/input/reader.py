@@ -41,6 +41,10 @@ class StrictLineReader(MsgSpecReader):
     max_line_bytes = DEFAULT_MAX_LINE_BYTES
     #: The one line to end with when the input stopped in the middle of a message.
     ended_mid_message: str | None = None
+    #: Called when reading stops on an exception (a message refused, an upload failed,
+    #: ``sys.exit`` after a stop by signal), before it propagates: the target ends its
+    #: run's worker threads there (target.py ``end_run``).
+    on_stopped: Callable[[], None] | None = None
 
     @override
     def process_lines(
@@ -51,8 +55,21 @@ class StrictLineReader(MsgSpecReader):
         """The SDK's loop, minus two set operations and a dict update per record.
 
         Same dispatch and errors: a message without ``type`` fails on the
-        SDK's check, an unknown type on the SDK's handler.
+        SDK's check, an unknown type on the SDK's handler.  Whatever ends the
+        loop early is told to ``on_stopped`` first.
         """
+        try:
+            return self._process_lines(file_input, callbacks)
+        except BaseException:
+            if self.on_stopped is not None:
+                self.on_stopped()
+            raise
+
+    def _process_lines(
+        self,
+        file_input: IO[str] | None,
+        callbacks: dict[str, Callable[[dict], None]],
+    ) -> Counter[str]:
         counts: Counter[str] = Counter()
         records = 0
         decode = self.deserialize_json

@@ -31,7 +31,7 @@ class ValidatingSink(Sink):
             self._compiled = validator_for(self.schema)
         except SchemaError as exc:
             msg = (
-                f"the SCHEMA of stream '{self.stream_name}' is not a valid JSON Schema ({exc}): "
+                f"the SCHEMA of stream {self.stream_name!r} is not a valid JSON Schema ({exc}): "
                 "fix the tap or set validate_records: false"
             )
             raise BadInputError(msg) from None
@@ -45,7 +45,7 @@ class ValidatingSink(Sink):
             except RecordInvalid as exc:
                 number = self._total_records_read + 1  # the SDK counts it after this check
                 msg = (
-                    f"record {number} of stream '{self.stream_name}' does not match "
+                    f"record {number} of stream {self.stream_name!r} does not match "
                     f"its SCHEMA ({exc}): fix the tap or set validate_records: false"
                 )
                 raise BadInputError(msg) from None

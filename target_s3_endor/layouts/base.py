@@ -34,7 +34,8 @@ class LayoutSettings(Protocol):
     Layouts sit below ``settings/`` in the import layers, so they name what they read
     here instead of importing the model: read-only properties, as the model is frozen.
     The settings rules (``Layout.check``) read the raw configuration instead: they run
-    before the model is built.
+    before the model is built; the key-length rules (``Layout.key_rule``) read this,
+    as they need the defaults applied (``prefix``, ``exporter_name``).
     """
 
     @property
@@ -77,6 +78,11 @@ class Layout:
     #: Raises ``SettingsError`` (one line, naming the setting) for a configuration
     #: this layout cannot write with; returns None otherwise.
     check: Callable[[Config], None]
+    #: The layout's key-length rule: raises ``SettingsError`` (one line, naming the
+    #: setting to shorten) when a key this layout could write with these settings would
+    #: pass S3's 1,024 bytes (``naming.MAX_KEY_BYTES``); each layout's keys have their
+    #: own shape, so each budgets its own (settings/limits.py runs the one of the layout).
+    key_rule: Callable[[LayoutSettings], None]
     #: Every folder the layout writes under, in order: where the connection test
     #: puts a probe each and ``--verify`` lists proofs.
     roots: Callable[[LayoutSettings], list[str]]
@@ -86,6 +92,11 @@ class Layout:
     key_root: Callable[[str, str], str]
     #: Whether a run that wrote nothing still gets a manifest (under the exporter root).
     manifest_when_empty: bool
+    #: Settings this layout never reads: one given (other than its default) gets a
+    #: warning at start (settings/checks.py:ignored_setting_lines), not silence.
+    ignored_settings: tuple[str, ...] = ()
+    #: Why, for that warning line: ``{setting} is ignored under layout: {name} ({this})``.
+    ignored_because: str = ""
 
     def sink_class(self) -> type[Sink]:
         """The sink class, imported now (only a run of this layout pays for its imports)."""

@@ -33,10 +33,13 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from target_s3_endor.errors import SettingsError
 from target_s3_endor.layouts.base import Layout, LayoutSettings
 from target_s3_endor.naming import (
     CONNECTION_TEST_FOLDER,
     MANIFEST_FOLDER,
+    MAX_BATCH_ID_LENGTH,
+    MAX_KEY_BYTES,
     MAX_SEGMENT_LENGTH,
     PROOF_FOLDER,
     compact_time,
@@ -50,8 +53,6 @@ from target_s3_endor.naming import (
     stream_folder,
 )
 
-# S3's limit on a key: 1024 bytes of UTF-8.  Every segment below is ASCII.
-MAX_KEY_BYTES = 1024
 UNPARTITIONED = "_unpartitioned"
 # Fixed namespace for the default exporter uuid: the same name gives the same
 # uuid on every machine and run, so keys stay put across re-runs.
@@ -116,7 +117,6 @@ def project_segment(project_uuid: object, project_name: object) -> str:
 # keys are shorter.  A batch id is ``{16 hex}-{sequence}``: 32 leaves the sequence
 # room for 15 digits.
 MAX_EXTENSION_LENGTH = 10
-MAX_BATCH_ID_LENGTH = 32
 MAX_KEY_BELOW_ROOT = (
     4 * (MAX_SEGMENT_LENGTH + 1) + 1 + 16 + 1 + 80 + 1 + MAX_BATCH_ID_LENGTH + MAX_EXTENSION_LENGTH
 )
@@ -267,15 +267,35 @@ def _under_exporter_root(root: str, *_: str) -> str:
 
 
 def _no_layout_rule(_config: Mapping[str, Any]) -> None:
-    """No rule of its own: the key root's length is checked with the limits (settings/limits.py)."""
+    """No rule on the raw configuration: its key-length rule is ``check_key_root``."""
+
+
+def check_key_root(settings: LayoutSettings) -> None:
+    """The root (prefix and exporter segment) leaves room for the deepest key below it.
+
+    Every Endor-layout key is ``{root}/...`` with at most ``MAX_KEY_BELOW_ROOT`` bytes
+    below the root, so a root of at most ``MAX_ROOT_BYTES`` keeps each within S3's 1024.
+    """
+    size = len(exporter_root(settings).encode())
+    if size > MAX_ROOT_BYTES:
+        msg = (
+            f"prefix and exporter_name make a key root of {size} bytes: S3 keys hold at most "
+            f"{MAX_KEY_BYTES} bytes and the layout below the root needs up to "
+            f"{MAX_KEY_BELOW_ROOT}; shorten prefix so the root is at most "
+            f"{MAX_ROOT_BYTES} bytes"
+        )
+        raise SettingsError(msg)
 
 
 LAYOUT = Layout(
     name="endor",
     sink="target_s3_endor.batching.sink:S3EndorSink",
     check=_no_layout_rule,
+    key_rule=check_key_root,
     roots=_exporter_roots,
     proof_root=lambda _settings, root, _stream: _under_exporter_root(root),
     key_root=_under_exporter_root,
     manifest_when_empty=True,
+    ignored_settings=("security_lake_account_id", "security_lake_source_names"),
+    ignored_because="only layout: security-lake reads it",
 )

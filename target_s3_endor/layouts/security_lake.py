@@ -38,7 +38,8 @@ from target_s3_endor.layouts.base import Layout, LayoutSettings
 SECURITY_LAKE = "security-lake"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MIN_AGE_SECONDS = 300  # "between 5 minutes and 1 event day"
-ACCOUNT_ID = re.compile(r"^\d{12}$")
+ACCOUNT_ID_LENGTH = 12
+ACCOUNT_ID = re.compile(rf"^\d{{{ACCOUNT_ID_LENGTH}}}$")
 # Security Lake's custom source names: letters, digits, '-' and '_', at most 64.
 SOURCE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
@@ -124,6 +125,45 @@ def check_security_lake_settings(config: Mapping[str, Any]) -> None:
     require_pyarrow()
 
 
+def longest_key_bytes(settings: LayoutSettings) -> int:
+    """The longest key this layout can write with ``settings``: a data object's.
+
+    ``ext/<source>/region=<r>/accountId=<a>/eventDay=<YYYYMMDD>/<time>_<batch>.parquet``
+    with the longest source name, the longest batch id and a 12-digit account (the
+    layout's rule refuses any other); the target's own objects under ``ext/<source>/``
+    (probes, proofs, manifests) add fewer bytes below the source than the partition
+    folders do.  ``prefix`` and the exporter are no part of these keys.
+    """
+    sources = source_names(settings.security_lake_source_names).values()
+    key = object_key(
+        max(sources, key=len),
+        region=str(settings.region or ""),
+        account="0" * ACCOUNT_ID_LENGTH,
+        day="YYYYMMDD",
+        first_time_ms=0,
+        batch="0" * naming.MAX_BATCH_ID_LENGTH,
+    )
+    return len(key.encode())
+
+
+def check_key_length(settings: LayoutSettings) -> None:
+    """Security Lake keys stay within S3's 1,024 bytes: only ``region`` can make them longer.
+
+    Source names are at most 64 characters and the account 12 digits (both checked by
+    ``check_security_lake_settings``); a region is the one part of unbounded length.
+    """
+    size = longest_key_bytes(settings)
+    if size > naming.MAX_KEY_BYTES:
+        region = str(settings.region or "")
+        msg = (
+            f"region of {len(region)} characters ({region[:20]!r}...) makes layout: "
+            f"security-lake keys of up to {size} bytes, and S3 keys hold at most "
+            f"{naming.MAX_KEY_BYTES}: set region to the Security Lake bucket's region "
+            "(such as us-east-1)"
+        )
+        raise SettingsError(msg)
+
+
 def event_moment(time_ms: int) -> datetime:
     """An OCSF ``time`` as a UTC datetime, exact for any year a record can hold (1-9999)."""
     return EPOCH + timedelta(milliseconds=time_ms)
@@ -190,8 +230,19 @@ LAYOUT = Layout(
     # Named, not imported: the sink loads pyarrow, which only this layout's runs need.
     sink="target_s3_endor.batching.parquet_sink:SecurityLakeSink",
     check=check_security_lake_settings,
+    key_rule=check_key_length,
     roots=source_roots,
     proof_root=lambda settings, _root, stream: proof_root(settings, stream),
     key_root=key_root,
     manifest_when_empty=False,
+    # Objects are Parquet (zstd) at ext/<source>/...: no Endor format, container or root.
+    ignored_settings=(
+        "format",
+        "compression",
+        "compression_level",
+        "prefix",
+        "exporter_name",
+        "exporter_uuid",
+    ),
+    ignored_because="objects there are OCSF events in zstd Parquet, at keys under ext/<source>/",
 )

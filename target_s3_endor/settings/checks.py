@@ -15,6 +15,7 @@ from target_s3_endor.errors import SettingsError
 from target_s3_endor.formats.encoding import COMPRESSIONS, FORMATS
 from target_s3_endor.layouts.registry import layout_of
 from target_s3_endor.settings.limits import check_limits
+from target_s3_endor.settings.model import TargetSettings
 from target_s3_endor.storage.endpoints import check_endpoints
 
 #: The one ``load_method`` of the SDK's three this target does.
@@ -44,6 +45,30 @@ def check_settings(config: Mapping[str, Any]) -> None:
     check_limits(config)  # each setting against the S3/STS limit it names
     check_endpoints(config)  # no userinfo, no plain-http STS (endpoints.py)
     layout_of(config).check(config)  # the layout's own rules (layouts/registry.py)
+
+
+def ignored_setting_lines(config: Mapping[str, Any]) -> list[str]:
+    """One warning line per setting given that the layout never reads (``Layout.ignored_settings``).
+
+    ``format: sarif`` under ``layout: security-lake`` changes nothing, and silence would
+    let the user believe it did.  A setting at its default is not warned about: Meltano
+    passes every setting ``meltano.yml`` gives a value, and the user chose none of those.
+    "At its default" is judged on the typed settings, so ``"3"`` from an environment
+    variable is the default 3, and an empty ``security_lake_source_names`` is no setting.
+    """
+    layout = layout_of(config)
+    given = TargetSettings.from_config(config)
+    lines = []
+    for name in layout.ignored_settings:
+        if name not in config:
+            continue
+        unset = TargetSettings.from_config({k: v for k, v in config.items() if k != name})
+        if getattr(given, name) != getattr(unset, name):
+            lines.append(
+                f"{name} is ignored under layout: {layout.name} ({layout.ignored_because}); "
+                "remove it from the settings"
+            )
+    return lines
 
 
 def check_load_method(config: Mapping[str, Any]) -> None:

@@ -10,7 +10,9 @@ Limits, with their sources:
 * S3 multipart: parts of 5 MiB to 5 GiB, at most 10,000 parts; a single PUT
   holds at most 5 GiB and an object at most 5 TiB (Amazon S3 User Guide,
   "Amazon S3 multipart upload limits").
-* S3 keys: at most 1024 bytes of UTF-8 (User Guide, "Naming Amazon S3 objects").
+* S3 keys: at most 1024 bytes of UTF-8 (User Guide, "Naming Amazon S3 objects"),
+  each layout by its own rule (``Layout.key_rule``): the Endor layout budgets its
+  ``{prefix}/{exporter}`` root, Security Lake its ``ext/<source>/region=...`` keys.
 * Bucket names: 3 to 63 characters of lowercase letters, digits, dots and
   hyphens, starting and ending with a letter or digit (User Guide, "General
   purpose bucket naming rules"); buckets made in us-east-1 before March 2018
@@ -35,7 +37,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from target_s3_endor.errors import SettingsError
-from target_s3_endor.layouts import endor
+from target_s3_endor.layouts.registry import layout_of
 from target_s3_endor.settings.model import TargetSettings
 from target_s3_endor.settings.schema import schema_default
 
@@ -197,17 +199,14 @@ def _urls(config: Mapping[str, Any]) -> None:
             raise SettingsError(msg)
 
 
-def _key_root(config: Mapping[str, Any]) -> None:
-    """The root (prefix and exporter segment) leaves room for the deepest key."""
-    size = len(endor.exporter_root(TargetSettings.from_config(config)).encode())
-    if size > endor.MAX_ROOT_BYTES:
-        msg = (
-            f"prefix and exporter_name make a key root of {size} bytes: S3 keys hold at most "
-            f"{endor.MAX_KEY_BYTES} bytes and the layout below the root needs up to "
-            f"{endor.MAX_KEY_BELOW_ROOT}; shorten prefix so the root is at most "
-            f"{endor.MAX_ROOT_BYTES} bytes"
-        )
-        raise SettingsError(msg)
+def _key_length(config: Mapping[str, Any]) -> None:
+    """The layout's own key-length rule: every key it writes within S3's 1024 bytes.
+
+    Each layout's keys have their own shape (``Layout.key_rule``): the Endor layout's
+    root is ``{prefix}/{exporter}``; Security Lake keys start ``ext/<source>/`` and
+    hold no prefix, so a long prefix, which that layout ignores, is no reason to refuse.
+    """
+    layout_of(config).key_rule(TargetSettings.from_config(config))
 
 
 def _role(config: Mapping[str, Any]) -> None:
@@ -279,7 +278,7 @@ CHECKS: tuple[Callable[[Mapping[str, Any]], None], ...] = (
     _bucket,
     _region,
     _urls,
-    _key_root,
+    _key_length,
     _role,
     _encryption_and_class,
     _spool_dir,

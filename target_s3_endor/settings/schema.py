@@ -309,7 +309,8 @@ SETTINGS_SCHEMA: dict[str, Any] = th.PropertiesList(
             "Key layout: endor (Endor Labs' exporter folders) or security-lake (OCSF 1.3.0 "
             "events as zstd Parquet under ext/<source>/region=<region>/accountId=<account>/"
             "eventDay=<YYYYMMDD>/ for an Amazon Security Lake custom source; format, "
-            "compression and prefix do not apply; needs the security-lake extra)."
+            "compression, compression_level, prefix, exporter_name and exporter_uuid do not "
+            "apply, and a warning names each one given; needs the security-lake extra)."
         ),
     ),
     th.Property(

@@ -49,6 +49,7 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 
+from connector_common.lines import one_line
 from target_s3_endor.errors import NO_ROOM_ERRNOS, CredentialsError, SettingsError, UploadError
 from target_s3_endor.storage.retry import (
     Failure,
@@ -542,7 +543,7 @@ def _short(exc: Exception) -> str:
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         return f"{error.get('Code', '')} {error.get('Message', '')}".strip()
-    return " ".join(str(exc).split())[:200]
+    return one_line(str(exc))[:200]
 
 
 S3_CODE_HINTS = {

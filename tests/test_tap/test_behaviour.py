@@ -171,12 +171,22 @@ def test_findings_carry_scan_context_contiguously(emulator: ServerProcess) -> No
 
 
 def test_window_splits_on_deadline_and_finishes(emulator_factory: Factory) -> None:
-    server = emulator_factory("--seed", "5", "--row-cost-us", "2500", "--audit-logs", "1500")
+    # Few rows, each dear: 100 audit logs at 2 ms a row (20 ms in the archive) time out
+    # a window of them all, and its half, at a 1 s deadline; a quarter answers in time.
+    # Each 504 costs the whole deadline, so fewer rows, not cheaper ones, keep this short.
+    # The other streams are small: at this row cost they would be slow, not split.
+    server = emulator_factory(
+        "--seed", "5", "--row-cost-us", "2000", "--audit-logs", "100",
+        "--authentication-logs", "20", "--findings-per-scan", "2", "--finding-logs", "10",
+    )  # fmt: skip
     config = tap_config(server.url, request_timeout=1, window_hours=24 * 90)
     run = run_tap_in_process(config)
     assert run.returncode == 0, run.stderr
-    assert_exported_once(run.uuids("audit_logs"), truth(server.url, "audit_logs"))
-    assert stats(server.url)["by_status"].get("504", 0) > 0
+    for stream in STREAMS:
+        assert_exported_once(run.uuids(stream), truth(server.url, stream))
+    # Halved twice at least: a split window that still times out is split again.
+    assert stats(server.url)["by_status"].get("504", 0) >= 2
+    assert run.stderr.count("Deadline exceeded on audit_logs") >= 2
 
 
 @pytest.mark.parametrize("fault", ["429", "500", "503", "504", "reset", "truncate"])

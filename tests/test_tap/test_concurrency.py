@@ -66,9 +66,15 @@ def test_child_namespaces_read_concurrently_give_the_same_partitions(
 ) -> None:
     """Namespaces read ahead in parallel: the records and states of one after another."""
     children = ("platform", "security", "data", "web", "mobile")
+    # Six namespaces, four of them without projects (3 projects, one each in the first
+    # three): small data that still pages. 110 findings a scan are over the 100 read by
+    # uuid, so each scan is read by its context, four pages of 30; acme's audit-log
+    # windows take several pages. 2 ms a call still overlaps reads (each costs the tap
+    # about as much CPU); most requests are fixed: windows walked per namespace.
     server = emulator_factory(
-        "--seed", "22", "--base-latency", "0.005", "--audit-logs", "600",
-        "--child-namespaces", ",".join(children), "--findings-per-scan", "110",
+        "--seed", "22", "--base-latency", "0.002", "--audit-logs", "400",
+        "--authentication-logs", "100", "--child-namespaces", ",".join(children),
+        "--projects", "3", "--scans-per-project", "2", "--findings-per-scan", "110",
     )  # fmt: skip
     config = tap_config(server.url, page_size=30, window_hours=24, include_child_namespaces=True)
     runs = {n: run_tap_in_process({**config, "max_concurrent_requests": n}) for n in (1, 4, 16)}

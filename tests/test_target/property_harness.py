@@ -79,15 +79,31 @@ class Bucket:
                 out[entry["Key"]] = (entry["ETag"], self.fetch(entry["Key"], entry["ETag"]))
         return out
 
-    def history(self) -> dict[str, list[list[dict[str, Any]]]]:
-        """Every key's versions, oldest first (S3 lists a key's newest version first)."""
+    def history(self) -> tuple[dict[str, str], dict[str, list[list[dict[str, Any]]]]]:
+        """Every key's latest ETag, and its versions' records, oldest first (S3 lists a
+        key's newest version first): one listing for both at the end of a run."""
+        latest: dict[str, str] = {}
         out: dict[str, list[list[dict[str, Any]]]] = {}
         paginator = self.client.get_paginator("list_object_versions")
         for page in paginator.paginate(Bucket=self.name):
             for entry in page.get("Versions", []):
                 records = self.fetch(entry["Key"], entry["ETag"], entry["VersionId"])
                 out.setdefault(entry["Key"], []).insert(0, records)
-        return out
+                if entry["IsLatest"]:
+                    latest[entry["Key"]] = entry["ETag"]
+        return latest, out
+
+    def finished(self, returncode: int, stderr: str, prints: list[StatePrint]) -> Run:
+        """What a run left in the bucket: its latest objects and every version."""
+        latest, history = self.history()
+        return Run(
+            returncode=returncode,
+            stderr=stderr,
+            prints=prints,
+            objects={key: self.cache[key, etag][1] for key, etag in latest.items()},
+            bodies={key: self.body(key, etag) for key, etag in latest.items()},
+            history=history,
+        )
 
     def stored(self) -> frozenset[str]:
         """Every record in the bucket now, canonically encoded."""
@@ -202,15 +218,7 @@ def drive(scenario: Scenario, config: dict[str, Any], bucket: Bucket, workdir: P
     )
     code, stderr = invoke_in_process(["--config", str(config_path)], stdin, stdout)
     collect(len(lines))
-    latest = bucket.latest()
-    return Run(
-        returncode=code,
-        stderr=stderr,
-        prints=prints,
-        objects={key: records for key, (_, records) in latest.items()},
-        bodies={key: bucket.body(key, etag) for key, (etag, _) in latest.items()},
-        history=bucket.history(),
-    )
+    return bucket.finished(code, stderr, prints)
 
 
 def drive_process(scenario: Scenario, config: dict[str, Any], bucket: Bucket, workdir: Path) -> Run:
@@ -247,15 +255,7 @@ def drive_process(scenario: Scenario, config: dict[str, Any], bucket: Bucket, wo
     rest = target.process.stdout.read()
     code = target.process.wait(timeout=120)
     collect(len(lines), rest)
-    latest = bucket.latest()
-    return Run(
-        returncode=code,
-        stderr=target.stderr(),
-        prints=prints,
-        objects={key: records for key, (_, records) in latest.items()},
-        bodies={key: bucket.body(key, etag) for key, (etag, _) in latest.items()},
-        history=bucket.history(),
-    )
+    return bucket.finished(code, target.stderr(), prints)
 
 
 # The invariants.
