@@ -1,7 +1,7 @@
 """The Endor Labs API misbehaving on about 1 request in 7: the export is still exactly right.
 
 One emulator, one data set: a fault-free run into one bucket, then the same
-export with 429s (Retry-After), 500s, 503s, 504 deadlines, connection resets,
+export with 429s (a Retry-After of 0.05 s), 500s, 503s, 504 deadlines, connection resets,
 truncated bodies and tokens that expire every two seconds, into another.  Both
 buckets must hold the same records and the same findings objects.
 """
@@ -30,6 +30,29 @@ FAULTS = [
 ]
 
 
+# Issue 23: each 429 asked for 1 s, waited in real time (~20 of them: most of the test's
+# wall time); the tap honours a fractional Retry-After (tap_endorlabs/headers.py), so
+# 0.05 s still proves it waits as asked.  Half the records: the ~700 requests a run
+# makes are mostly windows and lookups, so every fault type still hits ~15 times, and
+# a 2 s token still runs out during the faulty run.
+FAULTS_EMULATOR_FLAGS = (
+    "--seed",
+    "21",
+    "--token-ttl",
+    "2",
+    "--retry-after",
+    "0.05",
+    "--audit-logs",
+    "800",
+    "--authentication-logs",
+    "100",
+    "--projects",
+    "4",
+    "--scans-per-project",
+    "4",
+)
+
+
 def bucket_content(s3_client: Any, bucket: str) -> tuple[Counter[str], set[str]]:
     """Every record (canonical JSON, duplicates counted) and the findings object keys."""
     records: Counter[str] = Counter()
@@ -50,7 +73,7 @@ def new_bucket(s3_client: Any) -> str:
 def test_api_faults_on_one_request_in_seven_change_nothing(
     tmp_path: Path, s3_endpoint: str, s3_client: Any
 ) -> None:
-    with start_emulator("--seed", "21", "--token-ttl", "2", "--retry-after", "1") as server:
+    with start_emulator(*FAULTS_EMULATOR_FLAGS) as server:
         clean_bucket, faulty_bucket = new_bucket(s3_client), new_bucket(s3_client)
         clean = Pipeline(
             tmp_path / "clean",
