@@ -54,7 +54,7 @@ SETTINGS_SCHEMA: dict[str, Any] = th.PropertiesList(
         description=(
             "First segment(s) of every key, as in Endor Labs' own exporter. With the exporter "
             f"segment at most {endor.MAX_ROOT_BYTES} bytes, so every key stays within S3's "
-            f"{endor.MAX_KEY_BYTES}."
+            f"{endor.MAX_KEY_BYTES}. Layout endor only: security-lake keys hold no prefix."
         ),
     ),
     th.Property(
@@ -341,7 +341,8 @@ SETTINGS_SCHEMA: dict[str, Any] = th.PropertiesList(
         description=(
             "Whether to write, at the end of each run and before its final state, a JSON "
             "manifest listing every key the run wrote, under {prefix}/{exporter}/_manifests/ "
-            "(for downstream loaders that read manifests)."
+            "(layout: security-lake: one per source written, under ext/<source>/_manifests/; "
+            "for downstream loaders that read manifests)."
         ),
     ),
     th.Property(

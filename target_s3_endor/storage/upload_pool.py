@@ -24,6 +24,8 @@ What stays as it was:
   part (``multipart_part_size_bytes``) in memory.
 * Two uploads of one key never overlap (a scan's object rewritten with more
   findings): the later waits for the earlier, so the last written wins.
+* The threads start at the first upload and end with the run
+  (``RunContext.end`` calls ``shutdown``), not at the process's exit.
 """
 
 from __future__ import annotations

@@ -1,64 +1,50 @@
 """The main job under real Meltano: `meltano install`, then `meltano run` twice.
 
-Meltano's system directory (plugin venvs, system database) goes to a temporary
-folder through MELTANO_SYS_DIR_ROOT, so the test never touches a developer's
-own `.meltano/`; the project itself is this repository's meltano.yml.
+The project is this repository's meltano.yml (its ``demo`` environment, configured by
+meltano.yml alone), copied to a temporary folder and installed once for this module and
+test_readme_meltano.py (tests/test_pipeline/meltano_project.py): Meltano's system
+directory (plugin venvs, system database) is the copy's, never a developer's `.meltano/`.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.s3_listing import list_objects
 from tests.support.emulator_client import call_json
-from tests.support.servers import REPO_ROOT, ServerProcess
+from tests.support.servers import ServerProcess
 from tests.test_pipeline.conftest import (
     START_DATE,
     exported_audit_uuids,
 )
+from tests.test_pipeline.meltano_project import XDIST_GROUP, Project, run_meltano
 from tests.test_reliability.ground import expected_export
 
-pytestmark = pytest.mark.meltano
-MELTANO = str(Path(sys.executable).parent / "meltano")
-
-
-def meltano(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run a meltano command in the project; fail the test with its output if it fails."""
-    result = subprocess.run(
-        [MELTANO, *args],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    return result
+pytestmark = [pytest.mark.meltano, pytest.mark.xdist_group(XDIST_GROUP)]
 
 
 def test_meltano_run_exports_then_resumes_from_state(
-    tmp_path: Path, pipeline_emulator: ServerProcess, s3_endpoint: str, s3_client: Any
+    meltano_project: Project, pipeline_emulator: ServerProcess, s3_endpoint: str, s3_client: Any
 ) -> None:
+    installed = meltano_project.installed
+    assert installed.returncode == 0, (installed.stdout + installed.stderr)[-4000:]
     s3_client.create_bucket(Bucket="endor-demo")
-    env = {
-        **os.environ,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "MELTANO_SYS_DIR_ROOT": str(tmp_path / "meltano-sys"),
-        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "DEMO_ENDOR_API_URL": pipeline_emulator.url,
-        "DEMO_S3_ENDPOINT_URL": s3_endpoint,
-        "DEMO_START_DATE": START_DATE,
-    }
-    meltano(["install"], env)
+    # meltano.yml's demo environment alone: none of the README's TAP_/TARGET_ exports.
+    env = meltano_project.env_without_plugin_settings(
+        DEMO_ENDOR_API_URL=pipeline_emulator.url,
+        DEMO_S3_ENDPOINT_URL=s3_endpoint,
+        DEMO_START_DATE=START_DATE,
+    )
+
+    def meltano(args: list[str]) -> None:
+        """Run a meltano command in the project; fail the test with its output if it fails."""
+        result = run_meltano(meltano_project.root, args, env)
+        assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+
     run = ["--environment=demo", "run", "tap-endorlabs", "target-s3-endor"]
-    meltano(run, env)
+    meltano(run)
 
     first = list_objects(s3_client, "endor-demo")
     first_audit = {r["uuid"] for o in first if "/audit-logs/" in o.key for r in o.records}
@@ -79,7 +65,7 @@ def test_meltano_run_exports_then_resumes_from_state(
         "/_emulator/advance",
         {"seconds": 300, "audit_logs": 9, "scans": 1},
     )
-    meltano(run, env)
+    meltano(run)
     first_keys = {o.key for o in first}
     added = [o for o in list_objects(s3_client, "endor-demo") if o.key not in first_keys]
     added_audit = {r["uuid"] for o in added if "/audit-logs/" in o.key for r in o.records}

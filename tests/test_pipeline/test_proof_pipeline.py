@@ -1,6 +1,11 @@
 """Issue 19 end to end: the real tap piped into the real target leaves the proof in the
 bucket, and ``--verify`` checks the bucket against it.
 
+Both plugins run their own command lines in this process (tests/support/in_process_cli.py),
+the tap's whole output fed to the target, the target's last state kept as the README's
+export.sh keeps it: the proof and the check are the plugins', and a process pipe proves
+nothing more here (test_plain_pipe.py runs export.sh itself, as processes).
+
 Two incremental runs: ``--verify`` passes; one data object deleted: it exits 1 naming
 the object; a run from scratch (at-least-once: every window exported and proven again)
 heals the gap (its windows, cut where that run cut them, cover the lost object's window),
@@ -14,12 +19,12 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from tap_endorlabs.tap import TapEndorLabs
 from target_s3_endor.target import TargetS3Endor
 from tests.support.emulator_client import call_json
 from tests.support.in_process_cli import run_cli_in_process
 from tests.support.servers import ServerProcess
 from tests.test_pipeline.conftest import tap_config, target_config
-from tests.test_pipeline.test_plain_pipe import run_pipe
 
 
 def verify(workdir: Path) -> subprocess.CompletedProcess[str]:
@@ -28,6 +33,23 @@ def verify(workdir: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.CompletedProcess(
         done.args, done.returncode, done.stdout.decode(), done.stderr.decode()
     )
+
+
+def run_pipe(workdir: Path) -> None:
+    """One run of the README's export.sh, its two plugins in this process: the tap from
+    state.json if there is one, state.json moved to the last state the target printed."""
+    state = workdir / "state.json"
+    tap_args = ["--config", str(workdir / "tap.json")]
+    tapped = run_cli_in_process(
+        TapEndorLabs, tap_args + (["--state", str(state)] if state.exists() else [])
+    )
+    assert tapped.returncode == 0, tapped.stderr.decode()[-3000:]
+    target_args = ["--config", str(workdir / "target.json")]
+    loaded = run_cli_in_process(TargetS3Endor, target_args, stdin=tapped.stdout)
+    assert loaded.returncode == 0, loaded.stderr.decode()[-3000:]
+    states = loaded.stdout.decode().splitlines()
+    assert states, "the target printed no state"
+    state.write_text(states[-1] + "\n")
 
 
 def proofs(s3_client: Any, bucket: str) -> list[dict[str, Any]]:
@@ -50,7 +72,7 @@ def test_the_pipeline_proves_its_export_and_verify_finds_a_deleted_object(
 ) -> None:
     (tmp_path / "tap.json").write_text(json.dumps(tap_config(pipeline_emulator)))
     (tmp_path / "target.json").write_text(json.dumps(target_config(s3_endpoint, bucket)))
-    run_pipe(tmp_path)  # the README's export.sh: state.json is the state it reached
+    run_pipe(tmp_path)  # as the README's export.sh: state.json is the state it reached
     call_json(pipeline_emulator, "POST", "/_emulator/advance", {"seconds": 120, "audit_logs": 7})
     run_pipe(tmp_path)  # from state.json
 

@@ -79,7 +79,7 @@ def test_a_put_retried_after_a_slow_answer_stores_one_copy(
         "read_timeout_seconds": 0.3,
         "max_attempts": 8,
     }
-    run_in_process(config, audit_logs_input(100))
+    run_in_process(config, audit_logs_input(40))
 
     stats = call_json(s3_proxy, "GET", "/_proxy/stats")
     versions = versions_per_key(s3_client, versioned)
@@ -91,7 +91,7 @@ def test_a_put_retried_after_a_slow_answer_stores_one_copy(
         for key, body in all_objects(s3_client, versioned).items()
         for r in records_in(key, body, tmp_path)
     ]
-    assert sorted(r["uuid"] for r in held) == sorted(f"audit-{n:05d}" for n in range(100))
+    assert sorted(r["uuid"] for r in held) == sorted(f"audit-{n:05d}" for n in range(40))
 
 
 def test_a_scan_resent_by_a_later_run_replaces_its_object(

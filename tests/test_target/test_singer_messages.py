@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from tests.s3_listing import list_objects
 from tests.support.servers import REPO_ROOT, ServerProcess
 from tests.test_pipeline.conftest import tap_config
-from tests.test_reliability.harness import TAP
+from tests.test_tap.tap_runner import run_tap_in_process
 from tests.test_target.conftest import (
     TargetRun,
     audit_log,
@@ -158,7 +158,9 @@ def test_our_taps_batch_config_output_lands_as_its_record_output(
     emulator: ServerProcess, config: dict, s3_client: Any, bucket: str, tmp_path: Path
 ) -> None:
     """tap-endorlabs with ``batch_config`` (JSONL, gzip, files of 40 records) against the
-    emulator, through the real target: S3 then holds what the tap's RECORD run puts there."""
+    emulator, through the real target: S3 then holds what the tap's RECORD run puts there.
+    Both taps run in this process (``run_tap_in_process``: the command's own sync and
+    output): what is compared is their output, not their processes."""
     outputs = {}
     for name, extra in {
         "records": {},
@@ -170,14 +172,8 @@ def test_our_taps_batch_config_output_lands_as_its_record_output(
             }
         },
     }.items():
-        (tmp_path / f"tap-{name}.json").write_text(json.dumps(tap_config(emulator) | extra))
-        tap = subprocess.run(
-            [TAP, "--config", str(tmp_path / f"tap-{name}.json")],
-            capture_output=True,
-            text=True,
-            timeout=240,
-            check=True,
-        )
+        tap = run_tap_in_process(tap_config(emulator) | extra)
+        assert tap.returncode == 0, tap.stderr[-2000:]
         outputs[name] = tap.stdout
     assert '"type":"BATCH"' in outputs["batches"]
     assert '"type":"RECORD"' not in outputs["batches"]

@@ -257,11 +257,14 @@ def test_no_proof_at_all_fails(config: dict, s3_client: Any, bucket: str) -> Non
 def test_the_cli_flag_exit_status_and_one_line_errors(
     config: dict, s3_client: Any, bucket: str, tmp_path: Path
 ) -> None:
+    """The command line's ``--verify``: the same click command in this process
+    (``run_cli_in_process``: exit status from its ``SystemExit``, stdout, what it logs),
+    and one failure as a process of its own, whose exit status and stderr are the real ones."""
     counts = written_audit_logs(config, s3_client, bucket, tmp_path)
     root = exporter_root(config)
     objects = [(key, n, n) for key, n in sorted(counts.items())]
     put_proof(s3_client, bucket, root, [proof_line("w1", objects)], "run1-000001")
-    run = run_target(config, "", "--verify", tmp=tmp_path)
+    run = run_cli_in_process(config, "", "--verify", tmp=tmp_path)
     assert run.returncode == 0, run.stderr
     assert "verify: complete" in run.stdout
     assert "objects read (100%)" in run.stderr
@@ -270,13 +273,16 @@ def test_the_cli_flag_exit_status_and_one_line_errors(
     run = run_target(config, "", "--verify", tmp=tmp_path)
     assert run.returncode == 1
     assert objects[0][0] in run.stdout
+    assert "Traceback" not in run.stderr
 
-    run = run_target({**config, "bucket": "no-such-bucket-here"}, "", "--verify", tmp=tmp_path)
+    run = run_cli_in_process(
+        {**config, "bucket": "no-such-bucket-here"}, "", "--verify", tmp=tmp_path
+    )
     assert run.returncode == 1
     assert "Traceback" not in run.stderr
     assert len(run.error_lines) == 1 and "no-such-bucket-here does not exist" in run.stderr
 
-    run = run_target(config, "", "--verify", "--test", tmp=tmp_path)
+    run = run_cli_in_process(config, "", "--verify", "--test", tmp=tmp_path)
     assert run.returncode == 1 and "pass one of them" in run.stderr
 
 
