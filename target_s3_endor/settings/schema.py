@@ -341,7 +341,8 @@ SETTINGS_SCHEMA: dict[str, Any] = th.PropertiesList(
         description=(
             "Whether to write, at the end of each run and before its final state, a JSON "
             "manifest listing every key the run wrote, under {prefix}/{exporter}/_manifests/ "
-            "(for downstream loaders that read manifests)."
+            "(layout: security-lake: one per source written, under ext/<source>/_manifests/; "
+            "for downstream loaders that read manifests)."
         ),
     ),
     th.Property(

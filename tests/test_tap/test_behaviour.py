@@ -212,10 +212,11 @@ def test_token_expiry_mid_run_renews(emulator_factory: Factory, expiry_field: st
         "--token-ttl",
         "2",
         "--base-latency",
-        "0.01",
+        "0.002",
         f"--auth-expiry-field={expiry_field}",
+        # More output than the pipe holds: the run is held mid-stream past the lifetime.
         "--audit-logs",
-        "3000",
+        "600",
     )
     run = run_tap_past_token_lifetime(tap_config(server.url, page_size=50), lifetime_seconds=2)
     assert run.returncode == 0, run.stderr
@@ -227,7 +228,9 @@ def test_token_expiry_mid_run_renews(emulator_factory: Factory, expiry_field: st
 
 
 def test_revoked_tokens_reauthenticate_once(emulator_factory: Factory) -> None:
-    server = emulator_factory("--seed", "8", "--base-latency", "0.02")
+    # 400 audit logs: far more output than the pipe holds, so the tap is blocked mid-run
+    # when the tokens are revoked, and many requests follow.
+    server = emulator_factory("--seed", "8", "--base-latency", "0.002", "--audit-logs", "400")
     run = run_tap_acting(
         tap_config(server.url, page_size=50, max_concurrent_requests=1),
         lambda _: control(server.url, "expire-tokens"),

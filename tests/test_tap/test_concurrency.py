@@ -122,8 +122,8 @@ def test_token_expiry_mid_run_under_concurrency_renews_before_it_runs_out(
     emulator_factory: Factory,
 ) -> None:
     server = emulator_factory(
-        "--seed", "25", "--token-ttl", "2", "--base-latency", "0.01", "--audit-logs", "3000"
-    )
+        "--seed", "25", "--token-ttl", "2", "--base-latency", "0.002", "--audit-logs", "600"
+    )  # 600 audit logs: the run is held mid-stream (full pipe) past the lifetime
     run = run_tap_past_token_lifetime(
         tap_config(server.url, page_size=50, max_concurrent_requests=8), lifetime_seconds=2
     )
