@@ -10,13 +10,17 @@ import pytest
 
 from tests.support.servers import ServerProcess
 from tests.test_orchestration.machines import Shared
+from tests.test_pipeline.conftest import PIPELINE_EMULATOR_ARGS
 
 
 @pytest.fixture
 def shared(
     emulator_factory: Callable[..., ServerProcess], s3_endpoint: str, s3_client: Any, bucket: str
 ) -> Shared:
-    """What the machines of one tenant share; the state bucket is not the export bucket."""
+    """What the machines of one tenant share; the state bucket is not the export bucket.
+
+    The API is the end-to-end runs' small emulator (tests/test_pipeline/conftest.py).
+    """
     state_bucket = f"meltano-state-{uuid.uuid4().hex[:16]}"
     s3_client.create_bucket(Bucket=state_bucket)
-    return Shared(emulator_factory("--seed", "5"), s3_endpoint, bucket, state_bucket)
+    return Shared(emulator_factory(*PIPELINE_EMULATOR_ARGS), s3_endpoint, bucket, state_bucket)

@@ -34,7 +34,7 @@ TOTAL = re.compile(r"\|\s+total\s+(\d+)\s+(\d+)\s+(\d+)$")
 
 def run_backfill(workdir: Path, server: ServerProcess, endpoint: str, bucket: str) -> str:
     """Run the pipe; return both plugins' stderr, tap first."""
-    tap = {**tap_config(server), "progress_interval_seconds": 0.2}
+    tap = {**tap_config(server), "progress_interval_seconds": 0.1}
     target = {**target_config(endpoint, bucket), "run_manifest": True}
     (workdir / "tap.json").write_text(json.dumps(tap))
     (workdir / "target.json").write_text(json.dumps(target))
@@ -58,8 +58,9 @@ def run_backfill(workdir: Path, server: ServerProcess, endpoint: str, bucket: st
 def test_a_backfill_logs_progress_and_ends_with_a_summary_that_matches_the_bucket(
     tmp_path: Path, s3_endpoint: str, s3_client: Any, bucket: str
 ) -> None:
-    # 30 ms a list call: the audit-log backfill takes a few seconds, several intervals.
-    with start_emulator("--seed", "4", "--base-latency", "0.03") as server:
+    # 10 ms a list call: the audit-log backfill of one namespace takes about a second, several
+    # 0.1 s intervals.
+    with start_emulator("--seed", "4", "--base-latency", "0.01") as server:
         logs = run_backfill(tmp_path, server, s3_endpoint, bucket)
 
     progress = [match.groups() for match in PROGRESS.finditer(logs)]

@@ -37,9 +37,11 @@ def what_was_emitted(run: TapRun) -> tuple[dict[str, list[dict[str, Any]]], list
 
 def test_records_and_state_are_identical_at_1_4_and_16(emulator_factory: Factory) -> None:
     # 130 findings a scan (65 in a partial one): scans read by their context, and by uuid.
+    # Hundreds of audit logs over 120 days (both stores), six scans of acme's two projects:
+    # many windows and pages. 2 ms a call still overlaps reads.
     server = emulator_factory(
-        "--seed", "21", "--base-latency", "0.005", "--audit-logs", "2500", "--audit-days", "120",
-        "--findings-per-scan", "130",
+        "--seed", "21", "--base-latency", "0.002", "--audit-logs", "1000", "--audit-days", "120",
+        "--projects", "4", "--scans-per-project", "3", "--findings-per-scan", "130",
     )  # fmt: skip
     # Small pages and windows: many windows, so several are read ahead at once.
     # One start_date for all (the state carries it).
@@ -48,8 +50,9 @@ def test_records_and_state_are_identical_at_1_4_and_16(emulator_factory: Factory
     for n, run in runs.items():
         assert run.returncode == 0, (n, run.stderr[-2000:])
     one = what_was_emitted(runs[1])
-    assert len(one[0]["audit_logs"]) > 1000
-    assert len(one[0]["findings"]) > 1000
+    # Many windows of 40-record pages (several read ahead at once), scans of many pages.
+    assert len(one[0]["audit_logs"]) > 15 * 40
+    assert len(one[0]["findings"]) > 4 * 130
     assert what_was_emitted(runs[4]) == one
     assert what_was_emitted(runs[16]) == one
     for stream in STREAMS:
