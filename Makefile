@@ -43,7 +43,7 @@ typecheck: install
 # Four workers on two cores: the suite waits more than it computes (real servers, time-outs,
 # Retry-After, Meltano); at -n 2 it kept 1.2 cores busy (838 s of CPU in 11 min 50 s).
 test: lint typecheck s3rver
-	$(PY) -m pytest -n 4 $(PYTEST_ARGS)
+	$(PY) -m pytest -n 4 --dist loadgroup $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .meltano output .demo .pytest_cache .mypy_cache .ruff_cache tests/.npm/node_modules

@@ -166,11 +166,19 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the modules that hold ``slow`` tests first, each module's tests in their order.
+    """Run the modules that hold long tests first, each module's tests in their order.
 
-    ``pytest -n 2`` hands tests out in collection order: a long campaign collected last
-    would run alone at the end while the other worker idles. Whole modules move, so a
-    module-scoped fixture (the campaign emulator) is still started once.
+    pytest-xdist hands tests out in collection order: a long campaign collected last
+    would run alone at the end while the other workers idle. The long ones are the
+    ``slow`` campaigns, then the tests that run real Meltano or the orchestration (they
+    wait on Meltano's and the plugins' start-ups, so they overlap well with the rest).
+    Whole modules move, so a module-scoped fixture (the campaign emulator) is still
+    started once.
     """
-    slow_modules = {item.module for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.module not in slow_modules)
+    ranks = {"slow": 0, "meltano": 1, "orchestration": 1}
+    module_rank: dict[Any, int] = {}
+    for item in items:
+        for marker, rank in ranks.items():
+            if item.get_closest_marker(marker):
+                module_rank[item.module] = min(module_rank.get(item.module, 2), rank)
+    items.sort(key=lambda item: module_rank.get(item.module, 2))

@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ from tests.test_target.conftest import (
     schema,
     state,
 )
+
+RECENT_START = (datetime.now(UTC) - timedelta(days=20)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def set_faults(proxy: ServerProcess, faults: list[dict[str, Any]], **extra: Any) -> None:
@@ -96,7 +99,9 @@ def test_s3_that_keeps_failing_stops_the_target_without_state_for_unwritten_data
     # Everything goes through except the last stream the tap sends, scan_results.
     set_faults(s3_proxy, [{"type": fault, "rate": 1.0, "method": "PUT", "path": "/scan-results/"}])
     config = campaign_target_config(s3_proxy.url, bucket, max_attempts=2, max_retry_seconds=1)
-    result = Pipeline(tmp_path, campaign_tap_config(emulator), config).run()
+    # From 20 days back (issue 23): every stream still sends records, half the lines.
+    tap = campaign_tap_config(emulator, start_date=RECENT_START)
+    result = Pipeline(tmp_path, tap, config).run()
 
     assert result.target_code == 1
     assert "Traceback" not in result.target_stderr
