@@ -18,7 +18,13 @@ from tests.emulator.cost import CostModel
 from tests.emulator.data import DataConfig, Generator
 from tests.emulator.faults import FAULT_TYPES, FaultRule, Faults, RateLimiter, parse_fault_flag
 from tests.emulator.listing import PAGING_MODES, TIMESTAMP_STYLES
-from tests.emulator.server import DATE_HEADER_STYLES, RETRY_AFTER_STYLES, App, make_server
+from tests.emulator.server import (
+    DATE_HEADER_STYLES,
+    RETRY_AFTER_STYLES,
+    App,
+    make_server,
+    use_plain_header_parser,
+)
 from tests.emulator.store import Store
 
 
@@ -326,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
             "error: --namespace must be set and differ from --forbidden-namespace", file=sys.stderr
         )
         return 2
+    use_plain_header_parser()
     try:
         app = build_app(args)
         server = make_server(app, args.host, args.port)

@@ -61,8 +61,9 @@ def test_sorted_pages_without_token_with_children_and_small_buffer(
     emulator_factory: Factory,
 ) -> None:
     """Windows the tap orders itself are halved when over the buffer, per namespace."""
+    # 1,000 audit logs (~750 of acme's): far over a 100-record buffer (20 pages of 5).
     server = emulator_factory(
-        "--seed", "12", "--paging", "sorted-without-token", "--audit-logs", "3000"
+        "--seed", "12", "--paging", "sorted-without-token", "--audit-logs", "1000"
     )
     config = tap_config(
         server.url, page_size=5, window_hours=24 * 400, include_child_namespaces=True
