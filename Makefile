@@ -42,6 +42,8 @@ typecheck: install
 
 # Four workers on two cores: the suite waits more than it computes (real servers, time-outs,
 # Retry-After, Meltano); at -n 2 it kept 1.2 cores busy (838 s of CPU in 11 min 50 s).
+# --dist loadgroup: the tests of one xdist_group run on one worker (the installed Meltano
+# project is installed once); every other test is handed out as with the default.
 test: lint typecheck s3rver
 	$(PY) -m pytest -n 4 --dist loadgroup $(PYTEST_ARGS)
 

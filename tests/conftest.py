@@ -165,7 +165,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(f"{seconds:8.1f}  {nodeid}")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+@pytest.hookimpl(trylast=True)  # after pytest-xdist's own, which names each test's group
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Run the modules that hold long tests first, each module's tests in their order.
 
     pytest-xdist hands tests out in collection order: a long campaign collected last
@@ -182,3 +183,26 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             if item.get_closest_marker(marker):
                 module_rank[item.module] = min(module_rank.get(item.module, 2), rank)
     items.sort(key=lambda item: module_rank.get(item.module, 2))
+    _check_xdist_groups(config, items)
+
+
+def _check_xdist_groups(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse to run when ``--dist loadgroup`` would silently not group.
+
+    pytest-xdist marks a grouped test by adding ``@group`` to its node id; on pytest 9.2
+    that rename no longer takes (pytest-dev/pytest-xdist#1386), and the tests of one
+    ``xdist_group`` (the installed Meltano project) spread over the workers, each
+    installing the project again. pyproject.toml pins pytest below 9.2 for that.
+    """
+    if not getattr(config.option, "loadgroup", False):
+        return
+    ungrouped = [
+        item.nodeid
+        for item in items
+        if item.get_closest_marker("xdist_group") and "@" not in item.nodeid
+    ]
+    if ungrouped:
+        raise pytest.UsageError(
+            f"--dist loadgroup does not group {ungrouped[0]} (pytest-xdist#1386 on pytest "
+            f"{pytest.__version__}): install the dev extra's pytest (`make install`)"
+        )
