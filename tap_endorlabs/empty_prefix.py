@@ -34,8 +34,10 @@ from tap_endorlabs.timestamps import floor_to_second
 #: A range starting longer ago than this (two of ``WindowPlanner.max_size``) is probed first.
 PROBE_AFTER = timedelta(days=2 * 366)
 #: With no record at all the walk begins this long before the API's now: the
-#: proven stretch then ends well before any record still arriving.
-EMPTY_MARGIN = timedelta(days=1)
+#: proven stretch ends well before any record still arriving (and past
+#: ``window_reader.SETTLE_MARGIN``, so its count is exact), and the walk's first
+#: window (``window_hours``, 24 by default) is then its open last one.
+EMPTY_MARGIN = timedelta(hours=1)
 #: Page size of the probe: small (one record is all it needs), but not tiny: the
 #: API reference warns that a very small page size on log resources is slow.
 PROBE_PAGE_SIZE = 20
