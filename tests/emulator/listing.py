@@ -290,9 +290,10 @@ class Lister:
     ``missing-row-always`` (one audit log, the middle one of the table, is never
     listed, yet counted); ``sorted-first-missing`` (the first page of every sorted
     list call leaves its first row out, the cursor moving on as if it had been
-    sent: an ascending sort's "oldest record" is then not the oldest).  Counts (``list_parameters.count``) are the truth in
-    every mode.  ``timestamps`` ``mixed`` serves every time with 0/3/6/9 digits
-    and Z or an offset (``mixed_timestamp``).
+    sent: an ascending sort's "oldest record" is then not the oldest).  Counts
+    (``list_parameters.count``) are the truth in every mode.  ``timestamps``
+    ``mixed`` serves every time with 0/3/6/9 digits and Z or an offset
+    (``mixed_timestamp``).
     """
 
     def __init__(
