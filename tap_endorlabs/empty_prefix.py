@@ -16,7 +16,8 @@ the count is the proof (the project's rule: trust the API's count, not the
 shape of its pages).  The stretch then gets its own reconciliation, a window
 proven empty, so ``--verify``'s time line has no hole.  Any other answer (a
 count above 0, a refused or failed probe) leaves the walk where it was, with
-one log line: at worst the run costs what it cost before.
+one log line: at worst the run costs what it cost before, and a request or
+two per store more.
 
 Nothing here speaks HTTP: ``oldest`` and ``count`` are the caller's.
 """
@@ -87,6 +88,8 @@ def find_empty_prefix(
         t0 = min([floor_to_second(moment) for moment in found if moment is not None] + [limit])
         if t0 <= start:
             return None
+        # One store after another, in the reader's order (the active store before the
+        # archive): a record moving to the archive meanwhile is counted there.
         counted = sum(count(start, t0, source) for source in sources)
     except (FatalTapError, WindowTooBigError, ProbeFailedError) as failed:
         logger.info(

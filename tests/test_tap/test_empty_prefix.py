@@ -21,10 +21,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tap_endorlabs.client import EPOCH, EndorStream
-from tap_endorlabs.empty_prefix import EMPTY_MARGIN, PROBE_AFTER
+from tap_endorlabs.empty_prefix import (
+    EMPTY_MARGIN,
+    PROBE_AFTER,
+    ProbeFailedError,
+    find_empty_prefix,
+)
 from tap_endorlabs.errors import DeadlineExceededError, FatalTapError
 from tap_endorlabs.timestamps import floor_to_second, format_timestamp, parse_timestamp
 from tap_endorlabs.window_reader import Reconciliation, WindowQuery, read_windows
+from tap_endorlabs.windows import sources_for
 from tests.support.servers import start_emulator
 from tests.test_tap.tap_runner import TapRun, run_tap_in_process, stats, tap_config
 from tests.test_tap.test_window_reader import NOW, FakeApi, obj, reader
@@ -99,7 +105,9 @@ record_times = st.lists(
     active=record_times,
     archive=record_times,
     lie=st.booleans(),
-    failure=st.sampled_from([None, FatalTapError("HTTP 400"), DeadlineExceededError("504")]),
+    failure=st.sampled_from(
+        [None, FatalTapError("HTTP 400"), DeadlineExceededError("504"), ProbeFailedError("?")]
+    ),
 )
 def test_the_jump_changes_no_record_and_leaves_no_hole(
     start: datetime,
@@ -297,3 +305,26 @@ def test_a_start_date_years_back_jumps_from_it(emulator: Any, plain_walk: Any) -
     assert first["audit_logs"]["api_count"] == 0
     assert format_timestamp(parse_timestamp(first["audit_logs"]["window_end"])) > start
     assert after < before
+
+
+def test_audit_logs_count_the_active_store_before_the_archive() -> None:
+    """A record moving to the archive between the two counts is counted there, never missed."""
+    boundary = datetime.now(UTC) - timedelta(days=30)
+    sources = sources_for(EPOCH, None, boundary)
+    assert sources == ("active", "archive")
+    asked: list[str] = []
+
+    def count(lo: datetime, hi: datetime, source: str) -> int:
+        asked.append(source)
+        return 0
+
+    prefix = find_empty_prefix(
+        EPOCH,
+        now=datetime.now(UTC),
+        sources=sources,
+        oldest=lambda lo, source: None,
+        count=count,
+        logger=None,
+    )
+    assert prefix is not None
+    assert asked == ["active", "archive"]
