@@ -426,11 +426,7 @@ class EndorStream(RESTStream[int | None]):
             ProbeFailedError: records came back, none with a readable time.
             DeadlineExceededError: the probe timed out.
         """
-        query = dataclasses.replace(
-            self.window_query(window.lo, None, window.source),
-            page_size=PROBE_PAGE_SIZE,
-            mask=("uuid", self.time_field),
-        )
+        query = self.probe_query(window)
         body = self.api.get_json(
             query.path, query.params(), subject=self.subject, split_on_deadline=True
         )
@@ -443,6 +439,14 @@ class EndorStream(RESTStream[int | None]):
             msg = f"none of {len(objects)} records carries a readable {self.time_field}"
             raise ProbeFailedError(msg)
         return min(times, default=None)
+
+    def probe_query(self, window: WindowQuery) -> ListQuery:
+        """``oldest_time``'s query: the window's from ``lo`` on, one small sorted masked page."""
+        return dataclasses.replace(
+            self.window_query(window.lo, None, window.source),
+            page_size=PROBE_PAGE_SIZE,
+            mask=("uuid", self.time_field),
+        )
 
     def count_window(self, window: WindowQuery) -> int:
         """The API's count of one window of one store: the same filter, ``count=true``.

@@ -28,6 +28,7 @@ from tap_endorlabs.empty_prefix import (
     find_empty_prefix,
 )
 from tap_endorlabs.errors import DeadlineExceededError, FatalTapError
+from tap_endorlabs.tap import TapEndorLabs
 from tap_endorlabs.timestamps import floor_to_second, format_timestamp, parse_timestamp
 from tap_endorlabs.window_reader import Reconciliation, WindowQuery, read_windows
 from tap_endorlabs.windows import sources_for
@@ -328,3 +329,22 @@ def test_audit_logs_count_the_active_store_before_the_archive() -> None:
     )
     assert prefix is not None
     assert asked == ["active", "archive"]
+
+
+def test_the_probe_asks_one_small_sorted_masked_page_from_start_on() -> None:
+    config = tap_config("http://127.0.0.1:9", start_date=None)
+    tap = TapEndorLabs(config=config, parse_env_config=False)
+    for stream in tap.streams.values():
+        if not isinstance(stream, EndorStream):
+            continue
+        for source in stream.window_sources(EPOCH, None):
+            params = stream.probe_query(WindowQuery(EPOCH, None, source)).params()
+            assert params["list_parameters.sort.path"] == stream.time_field
+            assert params["list_parameters.sort.order"] == "SORT_ENTRY_ORDER_ASC"
+            assert params["list_parameters.page_size"] == 20
+            assert params["list_parameters.mask"] == f"uuid,{stream.time_field}"
+            assert "list_parameters.page_id" not in params
+            assert "list_parameters.page_token" not in params
+            where = params["list_parameters.filter"]
+            assert f"{stream.time_field} >= date(1970-01-01T00:00:00Z)" in where
+            assert " < date(" not in where, stream.name
