@@ -55,6 +55,8 @@ class ListQuery:
     sort_path: str | None = None
     sort_order: str = SORT_ASC
     traverse: bool = False
+    #: Field paths the objects are cut to (``list_parameters.mask``); empty: whole objects.
+    mask: tuple[str, ...] = ()
 
     @property
     def is_sorted(self) -> bool:
@@ -94,6 +96,8 @@ class ListQuery:
             params["list_parameters.sort.order"] = self.sort_order
         if self.traverse:
             params["list_parameters.traverse"] = "true"
+        if self.mask:
+            params["list_parameters.mask"] = ",".join(self.mask)
         if cursor is not None and cursor.page_id is not None:
             if self.sort_path:
                 msg = "page id cannot be provided with sort method"

@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tap_endorlabs.empty_prefix import EmptyPrefix, find_empty_prefix
 from tap_endorlabs.errors import (
     BufferedWindowTooBigError,
     DeadlineExceededError,
@@ -117,6 +118,8 @@ class WindowQuery:
 FetchPages = Callable[[WindowQuery], Iterable[Page]]
 #: "How many objects this window of this store holds", by the API's own count.
 CountWindow = Callable[[WindowQuery], int]
+#: "The oldest record's time in this store from ``lo`` on" (``hi`` None), None if none.
+OldestRecord = Callable[[WindowQuery], datetime | None]
 
 
 @dataclass(frozen=True)
@@ -452,8 +455,14 @@ def read_windows(
     mode: PagingMode | None = None,
     ahead: int = 1,
     count: CountWindow | None = None,
+    oldest: OldestRecord | None = None,
 ) -> Iterator[dict[str, Any] | Reconciliation]:
     """Every object from ``start`` on, ascending on the time field, each once.
+
+    With ``oldest`` (and ``count``) a range starting long ago first jumps over
+    its empty start, proved empty by the API's count (``empty_prefix``): that
+    stretch's ``Reconciliation`` comes first, and the windows begin where it
+    ends.  The records and their order are the same either way.
 
     With ``count`` each window is verified against the API's count before any
     of it is emitted, and its ``Reconciliation`` follows its records.
@@ -481,7 +490,8 @@ def read_windows(
     mode = mode if mode is not None else PagingMode()
     reading = ReadAhead(fetch, count, settings, mode, ahead) if ahead > 1 else None
     try:
-        yield from _read(WindowRead(fetch, count, settings, mode), start, emitted_at_start, reading)
+        how = WindowRead(fetch, count, settings, mode)
+        yield from _read(how, start, emitted_at_start, reading, oldest)
     finally:
         if reading is not None:
             reading.close()
@@ -492,10 +502,28 @@ def _read(
     start: datetime,
     emitted_at_start: Iterable[str],
     reading: ReadAhead | None,
+    oldest: OldestRecord | None = None,
 ) -> Iterator[dict[str, Any] | Reconciliation]:
     """``read_windows``' loop (``reading``: the windows read ahead, if any)."""
     settings, mode = how.settings, how.mode
-    planner = WindowPlanner(start=start, end=None, size=settings.window_size, now=settings.now())
+    walk_from = start
+    if oldest is not None and how.count is not None:
+        prefix = _empty_prefix(how, start, oldest)
+        if prefix is not None:
+            # Nothing lies in [start, walk_from): what is skipped below is skipped alike.
+            walk_from = prefix.hi
+            yield Reconciliation(
+                lo=prefix.lo,
+                hi=prefix.hi,
+                sources=prefix.sources,
+                check="exact",
+                api_count=0,
+                read_count=0,
+                checked_at=prefix.checked_at,
+            )
+    planner = WindowPlanner(
+        start=walk_from, end=None, size=settings.window_size, now=settings.now()
+    )
     # Normalised timestamps are fixed width: string order is time order, and
     # comparing strings spares a datetime per record.
     last_time = format_timestamp(start)
@@ -593,6 +621,23 @@ def _read(
             # Sized by the density just seen (about two pages), not only doubled:
             # the windows launched next are read at once, so their size matters now.
             planner.resize((hi - lo) * (2 * settings.page_size) / count)
+
+
+def _empty_prefix(how: WindowRead, start: datetime, oldest: OldestRecord) -> EmptyPrefix | None:
+    """``empty_prefix.find_empty_prefix`` over this reader's callables and stores."""
+    settings = how.settings
+    count = how.count
+    assert count is not None
+    return find_empty_prefix(
+        start,
+        now=settings.now(),
+        # Every store a window from ``start`` on may read (both, for audit logs).
+        sources=settings.sources(start, None),
+        oldest=lambda lo, source: oldest(WindowQuery(lo, None, source)),
+        count=lambda lo, hi, source: how._count_one(WindowQuery(lo, hi, source)),
+        logger=settings.logger,
+        name=f"{settings.name} in namespace {settings.namespace!r}",
+    )
 
 
 def dense_window_size(
@@ -722,6 +767,7 @@ __all__ = [
     "CountWindow",
     "FetchPages",
     "HeldWindow",
+    "OldestRecord",
     "Page",
     "PagingMode",
     "ReaderSettings",

@@ -220,7 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
         "but a next_page_token); overlapping (each page repeats the last 2 rows of the one "
         "before); missing-row-once (the first page of each resource with 2+ rows leaves its "
         "middle row out, once); missing-row-always (the middle audit log is never listed, "
-        "yet counted). Counts are exact in every mode (default normal)",
+        "yet counted); sorted-first-missing (the first page of every sorted list call "
+        "leaves its first row out). Counts are exact in every mode (default normal)",
     )
     p.add_argument(
         "--timestamps",

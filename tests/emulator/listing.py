@@ -51,6 +51,7 @@ PAGING_MODES = (
     "overlapping",
     "missing-row-once",
     "missing-row-always",
+    "sorted-first-missing",
 )
 #: ``empty-pages``: a token at or past this is an offset already announced by an
 #: empty page (token - EMPTY_TOKEN_SHIFT); below it, the page comes back empty first.
@@ -287,9 +288,12 @@ class Lister:
     (the first page of each resource with two rows or more leaves its middle row
     out, the cursor moving on as if it had been sent: a row lost under load);
     ``missing-row-always`` (one audit log, the middle one of the table, is never
-    listed, yet counted).  Counts (``list_parameters.count``) are the truth in
-    every mode.  ``timestamps`` ``mixed`` serves every time with 0/3/6/9 digits
-    and Z or an offset (``mixed_timestamp``).
+    listed, yet counted); ``sorted-first-missing`` (the first page of every sorted
+    list call leaves its first row out, the cursor moving on as if it had been
+    sent: an ascending sort's "oldest record" is then not the oldest).  Counts
+    (``list_parameters.count``) are the truth in every mode.  ``timestamps``
+    ``mixed`` serves every time with 0/3/6/9 digits and Z or an offset
+    (``mixed_timestamp``).
     """
 
     def __init__(
@@ -381,6 +385,8 @@ class Lister:
                 elif self.paging == "non-advancing":
                     response["next_page_id"] = params.page_id
         page = self._leave_out(query, page)
+        if self.paging == "sorted-first-missing" and params.sort_path and not token:
+            page = page[1:]
         return self._body([self._render(record, params.mask) for record in page], response)
 
     def _leave_out(self, query: Plan, page: list[Record]) -> list[Record]:

@@ -134,6 +134,7 @@ def count_of(api: Api, resource: str, **params: Any) -> int:
         "overlapping",
         "missing-row-once",
         "missing-row-always",
+        "sorted-first-missing",
     ],
 )
 def test_every_mode_counts_every_list_exactly(own_api: Start, mode: str) -> None:
@@ -185,6 +186,23 @@ def test_a_row_missing_always_is_counted_but_never_listed(own_api: Start) -> Non
     listed |= {o["uuid"] for o in api.all("audit-logs/archived", filter="spec.message_kind exists")}
     assert len(truth - listed) == 1
     assert {o["uuid"] for o in api.all("audit-logs")} <= listed
+
+
+def test_a_sorted_first_page_without_its_first_row(own_api: Start) -> None:
+    """The oldest record is counted and listed unsorted, but a sorted first page skips it."""
+    api = own_api("--paging", "sorted-first-missing", "--seed", "4", "--audit-logs", "300")
+    oldest = api.list("audit-logs", page_size=20, **SORTED)["list"]["objects"]
+    served = read_by_token(api, "audit-logs", 20)
+    unsorted = {o["uuid"] for o in api.all("audit-logs")}
+    assert len(unsorted) == count_of(api, "audit-logs") == len(served) + 1
+    (missing,) = unsorted - {o["uuid"] for o in served}
+    assert len(oldest) == 19
+    times = [o["meta"]["create_time"] for o in served]
+    assert times == sorted(times)
+    gone = api.list("audit-logs", filter=f'uuid == "{missing}"')["list"]["objects"]
+    assert gone[0]["meta"]["create_time"] <= times[0]
+    masked = api.list("audit-logs", page_size=5, mask="uuid,meta.create_time", **SORTED)
+    assert all(set(o) == {"uuid", "meta"} for o in masked["list"]["objects"])
 
 
 def test_date_header_clock_follows_the_emulators_own_clock(own_api: Start) -> None:
