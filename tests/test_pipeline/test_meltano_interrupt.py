@@ -31,6 +31,7 @@ from tests.s3_listing import list_objects
 from tests.support.emulator_client import call_json
 from tests.support.servers import REPO_ROOT, ServerProcess
 from tests.test_pipeline.conftest import START_DATE
+from tests.test_pipeline.meltano_project import run_meltano
 
 pytestmark = pytest.mark.meltano
 BIN = Path(sys.executable).parent
@@ -111,15 +112,8 @@ def test_an_interrupt_keeps_the_state_the_target_wrote(
     assert "stopping the tap" in output
     assert "Traceback" not in output, output[-3000:]
 
-    shown = subprocess.run(
-        [str(BIN / "meltano"), "--environment=demo", "state", "get", STATE_ID],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    shown = run_meltano(root, ["--environment=demo", "state", "get", STATE_ID], env)
+    assert shown.returncode == 0, shown.stderr[-2000:]
     state = json.loads(shown.stdout).get("singer_state")
     assert state, f"Meltano kept no state: {output[-3000:]}"
     reached = {

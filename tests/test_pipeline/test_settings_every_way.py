@@ -20,8 +20,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,9 +34,9 @@ from tap_endorlabs.tap import TapEndorLabs
 from target_s3_endor.target import TargetS3Endor
 from tests.support.readme_settings import PLUGINS, about_json
 from tests.support.servers import REPO_ROOT
+from tests.test_pipeline.meltano_project import run_meltano
 
 pytestmark = pytest.mark.meltano
-BIN = Path(sys.executable).parent
 PROJECT = yaml.safe_load((REPO_ROOT / "meltano.yml").read_text())
 # Object settings need a shape their schema accepts; any other object setting gets OTHER_OBJECT.
 OBJECTS: dict[str, dict[str, Any]] = {
@@ -140,15 +138,7 @@ def test_every_setting_reaches_both_plugins_from_each_way(tmp_path: Path, way: s
         **variables,
     }
     for plugin in PLUGINS:
-        printed = subprocess.run(
-            [str(BIN / "meltano"), "config", "--unsafe", "print", plugin],
-            cwd=root,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        printed = run_meltano(root, ["config", "--unsafe", "print", plugin], env)
         assert printed.returncode == 0, f"{way}, {plugin}: {printed.stderr[-2000:]}"
         config = json.loads(printed.stdout)
         schema = about_json(plugin)["settings"]
@@ -240,14 +230,8 @@ def test_meltano_refuses_what_the_readme_row_says_and_the_plugin_reads_it(
         monkeypatch.delenv(variable)
     monkeypatch.setenv("TARGET_S3_ENDOR_BUCKET", "acme-exports")
     for variable, text, says in MELTANO_REFUSES:
-        printed = subprocess.run(
-            [str(BIN / "meltano"), "config", "--unsafe", "print", "target-s3-endor"],
-            cwd=root,
-            env={**env, variable: text},
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
+        printed = run_meltano(
+            root, ["config", "--unsafe", "print", "target-s3-endor"], {**env, variable: text}
         )
         assert printed.returncode != 0, f"Meltano now takes {variable}={text!r}: drop the row"
         assert f"ValueError: {says}" in printed.stderr, printed.stderr[-2000:]
