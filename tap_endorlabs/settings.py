@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import requests
 from singer_sdk import typing as th
 
+from connector_common.header_values import header_value_problems
 from tap_endorlabs.errors import FatalTapError
 from tap_endorlabs.filters import bare_date
 from tap_endorlabs.origins import check_api_url_reach
@@ -254,6 +255,7 @@ def check_settings(config: Mapping[str, Any]) -> None:
     Raises:
         FatalTapError: on missing or conflicting credentials or a bad start_date.
     """
+    check_credential_text(config)
     has_pair = bool(config.get("api_key")) or bool(config.get("api_secret"))
     if config.get("token") and has_pair:
         msg = "Set either token or api_key/api_secret, not both (they are mutually exclusive)."
@@ -282,6 +284,23 @@ def check_settings(config: Mapping[str, Any]) -> None:
                 "for example 2025-01-01T00:00:00Z."
             )
             raise FatalTapError(msg) from None
+
+
+#: The settings sent to the API as credentials: a header (token) or the exchange's body.
+CREDENTIAL_SETTINGS = ("token", "api_key", "api_secret")
+
+
+def check_credential_text(config: Mapping[str, Any]) -> None:
+    """Refuse a credential with a line break, control or non-ASCII character (header_values.py).
+
+    Raises:
+        FatalTapError: naming the setting and its variables, never the value.
+    """
+    variables = {
+        name: [f"TAP_ENDORLABS_{name.upper()}", ENDORCTL_ENV[name]] for name in CREDENTIAL_SETTINGS
+    }
+    if problems := header_value_problems(config, CREDENTIAL_SETTINGS, variables):
+        raise FatalTapError(problems[0])
 
 
 def check_api_url(url: str) -> None:

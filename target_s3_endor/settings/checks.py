@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from connector_common.header_values import header_value_problems
 from target_s3_endor.errors import SettingsError
 from target_s3_endor.formats.encoding import COMPRESSIONS, FORMATS
 from target_s3_endor.layouts.registry import layout_of
@@ -26,6 +27,7 @@ MAX_UPLOADS = 64
 
 def check_settings(config: Mapping[str, Any]) -> None:
     """Reject setting combinations the schema cannot express, naming the setting."""
+    check_header_values(config)
     if bool(config.get("aws_access_key_id")) != bool(config.get("aws_secret_access_key")):
         msg = "aws_access_key_id and aws_secret_access_key must be set together"
         raise SettingsError(msg)
@@ -69,6 +71,28 @@ def ignored_setting_lines(config: Mapping[str, Any]) -> list[str]:
                 "remove it from the settings"
             )
     return lines
+
+
+#: Settings sent in an HTTP header (or a signed STS request): the static credentials,
+#: the external id and the KMS key id (``x-amz-server-side-encryption-aws-kms-key-id``).
+HEADER_SETTINGS = (
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "external_id",
+    "sse_kms_key_id",
+)
+
+
+def check_header_values(config: Mapping[str, Any]) -> None:
+    r"""Refuse a header-bound value with a line break, control or non-ASCII character.
+
+    ``Invalid header value b'...\n'`` came from botocore at the first request, the
+    secret in it; checked here, the line names the setting and never the value.
+    """
+    variables = {name: [f"TARGET_S3_ENDOR_{name.upper()}"] for name in HEADER_SETTINGS}
+    if problems := header_value_problems(config, HEADER_SETTINGS, variables):
+        raise SettingsError(problems[0])
 
 
 def check_load_method(config: Mapping[str, Any]) -> None:
