@@ -90,7 +90,7 @@ def test_only_printable_ascii_without_edge_spaces_is_accepted(value: str) -> Non
 @given(secret=bad_secrets(), setting=st.sampled_from(TAP_SECRETS))
 def test_tap_refuses_a_credential_no_header_carries(secret: tuple[str, str], setting: str) -> None:
     value, core = secret
-    config: dict[str, Any] = {"namespace": "acme", "api_url": NOWHERE}
+    config: dict[str, Any] = {"namespace": "acme", "api_url": NOWHERE, "retry_budget_seconds": 1}
     if setting == "token":
         config["token"] = value
     else:
@@ -135,6 +135,7 @@ def test_tap_process_refuses_a_token_variable(variable: str, value: str, core: s
     """As a process, the token from a variable (endorctl's or the tap's own, --config=ENV)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ENDOR_", "TAP_ENDORLABS_"))}
     env |= {variable: value, "TAP_ENDORLABS_NAMESPACE": "acme", "ENDOR_API": NOWHERE}
+    env["TAP_ENDORLABS_RETRY_BUDGET_SECONDS"] = "1"
     done = subprocess.run(
         [TAP, "--config", "ENV"],
         env=env,
