@@ -178,8 +178,9 @@ def _region(config: Mapping[str, Any]) -> None:
     # what botocore takes; AWS's own are shaped like us-east-1.
     if not botocore_takes(str(region)):
         msg = (
-            f"region {str(region)[:40]!r} is not a region botocore takes ({REGION_RULE}): "
-            "set the bucket's region, e.g. us-east-1 (with endpoint_url: the store's own name)"
+            f"region {str(region)[:40]!r} is not an AWS region name such as us-east-1 nor a "
+            f"store's region botocore takes ({REGION_RULE}): set the bucket's region "
+            "(with endpoint_url: the store's own name, e.g. auto)"
         )
         raise SettingsError(msg)
     if not config.get("endpoint_url") and not _AWS_REGION.fullmatch(str(region)):
