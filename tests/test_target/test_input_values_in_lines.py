@@ -76,6 +76,10 @@ def _scenarios(name: str) -> dict[str, list[dict[str, Any]]]:
                 "manifest": [f"/nowhere/{name}.jsonl"],
             },
         ],
+        "missing key property": [
+            {"type": "SCHEMA", "stream": name, "schema": SCHEMA, "key_properties": [name]},
+            _record(name, {"id": 1}),
+        ],
         "message type": [{"type": name, "stream": name}],
     }
 
@@ -98,7 +102,9 @@ def test_every_line_is_one_printable_line_showing_the_name_as_repr(name: str) ->
             _assert_lines_printable(run.stderr, what)
             errors = [line for line in run.stderr.split("\n") if "| ERROR" in line]
             assert len(errors) == 1, (what, run.stderr)
-            if what != "message type":  # the type, not the stream, is what is wrong there
-                assert repr(name) in run.stderr, (what, run.stderr)
-            else:
+            if what == "message type":  # the type, not the stream, is what is wrong there
                 assert repr(name)[:40] in errors[0], (what, errors[0])
+            elif what == "schema changed, full sink":  # the SDK's log lines name it; S3 fails
+                assert f"stream {name!r}" in run.stderr, (what, run.stderr)
+            else:
+                assert f"stream {name!r}" in errors[0], (what, errors[0])
