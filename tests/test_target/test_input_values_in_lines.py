@@ -108,3 +108,19 @@ def test_every_line_is_one_printable_line_showing_the_name_as_repr(name: str) ->
                 assert f"stream {name!r}" in run.stderr, (what, run.stderr)
             else:
                 assert f"stream {name!r}" in errors[0], (what, errors[0])
+
+
+def test_the_run_summary_shows_a_hostile_stream_name_as_repr(
+    config: dict[str, Any], tmp_path: Path
+) -> None:
+    """A run that writes: the summary's row (and every other line) shows the name as repr."""
+    name = "a\x1b[2Jb\nc\u2028d"
+    text = "".join(
+        json.dumps(message) + "\n"
+        for message in (_schema(name), _record(name, {"id": 1}), _record(name, {"id": 2}))
+    )
+    run = run_cli_in_process({**config, "batch_max_records": 1}, text, tmp=tmp_path)
+    assert run.returncode == 0, run.stderr
+    _assert_lines_printable(run.stderr, "a run that writes")
+    summary = [line for line in run.stderr.split("\n") if f"|   {name!r}  " in line]
+    assert len(summary) == 1, run.stderr
