@@ -42,7 +42,7 @@ from tap_endorlabs.empty_prefix import PROBE_PAGE_SIZE, ProbeFailedError
 from tap_endorlabs.errors import FatalTapError, StopRequested
 from tap_endorlabs.filters import all_of, time_range
 from tap_endorlabs.metrics import partition_counter, partition_timer
-from tap_endorlabs.pagination import ListQuery, list_objects
+from tap_endorlabs.pagination import ListQuery, list_objects, next_page_id, next_page_token
 from tap_endorlabs.partitions_ahead import PartitionPlan, PartitionsAhead, share_of
 from tap_endorlabs.progress import ReadProgress
 from tap_endorlabs.reconciliation import (
@@ -423,7 +423,8 @@ class EndorStream(RESTStream[int | None]):
         ``empty_prefix`` proves the stretch before it empty by the API's count.
 
         Raises:
-            ProbeFailedError: records came back, none with a readable time.
+            ProbeFailedError: records came back, none with a readable time; or none came
+                back on a page that says more follows.
             DeadlineExceededError: the probe timed out.
         """
         query = self.probe_query(window)
@@ -437,6 +438,11 @@ class EndorStream(RESTStream[int | None]):
                 times.append(parse_timestamp(str(dotted_get(obj, self.time_field))))
         if objects and not times:
             msg = f"none of {len(objects)} records carries a readable {self.time_field}"
+            raise ProbeFailedError(msg)
+        if not objects and (next_page_token(body) is not None or next_page_id(body)):
+            # An empty page that says more follows is not an empty store (the API may
+            # answer so); the probe reads one page only, so it knows nothing.
+            msg = "the sorted page came back empty, yet says more follows"
             raise ProbeFailedError(msg)
         return min(times, default=None)
 

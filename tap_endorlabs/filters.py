@@ -71,6 +71,37 @@ def _has_or(expression: str) -> bool:
     return bool(_OR.search(expression))
 
 
+def unbalanced_parenthesis(expression: str) -> str | None:
+    """What is wrong with the filter's parentheses (outside quotes), or None if they pair up.
+
+    ``all_of`` puts a filter with an ``or`` in parentheses and ANDs it with the tap's own
+    time window: ``a) or (b`` would step out of them and widen the query past the window.
+    """
+    depth, quote, escaped = 0, "", False
+    for position, char in enumerate(expression, start=1):
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = ""
+            continue
+        if char in "'\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                return f"a ')' at character {position} closes nothing"
+    if quote:
+        return f"a {quote} quote is not closed"
+    if depth:
+        return f"{depth} '(' not closed"
+    return None
+
+
 def bare_date(expression: str) -> tuple[str, str] | None:
     """The first bare date compared in a filter, and how to write it; None if there is none.
 

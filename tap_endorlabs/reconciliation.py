@@ -29,14 +29,13 @@ from typing import TYPE_CHECKING, Any
 
 from tap_endorlabs.errors import IncompleteWindowError
 from tap_endorlabs.pagination import ListQuery
-from tap_endorlabs.timestamps import floor_to_second, normalize_or
+from tap_endorlabs.timestamps import format_second, normalize_or
 from tap_endorlabs.window_reader import Reconciliation, dotted_get
 
 if TYPE_CHECKING:
     from tap_endorlabs.api import EndorApi, Subject
 
 STREAM_NAME = "reconciliations"
-_RFC3339 = "%Y-%m-%dT%H:%M:%SZ"
 
 _log = logging.getLogger(__name__)
 
@@ -92,7 +91,7 @@ def record_uuid(stream: str, namespace: str, store: str | None, start: str, end:
 
 
 def _text(moment: datetime | None) -> str | None:
-    return floor_to_second(moment).strftime(_RFC3339) if moment is not None else None
+    return format_second(moment) if moment is not None else None
 
 
 def store_name(sources: tuple[str, ...], has_archive: bool) -> str | None:

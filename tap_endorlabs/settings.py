@@ -16,7 +16,7 @@ from singer_sdk import typing as th
 
 from connector_common.header_values import header_value_problems
 from tap_endorlabs.errors import FatalTapError
-from tap_endorlabs.filters import bare_date
+from tap_endorlabs.filters import bare_date, unbalanced_parenthesis
 from tap_endorlabs.origins import check_api_url_reach
 from tap_endorlabs.retry import DEFAULT_BUDGET_SECONDS
 from tap_endorlabs.timestamps import parse_timestamp
@@ -267,6 +267,12 @@ def check_settings(config: Mapping[str, Any]) -> None:
         )
         raise FatalTapError(msg)
     for setting in ("audit_log_filter", "finding_filter"):
+        if problem := unbalanced_parenthesis(str(config.get(setting) or "")):
+            msg = (
+                f"{setting}'s parentheses do not pair up ({problem}): the tap ANDs the "
+                "filter with its own time window, so write a complete expression."
+            )
+            raise FatalTapError(msg)
         if found := bare_date(str(config.get(setting) or "")):
             msg = (
                 f"{setting} compares with the bare date {found[0]}, which matches nothing: "

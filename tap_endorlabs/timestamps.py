@@ -106,3 +106,13 @@ def filter_timestamp(moment: datetime) -> str:
 def floor_to_second(moment: datetime) -> datetime:
     """``moment`` without its fraction: the instant ``filter_timestamp`` names."""
     return moment.replace(microsecond=0)
+
+
+def format_second(moment: datetime) -> str:
+    """``moment`` floored to the second as RFC 3339 in UTC (``0001-01-01T00:00:00Z``).
+
+    ``isoformat``, not ``strftime``: glibc's ``%Y`` writes year 1 as ``1``, which is not
+    RFC 3339 (a ``start_date`` of year 1 gave reconciliations a ``window_start`` of
+    ``1-01-01T00:00:00Z``).
+    """
+    return floor_to_second(moment).astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"

@@ -69,6 +69,7 @@ from tap_endorlabs.errors import (
 from tap_endorlabs.retry import DEFAULT_BUDGET_SECONDS, RetryPolicy
 from tap_endorlabs.timestamps import (
     floor_to_second,
+    format_second,
     format_timestamp,
     normalize_or,
     parse_timestamp,
@@ -407,8 +408,8 @@ class WindowRead:
 
 def window_text(lo: datetime, hi: datetime | None) -> str:
     """``[lo, hi)`` as the filter reads it (whole seconds, UTC)."""
-    low = floor_to_second(lo).strftime("%Y-%m-%dT%H:%M:%SZ")
-    high = floor_to_second(hi).strftime("%Y-%m-%dT%H:%M:%SZ") if hi is not None else "now"
+    low = format_second(lo)
+    high = format_second(hi) if hi is not None else "now"
     return f"{low}..{high}"
 
 

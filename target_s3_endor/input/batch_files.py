@@ -123,7 +123,7 @@ def shown_url(url: str) -> str:
 
 def _file_error(request: BatchRequest, url: str, problem: str) -> BadInputError:
     return BadInputError(
-        f"BATCH file {shown_url(url)} of stream {stream_label(request.stream)} {problem}"
+        f"BATCH file {shown_url(url)!r} of stream {stream_label(request.stream)} {problem}"
     )
 
 
@@ -168,6 +168,10 @@ def _opened(url: str, request: BatchRequest) -> Iterator[IO[bytes]]:
     except OSError as exc:
         problem = f"could not be opened ({exc.strerror or type(exc).__name__})"
         raise _file_error(request, url, problem + ": is it still there?") from None
+    except ValueError as exc:  # a path holding a NUL character: no file can have that name
+        raise _file_error(
+            request, url, f"is no path a file can have ({exc}): fix the tap"
+        ) from None
     with file:
         yield file
 

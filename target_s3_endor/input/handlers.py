@@ -55,6 +55,7 @@ from target_s3_endor.input.checks import (
     checked_schema_message,
     stream_label,
 )
+from target_s3_endor.input.log_text import install_printable_lines
 from target_s3_endor.input.state_text import ReceivedState, received_state, write_state_line
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ class MessageHandlers(Target):
     _stopping = False
 
     def __init__(self, **kwargs: Any) -> None:
+        install_printable_lines()  # before the SDK's first line naming a stream
         super().__init__(**kwargs)
         self._direct_sinks: dict[str, Sink] = {}
 
@@ -179,6 +181,16 @@ class MessageHandlers(Target):
             len(request.manifest),
         )
 
+    @override
+    def _assert_sink_exists(self, stream_name: str) -> None:
+        """The SDK's check, with the name quoted as ``repr`` (its own line writes it raw)."""
+        if not self.sink_exists(stream_name):
+            msg = (
+                f"a RECORD message for stream {stream_label(stream_name)} came before that "
+                "stream's SCHEMA: fix the tap (Singer needs the SCHEMA first)"
+            )
+            raise BadInputError(msg)
+
     # RECORD: the direct path for untransformed streams.
 
     def _direct_sink(self, stream_name: str) -> Sink | None:
@@ -222,8 +234,8 @@ class MessageHandlers(Target):
         sink.record_counter_metric.increment()
         if sink.is_full:
             self.logger.info(
-                "Target sink for '%s' is full. Current size is '%s'. Draining...",
-                sink.stream_name,
+                "Target sink for %s is full. Current size is '%s'. Draining...",
+                stream_label(sink.stream_name),
                 sink.current_size,
             )
             self.drain_one(sink)

@@ -25,6 +25,7 @@ SDK_PRIVATE_HOOKS: Hooks = {
     f"{_TARGET}._process_activate_version_message": _MESSAGE,
     f"{_TARGET}._process_batch_message": _MESSAGE,
     f"{_TARGET}._assert_line_requires": ("self", "message_dict", "requires"),
+    f"{_TARGET}._assert_sink_exists": ("self", "stream_name"),
     # State: printed as received, held back while a scan is open.
     f"{_TARGET}._write_state_message": ("self", "state"),
     f"{_TARGET}._latest_state": None,

@@ -5,7 +5,7 @@ Record validation for every data sink: jsonschema-rs instead of the SDK's valida
 The SDK validates with its own (slower) validator and parses date-time strings
 into datetimes; here records are checked by ``validation.py`` and written back
 exactly as they came in.  These are the two Sink hooks the SDK does not make
-public (``_validate_and_parse``, ``_total_records_read``), listed in
+public (``_validate_and_parse``, ``_singer_validate_message``, ``_total_records_read``), listed in
 ``sdk_hooks.py``.
 """
 
@@ -50,6 +50,22 @@ class ValidatingSink(Sink):
                 )
                 raise BadInputError(msg) from None
         return record
+
+    @override
+    def _singer_validate_message(self, record: dict) -> None:
+        """A record without a key property: named with the stream, each quoted with ``repr``.
+
+        The SDK's own line names no stream and lists every key of the record, raw.
+        """
+        missing = [key for key in self.key_properties if key not in record]
+        if missing:
+            number = self._total_records_read + 1  # the SDK counts it after this check
+            names = ", ".join(repr(key) for key in missing)
+            msg = (
+                f"record {number} of stream {self.stream_name!r} is missing one or more "
+                f"key_properties ({names}): fix the tap"
+            )
+            raise BadInputError(msg)
 
 
 class UncheckedSink(Sink):

@@ -74,11 +74,20 @@ def build_validator(schema: dict[str, Any]) -> Validator:
     return validate
 
 
+def path_step(step: int | str) -> str:
+    """``[3]``, ``.name``, or ``['a b']`` for a property name from the input that is no identifier.
+
+    A property name is the tap's and may hold a line break or a terminal escape: unless
+    it reads as a plain name, it is quoted with ``repr``.
+    """
+    if isinstance(step, int):
+        return f"[{step}]"
+    return f".{step}" if step.isidentifier() else f"[{step!r}]"
+
+
 def describe(error: jsonschema_rs.ValidationError) -> str:
     """``data.spec.level must be string``: where and which rule, never the value."""
-    where = "data" + "".join(
-        f"[{step}]" if isinstance(step, int) else f".{step}" for step in error.instance_path
-    )
+    where = "data" + "".join(path_step(step) for step in error.instance_path)
     kind = error.kind
     if isinstance(kind, jsonschema_rs.ValidationErrorKind.Type):
         return f"{where} must be {' or '.join(str(name) for name in kind.types)}"
@@ -95,9 +104,7 @@ def describe_schema_fault(error: jsonschema_rs.ValidationError) -> str:
             "a $ref or $schema in it names nothing within the message: only #/... "
             "references and the standard meta-schemas are resolved"
         )
-    where = "schema" + "".join(
-        f"[{step}]" if isinstance(step, int) else f".{step}" for step in error.instance_path
-    )
+    where = "schema" + "".join(path_step(step) for step in error.instance_path)
     if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.Type):
         return f"{where} must be {' or '.join(str(name) for name in error.kind.types)}"
     keyword = error.schema_path[-1] if error.schema_path else "schema"

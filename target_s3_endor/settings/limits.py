@@ -40,6 +40,8 @@ from target_s3_endor.errors import SettingsError
 from target_s3_endor.layouts.registry import layout_of
 from target_s3_endor.settings.model import TargetSettings
 from target_s3_endor.settings.schema import schema_default
+from target_s3_endor.storage.region import RULE as REGION_RULE
+from target_s3_endor.storage.region import botocore_takes
 
 KIB = 1 << 10
 MIB = 1 << 20
@@ -60,7 +62,6 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _LEGACY_BUCKET = re.compile(r"^[A-Za-z0-9._-]{3,255}$")
 _IP_ADDRESS = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
 _AWS_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
-_OTHER_REGION = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 _KMS_KEY = re.compile(
@@ -173,9 +174,16 @@ def _region(config: Mapping[str, Any]) -> None:
     region = config.get("region")
     if not region:
         return
-    # An S3-compatible store names its regions as it likes (``auto``, ``garage``).
-    shape = _OTHER_REGION if config.get("endpoint_url") else _AWS_REGION
-    if not shape.fullmatch(str(region)):
+    # An S3-compatible store names its regions as it likes (``auto``, ``garage``), within
+    # what botocore takes; AWS's own are shaped like us-east-1.
+    if not botocore_takes(str(region)):
+        msg = (
+            f"region {str(region)[:40]!r} is not an AWS region name such as us-east-1 nor a "
+            f"store's region botocore takes ({REGION_RULE}): set the bucket's region "
+            "(with endpoint_url: the store's own name, e.g. auto)"
+        )
+        raise SettingsError(msg)
+    if not config.get("endpoint_url") and not _AWS_REGION.fullmatch(str(region)):
         msg = (
             f"region {str(region)[:40]!r} is not an AWS region name such as us-east-1 or "
             "eu-west-3: set the bucket's region"

@@ -310,7 +310,8 @@ SETTINGS_SCHEMA: dict[str, Any] = th.PropertiesList(
             "events as zstd Parquet under ext/<source>/region=<region>/accountId=<account>/"
             "eventDay=<YYYYMMDD>/ for an Amazon Security Lake custom source; format, "
             "compression, compression_level, prefix, exporter_name and exporter_uuid do not "
-            "apply, and a warning names each one given; needs the security-lake extra)."
+            "apply, and a warning names each one set to other than its default; needs the "
+            "security-lake extra)."
         ),
     ),
     th.Property(

@@ -51,6 +51,7 @@ from botocore.exceptions import (
 
 from connector_common.lines import one_line
 from target_s3_endor.errors import NO_ROOM_ERRNOS, CredentialsError, SettingsError, UploadError
+from target_s3_endor.storage.region import build_client
 from target_s3_endor.storage.retry import (
     Failure,
     classify,
@@ -126,9 +127,10 @@ def _role_fetcher(
     settings: S3Settings, role_arn: str, base_session: boto3.Session
 ) -> Callable[[], dict[str, Any]]:
     """A function returning fresh role credentials (assume role or web identity)."""
-    sts = base_session.client(
+    sts = build_client(
+        base_session,
         "sts",
-        region_name=settings.region or "us-east-1",
+        region=settings.region or "us-east-1",
         endpoint_url=settings.sts_endpoint_url,
         verify=settings.ssl_verify,
     )
@@ -294,9 +296,10 @@ class S3Writer:
     def _new_client(self) -> tuple[boto3.Session, Any]:
         """A session and S3 client; refreshable credentials are fetched on first use."""
         session = build_session(self._s3_settings)
-        client = session.client(
+        client = build_client(
+            session,
             "s3",
-            region_name=self._s3_settings.region,
+            region=self._s3_settings.region,
             endpoint_url=self._s3_settings.endpoint_url,
             config=self._botocore_config,
             verify=self._s3_settings.ssl_verify,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -17,8 +18,6 @@ from target_s3_endor.layouts import proof as proof_layout
 from target_s3_endor.layouts.registry import LAYOUTS
 from target_s3_endor.naming import parse_time
 from target_s3_endor.settings.model import TargetSettings
-
-SORTABLE = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 @dataclass(frozen=True)
@@ -106,4 +105,13 @@ def _span(record: dict) -> tuple[str, str] | None:
     start, end = parse_time(record.get("window_start")), parse_time(record.get("window_end"))
     if start is None or end is None:
         return None
-    return start.strftime(SORTABLE), end.strftime(SORTABLE)
+    return _sortable(start), _sortable(end)
+
+
+def _sortable(moment: datetime) -> str:
+    """``moment`` (UTC) at fixed width, so text order is time order.
+
+    ``isoformat``, not ``strftime``, whose ``%Y`` writes year 1 as ``1`` on Linux (it would
+    sort after every later year).
+    """
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"

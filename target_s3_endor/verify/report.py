@@ -6,6 +6,16 @@ from collections.abc import Iterable
 
 from target_s3_endor.verify.ledger import Hole, MissingObject, Row
 
+
+def shown(name: str) -> str:
+    """A name from the proofs (the tap's stream, namespace) as a report line shows it.
+
+    As written when it is all printable; else as ``repr``, so an escape or a line
+    break in it neither reaches the terminal nor splits the report's line.
+    """
+    return name if name.isprintable() else repr(name)
+
+
 HEADER = ("stream", "namespace", "day", "windows", "expected", "found", "missing")
 
 
@@ -13,9 +23,9 @@ def table(rows: Iterable[Row]) -> list[str]:
     """Aligned lines: the header, a row per (stream, namespace, day), the total."""
     cells: list[tuple[str, ...]] = [
         (
-            r.stream,
-            r.namespace or "-",
-            r.day,
+            shown(r.stream),
+            shown(r.namespace or "-"),
+            shown(r.day),
             str(r.windows),
             str(r.expected),
             str(r.found),
@@ -37,18 +47,17 @@ def table(rows: Iterable[Row]) -> list[str]:
 
 def missing_line(missing: MissingObject) -> str:
     """One missing (or short) object: its key, where it belongs, what it lacks."""
-    where = f"{missing.stream} {missing.namespace or '-'} {missing.day}"
+    where = f"{shown(missing.stream)} {shown(missing.namespace or '-')} {shown(missing.day)}"
+    key = shown(missing.key)
     if missing.found is None:
-        return f"MISSING  {missing.key}  ({where}: expected {missing.expected} records)"
-    return (
-        f"SHORT    {missing.key}  ({where}: expected {missing.expected} records, "
-        f"found {missing.found})"
-    )
+        return f"MISSING  {key}  ({where}: expected {missing.expected} records)"
+    return f"SHORT    {key}  ({where}: expected {missing.expected} records, found {missing.found})"
 
 
 def hole_line(hole: Hole) -> str:
     """A span no window proves: a proof object gone, or time never exported."""
     return (
-        f"HOLE     {hole.stream} {hole.namespace or '-'} {hole.start} .. {hole.end}: no window "
+        f"HOLE     {shown(hole.stream)} {shown(hole.namespace or '-')} {shown(hole.start)} .. "
+        f"{shown(hole.end)}: no window "
         "proves this span (a proof object deleted, or time never exported)"
     )

@@ -14,6 +14,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from target_s3_endor.settings.model import TargetSettings
+from target_s3_endor.storage.region import build_client
 from target_s3_endor.storage.transport import build_session, quiet_aws_debug_logs
 
 ABSENT_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
@@ -28,9 +29,10 @@ def read_client(settings: TargetSettings) -> Any:
         connect_timeout=settings.connect_timeout_seconds,
         read_timeout=settings.read_timeout_seconds,
     )
-    return build_session(settings).client(
+    return build_client(
+        build_session(settings),
         "s3",
-        region_name=settings.region,
+        region=settings.region,
         endpoint_url=settings.endpoint_url,
         config=botocore_config,
         verify=settings.ssl_verify,

@@ -873,14 +873,14 @@ CATALOGUE: list[BadInput] = [
     BadInput(
         "target: batch file on an http server",
         "target",
-        "BATCH file http://127.0.0.1:9/b.jsonl of stream 'audit_logs' uses the http: scheme, "
+        "BATCH file 'http://127.0.0.1:9/b.jsonl' of stream 'audit_logs' uses the http: scheme, "
         "which the target does not open",
         lines=_lines(AUDIT_SCHEMA, _batch("http://127.0.0.1:9/b.jsonl"), state_message(1)),
     ),
     BadInput(
         "target: batch file line that is not JSON",
         "target",
-        "batch_line_not_json.jsonl of stream 'audit_logs' line 2 is not valid JSON",
+        "batch_line_not_json.jsonl' of stream 'audit_logs' line 2 is not valid JSON",
         lines=_lines(AUDIT_SCHEMA, _batch("batch_line_not_json.jsonl"), state_message(1)),
         hides="hunter2-batch",
     ),
@@ -894,13 +894,13 @@ CATALOGUE: list[BadInput] = [
     BadInput(
         "target: batch file gzip cut short",
         "target",
-        "batch_damaged.jsonl.gz of stream 'audit_logs' is damaged after line",
+        "batch_damaged.jsonl.gz' of stream 'audit_logs' is damaged after line",
         lines=_lines(AUDIT_SCHEMA, _batch("batch_damaged.jsonl.gz"), state_message(1)),
     ),
     BadInput(
         "target: batch file that is not parquet",
         "target",
-        "batch_not_parquet.parquet of stream 'audit_logs' is not a readable Parquet file",
+        "batch_not_parquet.parquet' of stream 'audit_logs' is not a readable Parquet file",
         lines=_lines(
             AUDIT_SCHEMA,
             _batch("batch_not_parquet.parquet", encoding={"format": "parquet"}),

@@ -230,7 +230,7 @@ def test_a_batch_url_error_never_quotes_its_credentials(
     with pytest.raises(BadInputError) as refused:  # s3fs is not installed: the file is named
         list(batch_records(batch_request(message)))
     assert secret[:6] not in str(refused.value)
-    assert "s3://bucket/batch-1.jsonl of stream 'users'" in str(refused.value)
+    assert "s3://bucket/batch-1.jsonl' of stream 'users'" in str(refused.value)
 
 
 # --- target: values in error lines --------------------------------------------------------

@@ -348,3 +348,15 @@ def test_the_probe_asks_one_small_sorted_masked_page_from_start_on() -> None:
             where = params["list_parameters.filter"]
             assert f"{stream.time_field} >= date(1970-01-01T00:00:00Z)" in where
             assert " < date(" not in where, stream.name
+
+
+def test_an_empty_sorted_page_that_says_more_follows_is_not_an_empty_store(
+    emulator_factory: Any, plain_walk: Any
+) -> None:
+    """The probe reads one page: empty with a cursor says nothing, so the tap walks."""
+    server = emulator_factory("--paging", "empty-pages", "--audit-logs", "300")
+    plain, jumped, _, _ = _both_ways(server.url, plain_walk, start_date=None)
+    _assert_same_output(plain, jumped)
+    _assert_tiled(jumped, "1970-01-01T00:00:00Z")
+    assert "the sorted page came back empty, yet says more follows" in jumped.stderr
+    assert "yet it counts" not in jumped.stderr  # no oldest record was made up

@@ -101,7 +101,7 @@ def test_failure_after_a_good_batch_keeps_only_the_earlier_state(
 @pytest.mark.parametrize(
     ("fixture", "fragment"),
     [
-        ("bad_record_before_schema.singer", "before a corresponding schema"),
+        ("bad_record_before_schema.singer", "came before that stream's SCHEMA"),
         ("bad_malformed_line.singer", "not valid JSON"),
         ("bad_record_fails_schema.singer", "does not match its SCHEMA"),
     ],
