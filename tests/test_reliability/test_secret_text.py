@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from connector_common.header_values import value_problem
+from connector_common.secret_values import scrubbed, shown_forms
 from target_s3_endor.target import TargetS3Endor
 from tests.support.in_process_cli import run_cli_in_process
 from tests.test_reliability.harness import TAP
@@ -61,7 +62,7 @@ def bad_secrets(draw: st.DrawFn) -> tuple[str, str]:
     return core[:5] + char + core[5:], core
 
 
-def shown_forms(secret: str, core: str) -> list[str]:
+def leaked_forms(secret: str, core: str) -> list[str]:
     """The texts that would give the secret away: raw, repr, JSON, bytes repr, both halves."""
     forms = [secret, repr(secret)[1:-1], json.dumps(secret)[1:-1], core]
     forms.append(repr(secret.encode("utf-8", "surrogatepass"))[2:-1])
@@ -75,7 +76,7 @@ def assert_refused(text: str, secret: str, core: str, setting: str, returncode: 
     assert len(errors) == 1, text
     assert setting in errors[0], errors[0]
     assert "paste it" in errors[0], errors[0]
-    for form in shown_forms(secret, core):
+    for form in leaked_forms(secret, core):
         assert form not in text, (form, text)
 
 
@@ -86,7 +87,7 @@ def test_only_printable_ascii_without_edge_spaces_is_accepted(value: str) -> Non
     printable = all(" " <= c <= "~" for c in value) and value == value.strip()
     problem = value_problem(value)
     assert (problem is None) == printable
-    if problem is not None and value.strip():
+    if problem is not None and len(value.strip()) >= 12:
         assert all(value.strip() not in words for words in problem)
 
 
@@ -151,3 +152,52 @@ def test_tap_process_refuses_a_token_variable(variable: str, value: str, core: s
     )
     assert_refused(done.stderr + done.stdout, value, core, "token", done.returncode)
     assert variable in done.stderr
+
+
+@settings(max_examples=300, deadline=None)
+@given(secret=st.text(min_size=3), before=st.sampled_from(["", " ", "=", ": ", "Bearer "]))
+def test_scrub_hides_every_quoted_form(secret: str, before: str) -> None:
+    """However a message quotes the value (repr, JSON, bytes, raw), none of its forms is left."""
+    assume(secret.strip() and not secret.startswith(("\\", "'", '"')))
+    quoted = [
+        f"{before}{secret}",
+        repr(f"{before}{secret}"),
+        json.dumps(f"{before}{secret}"),
+        json.dumps(f"{before}{secret}", ensure_ascii=False),
+        repr(f"{before}{secret}".encode("utf-8", "surrogatepass")),
+    ]
+    for message in quoted:
+        text = scrubbed(f"Invalid header value {message}", [secret])
+        assert "***" in text, (message, text)
+        for form in shown_forms(secret):
+            assert form not in text.replace("***", "\0"), (form, text)
+
+
+@pytest.mark.parametrize(
+    ("secret", "message"),
+    [
+        ("test", "compression_level must be a whole number from 1 (fastest) to 9 (smallest)"),
+        ("test", "s3:PutObject of probe key _connection-test was denied"),
+        ("rejected", "HTTP 401: the key is unrejected-ish"),
+    ],
+)
+def test_scrub_keeps_a_word_the_secret_is_part_of(secret: str, message: str) -> None:
+    """A short secret inside another word of the message is not the value: left readable."""
+    assert scrubbed(message, [secret]) == message
+
+
+def test_target_line_stays_readable_with_a_short_access_key() -> None:
+    """LocalStack's access key id ``test`` no longer turns ``fastest`` into ``fas***``."""
+    config = {
+        "bucket": "my-bucket",
+        "aws_access_key_id": "test",
+        "aws_secret_access_key": "test",
+        "compression_level": 0,
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "target.json"
+        path.write_text(json.dumps(config), encoding="utf-8")
+        run = run_cli_in_process(TargetS3Endor, ["--config", str(path), "--test"])
+    text = run.stderr.decode("utf-8", "replace")
+    assert run.returncode == 1
+    assert "compression_level must be a whole number from 1 (fastest) to 9" in text, text
