@@ -47,7 +47,7 @@ from typing_extensions import override
 from connector_common.lines import one_line
 from connector_common.settings_env import environment_settings
 from connector_common.settings_text import drop_empty_choices, numbers_from_text
-from target_s3_endor.errors import BadInputError, TargetS3EndorError
+from target_s3_endor.errors import RecordBeforeSchemaError, TargetS3EndorError
 from target_s3_endor.input.batch_files import batch_records, batch_request
 from target_s3_endor.input.checks import (
     activate_version_of,
@@ -169,7 +169,7 @@ class MessageHandlers(Target):
                 f"a BATCH message for stream {stream_label(request.stream)} came before that "
                 "stream's SCHEMA: fix the tap (Singer needs the SCHEMA first)"
             )
-            raise BadInputError(msg)
+            raise RecordBeforeSchemaError(msg)
         stream = request.stream
         count = 0
         for count, record in enumerate(batch_records(request), start=1):  # noqa: B007
@@ -189,7 +189,7 @@ class MessageHandlers(Target):
                 f"a RECORD message for stream {stream_label(stream_name)} came before that "
                 "stream's SCHEMA: fix the tap (Singer needs the SCHEMA first)"
             )
-            raise BadInputError(msg)
+            raise RecordBeforeSchemaError(msg)
 
     # RECORD: the direct path for untransformed streams.
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from singer_sdk.sinks import Sink
 from typing_extensions import override
 
-from target_s3_endor.errors import BadInputError
+from target_s3_endor.errors import BadInputError, MissingKeyError
 from target_s3_endor.input.validation import RecordInvalid, SchemaError, validator_for
 
 
@@ -65,7 +65,7 @@ class ValidatingSink(Sink):
                 f"record {number} of stream {self.stream_name!r} is missing one or more "
                 f"key_properties ({names}): fix the tap"
             )
-            raise BadInputError(msg)
+            raise MissingKeyError(msg)
 
 
 class UncheckedSink(Sink):
