@@ -62,6 +62,16 @@ _DOTS = re.compile(r"\.{2,}")
 _CONTINUATION_ESCAPE = re.compile(r"%[89ABab][0-9A-Fa-f]")
 
 
+def shown_name(name: str) -> str:
+    """A name from the input (stream, namespace, key) as a table or report line shows it.
+
+    As written when it is all printable; else as ``repr``, so an escape or a line break
+    in it neither reaches the terminal nor splits the line (nor a table's columns,
+    measured on what is shown).
+    """
+    return name if name.isprintable() else repr(name)
+
+
 def short_hash(text: str, length: int = HASH_LENGTH) -> str:
     """Hex digits of SHA-256 of the raw name: keeps names that sanitise alike apart.
 

@@ -47,15 +47,6 @@ class Written:
     bytes: int = 0
 
 
-def _cell(name: str) -> str:
-    """A stream or namespace name as the table shows it: as ``repr`` if it is not all printable.
-
-    Names come from the Singer input; an escape or a line break must neither reach the
-    terminal nor break the table's line (nor its columns, measured on what is shown).
-    """
-    return name if name.isprintable() else repr(name)
-
-
 @dataclass
 class RunSummary:
     """Counts of one run, by (stream, namespace), and every key written."""
@@ -101,7 +92,13 @@ class RunSummary:
         header = ("stream", "namespace", "objects", "records", "bytes")
         by_place = self.rows
         rows = [
-            (_cell(stream), _cell(namespace), str(w.objects), str(w.records), str(w.bytes))
+            (
+                naming.shown_name(stream),
+                naming.shown_name(namespace),
+                str(w.objects),
+                str(w.records),
+                str(w.bytes),
+            )
             for (stream, namespace), w in sorted(by_place.items())
         ]
         total = Written(

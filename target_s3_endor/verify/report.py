@@ -4,17 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from target_s3_endor.naming import shown_name
 from target_s3_endor.verify.ledger import Hole, MissingObject, Row
-
-
-def shown(name: str) -> str:
-    """A name from the proofs (the tap's stream, namespace) as a report line shows it.
-
-    As written when it is all printable; else as ``repr``, so an escape or a line
-    break in it neither reaches the terminal nor splits the report's line.
-    """
-    return name if name.isprintable() else repr(name)
-
 
 HEADER = ("stream", "namespace", "day", "windows", "expected", "found", "missing")
 
@@ -23,9 +14,7 @@ def table(rows: Iterable[Row]) -> list[str]:
     """Aligned lines: the header, a row per (stream, namespace, day), the total."""
     cells: list[tuple[str, ...]] = [
         (
-            shown(r.stream),
-            shown(r.namespace or "-"),
-            shown(r.day),
+            *_place(r.stream, r.namespace, r.day),
             str(r.windows),
             str(r.expected),
             str(r.found),
@@ -47,8 +36,8 @@ def table(rows: Iterable[Row]) -> list[str]:
 
 def missing_line(missing: MissingObject) -> str:
     """One missing (or short) object: its key, where it belongs, what it lacks."""
-    where = f"{shown(missing.stream)} {shown(missing.namespace or '-')} {shown(missing.day)}"
-    key = shown(missing.key)
+    where = " ".join(_place(missing.stream, missing.namespace, missing.day))
+    key = shown_name(missing.key)
     if missing.found is None:
         return f"MISSING  {key}  ({where}: expected {missing.expected} records)"
     return f"SHORT    {key}  ({where}: expected {missing.expected} records, found {missing.found})"
@@ -57,7 +46,12 @@ def missing_line(missing: MissingObject) -> str:
 def hole_line(hole: Hole) -> str:
     """A span no window proves: a proof object gone, or time never exported."""
     return (
-        f"HOLE     {shown(hole.stream)} {shown(hole.namespace or '-')} {shown(hole.start)} .. "
-        f"{shown(hole.end)}: no window "
-        "proves this span (a proof object deleted, or time never exported)"
+        f"HOLE     {' '.join(_place(hole.stream, hole.namespace, hole.start))} .. "
+        f"{shown_name(hole.end)}: no window proves this span (a proof object deleted, or time "
+        "never exported)"
     )
+
+
+def _place(stream: str, namespace: str | None, when: str) -> tuple[str, str, str]:
+    """Stream, namespace (``-`` for none) and day or time, as the report shows them."""
+    return shown_name(stream), shown_name(namespace or "-"), shown_name(when)

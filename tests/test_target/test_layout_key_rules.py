@@ -12,8 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from botocore.exceptions import InvalidRegionError
-from botocore.utils import validate_region_name
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,6 +23,7 @@ from target_s3_endor.naming import MAX_BATCH_ID_LENGTH, MAX_KEY_BYTES
 from target_s3_endor.probe import probe_keys
 from target_s3_endor.settings.checks import check_settings
 from target_s3_endor.settings.model import TargetSettings
+from target_s3_endor.storage.region import botocore_takes
 
 ENDOR = {"bucket": "export-bucket", "region": "us-east-1"}
 LAKE = {
@@ -77,14 +76,6 @@ def test_a_region_too_long_for_any_key_is_one_line_naming_region() -> None:
         assert region not in line  # cut, not the whole kilobyte
 
 
-def _botocore_takes(region: str) -> bool:
-    try:
-        validate_region_name(region)
-    except InvalidRegionError:
-        return False
-    return True
-
-
 def _longest_lake_keys(config: dict[str, Any]) -> list[str]:
     """Every kind of key layout: security-lake writes, each as long as it gets."""
     settings = TargetSettings.from_config(config)
@@ -119,7 +110,7 @@ def test_security_lake_accepts_a_region_exactly_when_every_key_fits(
         "prefix": LONG_PREFIX,
     }
     longest = max(len(key.encode()) for key in _longest_lake_keys(config))
-    takes = _botocore_takes(str(config["region"]))
+    takes = botocore_takes(str(config["region"]))
     try:
         check_settings(config)
     except SettingsError as refused:

@@ -33,6 +33,8 @@ COMMANDS = [(), ("--test",), ("--verify",)]
 
 
 def _botocore_takes(region: str) -> bool:
+    """The oracle, botocore's own validator called here (not ``storage.region.botocore_takes``,
+    which the check under test uses)."""
     try:
         validate_region_name(region)
     except InvalidRegionError:
